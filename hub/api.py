@@ -1,0 +1,194 @@
+"""REST plumbing: endpoints declared with their schemas, parsed bodies and queries, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from hub.errors import BadRequest, PayloadTooLarge
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    auth: bool = True
+    # Status -> description, beyond the 200 and the error statuses every endpoint may return.
+    responses: dict[int, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class ApiRoutes:
+    """The endpoints of one domain, declared next to their handlers: `@routes.get(path, summary=...)`."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.endpoints: list[Endpoint] = []
+
+    def _add(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            self.endpoints.append(Endpoint(method=method, path=path, handler=handler, tag=self.tag, **options))
+            return handler
+
+        return decorate
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self._add("DELETE", path, **options)
+
+    def register(self, app: web.Application) -> None:
+        """Add the endpoints to the app's router."""
+        for endpoint in self.endpoints:
+            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+
+
+def _field_path(error: Any) -> str:
+    return ".".join(str(part) for part in error.get("loc", ())) or "body"
+
+
+def validation_error(exc: ValidationError, what: str) -> BadRequest:
+    """A pydantic error as a 400 naming the first bad field."""
+    first = exc.errors()[0]
+    where = _field_path(first)
+    return BadRequest(f"invalid_{what}", f"{where}: {first.get('msg', 'invalid')}", field=where)
+
+
+async def read_body(request: web.Request, model: type[M]) -> M:
+    """The request's JSON body as a model; 400 naming the field, 413 when too large."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge("payload_too_large", "the request body is too large") from None
+    if not raw:
+        raise BadRequest("malformed_json", "a JSON body is required")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("malformed_json", f"the body is not valid JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, "body") from None
+
+
+def read_query(request: web.Request, model: type[M]) -> M:
+    """The query string as a model; 400 naming the parameter."""
+    data: dict[str, Any] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        data[key] = values if len(values) > 1 else values[0]
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, "parameter") from None
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response that keeps Chinese text readable."""
+    return web.json_response(
+        data, status=status, headers=headers, dumps=lambda obj: json.dumps(obj, ensure_ascii=False, default=str)
+    )
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}},
+        }
+    },
+}
+
+
+def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the given endpoints."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for ep in endpoints:
+        operation: dict[str, Any] = {
+            "summary": ep.summary,
+            "tags": [ep.tag],
+            "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
+            "responses": {
+                "200": {"description": "OK", "content": {ep.content_type: {}}},
+                "default": {
+                    "description": "An error",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            },
+        }
+        for status, description in ep.responses.items():
+            operation["responses"][str(status)] = {"description": description}
+        if ep.auth:
+            operation["security"] = [{"bearer": []}, {"cookie": []}]
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_params(ep.path)
+        ]
+        if ep.query is not None:
+            schema = ep.query.model_json_schema()
+            for name, prop in schema.get("properties", {}).items():
+                parameters.append(
+                    {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+                )
+        if parameters:
+            operation["parameters"] = parameters
+        if ep.body is not None:
+            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[ep.body.__name__] = schema
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}},
+            }
+        paths.setdefault(_openapi_path(ep.path), {})[ep.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "CityHub API", "version": version},
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "cityhub_session"},
+            },
+        },
+    }
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+
+
+def _openapi_path(path: str) -> str:
+    return "/".join(
+        "{" + part[1:-1].split(":")[0] + "}" if part.startswith("{") else part for part in path.split("/")
+    )

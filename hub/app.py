@@ -1,0 +1,123 @@
+"""create_app(settings): the one place that wires CityHub together. Tests, the CLI and benchmarks all use it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import WSCloseCode, web
+
+from hub import keys
+from hub.api import json_response, openapi_document
+from hub.auth.routes import routes as auth_routes
+from hub.auth.service import AuthService
+from hub.auth.tokens import TokenCodec
+from hub.bus import create_bus
+from hub.clock import Clock
+from hub.directory.importer import load_file
+from hub.directory.routes import routes as directory_routes
+from hub.directory.service import DirectoryService
+from hub.metrics import Metrics
+from hub.middleware import core_middleware, on_response_prepare, security_headers
+from hub.settings import Settings
+from hub.storage.db import Database
+from web.pages import locale_middleware, setup_web
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+DEMO_DIRECTORY = Path(__file__).parent / "directory" / "demo.yaml"
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    db = Database(app[keys.SETTINGS].database_url, echo=app[keys.SETTINGS].database.echo)
+    await db.upgrade()
+    app[keys.DB] = db
+    yield
+    await db.close()
+
+
+async def _bus(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    node_id = settings.server.node_id or f"{socket.gethostname()}-{os.getpid()}"
+    bus = create_bus(settings.redis.url, settings.redis.prefix, node_id)
+    await bus.start()
+    app[keys.BUS] = bus
+    yield
+    await bus.stop()
+
+
+async def _services(app: web.Application) -> AsyncIterator[None]:
+    settings, db, bus, clock = app[keys.SETTINGS], app[keys.DB], app[keys.BUS], app[keys.CLOCK]
+    directory = DirectoryService(db, bus, clock)
+    app[keys.DIRECTORY] = directory
+    metrics = app[keys.METRICS]
+    app[keys.AUTH] = AuthService(
+        TokenCodec(settings, clock), directory, db, bus, clock,
+        on_refusal=lambda code: metrics.auth_refusals.labels(code).inc(),
+    )
+    if settings.server.demo and await directory.is_empty():
+        report = await directory.import_data(load_file(DEMO_DIRECTORY))
+        log.info("demo mode: loaded the demo directory (%d org units, %d people)", report.org_units, report.people)
+    yield
+
+
+async def _close_sockets(app: web.Application) -> None:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = app[keys.SOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "alive", "version": VERSION})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    database = await app[keys.DB].ping()
+    bus = app[keys.BUS].ready
+    ready = database and bus
+    return json_response(
+        {"ready": ready, "database": "up" if database else "down", "bus": "up" if bus else "down",
+         "node": app[keys.BUS].node_id},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[keys.METRICS].render(), content_type="text/plain", charset="utf-8")
+
+
+async def openapi(request: web.Request) -> web.Response:
+    endpoints = [ep for routes in request.app[keys.API_ROUTES] for ep in routes.endpoints]
+    return json_response(
+        openapi_document(endpoints, version=VERSION, server_url=request.app[keys.SETTINGS].public_url)
+    )
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The whole service, ready to run; resources open on startup and close on cleanup."""
+    app = web.Application(
+        client_max_size=settings.server.max_body_bytes,
+        middlewares=[security_headers, locale_middleware, core_middleware],
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or Clock()
+    app[keys.METRICS] = Metrics()
+    app[keys.SOCKETS] = weakref.WeakSet()
+    app[keys.API_ROUTES] = [auth_routes, directory_routes]
+    app.cleanup_ctx.extend([_database, _bus, _services])
+    app.on_shutdown.append(_close_sockets)
+    app.on_response_prepare.append(on_response_prepare)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/v1/openapi.json", openapi)
+    for routes in app[keys.API_ROUTES]:
+        routes.register(app)
+    setup_web(app)
+    return app

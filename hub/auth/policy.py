@@ -1,0 +1,32 @@
+"""Who may do what: the one module with CityHub's permission rules.
+
+Each rule is a small function of the principal (and the thing acted on) so that the rules can be read, tested
+and changed in one place; services call them and raise Forbidden when they say no.
+"""
+
+from __future__ import annotations
+
+from hub.auth.principal import Principal
+from hub.directory.model import Role
+from hub.errors import Forbidden
+
+
+def require(allowed: bool, code: str, message: str) -> None:
+    """Raise Forbidden with this code unless allowed."""
+    if not allowed:
+        raise Forbidden(code, message)
+
+
+def can_administer(principal: Principal) -> bool:
+    """Admins import the directory, revoke tokens and (de)activate people."""
+    return principal.has(Role.ADMIN)
+
+
+def can_read_directory(principal: Principal) -> bool:
+    """Every authenticated person and terminal may look people up (to call or invite them)."""
+    return principal.person.active
+
+
+def can_revoke(principal: Principal, token_subject: str | None) -> bool:
+    """Admins revoke any token; anyone may revoke their own."""
+    return can_administer(principal) or (token_subject is not None and token_subject == principal.id)

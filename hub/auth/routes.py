@@ -1,0 +1,88 @@
+"""HTTP endpoints of authorization: who am I, the browser session cookie, token revocation."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hub import keys
+from hub.api import ApiRoutes, json_response, read_body
+from hub.auth import policy
+from hub.auth.http import principal_of
+from hub.auth.principal import Principal
+from hub.errors import BadRequest, Unauthorized
+
+routes = ApiRoutes("auth")
+
+
+class SessionRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=8192)
+
+
+class RevokeRequest(BaseModel):
+    jti: str = Field(min_length=1, max_length=64)
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, principal: Principal) -> None:
+    """Give the browser an HttpOnly, SameSite=Strict session cookie for this principal."""
+    settings = request.app[keys.SETTINGS]
+    auth = request.app[keys.AUTH]
+    token, _ = auth.issue_for(
+        principal.person, ttl=settings.jwt.session_ttl, scope=principal.scope, kind="session",
+        roles=principal.roles,
+    )
+    response.set_cookie(
+        settings.server.cookie_name,
+        token,
+        max_age=settings.jwt.session_ttl,
+        httponly=True,
+        samesite="Strict",
+        secure=settings.public_url.startswith("https://"),
+        path="/",
+    )
+
+
+@routes.get("/api/v1/me", summary="The caller: person, org unit and effective roles")
+async def me(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    return json_response(principal.to_dict())
+
+
+@routes.post(
+    "/api/v1/auth/session",
+    summary="Exchange a bearer token (header or body) for an HttpOnly session cookie",
+    body=SessionRequest,
+    auth=False,
+)
+async def create_session(request: web.Request) -> web.Response:
+    auth = request.app[keys.AUTH]
+    if request.headers.get("Authorization"):
+        principal = await principal_of(request)
+    else:
+        body = await read_body(request, SessionRequest)
+        principal = await auth.authenticate(body.token, peer=request.remote or "-")
+    if principal.kind == "session":
+        raise BadRequest("session_token", "exchange an access token, not a session cookie")
+    response = json_response(principal.to_dict())
+    set_session_cookie(request, response, principal)
+    return response
+
+
+@routes.delete("/api/v1/auth/session", summary="Sign out: the session cookie is revoked and cleared")
+async def end_session(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    if principal.kind != "session":
+        raise Unauthorized("no_session", "this request carries no session cookie")
+    await request.app[keys.AUTH].revoke(principal.jti, expires_at=principal.expires_at, by=principal.id)
+    response = json_response({"ended": True})
+    response.del_cookie(request.app[keys.SETTINGS].server.cookie_name, path="/")
+    return response
+
+
+@routes.post("/api/v1/admin/tokens/revoke", summary="Revoke a token id on every node (admins)", body=RevokeRequest)
+async def revoke_token(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, RevokeRequest)
+    policy.require(policy.can_administer(principal), "admin_required", "only admins revoke tokens")
+    fresh = await request.app[keys.AUTH].revoke(body.jti, by=principal.id)
+    return json_response({"jti": body.jti, "revoked": True, "already": not fresh})

@@ -1,0 +1,201 @@
+"""The Redis bus (redis.asyncio): pub/sub between nodes, presence and keys with TTL, reconnecting with backoff.
+
+Local subscribers get a node's own messages directly, so a node keeps working for the people connected to it
+while Redis is away; other nodes get them through Redis (messages carry the sender's node id to skip echoes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from hub.bus.base import Bus, Message
+from hub.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+_DOWN = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+
+
+class RedisBus(Bus):
+    """A bus shared by every node through one Redis."""
+
+    def __init__(self, url: str, *, prefix: str = "cityhub", node_id: str = "local") -> None:
+        super().__init__(node_id)
+        self.url = url
+        self.prefix = prefix
+        self._client: aioredis.Redis | None = None
+        self._pubsub: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._ready = False
+        self._stopping = False
+        self._connected = asyncio.Event()
+        self.reconnects = 0
+
+    def _channel(self, channel: str) -> str:
+        return f"{self.prefix}:ch:{channel}"
+
+    async def start(self) -> None:
+        self._client = aioredis.Redis.from_url(
+            self.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+        )
+        self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
+        # Start even when Redis is down (the node serves locally and reports not ready); give it a moment to connect.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), 3)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._close_subscriptions()
+        if self._client is not None:
+            await self._client.aclose()
+        self._ready = False
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The Redis client, for components that need more than the bus offers (node registry)."""
+        if self._client is None:
+            raise RuntimeError("the Redis bus is not started")
+        return self._client
+
+    async def _read_forever(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                # A control channel keeps the connection subscribed (and so readable) when nothing else is.
+                await pubsub.subscribe(self._channel("_control"), *map(self._channel, self._subscriptions))
+                await self.client.ping()
+                self._pubsub = pubsub
+                if not self._ready:
+                    log.info("redis bus connected to %s (node %s)", self.url, self.node_id)
+                self._ready = True
+                self._connected.set()
+                backoff = 0.1
+                while True:
+                    raw = await pubsub.get_message(timeout=1.0)
+                    if raw is not None:
+                        self._on_raw(raw)
+            except asyncio.CancelledError:
+                raise
+            except _DOWN as exc:
+                if self._ready:
+                    log.warning("redis bus lost its connection: %s; reconnecting", exc)
+                self._ready = False
+                self._pubsub = None
+                self.reconnects += 1
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self._pubsub = None
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    def _on_raw(self, raw: dict[str, Any]) -> None:
+        if raw.get("type") != "message":
+            return
+        channel = str(raw["channel"])[len(self.prefix) + 4 :]
+        try:
+            envelope = json.loads(raw["data"])
+            origin, message = envelope["o"], envelope["m"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("redis bus: unreadable message on %s dropped", channel)
+            return
+        if origin != self.node_id:
+            self._deliver_local(channel, message)
+
+    async def _channel_added(self, channel: str) -> None:
+        if self._pubsub is not None:
+            try:
+                await self._pubsub.subscribe(self._channel(channel))
+            except _DOWN:
+                # The reader resubscribes every channel when it reconnects.
+                log.warning("redis bus: subscribe to %s deferred until Redis is back", channel)
+
+    def _channel_removed(self, channel: str) -> None:
+        pubsub = self._pubsub
+        if pubsub is not None:
+            task = asyncio.get_running_loop().create_task(self._unsubscribe_remote(pubsub, channel))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _unsubscribe_remote(self, pubsub: Any, channel: str) -> None:
+        with contextlib.suppress(*_DOWN):
+            await pubsub.unsubscribe(self._channel(channel))
+
+    async def publish(self, channel: str, message: Message) -> None:
+        data = json.dumps({"o": self.node_id, "m": message}, separators=(",", ":"), ensure_ascii=False)
+        self._deliver_local(channel, json.loads(data)["m"])
+        try:
+            await self.client.publish(self._channel(channel), data)
+        except _DOWN as exc:
+            self._ready = False
+            log.warning("redis bus: message on %s reached this node only (%s)", channel, exc)
+
+    async def _call(self, what: str, coro: Any) -> Any:
+        try:
+            return await coro
+        except (RedisError, OSError) as exc:
+            self._ready = False
+            raise Unavailable("bus_unavailable", f"the coordination service is unavailable ({what})") from exc
+
+    async def presence_set(self, group: str, member: str, value: Message, ttl: float) -> None:
+        key = f"{self.prefix}:presence:{group}"
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zadd(key, {member: time.time() + ttl})
+        pipe.hset(f"{key}:values", member, json.dumps(value, ensure_ascii=False))
+        pipe.expire(key, int(ttl * 2) + 1)
+        pipe.expire(f"{key}:values", int(ttl * 2) + 1)
+        await self._call("presence", pipe.execute())
+
+    async def presence_remove(self, group: str, member: str) -> None:
+        key = f"{self.prefix}:presence:{group}"
+        pipe = self.client.pipeline(transaction=True)
+        pipe.zrem(key, member)
+        pipe.hdel(f"{key}:values", member)
+        await self._call("presence", pipe.execute())
+
+    async def presence_members(self, group: str) -> dict[str, Message]:
+        key = f"{self.prefix}:presence:{group}"
+        now = time.time()
+        expired = await self._call("presence", self.client.zrangebyscore(key, "-inf", now))
+        if expired:
+            pipe = self.client.pipeline(transaction=True)
+            pipe.zrem(key, *expired)
+            pipe.hdel(f"{key}:values", *expired)
+            await self._call("presence", pipe.execute())
+        members = await self._call("presence", self.client.zrangebyscore(key, now, "+inf"))
+        if not members:
+            return {}
+        values = await self._call("presence", self.client.hmget(f"{key}:values", members))
+        return {m: json.loads(v) for m, v in zip(members, values, strict=True) if v is not None}
+
+    async def set_key(self, key: str, value: Message, ttl: float, *, only_new: bool = False) -> bool:
+        data = json.dumps(value, ensure_ascii=False)
+        result = await self._call(
+            "key", self.client.set(f"{self.prefix}:key:{key}", data, px=max(1, int(ttl * 1000)), nx=only_new)
+        )
+        return bool(result)
+
+    async def get_key(self, key: str) -> Message | None:
+        data = await self._call("key", self.client.get(f"{self.prefix}:key:{key}"))
+        return None if data is None else json.loads(data)
+
+    async def delete_key(self, key: str) -> None:
+        await self._call("key", self.client.delete(f"{self.prefix}:key:{key}"))

@@ -1,0 +1,177 @@
+"""The `cityhub` command: serve, db upgrade, directory import/export, token issue/revoke, and more."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from hub import keys
+from hub.app import create_app
+from hub.directory.importer import load_file
+from hub.errors import HubError
+from hub.logs import setup_logging
+from hub.settings import Settings, SettingsError, load_settings
+from hub.storage.db import Database
+
+log = logging.getLogger("cityhub")
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+@asynccontextmanager
+async def services(settings: Settings) -> AsyncIterator[web.Application]:
+    """The app's services started without serving HTTP (for commands that act on the hub's data)."""
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        yield app
+    finally:
+        await runner.cleanup()
+
+
+@command("serve")
+async def serve(args: argparse.Namespace, settings: Settings) -> int:
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.demo:
+        overrides["demo"] = True
+    if overrides:
+        settings = settings.replace(server=overrides)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=True, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
+    await site.start()
+    url = settings.public_url
+    where = f"{url}/login" if settings.server.demo else url
+    print(f"CityHub is running: open {where}", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+@command("db upgrade")
+async def db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.close()
+    print(f"database at the latest schema: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+@command("directory import")
+async def directory_import(args: argparse.Namespace, settings: Settings) -> int:
+    data = load_file(Path(args.file))
+    async with services(settings) as app:
+        report = await app[keys.DIRECTORY].import_data(data, prune=args.prune)
+    print(json.dumps(report.to_dict(), ensure_ascii=False))
+    return 0
+
+
+@command("directory export")
+async def directory_export(args: argparse.Namespace, settings: Settings) -> int:
+    async with services(settings) as app:
+        data = await app[keys.DIRECTORY].export()
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+@command("token issue")
+async def token_issue(args: argparse.Namespace, settings: Settings) -> int:
+    async with services(settings) as app:
+        token = await app[keys.AUTH].issue_for_id(args.person, ttl=args.ttl, scope=args.scope)
+    print(token)
+    return 0
+
+
+@command("token revoke")
+async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async with services(settings) as app:
+        fresh = await app[keys.AUTH].revoke(args.jti, by="cli")
+    print(f"{args.jti} revoked" if fresh else f"{args.jti} was already revoked")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    top = argparse.ArgumentParser(prog="cityhub", description="CityHub, a city government's collaboration hub")
+    top.add_argument("--config", help="a TOML settings file (also CITYHUB_CONFIG)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve_p = sub.add_parser("serve", help="run the hub")
+    serve_p.add_argument("--host")
+    serve_p.add_argument("--port", type=int)
+    serve_p.add_argument("--demo", action="store_true", help="demo mode: demo directory and sign-in page")
+    serve_p.add_argument("--config", dest="serve_config", help="a TOML settings file")
+
+    db_p = sub.add_parser("db", help="the database").add_subparsers(dest="action", required=True)
+    db_p.add_parser("upgrade", help="create or migrate the schema")
+
+    dir_p = sub.add_parser("directory", help="the unified directory").add_subparsers(dest="action", required=True)
+    imp = dir_p.add_parser("import", help="import YAML, JSON or a folder with org_units.csv and people.csv")
+    imp.add_argument("file")
+    imp.add_argument("--prune", action="store_true", help="deactivate people missing from the file")
+    exp = dir_p.add_parser("export", help="print the directory")
+    exp.add_argument("--format", choices=("yaml", "json"), default="yaml")
+
+    tok_p = sub.add_parser("token", help="tokens").add_subparsers(dest="action", required=True)
+    issue = tok_p.add_parser("issue", help="issue a token for a directory person")
+    issue.add_argument("--person", required=True)
+    issue.add_argument("--ttl", type=int, help="seconds")
+    issue.add_argument("--scope")
+    revoke = tok_p.add_parser("revoke", help="revoke a token id (jti)")
+    revoke.add_argument("jti")
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `cityhub` console script."""
+    args = parser().parse_args(argv)
+    name = args.command if not getattr(args, "action", None) else f"{args.command} {args.action}"
+    try:
+        settings = load_settings(getattr(args, "serve_config", None) or args.config)
+    except SettingsError as exc:
+        print(f"cityhub: bad setting: {exc}", file=sys.stderr)
+        return 2
+    setup_logging(settings.server.log_level, json_lines=settings.server.log_json)
+    try:
+        return asyncio.run(COMMANDS[name](args, settings))
+    except HubError as exc:
+        print(f"cityhub: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

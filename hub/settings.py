@@ -1,0 +1,220 @@
+"""Every setting of CityHub: frozen dataclasses, one per section, loaded once.
+
+Sources, later ones winning: defaults, an optional TOML file (`[section] key = value`), then the environment
+(`CITYHUB_<SECTION>_<KEY>`, e.g. `CITYHUB_DATABASE_URL`). Errors name the bad key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # The URL people open; used for Origin checks and links. Empty: http://{host}:{port}.
+    public_url: str = ""
+    # Extra origins allowed to open WebSockets (besides public_url).
+    allowed_origins: tuple[str, ...] = ()
+    demo: bool = False
+    var_dir: Path = Path("var")
+    max_body_bytes: int = 1_048_576
+    log_json: bool = False
+    log_level: str = "INFO"
+    # Cookies get the Secure flag when public_url is https.
+    cookie_name: str = "cityhub_session"
+    # This node's id on the bus; empty: hostname-pid.
+    node_id: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    # Empty: SQLite file under var_dir.
+    url: str = ""
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    # Empty: the in-process bus (one node only).
+    url: str = ""
+    # Prefix of every key and channel, so several hubs (or test runs) can share one Redis.
+    prefix: str = "cityhub"
+
+
+@dataclass(frozen=True)
+class JwtSettings:
+    algorithm: str = "HS256"
+    # HS256: the shared secret file, generated on first run when missing. Empty: <var_dir>/jwt-secret.
+    secret_file: str = ""
+    # EdDSA / RS256: the private key that signs (PEM) and the kid it is published under.
+    private_key_file: str = ""
+    kid: str = "k1"
+    # Public keys that verify, as "kid=path.pem" (rotation: old and new side by side).
+    public_key_files: tuple[str, ...] = ()
+    issuer: str = "cityhub"
+    audience: str = "cityhub"
+    ttl: int = 3600
+    session_ttl: int = 12 * 3600
+    leeway: int = 5
+
+
+@dataclass(frozen=True)
+class IceSettings:
+    # STUN/TURN URLs handed to clients, e.g. "turn:turn.city.example:3478?transport=udp". Empty: host candidates.
+    servers: tuple[str, ...] = ()
+    # coturn `static-auth-secret` (use-auth-secret): credentials are computed per client, never static.
+    turn_secret: str = ""
+    turn_ttl: int = 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    jwt: JwtSettings = field(default_factory=JwtSettings)
+    ice: IceSettings = field(default_factory=IceSettings)
+
+    @property
+    def database_url(self) -> str:
+        """The database URL, the SQLite default resolved under var_dir."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.server.var_dir / 'cityhub.db').resolve()}"
+
+    @property
+    def public_url(self) -> str:
+        """The URL people open, without a trailing slash."""
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        return f"http://{self.server.host}:{self.server.port}"
+
+    def replace(self, **sections: Mapping[str, Any]) -> Settings:
+        """A copy with some keys of some sections changed: `settings.replace(server={"demo": True})`."""
+        changed = {
+            name: dataclasses.replace(getattr(self, name), **values) for name, values in sections.items()
+        }
+        return dataclasses.replace(self, **changed)
+
+
+def _convert(key: str, hint: Any, raw: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{key}: expected true or false, got {raw!r}")
+    if hint is int or hint is float:
+        if isinstance(raw, bool):
+            raise SettingsError(f"{key}: expected a number, got {raw!r}")
+        try:
+            return hint(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{key}: expected a number, got {raw!r}") from None
+    if hint is Path:
+        return Path(str(raw))
+    if hint is str:
+        if not isinstance(raw, str | int | float):
+            raise SettingsError(f"{key}: expected a string, got {raw!r}")
+        return str(raw)
+    if origin is tuple:
+        if isinstance(raw, str):
+            items = [part.strip() for part in raw.split(",") if part.strip()]
+        elif isinstance(raw, list | tuple):
+            items = [str(part) for part in raw]
+        else:
+            raise SettingsError(f"{key}: expected a list, got {raw!r}")
+        return tuple(items)
+    if origin in (typing.Union, types.UnionType):
+        inner = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return None if raw in (None, "") else _convert(key, inner[0], raw)
+    raise SettingsError(f"{key}: unsupported setting type {hint!r}")
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def load_settings(
+    config_file: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from defaults, an optional TOML file and the environment; raises SettingsError naming the key."""
+    env = os.environ if environ is None else environ
+    file_values: dict[str, Any] = {}
+    path = config_file or env.get("CITYHUB_CONFIG")
+    if path:
+        try:
+            file_values = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SettingsError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+    sections = _section_types()
+    for name in file_values:
+        if name not in sections:
+            raise SettingsError(f"{name}: unknown section in {path} (known: {', '.join(sections)})")
+    known_env = set()
+    built: dict[str, Any] = {}
+    for name, cls in sections.items():
+        from_file = file_values.get(name, {})
+        if not isinstance(from_file, dict):
+            raise SettingsError(f"{name}: expected a table in {path}")
+        hints = typing.get_type_hints(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in from_file:
+            if key not in names:
+                raise SettingsError(f"{name}.{key}: unknown setting in {path}")
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            env_key = f"CITYHUB_{name}_{f.name}".upper()
+            known_env.add(env_key)
+            if env_key in env:
+                values[f.name] = _convert(env_key, hints[f.name], env[env_key])
+            elif f.name in from_file:
+                values[f.name] = _convert(f"{name}.{f.name}", hints[f.name], from_file[f.name])
+        built[name] = cls(**values)
+    unknown = sorted(k for k in env if k.startswith("CITYHUB_") and k not in known_env and k != "CITYHUB_CONFIG")
+    if unknown:
+        raise SettingsError(f"{unknown[0]}: unknown setting (see docs/deploy.md for the names)")
+    settings = Settings(**built)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    jwt = settings.jwt
+    if jwt.algorithm not in {"HS256", "RS256", "EdDSA"}:
+        raise SettingsError(f"jwt.algorithm: must be HS256, RS256 or EdDSA, not {jwt.algorithm!r}")
+    if jwt.algorithm != "HS256" and not jwt.private_key_file and not jwt.public_key_files:
+        raise SettingsError("jwt.private_key_file: required for RS256/EdDSA (or public_key_files to verify only)")
+    for entry in jwt.public_key_files:
+        if "=" not in entry:
+            raise SettingsError(f"jwt.public_key_files: {entry!r} is not kid=path")
+    if jwt.ttl <= 0 or jwt.session_ttl <= 0:
+        raise SettingsError("jwt.ttl: must be positive")
+    if not 0 < settings.server.port < 65536 and settings.server.port != 0:
+        raise SettingsError(f"server.port: {settings.server.port} is not a port")
+    url = settings.database.url
+    if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")

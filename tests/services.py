@@ -1,0 +1,53 @@
+"""Real PostgreSQL and Redis for tests: reachable or not, and in CI a missing one fails instead of skipping."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import asyncpg
+import pytest
+import redis
+
+PG_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CITYHUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def missing(service: str, error: BaseException) -> None:
+    """Fail in CI (CI=true), skip on a developer's machine."""
+    message = f"{service} is not reachable: {error}"
+    pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
+
+
+def redis_available() -> None:
+    try:
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        missing("Redis", exc)
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(PG_DSN, timeout=5)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def create_pg_database() -> str:
+    """A new, randomly named PostgreSQL database; returns its SQLAlchemy URL."""
+    name = f"cityhub_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        missing("PostgreSQL", exc)
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

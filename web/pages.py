@@ -1,0 +1,221 @@
+"""The web shell: jinja2 layout, language switch, demo sign-in, the directory page, HTML error pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from aiohttp import web
+
+from hub import keys
+from hub.auth.http import optional_principal
+from hub.auth.principal import Principal
+from hub.auth.routes import set_session_cookie
+from hub.errors import HubError, NotFound
+from hub.middleware import ERROR_PAGE
+from web.i18n import LANG_COOKIE, LOCALES, Translator, current_locale, negotiate
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    path: str
+    label: str
+    # Only shown to principals for whom this says yes (None: everyone signed in).
+    visible: Any = None
+
+
+TRANSLATOR: web.AppKey[Translator] = web.AppKey("translator")
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
+NAV: web.AppKey[list[NavItem]] = web.AppKey("nav")
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would let a link send officials elsewhere after sign-in.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@web.middleware
+async def locale_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Serve each request in its negotiated language."""
+    token = current_locale.set(negotiate(request))
+    try:
+        return await handler(request)  # type: ignore[no-any-return]
+    finally:
+        current_locale.reset(token)
+
+
+async def _context(request: web.Request) -> dict[str, Any]:
+    try:
+        principal = await optional_principal(request)
+    except HubError:
+        principal = None
+    settings = request.app[keys.SETTINGS]
+    nav = [item for item in request.app[NAV] if principal and (item.visible is None or item.visible(principal))]
+    return {
+        "user": principal,
+        "locale": current_locale.get(),
+        "html_lang": "zh-CN" if current_locale.get() == "zh_CN" else "en",
+        "nav": nav,
+        "demo": settings.server.demo,
+        "path": request.path,
+        "path_qs": request.path_qs,
+    }
+
+
+async def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    """A page in the request's language."""
+    page = request.app[TEMPLATES].get_template(template)
+    html = page.render({**await _context(request), **context})
+    return web.Response(
+        text=html, status=status, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def error_page(request: web.Request, status: int, code: str, message: str) -> web.StreamResponse:
+    """The HTML page for a refusal or failure while serving a page."""
+    if status == 401:
+        raise web.HTTPFound(sign_in_url(request))
+    return await render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
+
+
+def sign_in_url(request: web.Request) -> str:
+    """Where a visitor without a session goes: the demo sign-in page, or the sign-in help page."""
+    return "/login?" + urlencode({"next": request.path_qs})
+
+
+async def page_principal(request: web.Request) -> Principal:
+    """The signed-in person of a page; visitors are sent to sign in."""
+    try:
+        principal = await optional_principal(request)
+    except HubError:
+        principal = None
+    if principal is None:
+        raise web.HTTPFound(sign_in_url(request))
+    return principal
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    return await render(request, "index.html", {"me": principal})
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    settings = request.app[keys.SETTINGS]
+    next_path = _safe_next(request.query.get("next"))
+    if not settings.server.demo:
+        return await render(request, "signin_help.html", {"next": next_path}, status=401)
+    directory = request.app[keys.DIRECTORY]
+    units = await directory.units()
+    members = await directory.members([u.id for u in units])
+    by_unit: dict[str, list[Any]] = {}
+    for person in members:
+        by_unit.setdefault(person.org_unit_id, []).append(person)
+    groups = [(unit, by_unit[unit.id]) for unit in units if unit.id in by_unit]
+    return await render(request, "login.html", {"groups": groups, "next": next_path})
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    settings = request.app[keys.SETTINGS]
+    if not settings.server.demo:
+        raise NotFound("not_found", "no such page")
+    form = await request.post()
+    person_id = str(form.get("person", ""))
+    directory = request.app[keys.DIRECTORY]
+    person = await directory.find_person(person_id)
+    if person is None or not person.active:
+        raise NotFound("person_not_found", "no such active person in the demo directory")
+    auth = request.app[keys.AUTH]
+    principal = await auth.check(auth.issue_for(person)[1])
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+    set_session_cookie(request, response, principal)
+    raise response
+
+
+async def handoff(request: web.Request) -> web.StreamResponse:
+    """The city portal posts a token here (a form body, never a URL) and the browser gets its session cookie."""
+    form = await request.post()
+    token = str(form.get("token", ""))
+    principal = await request.app[keys.AUTH].authenticate(token, peer=request.remote or "-")
+    response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+    set_session_cookie(request, response, principal)
+    raise response
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    principal = await optional_principal(request)
+    if principal is not None and principal.kind == "session":
+        await request.app[keys.AUTH].revoke(principal.jti, expires_at=principal.expires_at, by=principal.id)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(request.app[keys.SETTINGS].server.cookie_name, path="/")
+    raise response
+
+
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    locale = request.match_info["locale"]
+    if locale not in LOCALES:
+        raise NotFound("unknown_language", "that language is not offered")
+    response = web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="Lax", path="/")
+    raise response
+
+
+async def directory_page(request: web.Request) -> web.StreamResponse:
+    await page_principal(request)
+    directory = request.app[keys.DIRECTORY]
+    q = request.query.get("q", "")[:100]
+    unit_filter = request.query.get("org_unit") or None
+    try:
+        page = max(1, int(request.query.get("page", "1")))
+    except ValueError:
+        page = 1
+    per_page = 25
+    people, total = await directory.search(q, org_unit=unit_filter, limit=per_page, offset=(page - 1) * per_page)
+    units = await directory.units()
+    return await render(
+        request,
+        "directory.html",
+        {
+            "q": q,
+            "org_unit": unit_filter,
+            "people": people,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // per_page)),
+            "units": {u.id: u for u in units},
+            "unit_list": units,
+            "tree": await directory.tree(),
+        },
+    )
+
+
+def setup_web(app: web.Application) -> None:
+    """Templates, static files and the shell's pages."""
+    translator = Translator()
+    app[TRANSLATOR] = translator
+    app[NAV] = [NavItem("/directory", "Directory")]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    app[TEMPLATES] = env
+    env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["static"] = lambda path: f"/static/{path}"
+    app[ERROR_PAGE] = error_page
+    app.router.add_get("/", index)
+    app.router.add_get("/login", login_page)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout)
+    app.router.add_post("/auth/handoff", handoff)
+    app.router.add_get("/lang/{locale}", switch_language)
+    app.router.add_get("/directory", directory_page)
+    app.router.add_static("/static", STATIC, append_version=True)
