@@ -59,8 +59,11 @@ class Database:
         """`sqlite` or `postgresql`."""
         return self.engine.dialect.name
 
-    async def upgrade(self, revision: str = "head") -> None:
-        """Create or migrate the schema to `revision`."""
+    async def upgrade(self, revision: str = "heads") -> None:
+        """Create or migrate the schema to `revision`.
+
+        Each domain's migrations form their own branch off the directory's (0001), so "heads" brings them all.
+        """
 
         def run(connection: Connection) -> None:
             command.upgrade(alembic_config(connection), revision)
