@@ -25,6 +25,7 @@ from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
+from signaling.server import setup_signaling
 from web.pages import locale_middleware, setup_web
 
 log = logging.getLogger(__name__)
@@ -119,5 +120,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/api/v1/openapi.json", openapi)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
+    setup_signaling(app, registries=[])
     setup_web(app)
     return app

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
+    from signaling.server import SignalingHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -24,6 +25,7 @@ BUS: web.AppKey[Bus] = web.AppKey("bus")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

@@ -82,12 +82,28 @@ class IceSettings:
 
 
 @dataclass(frozen=True)
+class SignalingSettings:
+    # Seconds between WebSocket pings; a peer that misses a pong for half of it is dropped.
+    heartbeat: float = 10.0
+    # An unauthenticated socket must send `auth` within this many seconds.
+    auth_timeout: float = 10.0
+    max_frame_bytes: int = 262_144
+    max_sdp_bytes: int = 65_536
+    # Sustained messages per second a client may send, and the burst above that.
+    rate: float = 30.0
+    burst: int = 120
+    # Messages queued for one slow client before it is disconnected.
+    send_queue: int = 512
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     jwt: JwtSettings = field(default_factory=JwtSettings)
     ice: IceSettings = field(default_factory=IceSettings)
+    signaling: SignalingSettings = field(default_factory=SignalingSettings)
 
     @property
     def database_url(self) -> str:
