@@ -39,7 +39,7 @@ class PingRequest(Request):
 
 @dataclass(frozen=True)
 class Command(Generic[R]):
-    type: str
+    name: str
     schema: type[R]
     handler: Callable[[Session, R], Awaitable[Result]]
     summary: str

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from hub import keys
-from hub.keys import SIGNALING
 from hub.auth.http import optional_principal
 from hub.auth.service import REVOKED_CHANNEL
 from hub.bus.base import Bus, Message
 from hub.directory.service import CHANGED_CHANNEL
 from hub.errors import Forbidden, HubError
+from hub.keys import SIGNALING
 from signaling.protocol import AuthRequest, Command, Commands, PingRequest, Result
 from signaling.session import Session
 from signaling.socket import CloseCode, SignalingSocket

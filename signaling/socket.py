@@ -192,16 +192,17 @@ class SignalingSocket:
 
     async def _dispatch(self, command: Command[Any], request: Any) -> None:
         try:
+            result: dict[str, Any] | None
             if isinstance(request, AuthRequest):
                 result = await self._auth(request)
             else:
                 result = await command.handler(self.session, request)
         except HubError as exc:
-            log.info("ws %s: %s refused: %s (%s)", self.session.id, command.type, exc.code, exc.message)
+            log.info("ws %s: %s refused: %s (%s)", self.session.id, command.name, exc.code, exc.message)
             self.send(error_message(request.id, exc.code, exc.message, **({"field": exc.field} if exc.field else {})))
             return
         except Exception:
-            log.exception("ws %s: %s failed", self.session.id, command.type)
+            log.exception("ws %s: %s failed", self.session.id, command.name)
             self.send(error_message(request.id, "internal_error", "something went wrong on our side"))
             return
         self.send(result_message(request.id, result))

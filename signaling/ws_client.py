@@ -90,22 +90,22 @@ class SignalingClient:
         else:
             await self.ws.send_str(data)
 
-    async def request(self, type_: str, *, timeout: float = 15, **fields: Any) -> dict[str, Any]:
+    async def request(self, type_: str, *, within: float = 15, **fields: Any) -> dict[str, Any]:
         """Send a request and wait for its result; raises SignalingError on an error reply."""
         assert self.ws is not None
         request_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         await self.ws.send_str(json.dumps({"id": request_id, "type": type_, **fields}))
-        reply = await asyncio.wait_for(future, timeout)
+        reply = await asyncio.wait_for(future, within)
         if not reply["success"]:
             error = reply["error"]
             raise SignalingError(error["code"], error["message"], error)
         return dict(reply["result"])
 
-    async def event(self, name: str | None = None, *, timeout: float = 10) -> dict[str, Any]:
+    async def event(self, name: str | None = None, *, within: float = 10) -> dict[str, Any]:
         """The data of the next event (of that name, skipping others)."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             remaining = deadline - asyncio.get_running_loop().time()
             item = await asyncio.wait_for(self.events.get(), max(remaining, 0.001))
