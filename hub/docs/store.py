@@ -22,6 +22,9 @@ doc_updates = sa.Table(
     sa.Column("update", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_doc_updates_doc_id_seq", "doc_id", "seq"),
+    # Without AUTOINCREMENT SQLite reuses the numbers of deleted rows: after a compaction emptied the log,
+    # new updates would get seqs at or below the snapshot's upto_seq and be skipped on load.
+    sqlite_autoincrement=True,
 )
 
 doc_snapshots = sa.Table(
