@@ -17,7 +17,10 @@ EMPTY_UPDATE = b"\x00\x00"
 
 
 class CloseCode(IntEnum):
-    """WebSocket close codes of /docs/{id}/ws (documented in docs/documents.md)."""
+    """WebSocket close codes of /docs/{id}/ws (documented in docs/documents.md).
+
+    As y-websocket assumes, 44xx mean "reconnecting cannot help" and everything else is transient.
+    """
 
     GOING_AWAY = 1001  # server shutting down, the client reconnects
     INTERNAL_ERROR = 1011  # storage failed; nothing was applied, the client reconnects
@@ -25,8 +28,8 @@ class CloseCode(IntEnum):
     ACCESS_REVOKED = 4401  # the access check no longer holds (DocRooms.disconnect)
     READ_ONLY = 4403  # a reader sent a document update
     UPDATE_TOO_LARGE = 4413  # one update (or awareness message) above the limit
-    TOO_SLOW = 4429  # the client did not read its messages; the client reconnects
-    DOCUMENT_TOO_LARGE = 4507  # applying the update would grow the document past its limit
+    DOCUMENT_TOO_LARGE = 4414  # applying the update would grow the document past its limit
+    TOO_SLOW = 4529  # the client did not read its messages; the client reconnects
 
 
 class ProtocolError(Exception):
