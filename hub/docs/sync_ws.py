@@ -81,7 +81,9 @@ class DocConnection:
         except (ConnectionError, TimeoutError, RuntimeError) as exc:
             log.info("doc %s: sending to %s failed: %r", self._doc_id, self._access.label, exc)
         finally:
-            code, reason = self._close or (1000, "")
+            if self._close is None:
+                self._close = (1000, "")  # nothing more is queued for a socket that failed
+            code, reason = self._close
             # Reasons are limited to 123 bytes by RFC 6455.
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await self._ws.close(code=code, message=reason.encode()[:123])

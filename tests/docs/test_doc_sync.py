@@ -147,3 +147,22 @@ async def test_awareness_relayed_and_stamped(doc_server: ServerFactory, doc_id: 
     assert room is not None and alice.doc.client_id not in room.awareness_states
     await bob.close()
     await carol.close()
+
+
+async def test_shutdown_compacts_and_says_going_away(doc_server: ServerFactory, store: SqlDocUpdateStore,
+                                                     doc_id: str) -> None:
+    client, rooms = await doc_server(DocLimits(compact_idle_seconds=3600))
+    alice = await connect(client, doc_id)
+    await asyncio.wait_for(alice.synced.wait(), 10)
+    for word in ("one ", "two ", "three"):
+        await alice.edit(lambda t, w=word: t.insert(len(t), w))
+    await alice.wait_saved()
+    assert len((await store.load(doc_id)).updates) == 3
+    await rooms.stop()
+    assert await alice.wait_closed() == 1001
+    loaded = await store.load(doc_id)
+    assert loaded.snapshot is not None and loaded.updates == []
+    assert await stored_text(store, doc_id) == "one two three"
+    late = await connect(client, doc_id)
+    assert await late.wait_closed() == 1001
+    assert late.close_reason == "server shutting down"

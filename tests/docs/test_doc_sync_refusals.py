@@ -76,8 +76,8 @@ async def test_truncated_sync_message_refused(doc_server: ServerFactory, store: 
 
 
 async def test_invalid_update_inside_valid_message_refused(doc_server: ServerFactory,
-                                                           store: SqlDocUpdateStore,
-                                                           doc_id: str, caplog: pytest.LogCaptureFixture) -> None:
+                                                           store: SqlDocUpdateStore, doc_id: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
     client, _ = await doc_server()
     frame = sync_message(YSyncMessageType.SYNC_UPDATE, b"\x01\x01\xff\xff\xff\x07garbage")
     mallory = await refused(client, doc_id, store, frame, CloseCode.MALFORMED, caplog)

@@ -1,4 +1,4 @@
-"""The bundled editor in headless Chromium: concurrent typing converges, is saved, and a late tab sees it all."""
+"""The bundled editor in headless Chromium: concurrent typing converges and is saved; a late tab sees all."""
 
 from __future__ import annotations
 
