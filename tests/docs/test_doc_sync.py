@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from aiohttp.test_utils import TestClient
 from pycrdt import Doc, Text
 
@@ -166,3 +168,31 @@ async def test_shutdown_compacts_and_says_going_away(doc_server: ServerFactory, 
     late = await connect(client, doc_id)
     assert await late.wait_closed() == 1001
     assert late.close_reason == "server shutting down"
+
+
+async def test_awareness_echo_ignored_quietly_and_reconnect_reclaims_id(
+        doc_server: ServerFactory, doc_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    client, rooms = await doc_server()
+    alice = await connect(client, doc_id, name="Alice")
+    bob = await connect(client, doc_id, name="Bob")
+    await asyncio.wait_for(asyncio.gather(alice.synced.wait(), bob.synced.wait()), 10)
+    alice_id = alice.doc.client_id
+    await alice.set_awareness(alice_id, 3, {"user": {"color": "#00f"}})
+    await bob.wait_for(lambda: alice_id in bob.awareness)
+    with caplog.at_level(logging.WARNING, logger="hub.docs"):
+        # y-websocket re-broadcasts every awareness change it receives, other clients' included.
+        await bob.set_awareness(alice_id, 3, {"user": {"name": "Alice", "color": "#00f"}})
+        await bob.set_awareness(bob.doc.client_id, 1, {"user": {"color": "#0f0"}})
+        await alice.wait_for(lambda: bob.doc.client_id in alice.awareness)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+    # Alice's tab loses its socket and reconnects with the same Yjs client id.
+    await alice.close()
+    await bob.wait_for(lambda: alice_id not in bob.awareness)
+    again = await connect(client, doc_id, name="Alice")
+    await again.set_awareness(alice_id, 4, {"user": {"color": "#00f"}})
+    await bob.wait_for(lambda: alice_id in bob.awareness)
+    room = rooms.get(doc_id)
+    assert room is not None and room.awareness_states[alice_id]["user"]["name"] == "Alice"
+    await again.close()
+    await bob.close()
