@@ -50,6 +50,12 @@ def bundle() -> Path:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Browser tests run on SQLite only; the storage tests cover PostgreSQL."""
+    return f"sqlite+aiosqlite:///{tmp_path}/docs.db"
+
+
+@pytest.fixture
 async def editor_server(aiohttp_server: Callable[..., Awaitable[TestServer]], store: SqlDocUpdateStore,
                         bundle: Path) -> AsyncIterator[tuple[TestServer, DocRooms]]:
     rooms = DocRooms(store, DocLimits())
@@ -183,3 +189,15 @@ async def test_permanent_refusal_is_shown_and_not_retried(editor_server: tuple[T
     assert "withdrawn" in (await ann.text_content(".ch-editor-status") or "")
     await asyncio.sleep(1.0)  # y-websocket would have reconnected within its 200-400 ms backoff
     assert rooms.get(doc_id) is None
+
+
+async def test_reader_first_on_an_empty_document_is_not_refused(editor_server: tuple[TestServer, DocRooms],
+                                                                 browser: Browser, doc_id: str) -> None:
+    server, _rooms = editor_server
+    rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
+    ann = await open_editor(browser, server, doc_id, "Ann", "#cc3333")
+    await ann.click(".ProseMirror")
+    await ann.keyboard.type("First words")
+    await rita.wait_for_function("() => window.ed.editor.getText() === 'First words'")
+    assert await rita.get_attribute(".ch-editor-status", "data-state") == "saved"
+    await rita.wait_for_selector(".ch-editor-presence li:has-text('Ann')")
