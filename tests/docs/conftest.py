@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from hub.docs.store import SqlDocUpdateStore, metadata
+from hub.docs.store import DocUpdateStore, SqlDocUpdateStore, metadata
 from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
@@ -96,8 +96,9 @@ async def doc_server(aiohttp_client: Callable[..., Awaitable[TestClient]],
     """Start a document server (its own DocRooms) on ``store``; several may run one after another."""
     started: list[DocRooms] = []
 
-    async def start(limits: DocLimits | None = None) -> tuple[TestClient, DocRooms]:
-        rooms = DocRooms(store, limits or DocLimits())
+    async def start(limits: DocLimits | None = None,
+                    with_store: DocUpdateStore | None = None) -> tuple[TestClient, DocRooms]:
+        rooms = DocRooms(with_store or store, limits or DocLimits())
         await rooms.start()
         started.append(rooms)
         app = web.Application()
