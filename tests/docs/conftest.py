@@ -77,9 +77,9 @@ def doc_id() -> str:
 
 
 async def header_access(request: web.Request, doc_id: str) -> DocAccess:
-    """Test access check: the X-Test-Role header (or ?role=) says editor, reader or denied."""
-    role = request.headers.get("X-Test-Role") or request.query.get("role", "editor")
-    name = request.headers.get("X-Test-Name") or request.query.get("name", "")
+    """Test access check: header X-Test-Role (browsers: cookie test_role) says editor, reader or denied."""
+    role = request.headers.get("X-Test-Role") or request.cookies.get("test_role", "editor")
+    name = request.headers.get("X-Test-Name") or request.cookies.get("test_name", "")
     if role == "denied":
         raise web.HTTPForbidden(text='{"error": {"code": "forbidden", "message": "no access"}}',
                                 content_type="application/json")

@@ -67,7 +67,11 @@ async def editor_server(aiohttp_server: Callable[..., Awaitable[TestServer]], st
             "user": {"name": request.query.get("name", "?"), "color": request.query.get("color", "#3366cc")},
             "readOnly": request.query.get("role") == "reader",
         }
-        return web.Response(text=PAGE % json.dumps(opts), content_type="text/html")
+        response = web.Response(text=PAGE % json.dumps(opts), content_type="text/html")
+        # The document socket's access check reads these, as the real one reads the session cookie.
+        response.set_cookie("test_role", request.query.get("role", "editor"))
+        response.set_cookie("test_name", request.query.get("name", ""))
+        return response
 
     app = web.Application()
     app.router.add_get("/docs/{doc_id}/ws", doc_ws_handler(rooms, header_access))
@@ -89,7 +93,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def open_editor(browser: Browser, server: TestServer, doc_id: str, name: str, color: str,
                       role: str = "editor") -> Page:
-    page = await browser.new_page()
+    context = await browser.new_context()  # one cookie jar per person
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     url = server.make_url(f"/test/{doc_id}").with_query(name=name, color=color, role=role)
@@ -167,6 +172,8 @@ async def test_reader_tab_follows_but_cannot_edit(editor_server: tuple[TestServe
 
     rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
     assert await text_of(rita) == "Agenda item 1"
+    room = _rooms.get(doc_id)
+    assert room is not None and sorted(c.access.can_write for c in room.clients) == [False, True]
     assert await rita.evaluate("() => window.ed.editor.isEditable") is False
     await rita.click(".ProseMirror")
     await rita.keyboard.type("should not appear")
