@@ -208,3 +208,21 @@ async def test_reader_first_on_an_empty_document_is_not_refused(editor_server: t
     await rita.wait_for_function("() => window.ed.editor.getText() === 'First words'")
     assert await rita.get_attribute(".ch-editor-status", "data-state") == "saved"
     await rita.wait_for_selector(".ch-editor-presence li:has-text('Ann')")
+
+
+async def test_tampered_reader_tab_is_refused(editor_server: tuple[TestServer, DocRooms],
+                                              browser: Browser, doc_id: str) -> None:
+    server, _rooms = editor_server
+    ann = await open_editor(browser, server, doc_id, "Ann", "#cc3333")
+    await ann.click(".ProseMirror")
+    await ann.keyboard.type("Official text")
+    await wait_saved(ann)
+    rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
+    await rita.evaluate("() => window.ed.editor.setEditable(true)")  # as if the page were tampered with
+    await rita.click(".ProseMirror")
+    await rita.keyboard.type(" forged")
+    await rita.wait_for_selector('.ch-editor-status[data-state="error"]', timeout=10_000)
+    assert "only read" in (await rita.text_content(".ch-editor-status") or "")
+    await ann.keyboard.type(", still editable")
+    await wait_saved(ann)
+    assert await text_of(ann) == "Official text, still editable"
