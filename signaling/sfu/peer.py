@@ -192,8 +192,8 @@ class SfuPeer:
             line = line[len("candidate:") :]
         try:
             ice = candidate_from_sdp(line)
-        except (ValueError, IndexError) as exc:
-            raise SfuError("bad_request", f"malformed ICE candidate: {exc}") from exc
+        except Exception as exc:  # aiortc asserts on malformed lines
+            raise SfuError("bad_request", f"malformed ICE candidate: {line[:80]!r}") from exc
         mid = candidate.get("sdpMid")
         index = candidate.get("sdpMLineIndex")
         ice.sdpMid = str(mid) if mid is not None else None
@@ -278,7 +278,7 @@ class SfuPeer:
         return new
 
     async def _server_offer_cycle(self, new: list[_Subscription]) -> None:
-        if self._closed or self.pc.connectionState == "closed":
+        if self._closed or self.pc.signalingState == "closed":
             return
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
@@ -291,7 +291,7 @@ class SfuPeer:
             self._fail("negotiation_timeout")
             return
         except Exception:
-            if self._closed or self.pc.connectionState == "closed":
+            if self._closed or self.pc.signalingState == "closed":
                 return
             logger.exception("server offer to %s failed", self.participant_id)
             self._fail("failed")
