@@ -23,7 +23,6 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as aiortc_clock
 from aiortc import rtcdtlstransport as aiortc_dtls
 from aiortc import rtcrtpreceiver as aiortc_receiver
-from aiortc import rtcrtpsender as aiortc_sender
 from aiortc import rtp as aiortc_rtp
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import (
@@ -110,7 +109,9 @@ def check_internals() -> list[str]:
     """Return what is missing or different in aiortc, empty if everything the SFU uses is there."""
     problems: list[str] = []
     if aiortc.__version__ != EXPECTED_AIORTC_VERSION:
-        problems.append(f"aiortc {aiortc.__version__} installed, the SFU is written for {EXPECTED_AIORTC_VERSION}")
+        problems.append(
+            f"aiortc {aiortc.__version__} installed, the SFU is written for {EXPECTED_AIORTC_VERSION}"
+        )
     for function, names in REQUIRED_CODE_NAMES.items():
         code = getattr(function, "__code__", None)
         if code is None:
@@ -155,12 +156,13 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         """Start receiving exactly as aiortc does, minus the decoder thread."""
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
             return
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         rtx_ssrc: dict[int, int] = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
         for codec in parameters.codecs:
-            codecs[codec.payloadType] = codec
+            if codec.payloadType is not None:
+                codecs[codec.payloadType] = codec
         for encoding in parameters.encodings:
             if encoding.rtx:
                 rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
@@ -203,7 +205,12 @@ class ForwardingReceiver(RTCRtpReceiver):
         if is_rtx(codec):
             original_ssrc = self._RTCRtpReceiver__rtx_ssrc.get(packet.ssrc)  # type: ignore[attr-defined]
             apt = codec.parameters.get("apt")
-            if original_ssrc is None or len(packet.payload) < 2 or not isinstance(apt, int) or apt not in codecs:
+            if (
+                original_ssrc is None
+                or len(packet.payload) < 2
+                or not isinstance(apt, int)
+                or apt not in codecs
+            ):
                 return
             packet = aiortc_rtp.unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
             codec = codecs[apt]
@@ -330,7 +337,7 @@ class ForwardingSender(RTCRtpSender):
             rtx = aiortc_rtp.wrap_rtx(
                 packet,
                 payload_type=rtx_pt,
-                sequence_number=self._RTCRtpSender__rtx_sequence_number,  # type: ignore[attr-defined]
+                sequence_number=self._RTCRtpSender__rtx_sequence_number,  # type: ignore[attr-defined,has-type]
                 ssrc=self._rtx_ssrc,
             )
             self._RTCRtpSender__rtx_sequence_number = (rtx.sequence_number + 1) & 0xFFFF  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ class TrackSource(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TrackInfo:
-    """A published track: `track_id` is stable for the publication and is the msid track id subscribers see."""
+    """A published track; `track_id` is stable while published and is the msid track id subscribers see."""
 
     track_id: str
     participant_id: str

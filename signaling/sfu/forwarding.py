@@ -77,7 +77,8 @@ class OutgoingLeg:
                 codec.mimeType,
                 self.forwarder.info.track_id,
             )
-        self._pt_map[codec.payloadType] = pt
+        if codec.payloadType is not None:
+            self._pt_map[codec.payloadType] = pt
         return pt
 
     async def forward(self, packet: RtpPacket, codec: RTCRtpCodecParameters, seq: int, ts: int) -> None:
@@ -86,7 +87,11 @@ class OutgoingLeg:
         if not self.sender.ready:
             stats.packets_dropped += 1
             return
-        pt = self._pt_map[codec.payloadType] if codec.payloadType in self._pt_map else self._out_payload_type(codec)
+        pt = (
+            self._pt_map[codec.payloadType]
+            if codec.payloadType in self._pt_map
+            else self._out_payload_type(codec)
+        )
         if pt is None:
             stats.packets_dropped += 1
             return
@@ -123,6 +128,11 @@ class OutgoingLeg:
         if await self.sender.send_rtp(data, out_ts, len(packet.payload)):
             stats.packets_forwarded += 1
             stats.bytes_forwarded += len(data)
+
+    @property
+    def last_sequence_number(self) -> int | None:
+        """The newest sequence number sent to the subscriber, None before the first packet."""
+        return (self._next_seq - 1) & 0xFFFF if self._synced else None
 
     async def on_nack(self, lost: list[int]) -> None:
         """Answer the subscriber's NACK from this leg's history."""
@@ -192,6 +202,10 @@ class TrackForwarder:
         leg.closed = True
         if leg in self.legs:
             self.legs.remove(leg)
+
+    def seconds_since_keyframe_request(self) -> float:
+        """Time since the last PLI was sent to the publisher."""
+        return self._loop.time() - self._last_request
 
     def keyframe_wanted(self) -> None:
         """A leg is still waiting for its first key frame."""

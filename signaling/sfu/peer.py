@@ -44,7 +44,7 @@ OfferSink = Callable[[str], Awaitable[None]]
 
 
 class SfuError(Exception):
-    """A refused SFU request; `code` is machine readable (glare, bad_sdp, no_offer_pending, closed, bad_request)."""
+    """A refused SFU request; `code`: glare, bad_sdp, no_offer_pending, closed or bad_request."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -151,7 +151,9 @@ class SfuPeer:
             self._negotiation_needed.set()
         return answer
 
-    def _sync_publications(self, offer: aiortc_sdp.SessionDescription, sources: dict[str, TrackSource]) -> None:
+    def _sync_publications(
+        self, offer: aiortc_sdp.SessionDescription, sources: dict[str, TrackSource]
+    ) -> None:
         ours = {sub.transceiver.mid for sub in self._subscriptions.values()}
         answer = aiortc_sdp.SessionDescription.parse(self.pc.localDescription.sdp)
         answer_codecs = {m.rtp.muxId: m.rtp.codecs for m in answer.media}

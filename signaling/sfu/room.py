@@ -70,7 +70,7 @@ class SfuRoom:
         logger.info("room %s closed", self.room_id)
 
     async def join(self, participant_id: str, on_offer: OfferSink) -> SfuPeer:
-        """Add a participant (replacing a stale connection of the same id); it is sent every published track."""
+        """Add a participant (replacing a stale one of the same id); it receives every published track."""
         if self.stopped:
             raise SfuError("closed", f"room {self.room_id} is closed")
         if participant_id in self.peers:
@@ -118,7 +118,9 @@ class SfuRoom:
         for other in self.peers.values():
             if other is not peer:
                 other.subscribe(forwarder)
-        logger.info("room %s: %s published %s (%s)", self.room_id, info.participant_id, info.track_id, info.source)
+        logger.info(
+            "room %s: %s published %s (%s)", self.room_id, info.participant_id, info.track_id, info.source
+        )
         self._emit(TrackPublished(self.room_id, info))
 
     def track_unpublished(self, info: TrackInfo) -> None:

@@ -47,10 +47,10 @@ class Participant:
         return self
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll `predicate` until true; fail the test with `what` after `timeout` seconds."""
+async def wait_for(predicate: Callable[[], bool], limit: float = 15.0, what: str = "condition") -> None:
+    """Poll `predicate` until true; fail the test with `what` after `limit` seconds."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -64,7 +64,9 @@ async def sfu_events() -> list[SfuEvent]:
 
 @pytest.fixture
 async def sfu(sfu_events: list[SfuEvent]) -> AsyncIterator[Sfu]:
-    hub = Sfu(SfuConfig(negotiation_timeout=10.0, inactivity_timeout=3.0, speaker_interval=0.2), sfu_events.append)
+    hub = Sfu(
+        SfuConfig(negotiation_timeout=10.0, inactivity_timeout=3.0, speaker_interval=0.2), sfu_events.append
+    )
     await hub.start()
     yield hub
     await hub.stop()

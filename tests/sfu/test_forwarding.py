@@ -43,7 +43,9 @@ async def test_three_participants_decode_each_others_video_and_audio(sfu: Sfu, p
             assert frames > before[p.client.name][track_id]
         # every mid the client receives on is labelled with its publisher and source
         labels = p.peer.subscriptions()
-        assert {info.participant_id for info in labels.values()} == {"alice", "bob", "carol"} - {p.client.name}
+        assert {info.participant_id for info in labels.values()} == {"alice", "bob", "carol"} - {
+            p.client.name
+        }
         assert {info.source for info in labels.values()} == {TrackSource.CAMERA, TrackSource.MICROPHONE}
 
     stats = sfu.stats()
@@ -89,8 +91,12 @@ async def test_late_joiner_gets_video_and_sfu_asks_publishers_for_key_frames(sfu
 async def test_audio_is_forwarded_without_key_frame_requests(sfu: Sfu, participants) -> None:
     a = await participants("alice", video=False)
     b = await participants("bob", video=False)
-    await wait_for(lambda: a.client.frames("audio") and min(a.client.frames("audio").values()) > 20, what="audio")
-    await wait_for(lambda: b.client.frames("audio") and min(b.client.frames("audio").values()) > 20, what="audio")
+    await wait_for(
+        lambda: a.client.frames("audio") and min(a.client.frames("audio").values()) > 20, what="audio"
+    )
+    await wait_for(
+        lambda: b.client.frames("audio") and min(b.client.frames("audio").values()) > 20, what="audio"
+    )
     assert sfu.stats().keyframe_requests_sent == 0
     assert not a.client.frames("video")
 

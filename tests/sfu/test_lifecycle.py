@@ -43,8 +43,10 @@ async def test_leaving_participant_ends_others_tracks_and_media_continues(
 
     frames = a.client.frames("video")
     await wait_for(
-        lambda: a.client.frames("video")[next(iter(b.client.frames())) if False else _bob_video(a)]
-        > frames[_bob_video(a)] + 5,
+        lambda: (
+            a.client.frames("video")[next(iter(b.client.frames())) if False else _bob_video(a)]
+            > frames[_bob_video(a)] + 5
+        ),
         what="alice still decoding bob after the renegotiation",
     )
     assert b.offers_answered >= 2  # renegotiated when carol joined and when she left
@@ -52,7 +54,9 @@ async def test_leaving_participant_ends_others_tracks_and_media_continues(
 
 
 def _bob_video(p) -> str:
-    return next(t.track_id for t in p.client.received.values() if t.kind == "video" and t.track_id.startswith("bob-"))
+    return next(
+        t.track_id for t in p.client.received.values() if t.kind == "video" and t.track_id.startswith("bob-")
+    )
 
 
 async def test_room_stops_when_the_last_participant_leaves(
@@ -84,13 +88,15 @@ async def test_closed_client_connection_is_reported_and_removed(
     await b.client.close()  # no leave: the browser tab just went away
     await wait_for(
         lambda: any(isinstance(e, PeerFailed) and e.participant_id == "bob" for e in sfu_events),
-        timeout=10,
+        limit=10,
         what="the ghost participant being reported",
     )
     failed = next(e for e in sfu_events if isinstance(e, PeerFailed))
     assert failed.reason in ("closed", "failed", "inactive")
     await wait_for(lambda: set(sfu.rooms["room-1"].peers) == {"alice"}, what="bob removed from the room")
-    await wait_for(lambda: all(t.ended for t in a.client.received.values()), what="alice's copy of bob ending")
+    await wait_for(
+        lambda: all(t.ended for t in a.client.received.values()), what="alice's copy of bob ending"
+    )
 
 
 async def test_client_offer_during_a_server_offer_is_refused_as_glare(sfu: Sfu, participants) -> None:
@@ -165,9 +171,11 @@ async def test_stopped_sfu_closes_everything_and_refuses_joins(sfu: Sfu, partici
 async def test_screen_share_is_an_extra_video_track_labelled_screen(
     sfu: Sfu, sfu_events: list[SfuEvent], participants
 ) -> None:
-    a = await participants("alice", screen=True)
+    await participants("alice", screen=True)
     b = await participants("bob")
-    published = {(e.track.participant_id, e.track.source.value) for e in sfu_events if isinstance(e, TrackPublished)}
+    published = {
+        (e.track.participant_id, e.track.source.value) for e in sfu_events if isinstance(e, TrackPublished)
+    }
     assert ("alice", "screen") in published and ("alice", "camera") in published
     await wait_for(lambda: flowing(b, count=2), what="bob decoding alice's camera and screen")
     labels = {info.source.value for info in b.peer.subscriptions().values() if info.kind == "video"}
