@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -155,7 +156,9 @@ class MediaClient:
         ice_servers: tuple[RTCIceServer, ...] = (),
     ) -> None:
         self.name = name
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self.received: dict[str, ReceivedTrack] = {}
         self._video_codec = video_codec
         self._tracks: list[tuple[MediaStreamTrack, str]] = []
@@ -209,6 +212,9 @@ class MediaClient:
                 ]
                 transceiver.setCodecPreferences(preferred)
             transceivers.append((transceiver, source))
+        if not self._tracks:
+            # a receive-only participant still needs one m-line to set up ICE/DTLS; the SFU sends on its own
+            self.pc.addTransceiver("audio", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self._sources = {t.mid: source for t, source in transceivers if t.mid is not None}
         return self.pc.localDescription.sdp

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtcrtpsender import RTCRtpSender
@@ -77,7 +77,11 @@ class SfuPeer:
         self.participant_id = participant_id
         self._on_offer = on_offer
         self._config = config
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(config.ice_servers)))
+        # max-bundle: m-lines added by server offers reuse the one transport instead of
+        # creating (then discarding) their own, which races with aiortc's connect task
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=list(config.ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
         self._lock = asyncio.Lock()
         self._server_cycle = False
         self._answer: asyncio.Future[None] | None = None

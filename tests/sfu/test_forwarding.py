@@ -110,3 +110,26 @@ async def test_h264_publishers_are_forwarded_as_h264(sfu: Sfu, participants) -> 
     )
     assert "H264" in a.client.pc.remoteDescription.sdp
     assert "VP8" not in a.client.pc.localDescription.sdp.split("m=video", 2)[-1]
+
+
+async def test_receive_only_participant_gets_everything_and_publishes_nothing(sfu: Sfu, participants) -> None:
+    a = await participants("alice")
+    viewer = await participants("viewer", video=False, audio=False)
+    await wait_for(
+        lambda: len(viewer.client.received) == 2 and min(viewer.client.frames().values()) > 5,
+        what="the viewer decoding alice",
+    )
+    assert viewer.peer.published == {}
+    assert [t.participant_id for t in sfu.rooms["room-1"].tracks()] == ["alice", "alice"]
+    assert a.client.received == {}
+
+
+async def test_viewers_joining_after_two_publishers_decode_both(sfu: Sfu, participants) -> None:
+    # regression: m-lines added by one server offer once lost their transport in a race inside aiortc
+    publishers = [await participants(f"pub{i}") for i in range(2)]
+    viewers = [await participants(f"viewer{i}", video=False, audio=False) for i in range(2)]
+    await wait_for(
+        lambda: all(len(v.client.received) == 4 and min(v.client.frames().values()) > 3 for v in viewers),
+        what="both viewers decoding both publishers",
+    )
+    assert all(len(p.client.received) == 2 for p in publishers)
