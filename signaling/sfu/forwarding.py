@@ -140,7 +140,7 @@ class OutgoingLeg:
         ntp: int,
         abs_send_time: bytes,
     ) -> None:
-        """Rewrite `packet` (original `source` SSRC, sequence number, timestamp) for this subscriber, send it."""
+        """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`) and send it."""
         ssrc, seq, ts = source
         stats = self.forwarder.stats
         if not self._prepared and not (self.sender.ready and self._prepare()):

@@ -81,8 +81,10 @@ async def test_late_joiner_gets_video_and_sfu_asks_publishers_for_key_frames(sfu
         lambda: len(c.client.frames("video")) == 2 and all(n > 0 for n in c.client.frames("video").values()),
         what="carol's first decoded frames of both cameras",
     )
-    # one PLI per camera carol subscribed to, sent when her legs were added
-    assert sfu.stats().keyframe_requests_sent >= requests_before + 2
+    # a PLI per camera carol subscribed to, sent when her legs were added (one may be merged with a
+    # request that left in the 50 ms before, e.g. from a loaded subscriber's own PLI)
+    assert sfu.stats().keyframe_requests_sent >= requests_before + 1
+    assert all(leg._synced for f in sfu.rooms["room-1"].forwarders.values() for leg in f.legs)
     for track in c.client.received.values():
         assert track.first_frame_at is not None
     assert b.client.frames("video")
