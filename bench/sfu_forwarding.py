@@ -273,8 +273,10 @@ def machine_info() -> str:
     import aiortc
     import av
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{cpu}, {os.cpu_count()} cores (load average {load} when the run ended), "
+        f"Python {platform.python_version()}, "
         f"aiortc {aiortc.__version__}, PyAV {av.__version__}, {platform.system()} {platform.release()}"
     )
 

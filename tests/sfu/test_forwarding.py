@@ -135,3 +135,29 @@ async def test_viewers_joining_after_two_publishers_decode_both(sfu: Sfu, partic
         what="both viewers decoding both publishers",
     )
     assert all(len(p.client.received) == 2 for p in publishers)
+
+
+async def test_a_media_file_can_be_published(sfu: Sfu, participants, tmp_path) -> None:
+    import fractions
+
+    import av
+
+    path = str(tmp_path / "clip.webm")
+    with av.open(path, "w") as container:
+        stream = container.add_stream("libvpx", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(60):
+            frame = av.VideoFrame(160, 120, "yuv420p")
+            for plane in frame.planes:
+                plane.update(bytes([(i * 4) & 0xFF]) * plane.buffer_size)
+            frame.pts, frame.time_base = i, fractions.Fraction(1, 15)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+    await participants("player", media_file=path)
+    viewer = await participants("viewer", video=False, audio=False)
+    await wait_for(
+        lambda: viewer.client.frames("video") and min(viewer.client.frames("video").values()) > 5,
+        what="the viewer decoding the file",
+    )
+    assert {size for t in viewer.client.received.values() for size in t.sizes} == {(160, 120)}
