@@ -34,6 +34,7 @@ from signaling.sfu.aiortc_internals import (
 )
 from signaling.sfu.events import TrackInfo, TrackSource
 from signaling.sfu.forwarding import OutgoingLeg, TrackForwarder
+from signaling.sfu.sdp_harmony import harmonize_offer
 
 if TYPE_CHECKING:
     from signaling.sfu.room import SfuRoom
@@ -289,7 +290,10 @@ class SfuPeer:
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         try:
-            await self.pc.setLocalDescription(await self.pc.createOffer())
+            offer = await self.pc.createOffer()
+            remote = self.pc.remoteDescription
+            sdp = harmonize_offer(offer.sdp, remote.sdp if remote is not None else None)
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self._on_offer(self.pc.localDescription.sdp)
             await asyncio.wait_for(asyncio.shield(self._answer), self._config.negotiation_timeout)
         except TimeoutError:
