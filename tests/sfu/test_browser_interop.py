@@ -75,8 +75,9 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
+@pytest.mark.parametrize("python_codec", [None, "video/H264"])
 async def test_chromium_and_python_participants_receive_each_other(
-    sfu: Sfu, sfu_events: list[SfuEvent], participants, browser: Browser
+    sfu: Sfu, sfu_events: list[SfuEvent], participants, browser: Browser, python_codec: str | None
 ) -> None:
     offers: asyncio.Queue[str] = asyncio.Queue()
     state: dict[str, SfuPeer] = {}
@@ -116,7 +117,7 @@ async def test_chromium_and_python_participants_receive_each_other(
         await page.goto(str(server.make_url("/")))
         await page.wait_for_function("() => window.joined === true", timeout=15_000)
 
-        python = await participants("python", amplitude=0.0)
+        python = await participants("python", amplitude=0.0, video_codec=python_codec)
         # the Python client decodes Chromium's camera and microphone
         await wait_for(
             lambda: len(python.client.received) == 2 and min(python.client.frames().values()) > 5,
@@ -129,6 +130,15 @@ async def test_chromium_and_python_participants_receive_each_other(
                 break
             await asyncio.sleep(0.1)
         assert decoded["frames"] > 5 and decoded["audio"] > 20, decoded
+        if python_codec is not None:
+            received = await page.evaluate(
+                """async () => {
+                     const out = [];
+                     (await pc.getStats()).forEach(s => s.type === 'codec' && out.push(s.mimeType));
+                     return out;
+                   }"""
+            )
+            assert "video/H264" in received
         labels = await page.evaluate("() => window.labels")
         python_tracks = {
             e.track.track_id
