@@ -121,6 +121,7 @@ async def test_chromium_and_python_participants_receive_each_other(
         # the Python client decodes Chromium's camera and microphone
         await wait_for(
             lambda: len(python.client.received) == 2 and min(python.client.frames().values()) > 5,
+            limit=30,  # Chromium's first key frame can take long on a loaded 2-core machine
             what="the Python client decoding Chromium",
         )
         # Chromium decodes the Python client's video and receives its audio, labelled by msid
