@@ -104,6 +104,8 @@ class TokenCodec:
         except jwt.DecodeError:
             raise Unauthorized("token_malformed", "the token is not a well-formed JWT") from None
         alg = header.get("alg")
+        if not isinstance(alg, str) or alg.lower() == "none":
+            raise Unauthorized("token_unsigned", "unsigned tokens (alg none) are not accepted")
         if alg != self.algorithm:
             raise Unauthorized("token_algorithm_refused", f"tokens signed with {alg!r} are not accepted")
         kid = header.get("kid", self.settings.kid)
@@ -121,7 +123,7 @@ class TokenCodec:
                 options={"require": list(REQUIRED_CLAIMS), "verify_iat": True},
             )
         except jwt.MissingRequiredClaimError as exc:
-            raise Unauthorized("token_missing_claim", f"the token has no {exc.claim!r} claim") from None
+            raise Unauthorized(f"token_missing_{exc.claim}", f"the token has no {exc.claim!r} claim") from None
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token_expired", "the token has expired") from None
         except jwt.ImmatureSignatureError:
