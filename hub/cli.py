@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         print(f"cityhub: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
+    except SettingsError as exc:
+        print(f"cityhub: bad setting: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -62,7 +62,7 @@ def test_hs256_secret_is_generated_private_and_reused(tmp_path: Path) -> None:
 def test_hs256_short_secret_file_is_refused(tmp_path: Path) -> None:
     weak = tmp_path / "weak"
     weak.write_text("tooshort")
-    with pytest.raises(ValueError, match="fewer than 32"):
+    with pytest.raises(SettingsError, match="jwt.secret_file.*fewer than 32"):
         codec_for(tmp_path, secret_file=str(weak))
 
 
@@ -170,3 +170,12 @@ def test_asymmetric_without_keys_is_a_settings_error() -> None:
         load_settings(environ={"CITYHUB_JWT_ALGORITHM": "EdDSA", "CITYHUB_JWT_PUBLIC_KEY_FILES": "nokid.pem"})
 
 
+
+
+def test_unreadable_key_files_name_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="jwt.private_key_file: cannot use"):
+        codec_for(tmp_path, algorithm="RS256", private_key_file=str(tmp_path / "absent.pem"))
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(SettingsError, match="jwt.public_key_files: cannot use"):
+        codec_for(tmp_path, algorithm="EdDSA", public_key_files=(f"k1={garbage}",))
