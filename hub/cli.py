@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -61,18 +62,35 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if overrides:
         settings = settings.replace(server=overrides)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=True, access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
-    await site.start()
-    url = settings.public_url
-    where = f"{url}/login" if settings.server.demo else url
-    print(f"CityHub is running: open {where}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    # SIGTERM (docker stop, systemd) and Ctrl-C end the service cleanly: sockets closed, exit status 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     try:
-        await asyncio.Event().wait()
+        site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
+        await site.start()
+        print(f"CityHub is running: open {_open_url(settings, runner)}", flush=True)
+        await stop.wait()
+        log.info("stopping on a signal")
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await runner.cleanup()
+    print("CityHub stopped", flush=True)
     return 0
+
+
+def _open_url(settings: Settings, runner: web.AppRunner) -> str:
+    """The URL to open: public_url when set, else the address actually bound (port 0 picks a free one)."""
+    if settings.server.public_url:
+        url = settings.public_url
+    else:
+        host, port = runner.addresses[0][:2]
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    return f"{url}/login" if settings.server.demo else url
 
 
 @command("db upgrade")
