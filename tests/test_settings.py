@@ -22,7 +22,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults() -> None:
     settings = load_settings(environ={})
     assert settings.server.port == 8080 and settings.server.demo is False
-    assert settings.database_url.startswith("sqlite+aiosqlite:///") and settings.database_url.endswith("/var/cityhub.db")
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.database_url.endswith("/var/cityhub.db")
     assert settings.redis.url == "" and settings.jwt.algorithm == "HS256"
     assert settings.public_url == "http://127.0.0.1:8080"
 

@@ -25,7 +25,8 @@ org_units:
   - {id: shinan, name: 市南区人民政府, kind: district, parent: gov, extension: "8200"}
   - {id: shinan-office, name: 市南区政府办公室, kind: office, parent: shinan}
 people:
-  - {id: p-xie, name: 谢继成, org_unit: pub-util, title: 局长, roles: [official, chair], extension: "8101", active: true}
+  - {id: p-xie, name: 谢继成, org_unit: pub-util, title: 局长, roles: [official, chair], extension: "8101",
+     active: true}
   - {id: p-kong, name: 孔刚, org_unit: pub-util, title: 副局长, roles: [official], extension: "8102"}
   - {id: p-wang, name: 王丽华, org_unit: shinan-office, title: 秘书, roles: [official, secretary], extension: "8201"}
 """

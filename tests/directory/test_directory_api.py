@@ -127,7 +127,8 @@ async def test_import_endpoint_for_admins_only(hub: Hub) -> None:
         "/api/v1/directory/import", json={"people": [record]}, headers=hub.auth(ADMIN)
     ))
     assert report["created"] == 1
-    assert (await ok(await hub.client.get("/api/v1/directory/people/p-new", headers=hub.auth(READER))))["name"] == "新同志"
+    created = await ok(await hub.client.get("/api/v1/directory/people/p-new", headers=hub.auth(READER)))
+    assert created["name"] == "新同志"
 
 
 async def test_demo_directory_loads_on_first_run_only_in_demo_mode(aiohttp_client: Any, tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def test_bad_records_are_named(case: str) -> None:
 async def test_a_bad_import_changes_nothing(directory: DirectoryService) -> None:
     await directory.import_data(parse(small()))
     before = await directory.export()
-    for case, (change, where, _) in BAD_CASES.items():
+    for case, (change, _where, _) in BAD_CASES.items():
         data = small()
         # Good changes in the same file must not land either.
         data["people"][0]["title"] = "已改职务"
