@@ -222,6 +222,7 @@ def setup_web(app: web.Application) -> None:
     app[TEMPLATES] = env
     env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = lambda path: f"/static/{path}"
+    env.filters["role_label"] = lambda role: translator.gettext(f"role.{role}")
     app[ERROR_PAGE] = error_page
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)

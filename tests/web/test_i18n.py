@@ -59,7 +59,8 @@ def test_every_msgid_has_a_chinese_translation() -> None:
             missing.append(msgid)
             continue
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if not all(strings) or not all(re.search(r"[\u4e00-\u9fff]", s) for s in strings):
+        # Chinese text, or at least Chinese (full-width) punctuation for separators and brackets.
+        if not all(strings) or not all(re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", s) for s in strings):
             untranslated.append(msgid)
     assert not missing, f"no zh_CN entry: {missing}"
     assert not untranslated, f"zh_CN entry without Chinese: {untranslated}"

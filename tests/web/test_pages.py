@@ -36,6 +36,9 @@ async def test_demo_sign_in_lists_people_and_signs_in(hub: Hub) -> None:
     html = await page.text()
     assert page.status == 200 and "登录演示系统" in html and "谢继成" in html and "市公用事业局" in html
     assert 'value="/directory"' in html
+    assert "谢继成 · 局长（会议主持人）" in html and "沈艳 · 督查室主任（会议主持人、督查人员）" in html
+    english = await (await hub.client.get("/login", headers=EN)).text()
+    assert "谢继成 · 局长 (Chair)" in english and "(Chair, Supervisor)" in english
     assert await sign_in(hub, "p-xie", "/directory") == "/directory"
     home = await hub.client.get("/", headers=ZH)
     text = await home.text()
