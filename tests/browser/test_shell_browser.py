@@ -10,7 +10,14 @@ from playwright.async_api import Browser, Page, expect
 from tests.browser.conftest import BrowserGuard, LiveHub, new_context
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/shots")
+
+
+@pytest.fixture
+def shots() -> Path:
+    """Where the screenshots go, for a human to look at."""
+    folder = Path("/tmp/shots")
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 async def test_sign_in_search_and_switch_language(page: Page, live_hub: LiveHub, browser_guard: BrowserGuard) -> None:
@@ -71,18 +78,17 @@ async def test_a_bad_search_shows_no_one(page: Page, live_hub: LiveHub) -> None:
 
 @pytest.mark.parametrize("width", [390, 1280])
 async def test_shell_fits_the_screen_in_both_languages(
-    browser: Browser, live_hub: LiveHub, browser_guard: BrowserGuard, width: int
+    browser: Browser, live_hub: LiveHub, browser_guard: BrowserGuard, width: int, shots: Path
 ) -> None:
-    SHOTS.mkdir(exist_ok=True)
     for locale, tag in (("zh-CN", "zh"), ("en", "en")):
         context = await new_context(browser, live_hub, browser_guard, locale=locale, width=width, height=800)
         page = await context.new_page()
         await page.goto(f"{live_hub.url}/login")
-        await page.screenshot(path=str(SHOTS / f"login-{tag}-{width}.png"))
+        await page.screenshot(path=str(shots / f"login-{tag}-{width}.png"))
         await live_hub.sign_in(page, "p-xie")
-        await page.screenshot(path=str(SHOTS / f"home-{tag}-{width}.png"))
+        await page.screenshot(path=str(shots / f"home-{tag}-{width}.png"))
         await page.goto(f"{live_hub.url}/directory")
-        await page.screenshot(path=str(SHOTS / f"directory-{tag}-{width}.png"))
+        await page.screenshot(path=str(shots / f"directory-{tag}-{width}.png"))
         for path in ("/login", "/", "/directory"):
             await page.goto(f"{live_hub.url}{path}")
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
