@@ -19,7 +19,7 @@ from aiohttp import web
 from hub import keys
 from hub.app import create_app
 from hub.directory.importer import load_file
-from hub.errors import HubError
+from hub.errors import BadRequest, HubError
 from hub.logs import setup_logging
 from hub.settings import Settings, SettingsError, load_settings
 from hub.storage.db import Database
@@ -126,6 +126,8 @@ async def directory_export(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("token issue")
 async def token_issue(args: argparse.Namespace, settings: Settings) -> int:
+    if args.ttl is not None and args.ttl <= 0:
+        raise BadRequest("invalid_ttl", f"--ttl must be a positive number of seconds, not {args.ttl}")
     async with services(settings) as app:
         token = await app[keys.AUTH].issue_for_id(args.person, ttl=args.ttl, scope=args.scope)
     print(token)

@@ -119,6 +119,9 @@ def test_token_issue_refusals(cli: Cli, small_file: Path) -> None:
     cli.run("directory", "import", str(small_file))
     unknown = cli.run("token", "issue", "--person", "p-nobody", check=1)
     assert "person_not_found" in unknown.stderr and "p-nobody" in unknown.stderr
+    for ttl in ("0", "-60"):
+        bad_ttl = cli.run("token", "issue", "--person", "p-xie", "--ttl", ttl, check=1)
+        assert "invalid_ttl" in bad_ttl.stderr
     missing_person = cli.run("token", "issue", check=2)
     assert "--person" in missing_person.stderr
 

@@ -112,10 +112,13 @@ class TokenCodec:
         """The claims of a valid token; Unauthorized with a distinct code for every way a token can be bad."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:
+            # DecodeError, and also a kid that is not a string: never a 500.
             raise Unauthorized("token_malformed", "the token is not a well-formed JWT") from None
         alg = header.get("alg")
-        if not isinstance(alg, str) or alg.lower() == "none":
+        if not isinstance(alg, str):
+            raise Unauthorized("token_malformed", "the token's header has no algorithm")
+        if alg.lower() == "none":
             raise Unauthorized("token_unsigned", "unsigned tokens (alg none) are not accepted")
         if alg != self.algorithm:
             raise Unauthorized("token_algorithm_refused", f"tokens signed with {alg!r} are not accepted")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import stat
 from pathlib import Path
 
@@ -112,6 +114,16 @@ def test_claims_of_the_wrong_type_are_refused(tmp_path: Path, pair: KeyPair, alg
     for changes in ({"roles": "admin"}, {"roles": [1, 2]}, {"sub": ""}, {"org": 7}, {"exp": "tomorrow"}):
         got = refusal(codec, sign(claims(**changes), pair.private_pem, algorithm, "k1"))
         assert got.code == "token_invalid", changes
+
+
+def test_malformed_headers_are_refused_not_crashed(tmp_path: Path) -> None:
+    codec = codec_for(tmp_path)
+    body = base64.urlsafe_b64encode(json.dumps(claims()).encode()).rstrip(b"=").decode()
+    for header in ({"alg": "HS256", "kid": ["k1"]}, {"alg": ["HS256"]}, {"kid": "k1"}, ["HS256"], "HS256"):
+        encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+        assert refusal(codec, f"{encoded}.{body}.c2ln").code == "token_malformed", header
+    for junk in ("", "a.b", "a.b.c.d", "\u0000.\u0000.\u0000", "eyJ.eyJ.x"):
+        assert refusal(codec, junk).code == "token_malformed", junk
 
 
 def test_hs256_hub_refuses_asymmetric_tokens_and_alg_none(tmp_path: Path) -> None:
