@@ -229,3 +229,18 @@ def test_unreadable_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(DirectoryImportError) as caught:
         load_file(wrong)
     assert caught.value.field == "org_units"
+
+
+async def test_a_cycle_through_stored_units_is_refused(directory: DirectoryService) -> None:
+    await directory.import_data(parse(small()))
+    before = await directory.export()
+    # shinan-office (stored, not in this file) hangs under shinan; making shinan its child closes a loop.
+    looped = {"org_units": [{"id": "shinan", "name": "市南区人民政府", "kind": "district", "parent": "shinan-office"}]}
+    with pytest.raises(DirectoryImportError) as caught:
+        await directory.import_data(parse(looped))
+    assert "org_units[0] (shinan).parent" in caught.value.message and "cycle" in caught.value.message
+    assert await directory.export() == before
+    # A unit may still move under another stored unit when that makes no loop.
+    moved = {"org_units": [{"id": "shinan-office", "name": "市南区政府办公室", "kind": "office", "parent": "pub-util"}]}
+    await directory.import_data(parse(moved))
+    assert (await directory.unit("shinan-office")).parent_id == "pub-util"
