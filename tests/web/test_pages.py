@@ -80,6 +80,15 @@ async def test_login_page_does_not_exist_outside_demo_mode(aiohttp_client: Any, 
     assert help_page.status == 401 and "请通过市政务门户登录" in await help_page.text()
 
 
+async def test_error_pages_speak_the_visitors_language(hub: Hub) -> None:
+    chinese = await hub.client.get("/no-such-page", headers=ZH)
+    text = await chinese.text()
+    assert chinese.status == 404 and "页面不存在" in text and "返回首页" in text
+    assert "no such resource" not in text
+    english = await (await hub.client.get("/no-such-page", headers=EN)).text()
+    assert "Page not found" in english and "no such resource" in english
+
+
 async def test_signin_help_redirects_to_login_in_demo_mode(hub: Hub) -> None:
     response = await hub.client.get("/signin?next=/directory", allow_redirects=False)
     assert response.status == 302 and redirect(response.headers["Location"]) == ("/login", "/directory")
