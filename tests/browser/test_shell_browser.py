@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.browser.conftest import BrowserGuard, LiveHub, new_context
+from tests.browser.conftest import BrowserGuard, LiveHub, StartLiveHub, new_context
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +95,21 @@ async def test_shell_fits_the_screen_in_both_languages(
             assert overflow <= 0, f"{path} in {tag} at {width}px is {overflow}px wider than the screen"
         await context.close()
     assert not browser_guard.outside and not browser_guard.errors
+
+
+async def test_outside_demo_mode_the_browser_is_sent_to_the_portal_help(
+    browser: Browser, start_live_hub: StartLiveHub, browser_guard: BrowserGuard
+) -> None:
+    hub = await start_live_hub(server={"demo": False})
+    context = await new_context(browser, hub, browser_guard)
+    page = await context.new_page()
+    await page.goto(f"{hub.url}/directory")
+    assert "/signin" in page.url
+    await expect(page.locator("h1")).to_have_text("请通过市政务门户登录")
+    response = await page.goto(f"{hub.url}/login")
+    assert response is not None and response.status == 404
+    await expect(page.locator("h1")).to_have_text("页面不存在")
+    await context.close()
+    # The 401 and 404 pages themselves show up as console errors; nothing else may.
+    assert not browser_guard.outside
+    assert all("Failed to load resource" in e for e in browser_guard.errors), browser_guard.errors
