@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,12 @@ import jwt
 import pytest
 import yaml
 
+from hub.auth.service import REVOKED_CHANNEL
+from hub.bus import RedisBus
 from hub.settings import load_settings
 from tests.conftest import start_hub
 from tests.directory.conftest import SMALL
+from tests.services import REDIS_URL, redis_available
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,3 +169,22 @@ def test_serve_prints_the_url_answers_and_stops_on_sigterm(cli: Cli) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+async def test_token_revoke_reaches_running_nodes_through_redis(cli: Cli) -> None:
+    redis_available()
+    prefix = f"t{uuid.uuid4().hex[:8]}"
+    cli.env.update(CITYHUB_REDIS_URL=REDIS_URL, CITYHUB_REDIS_PREFIX=prefix)
+    watcher = RedisBus(REDIS_URL, prefix=prefix, node_id="running-node")
+    await watcher.start()
+    try:
+        revoked = await watcher.subscribe(REVOKED_CHANNEL)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub", "token", "revoke", "abc123", cwd=ROOT, env=cli.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err
+        assert await asyncio.wait_for(revoked.get(), 30) == {"jti": "abc123"}
+    finally:
+        await watcher.stop()
