@@ -88,7 +88,9 @@ async def error_page(request: web.Request, status: int, code: str, message: str)
 
 def sign_in_url(request: web.Request) -> str:
     """Where a visitor without a session goes: the demo sign-in page, or the sign-in help page."""
-    return _sign_in_page(request) + "?" + urlencode({"next": request.path_qs})
+    # Only a page can be returned to: a refused form post (handoff, logout) goes back to the start page.
+    back = request.path_qs if request.method == "GET" else "/"
+    return _sign_in_page(request) + "?" + urlencode({"next": back})
 
 
 def _sign_in_page(request: web.Request) -> str:

@@ -139,3 +139,24 @@ async def test_pages_escape_user_text(hub: Hub) -> None:
     await sign_in(hub, "p-xie")
     page = await (await hub.client.get('/directory?q=<script>alert(1)</script>')).text()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+async def test_portal_handoff_gives_a_session(hub: Hub) -> None:
+    response = await hub.client.post(
+        "/auth/handoff", data={"token": hub.token("supervision-01"), "next": "/directory"}, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/directory"
+    page = await hub.client.get("/directory", headers=ZH)
+    assert page.status == 200 and "沈艳" in await page.text()
+
+
+async def test_portal_handoff_refusals(hub: Hub) -> None:
+    bad = await hub.client.post("/auth/handoff", data={"token": "not.a.jwt"}, allow_redirects=False)
+    assert bad.status == 302 and redirect(bad.headers["Location"]) == ("/login", "/")
+    assert not hub.client.session.cookie_jar.filter_cookies(hub.client.make_url("/"))
+    empty = await hub.client.post("/auth/handoff", data={}, allow_redirects=False)
+    assert empty.status == 302
+    evil = await hub.client.post(
+        "/auth/handoff", data={"token": hub.token("p-xie"), "next": "//evil.example"}, allow_redirects=False
+    )
+    assert evil.headers["Location"] == "/"
