@@ -92,7 +92,7 @@ def test_every_bad_token_is_refused_with_its_own_code(tmp_path: Path, algorithm:
         # Those two pass the signature check; the directory refuses them (tests/auth/test_auth_http.py).
         if name not in {"unknown person", "org mismatch"}
     }
-    seen = {}
+    seen: dict[str, str] = {}
     for name, (token, code) in cases.items():
         got = refusal(codec, token)
         assert got.code == code, f"{name}: {got.code} {got.message}"

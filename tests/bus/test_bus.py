@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from tests.bus.conftest import prefix
 from tests.services import REDIS_URL, redis_available
 
 
-async def receive(subscription: Subscription) -> dict[str, object] | None:
+async def receive(subscription: Subscription) -> Any:
     return await asyncio.wait_for(subscription.get(), 10)
 
 
@@ -131,14 +133,14 @@ async def test_keys_only_new_get_delete_and_ttl(bus: Bus) -> None:
 
 
 @pytest.fixture
-async def two_nodes() -> tuple[RedisBus, RedisBus]:
+async def two_nodes() -> AsyncIterator[tuple[RedisBus, RedisBus]]:
     redis_available()
     shared = prefix()
     a = RedisBus(REDIS_URL, prefix=shared, node_id="node-a")
     b = RedisBus(REDIS_URL, prefix=shared, node_id="node-b")
     await a.start()
     await b.start()
-    yield a, b  # type: ignore[misc]
+    yield a, b
     await a.stop()
     await b.stop()
 
@@ -153,8 +155,8 @@ async def test_two_nodes_see_each_others_messages_once(two_nodes: tuple[RedisBus
     got_b = [await receive(on_b) for _ in range(3)]
     # Each node's own messages come once (locally), the other's through Redis; a node's own stay in order.
     for got in (got_a, got_b):
-        assert sorted(m["n"] for m in got) == [1, 2, 3]  # type: ignore[index]
-        assert [m["n"] for m in got if m["from"] == "a"] == [1, 3]  # type: ignore[index]
+        assert sorted(m["n"] for m in got) == [1, 2, 3]
+        assert [m["n"] for m in got if m["from"] == "a"] == [1, 3]
     # Nothing extra is queued: the next message each sees is a fresh one.
     await b.publish("c", {"from": "b", "n": 4})
     assert await receive(on_a) == {"from": "b", "n": 4}
