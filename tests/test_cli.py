@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,6 +149,9 @@ def test_serve_prints_the_url_answers_and_stops_on_sigterm(cli: Cli) -> None:
         [sys.executable, "-m", "hub", "serve", "--port", "0", "--demo"], cwd=ROOT, env=cli.env,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    # A hub that never starts must fail the test, not hang it.
+    watchdog = threading.Timer(60, process.kill)
+    watchdog.start()
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -166,6 +170,7 @@ def test_serve_prints_the_url_answers_and_stops_on_sigterm(cli: Cli) -> None:
         assert process.returncode == 0, err
         assert "CityHub stopped" in out and "Traceback" not in err
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
             process.wait()
@@ -183,7 +188,7 @@ async def test_token_revoke_reaches_running_nodes_through_redis(cli: Cli) -> Non
             sys.executable, "-m", "hub", "token", "revoke", "abc123", cwd=ROOT, env=cli.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await process.communicate()
+        out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode == 0, err
         assert await asyncio.wait_for(revoked.get(), 30) == {"jti": "abc123"}
     finally:

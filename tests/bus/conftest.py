@@ -59,7 +59,7 @@ class ThrowawayRedis:
              "--dir", str(self.folder), "--daemonize", "no", "--loglevel", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5, socket_timeout=2)
         try:
             for _ in range(100):
                 try:
