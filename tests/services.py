@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 import redis
 
-PG_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("CITYHUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PG_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def missing(service: str, error: BaseException) -> None:
