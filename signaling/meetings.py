@@ -308,7 +308,7 @@ class ForwardedEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-for _name, _schema, _summary in [
+EVENTS: list[tuple[str, type[BaseModel], str]] = [
     ("participant.joined", ParticipantEvent, "Someone came into the meeting"),
     ("participant.updated", ParticipantEvent, "Mute, camera, screen share or raised hand changed"),
     ("participant.left", LeftEvent, "Someone left (or was removed, or lost the connection)"),
@@ -328,5 +328,6 @@ for _name, _schema, _summary in [
     ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),
     ("decision.recorded", ForwardedEvent,
      "Any other event published on the bus channel meeting.{id} (e.g. by supervision) is forwarded as is"),
-]:
+]
+for _name, _schema, _summary in EVENTS:
     commands.event(_name, _schema, _summary)

@@ -256,7 +256,8 @@ class MeetingService:
             await store.set_status(conn, meeting_id, MeetingStatus.ENDED,
                                    only_from=[MeetingStatus.SCHEDULED, MeetingStatus.LIVE], ended_at=self.clock.now())
         log.info("meeting %s ended by %s", meeting_id, principal.id)
-        await self.publish(meeting_id, "meeting.ended", {"meeting_id": meeting_id, "reason": "ended", "by": principal.id})
+        await self.publish(meeting_id, "meeting.ended",
+                           {"meeting_id": meeting_id, "reason": "ended", "by": principal.id})
         return await self._get(meeting_id)
 
     async def close_for_edits(self, principal: Principal, meeting_id: str) -> Meeting:
