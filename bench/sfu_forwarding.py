@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import platform
+import pstats
 import statistics
 import sys
 import tempfile
@@ -219,7 +221,13 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
             await asyncio.sleep(args.warmup)
             frames_before = await hub.report()
             packets_before, cpu_before, wall_before = await hub.packets(), time.process_time(), time.monotonic()
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
+            if profiler is not None:
+                profiler.enable()
             await asyncio.sleep(args.seconds)
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(args.profile)
             packets_after, cpu_after, wall_after = await hub.packets(), time.process_time(), time.monotonic()
             frames_after = await hub.report()
             video_frames = sum(
@@ -341,6 +349,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--modes", nargs="+", default=["sfu", "relay"], choices=["sfu", "relay"])
     parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding')")
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest hub functions per run")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiortc
+from aioice import ice as aioice_ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc import clock as aiortc_clock
 from aiortc import rtcdtlstransport as aiortc_dtls
+from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
 from aiortc import rtp as aiortc_rtp
 from aiortc.codecs import is_rtx
@@ -46,7 +47,6 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
         "_RTCRtpReceiver__nack_generator",
         "_RTCRtpReceiver__remote_bitrate_estimator",
         "_RTCRtpReceiver__remote_streams",
-        "_RTCRtpReceiver__active_ssrc",
         "_RTCRtpReceiver__rtcp_ssrc",
     ),
     RTCRtpReceiver.receive: (
@@ -81,6 +81,17 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
     aiortc_dtls.RTCDtlsTransport._handle_rtp_data: ("_handle_rtp_packet",),
     aiortc_dtls.RTCDtlsTransport._handle_rtcp_data: ("_handle_rtcp_packet",),
     aiortc_dtls.RTCDtlsTransport._recv_next: ("_RTCDtlsTransport__rx_packets",),
+    aiortc_dtls.RTCDtlsTransport._send_rtp: (
+        "_state",
+        "_tx_srtp",
+        "protect",
+        "transport",
+        "_RTCDtlsTransport__tx_bytes",
+        "_RTCDtlsTransport__tx_packets",
+    ),
+    aiortc_ice.RTCIceTransport.__init__: ("_connection",),
+    aioice_ice.Connection.sendto: ("_nominated", "protocol", "send_data", "remote_addr"),
+    aioice_ice.StunProtocol.send_data: ("transport", "sendto"),
     RTCPeerConnection.setRemoteDescription: ("_RTCPeerConnection__createTransceiver", "emit"),
     RTCPeerConnection._RTCPeerConnection__connect: ("send", "receive"),  # type: ignore[attr-defined]
 }
@@ -192,7 +203,6 @@ class ForwardingReceiver(RTCRtpReceiver):
                         fci=aiortc_rtp.pack_remb_fci(*remb),
                     )
                 )
-        self._RTCRtpReceiver__active_ssrc[packet.ssrc] = aiortc_clock.current_datetime()  # type: ignore[attr-defined]
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         codec = codecs.get(packet.payload_type)
         if codec is None:
@@ -316,18 +326,47 @@ class ForwardingSender(RTCRtpSender):
         """The header extension ids negotiated with the subscriber."""
         return self._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined, no-any-return]
 
-    async def send_rtp(self, data: bytes, rtp_timestamp: int, payload_size: int) -> bool:
-        """Send one plain RTP packet (SRTP-protected by the transport); False if not connected."""
+    def try_send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool | None:
+        """Send one plain RTP packet synchronously on a direct UDP candidate pair.
+
+        aiortc's own path is five nested coroutines per packet; this is the same
+        work (SRTP protect, sendto on the nominated pair) without them. Returns
+        False if not connected, None if only the async path can send (TURN relay).
+        """
+        dtls = self.transport
+        if dtls._state is not aiortc_dtls.State.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        protocol = pair.protocol
+        if type(protocol) is not aioice_ice.StunProtocol:
+            return None
+        udp = protocol.transport
+        if udp is None or udp.is_closing():
+            return False
+        protected = dtls._tx_srtp.protect(data)
+        udp.sendto(protected, pair.remote_addr)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
+        self._count_sent(ntp_time, rtp_timestamp, payload_size)
+        return True
+
+    async def send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool:
+        """Send one plain RTP packet through aiortc's transport stack; False if not connected."""
         try:
             await self.transport._send_rtp(data)
         except ConnectionError:
             return False
+        self._count_sent(ntp_time, rtp_timestamp, payload_size)
+        return True
+
+    def _count_sent(self, ntp_time: int, rtp_timestamp: int, payload_size: int) -> None:
         # Keep aiortc's sender reports (lip sync, RTT) truthful for forwarded media.
-        self._RTCRtpSender__ntp_timestamp = aiortc_clock.current_ntp_time()  # type: ignore[attr-defined]
+        self._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
         self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
         self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
         self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
-        return True
 
     async def retransmit(self, data: bytes) -> bool:
         """Resend a packet from the leg's history, wrapped in RTX when the subscriber negotiated it."""

@@ -357,7 +357,8 @@ class SfuPeer:
         self._pending_add.clear()
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
-        await self.pc.close()
+        # shielded: cancelling a caller must not cancel aiortc's shared "closed" future mid-close
+        await asyncio.shield(self.pc.close())
 
 
 def _parse_sdp(sdp: str, kind: str) -> aiortc_sdp.SessionDescription:

@@ -63,8 +63,9 @@ class SfuRoom:
             self._speaker_task.cancel()
         for participant_id in list(self.peers):
             await self._remove(participant_id, reason=None)
-        for task in list(self._tasks):
-            task.cancel()
+        # removals of failed peers finish by themselves (they only close connections)
+        current = asyncio.current_task()
+        await asyncio.gather(*(t for t in self._tasks if t is not current), return_exceptions=True)
         self._on_closed(self)
         self._emit(RoomClosed(self.room_id))
         logger.info("room %s closed", self.room_id)
