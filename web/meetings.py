@@ -116,7 +116,6 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     directory = request.app[keys.DIRECTORY]
     chair = await directory.find_person(meeting.chair_id)
-    visible = policy.can_see_meeting(principal, meeting)
     data = {
         "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status.value,
                     "lobby": meeting.lobby, "locked": meeting.locked},
@@ -125,7 +124,6 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     }
     return await render(request, "meeting.html", {
         "meeting": meeting,
-        "visible": visible,
         "chair_name": chair.name if chair else meeting.chair_id,
         "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
         "local": lambda moment: moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
