@@ -169,10 +169,13 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         """Start receiving exactly as aiortc does, minus the decoder thread."""
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
-            return
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         rtx_ssrc: dict[int, int] = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
+            # A renegotiation (every server offer) may move the publisher to other payload types: aiortc's
+            # createOffer() gives every m-line its own default ones and browsers follow. Route by the new ones.
+            codecs.clear()
+            self.transport._rtp_router.unregister_receiver(self)
         for codec in parameters.codecs:
             if codec.payloadType is not None:
                 codecs[codec.payloadType] = codec
@@ -180,6 +183,8 @@ class ForwardingReceiver(RTCRtpReceiver):
             if encoding.rtx:
                 rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
         self.transport._register_rtp_receiver(self, parameters)
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+            return
         self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
         self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
 
