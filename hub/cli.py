@@ -122,6 +122,18 @@ async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("bot join")
+async def bot_join(args: argparse.Namespace, settings: Settings) -> int:
+    from signaling.client import run_bot
+
+    url = args.url or settings.public_url.replace("http", "ws", 1) + "/ws"
+    token = args.token or (Path(args.token_file).read_text(encoding="utf-8").strip() if args.token_file else "")
+    if not token:
+        print("cityhub: bot join needs --token or --token-file", file=sys.stderr)
+        return 2
+    return await run_bot(url, token, args.meeting, seconds=args.seconds, media_file=args.media, name=args.name)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="cityhub", description="CityHub, a city government's collaboration hub")
@@ -151,6 +163,16 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--scope")
     revoke = tok_p.add_parser("revoke", help="revoke a token id (jti)")
     revoke.add_argument("jti")
+
+    bot_p = sub.add_parser("bot", help="a Python meeting participant").add_subparsers(dest="action", required=True)
+    bot = bot_p.add_parser("join", help="join a meeting, publish a test pattern (or a file), count decoded frames")
+    bot.add_argument("meeting", help="the meeting id")
+    bot.add_argument("--url", help="the hub's /ws URL (default: from the public URL)")
+    bot.add_argument("--token", help="a bearer token of the person the bot acts as")
+    bot.add_argument("--token-file", help="read the token from this file (keeps it out of the process list)")
+    bot.add_argument("--media", help="a media file to publish instead of the synthetic camera and tone")
+    bot.add_argument("--seconds", type=float, help="leave after this many seconds (default: stay)")
+    bot.add_argument("--name", default="bot")
     return top
 
 
