@@ -60,9 +60,18 @@ export class MeetingView {
   label (entry, p, { local = false, screen = false } = {}) {
     entry.name.textContent = (screen ? this.t('Screen') + ' · ' : '') + p.name + (local ? ` (${this.t('You')})` : '')
     entry.unit.textContent = p.org_unit_name || ''
-    entry.flags.textContent = [p.audio === false ? '🔇' : '', p.hand ? '✋' : ''].join(' ').trim()
+    entry.flags.replaceChildren(...this._flags(p, false))
     entry.tile.dataset.person = p.person_id
     entry.tile.classList.toggle('video-off', !screen && p.video === false)
+  }
+
+  // Text badges, not emoji: office PCs on the closed network may lack an emoji font.
+  _flags (p, withVideo) {
+    const flags = []
+    if (p.hand) flags.push(el('span', { class: 'flag hand', dataFlag: 'hand', text: this.t('Hand raised') }))
+    if (p.audio === false) flags.push(el('span', { class: 'flag', dataFlag: 'muted', text: this.t('Muted') }))
+    if (withVideo && p.video === false) flags.push(el('span', { class: 'flag', dataFlag: 'camera-off', text: this.t('Camera is off') }))
+    return flags
   }
 
   removeTile (key) {
@@ -105,7 +114,7 @@ export class MeetingView {
         el('span', { class: 'person-name', text: p.name + (p.participant_id === me ? ` (${this.t('You')})` : '') }),
         role ? el('span', { class: 'tag', text: role }) : null,
         el('span', { class: 'person-unit muted', text: p.org_unit_name }),
-        el('span', { class: 'person-flags', text: [p.hand ? '✋' : '', p.audio === false ? '🔇' : '', p.video === false ? '📷̸' : ''].join(' ').trim() }),
+        el('span', { class: 'person-flags' }, ...this._flags(p, true)),
         actions))
     }
     this.count.textContent = String(participants.size)
