@@ -52,7 +52,7 @@ def rss_bytes() -> int:
 
 
 async def clients_main(args: argparse.Namespace) -> None:
-    tokens = json.loads(Path(args.tokens).read_text())
+    tokens = json.loads(await asyncio.to_thread(Path(args.tokens).read_text))
     host = MeetingClient(args.url, tokens[0], args.meeting, MediaClient("host"))
     await host.join()
     print(json.dumps({"host": "joined"}), flush=True)

@@ -127,7 +127,9 @@ async def bot_join(args: argparse.Namespace, settings: Settings) -> int:
     from signaling.client import run_bot
 
     url = args.url or settings.public_url.replace("http", "ws", 1) + "/ws"
-    token = args.token or (Path(args.token_file).read_text(encoding="utf-8").strip() if args.token_file else "")
+    token = args.token or ""
+    if not token and args.token_file:
+        token = (await asyncio.to_thread(Path(args.token_file).read_text, encoding="utf-8")).strip()
     if not token:
         print("cityhub: bot join needs --token or --token-file", file=sys.stderr)
         return 2

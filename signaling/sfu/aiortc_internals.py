@@ -183,7 +183,7 @@ class ForwardingReceiver(RTCRtpReceiver):
             if encoding.rtx:
                 rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
         self.transport._register_rtp_receiver(self, parameters)
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined]
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
             return
         self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
         self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
