@@ -43,6 +43,17 @@ async def test_two_then_three_pages_see_each_others_video(web_hub: Hub, people: 
     # tiles are labelled from the directory
     assert "周淑珍" in await chair.inner_text('[data-test="grid"]')
     assert "市公用事业局" in await chair.inner_text('[data-test="grid"]')
+    # keyboard shortcuts: M mutes the microphone, V turns the camera off; everyone sees it
+    await member.keyboard.press("m")
+    await member.keyboard.press("v")
+    assert await member.get_attribute('[data-test="mute"]', "aria-pressed") == "true"
+    assert await member.get_attribute('[data-test="camera"]', "aria-pressed") == "true"
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]')
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]')
+    await member.keyboard.press("m")
+    await member.keyboard.press("v")
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]', state="detached")
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]', state="detached")
 
     third = await people.page("pub-util-03", f"/meetings/{meeting['id']}")
     await join(third)
