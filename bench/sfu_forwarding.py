@@ -220,14 +220,20 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
                 await asyncio.sleep(0.5)
             await asyncio.sleep(args.warmup)
             frames_before = await hub.report()
-            packets_before, cpu_before, wall_before = await hub.packets(), time.process_time(), time.monotonic()
+            packets_before, cpu_before, wall_before = (
+                await hub.packets(),
+                time.process_time(),
+                time.monotonic(),
+            )
             profiler = cProfile.Profile(time.process_time) if args.profile else None
             if profiler is not None:
                 profiler.enable()
             await asyncio.sleep(args.seconds)
             if profiler is not None:
                 profiler.disable()
-                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(args.profile)
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
+                    args.profile
+                )
             packets_after, cpu_after, wall_after = await hub.packets(), time.process_time(), time.monotonic()
             frames_after = await hub.report()
             video_frames = sum(
@@ -267,8 +273,10 @@ def machine_info() -> str:
     import aiortc
     import av
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{cpu}, {os.cpu_count()} cores (load average {load} when the run ended), "
+        f"Python {platform.python_version()}, "
         f"aiortc {aiortc.__version__}, PyAV {av.__version__}, {platform.system()} {platform.release()}"
     )
 
@@ -338,7 +346,9 @@ def write_section(path: str, body: str) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--subscribers", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)

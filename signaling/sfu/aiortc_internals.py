@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiortc
+import pylibsrtp
 from aioice import ice as aioice_ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
 from aiortc import rtcdtlstransport as aiortc_dtls
@@ -352,7 +353,10 @@ class ForwardingSender(RTCRtpSender):
         udp = protocol.transport
         if udp is None or udp.is_closing():
             return False
-        protected = dtls._tx_srtp.protect(data)
+        try:
+            protected = dtls._tx_srtp.protect(data)
+        except pylibsrtp.Error:
+            return False
         udp.sendto(protected, pair.remote_addr)
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]

@@ -201,10 +201,14 @@ class Sfu:
             await room.stop()
 
     def _emit(self, event: SfuEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
-        else:
+        if self._on_event is None:
             self.events.put_nowait(event)
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            # a broken listener must not break forwarding or room cleanup
+            logger.exception("SFU event listener failed on %r", event)
 
     def _room_closed(self, room: SfuRoom) -> None:
         if self.rooms.get(room.room_id) is room:
