@@ -47,6 +47,7 @@ class Attendance:
     participant_id: str
     info: dict[str, Any]
     joined: bool = False
+    moderator: bool = False
     channels: list[str] = field(default_factory=list)
 
 
@@ -184,6 +185,7 @@ class MeetingRooms:
                 await self.bus.publish(direct_channel(meeting_id, replaces), {"order": "replaced"})
         log.info("meeting %s: %s joined as %s", meeting_id, principal.id, att.participant_id)
         moderator = principal.id == meeting.chair_id or principal.has(Role.ADMIN)
+        att.moderator = moderator
         history = await self.service.recent_chat(meeting_id, self.settings.meetings.chat_history)
         participants = await self.service.participants(meeting_id)
         if replaces:
@@ -298,6 +300,8 @@ class MeetingRooms:
         if not isinstance(event, str) or self.attendance_of(session) is not att:
             return
         data = {k: v for k, v in message.items() if k != "event"}
+        if event.startswith("lobby.") and not att.moderator:
+            return  # who waits outside is the chair's business
         if att.joined or event in ("meeting.ended", "meeting.updated"):
             session.send_event(event, data)
         if event == "meeting.ended":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -69,6 +70,8 @@ async def test_lobby_admit_and_deny(hub: Hub, signaling: Any) -> None:
     meeting = await create_meeting(hub, lobby=True)
     chair = await signaling("p-xie")
     await chair.request("meeting.join", meeting_id=meeting["id"])
+    member = await signaling("pub-util-04")
+    await member.request("meeting.join", meeting_id=meeting["id"])
     guest = await signaling("edu-02")
     waiting = await guest.request("meeting.join", meeting_id=meeting["id"])
     assert waiting["status"] == "lobby"
@@ -79,7 +82,13 @@ async def test_lobby_admit_and_deny(hub: Hub, signaling: Any) -> None:
     await chair.request("moderator.admit", meeting_id=meeting["id"], participant_id=waiting["participant_id"])
     admitted = await guest.event("lobby.admitted")
     assert admitted["status"] == "joined"
-    assert {p["person_id"] for p in admitted["participants"]} == {"p-xie", "edu-02"}
+    assert {p["person_id"] for p in admitted["participants"]} == {"p-xie", "pub-util-04", "edu-02"}
+    # who waits outside is the chair's business: other participants hear of the guest once it is in
+    seen_by_member = []
+    while not seen_by_member or seen_by_member[-1] != ("participant.joined", "edu-02"):
+        item = await asyncio.wait_for(member.events.get(), 5)
+        seen_by_member.append((item["event"], item["data"].get("participant", {}).get("person_id")))
+    assert not [name for name, _ in seen_by_member if name.startswith("lobby.")]
 
     other = await signaling("edu-03")
     second = await other.request("meeting.join", meeting_id=meeting["id"])
