@@ -9,8 +9,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from aiortc import RTCCertificate, RTCDtlsTransport, RTCIceGatherer, RTCIceTransport, RTCPeerConnection
-from aiortc import RTCRtpReceiver, RTCSessionDescription
+from aiortc import (
+    RTCCertificate,
+    RTCDtlsTransport,
+    RTCIceGatherer,
+    RTCIceTransport,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpDecodingParameters, RTCRtpReceiveParameters
 from aiortc.rtp import RtpPacket
 
