@@ -98,6 +98,12 @@ async def test_lobby_admission(web_hub: Hub, people: People) -> None:
     await guest.wait_for_selector('.meeting[data-phase="in"]', timeout=15_000)
     await remote_videos_playing(guest, 1)
     await remote_videos_playing(chair, 1)
+    # chat: the guest writes, the chair reads it
+    await guest.click('[data-tab="chat"]')
+    await guest.fill('[data-test="chat-input"]', "Thanks for letting me in")
+    await guest.press('[data-test="chat-input"]', "Enter")
+    await chair.click('[data-tab="chat"]')
+    await chair.wait_for_selector('[data-test="chat-log"] >> text=Thanks for letting me in')
 
 
 async def test_a_page_whose_network_drops_comes_back_with_video(web_hub: Hub, people: People) -> None:
