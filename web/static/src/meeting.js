@@ -1,7 +1,8 @@
 // The meeting page: device preview, one big Join button, the lobby, the room (tiles, controls, side panel),
 // reconnection after a network drop (fresh peer connection, same meeting), keyboard shortcuts M and V.
 import { Signaling } from './lib/signaling.js'
-import { MeetingConnection, listDevices, openDevices } from './lib/meeting-media.js'
+import { MeetingConnection, openDevices } from './lib/meeting-media.js'
+import { pollQuality, previewDevices, setupShortcuts, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
@@ -34,20 +35,10 @@ window.cityhubMeeting = state // for tests and the browser console
 // --- preview ---------------------------------------------------------------------------------------------
 
 async function preview () {
-  const cameraSel = $('#camera-select')
-  const micSel = $('#mic-select')
-  if (state.local) state.local.getTracks().forEach((tr) => tr.stop())
-  state.local = await openDevices({ cameraId: cameraSel.value || undefined, micId: micSel.value || undefined })
-  $('#preview').srcObject = state.local
-  $('.preview-empty').hidden = state.local.getTracks().length > 0
-  const { cameras, mics } = await listDevices()
-  for (const [select, devices, track] of [[cameraSel, cameras, state.local.getVideoTracks()[0]],
-    [micSel, mics, state.local.getAudioTracks()[0]]]) {
-    const current = track ? track.getSettings().deviceId : select.value
-    select.replaceChildren(...devices.map((d, i) => new Option(d.label || `${select.id.split('-')[0]} ${i + 1}`, d.deviceId)))
-    if (current) select.value = current
-    select.disabled = devices.length === 0
-  }
+  state.local = await previewDevices({
+    video: $('#preview'), cameraSelect: $('#camera-select'), micSelect: $('#mic-select'),
+    empty: $('.preview-empty'), previous: state.local
+  })
 }
 $('#camera-select').addEventListener('change', () => preview().catch(() => {}))
 $('#mic-select').addEventListener('change', () => preview().catch(() => {}))
@@ -278,7 +269,7 @@ function onEvent (name, detail) {
       break
     case 'chat.message':
       view.addChat(detail.message, detail.message.person_id === data.me.person_id)
-      if (activeTab !== 'chat') root.querySelector('.unread').hidden = false
+      if (activeTab() !== 'chat') root.querySelector('.unread').hidden = false
       break
     case 'meeting.updated':
       state.locked = detail.meeting.locked
@@ -407,35 +398,14 @@ $('[data-test="chat-form"]').addEventListener('submit', async (e) => {
   await state.signaling.request('chat.send', { meeting_id: meetingId, text }).catch((error) => toast(root, error.message))
 })
 
-let activeTab = 'participants'
-for (const tab of root.querySelectorAll('[data-tab]')) {
-  tab.addEventListener('click', () => {
-    activeTab = tab.dataset.tab
-    for (const other of root.querySelectorAll('[data-tab]')) other.setAttribute('aria-selected', String(other === tab))
-    for (const panel of root.querySelectorAll('[data-panel]')) panel.hidden = panel.dataset.panel !== activeTab
-    if (activeTab === 'chat') root.querySelector('.unread').hidden = true
-  })
-}
+const activeTab = setupTabs(root, (tab) => { if (tab === 'chat') root.querySelector('.unread').hidden = true })
 $('#panel-button').addEventListener('click', () => root.classList.toggle('side-open'))
-
-document.addEventListener('keydown', (e) => {
-  if (state.phase !== 'in' || e.ctrlKey || e.metaKey || e.altKey) return
-  if (e.target.closest && e.target.closest('input, textarea, select, [contenteditable]')) return
-  if (e.key === 'm' || e.key === 'M') { e.preventDefault(); setAudio(!state.audioOn) }
-  if (e.key === 'v' || e.key === 'V') { e.preventDefault(); setVideo(!state.videoOn) }
+setupShortcuts({
+  enabled: () => state.phase === 'in',
+  toggleAudio: () => setAudio(!state.audioOn),
+  toggleVideo: () => setVideo(!state.videoOn)
 })
-
-// Connection quality from getStats, every two seconds.
-setInterval(async () => {
-  const node = $('[data-test="quality"]')
-  if (!state.media || state.phase !== 'in') { node.hidden = true; return }
-  const quality = await state.media.quality().catch(() => null)
-  node.hidden = quality === null
-  if (quality) {
-    node.dataset.quality = quality
-    node.querySelector('.quality-text').textContent = `${t('Connection quality')}: ${t(quality)}`
-  }
-}, 2000)
+pollQuality($('[data-test="quality"]'), () => (state.phase === 'in' ? state.media : null), t)
 
 window.addEventListener('pagehide', () => { if (state.signaling) state.signaling.stop() })
 updateButtons()
