@@ -147,14 +147,20 @@ class MeetingRooms:
         if not session.state.get("meetings_cleanup"):
             session.state["meetings_cleanup"] = True
             session.on_close(lambda: self.leave(session, "disconnected"))
-        await self._follow(session, att, direct_channel(meeting_id, session.id), self._on_order)
-        await self._follow(session, att, channel(meeting_id), self._on_meeting_event)
-        if decision == JoinDecision.LOBBY:
-            await self.bus.presence_set(lobby_group(meeting_id), session.id, info, self.settings.meetings.presence_ttl)
-            await self.service.publish(meeting_id, "lobby.waiting", {"participant": info})
-            log.info("meeting %s: %s (%s) waits in the lobby", meeting_id, principal.id, session.id)
-            return {"status": "lobby", "participant_id": session.id, "meeting": meeting.to_dict()}
-        return await self._enter(session, att, meeting, replaces)
+        try:
+            await self._follow(session, att, direct_channel(meeting_id, session.id), self._on_order)
+            await self._follow(session, att, channel(meeting_id), self._on_meeting_event)
+            if decision == JoinDecision.LOBBY:
+                await self.bus.presence_set(lobby_group(meeting_id), session.id, info,
+                                            self.settings.meetings.presence_ttl)
+                await self.service.publish(meeting_id, "lobby.waiting", {"participant": info})
+                log.info("meeting %s: %s (%s) waits in the lobby", meeting_id, principal.id, session.id)
+                return {"status": "lobby", "participant_id": session.id, "meeting": meeting.to_dict()}
+            return await self._enter(session, att, meeting, replaces)
+        except Exception:
+            # half a join is no join: nobody should see a participant that never made it in
+            await self.leave(session, "failed")
+            raise
 
     async def _follow(self, session: Session, att: Attendance, name: str, handler: Any) -> None:
         async def on_message(message: Message) -> None:

@@ -230,3 +230,15 @@ async def test_events_on_the_meeting_bus_channel_reach_participants(hub: Hub, si
     await chair.request("meeting.join", meeting_id=meeting["id"])
     await hub.app[keys.BUS].publish(channel(meeting["id"]), {"event": "decision.recorded", "decision": {"n": 1}})
     assert (await chair.event("decision.recorded"))["decision"] == {"n": 1}
+
+
+async def test_a_join_that_fails_half_way_leaves_no_trace(hub: Hub, signaling: Any) -> None:
+    meeting = await create_meeting(hub)
+    chair = await signaling("p-xie")
+    await chair.request("meeting.join", meeting_id=meeting["id"])
+    await hub.app[keys.MEETING_ROOMS].media.sfu.stop()  # type: ignore[attr-defined]
+    member = await signaling("pub-util-04")
+    assert (await refused(member, "meeting.join", meeting_id=meeting["id"])).code == "closed"
+    assert [p["person_id"] for p in await hub.app[keys.MEETINGS].participants(meeting["id"])] == ["p-xie"]
+    assert (await refused(member, "chat.send", meeting_id=meeting["id"], text="hi")).code == "not_joined"
+    assert await member.request("ping") == {}
