@@ -32,6 +32,8 @@ SCRIPT_STRINGS = (
     "Nothing yet.", "Decisions recorded in this meeting appear here.", "The shared minutes appear here.",
     "Someone else shares their screen.", "Rejoining…", "In the meeting", "You left the meeting.",
     "Join again", "Microphone", "Camera", "Hand raised", "Type a message", "participants",
+    "error.not_invited", "error.meeting_locked", "error.removed", "error.meeting_over", "error.meeting_not_found",
+    "error.disconnected", "error.person_inactive",
 )
 
 

@@ -84,6 +84,26 @@ async def test_chair_mutes_and_removes_someone(web_hub: Hub, people: People) -> 
     assert "移出" in await member.inner_text(".left-message")
     await chair.wait_for_function("() => document.querySelectorAll('.tile:not(.local)').length === 0")
     assert await chair.inner_text('[data-test="count"]') == "1"
+    # back through the lobby only: the chair sees the request; then the chair ends the meeting for all
+    await member.click('[data-test="rejoin"]')
+    await member.wait_for_selector('.meeting[data-phase="lobby"]')
+    await chair.wait_for_selector('[data-test="deny-pub-util-05"]')
+    await chair.click('[data-test="end"]')
+    await chair.wait_for_selector('.meeting[data-phase="left"]')
+    assert "会议已结束" in await chair.inner_text(".left-message")
+    await member.wait_for_selector('.meeting[data-phase="left"]')
+    assert "会议已结束" in await member.inner_text(".left-message")
+
+
+async def test_an_uninvited_person_is_told_why_when_the_lobby_is_off(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub, lobby=False)
+    outsider = await people.page("edu-02", f"/meetings/{meeting['id']}")
+    await outsider.click('[data-test="join"]')
+    error = outsider.locator('[data-test="join-error"]')
+    await error.wait_for()
+    assert await error.inner_text() == "您未受邀参加本次会议。"
+    assert await error.get_attribute("data-code") == "not_invited"
+    assert await outsider.get_attribute(".meeting", "data-phase") == "preview"
 
 
 async def test_lobby_admission(web_hub: Hub, people: People) -> None:

@@ -91,7 +91,8 @@ async function join () {
     state.wantIn = false
     const node = $('[data-test="join-error"]')
     node.hidden = false
-    node.textContent = t('Could not join: %(reason)s', { reason: error.message || String(error) })
+    const known = error.code && data.strings['error.' + error.code]
+    node.textContent = known || t('Could not join: %(reason)s', { reason: error.message || String(error) })
     node.dataset.code = error.code || ''
   } finally {
     button.disabled = false
