@@ -129,3 +129,23 @@ async def test_openapi_lists_the_meeting_endpoints(hub: Hub) -> None:
     assert {"/api/v1/meetings", "/api/v1/meetings/{meeting_id}", "/api/v1/meetings/{meeting_id}/calendar.ics",
             "/api/v1/meetings/{meeting_id}/cancel", "/api/v1/meetings/{meeting_id}/close"} <= set(document["paths"])
     assert "CreateMeeting" in document["components"]["schemas"]
+
+
+def test_turn_credentials_are_per_person_and_time_limited(tmp_path: Any) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    from signaling.meeting_rooms import ice_servers
+    from tests.conftest import make_settings
+
+    plain = make_settings(tmp_path)
+    assert ice_servers(plain, "p-xie") == []
+    settings = make_settings(tmp_path, ice={"servers": ("turn:turn.city.example:3478",), "turn_secret": "s3cret",
+                                            "turn_ttl": 600})
+    [entry] = ice_servers(settings, "p-xie")
+    expires, person = entry["username"].split(":")
+    assert person == "p-xie" and 0 < int(expires) - time.time() <= 600
+    expected = base64.b64encode(hmac.new(b"s3cret", entry["username"].encode(), hashlib.sha1).digest()).decode()
+    assert entry["credential"] == expected and entry["urls"] == ["turn:turn.city.example:3478"]
