@@ -15,14 +15,13 @@ this module relies on.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiortc
 import pylibsrtp
 from aioice import ice as aioice_ice
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcdtlstransport as aiortc_dtls
 from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
@@ -30,7 +29,6 @@ from aiortc import rtp as aiortc_rtp
 from aiortc.codecs import is_rtx
 from aiortc.rtcrtpparameters import (
     RTCRtpCodecParameters,
-    RTCRtpHeaderExtensionParameters,
     RTCRtpReceiveParameters,
     RTCRtpSendParameters,
 )
@@ -170,13 +168,10 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         """Start receiving exactly as aiortc does, minus the decoder thread."""
+        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
+            return
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         rtx_ssrc: dict[int, int] = self._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
-            # A renegotiation (every server offer) may move the publisher to other payload types: aiortc's
-            # createOffer() gives every m-line its own default ones and browsers follow. Route by the new ones.
-            codecs.clear()
-            self.transport._rtp_router.unregister_receiver(self)
         for codec in parameters.codecs:
             if codec.payloadType is not None:
                 codecs[codec.payloadType] = codec
@@ -184,8 +179,6 @@ class ForwardingReceiver(RTCRtpReceiver):
             if encoding.rtx:
                 rtx_ssrc[encoding.rtx.ssrc] = encoding.ssrc
         self.transport._register_rtp_receiver(self, parameters)
-        if self._RTCRtpReceiver__started:  # type: ignore[attr-defined,has-type]
-            return
         self._RTCRtpReceiver__rtcp_task = asyncio.ensure_future(self._run_rtcp())  # type: ignore[attr-defined]
         self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
 
@@ -436,40 +429,3 @@ def decoder_threads_alive() -> int:
     import threading
 
     return sum(1 for t in threading.enumerate() if t.name in ("audio-decoder", "video-decoder"))
-
-
-_EXTMAP_LINE = re.compile(r"^a=extmap:(\d+)(/\w+)? (\S+)", re.MULTILINE)
-
-
-def pin_header_extensions(pc: RTCPeerConnection, offer: RTCSessionDescription) -> RTCSessionDescription:
-    """Give a server offer the RTP header extension ids the client already negotiated.
-
-    aiortc's createOffer() resets every transceiver to its default ids (audio-level 2,
-    abs-send-time 3); under BUNDLE one id must mean one extension on every m-line
-    (RFC 8843). Browsers use their own ids (Chromium: abs-send-time 2), so without
-    this the shared header extension map of the bundled transport parses their
-    abs-send-time as an audio level and the transport dies. Call between
-    createOffer() and setLocalDescription().
-    """
-    remote = pc.remoteDescription
-    if remote is None:
-        return offer
-    client = {m.group(3): int(m.group(1)) for m in _EXTMAP_LINE.finditer(remote.sdp)}
-    used = set(client.values())
-    pinned: dict[str, int] = {}
-    for transceiver in pc.getTransceivers():
-        extensions = transceiver._headerExtensions  # aiortc private: what createOffer() just set
-        for ext in extensions:
-            if ext.uri not in pinned:
-                if ext.uri in client:
-                    pinned[ext.uri] = client[ext.uri]
-                else:
-                    pinned[ext.uri] = next(i for i in range(1, 15) if i not in used)
-                    used.add(pinned[ext.uri])
-        transceiver._headerExtensions = [
-            RTCRtpHeaderExtensionParameters(id=pinned[ext.uri], uri=ext.uri) for ext in extensions
-        ]
-    sdp = _EXTMAP_LINE.sub(
-        lambda m: f"a=extmap:{pinned.get(m.group(3), int(m.group(1)))}{m.group(2) or ''} {m.group(3)}", offer.sdp
-    )
-    return RTCSessionDescription(sdp=sdp, type=offer.type)

@@ -30,7 +30,6 @@ from signaling.sfu.aiortc_internals import (
     ForwardingSender,
     adopt_receiver,
     adopt_sender,
-    pin_header_extensions,
     transport_rx_packets,
 )
 from signaling.sfu.events import TrackInfo, TrackSource
@@ -87,9 +86,6 @@ class SfuPeer:
         self._server_cycle = False
         self._answer: asyncio.Future[None] | None = None
         self._negotiation_needed = asyncio.Event()
-        # aiortc starts a sender only in the connect task that runs when DTLS comes up; a server offer answered
-        # while that handshake is in flight leaves its senders never started. Server offers wait for "connected".
-        self._transport_up = asyncio.Event()
         self._client_negotiated = False
         self._published: dict[str, TrackInfo] = {}  # publisher-side mid -> track
         self._subscriptions: dict[str, _Subscription] = {}  # track id -> subscription
@@ -256,7 +252,6 @@ class SfuPeer:
                 # the first offer is the client's; handle_offer re-arms us
                 self._negotiation_needed.clear()
                 continue
-            await self._transport_up.wait()
             async with self._lock:
                 self._server_cycle = True
                 try:
@@ -294,7 +289,7 @@ class SfuPeer:
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         try:
-            await self.pc.setLocalDescription(pin_header_extensions(self.pc, await self.pc.createOffer()))
+            await self.pc.setLocalDescription(await self.pc.createOffer())
             await self._on_offer(self.pc.localDescription.sdp)
             await asyncio.wait_for(asyncio.shield(self._answer), self._config.negotiation_timeout)
         except TimeoutError:
@@ -323,8 +318,6 @@ class SfuPeer:
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         logger.debug("participant %s connection %s", self.participant_id, state)
-        if state == "connected":
-            self._transport_up.set()
         if state in ("failed", "closed") and not self._closed:
             self._fail(state)
 
