@@ -117,9 +117,9 @@ async def client_main(args: argparse.Namespace) -> None:
 class HubSide:
     """Serves one client process for one run, as the SFU or the relay baseline."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, fast_receive: bool = True) -> None:
         self.mode = mode
-        self.sfu = Sfu(SfuConfig(negotiation_timeout=30, inactivity_timeout=30))
+        self.sfu = Sfu(SfuConfig(negotiation_timeout=30, inactivity_timeout=30, fast_receive=fast_receive))
         self.relay = RelayHub()
         self.peers: dict[str, SfuPeer] = {}
         self.writer: asyncio.StreamWriter | None = None
@@ -183,7 +183,7 @@ def expected_tracks(name: str, publishers: int) -> int:
 
 
 async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
-    hub = HubSide(mode)
+    hub = HubSide(mode, fast_receive=not args.queued_receive)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "hub.sock")
         server = await asyncio.start_unix_server(hub.serve, path)
@@ -359,6 +359,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--modes", nargs="+", default=["sfu", "relay"], choices=["sfu", "relay"])
     parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding')")
+    parser.add_argument(
+        "--queued-receive",
+        action="store_true",
+        help="SFU: keep aiortc's queued receive path (for comparison)",
+    )
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest hub functions per run")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)

@@ -15,13 +15,14 @@ this module relies on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import aiortc
 import pylibsrtp
 from aioice import ice as aioice_ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+from aiortc import clock as aiortc_clock
 from aiortc import rtcdtlstransport as aiortc_dtls
 from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
@@ -79,9 +80,20 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
         "_RTCRtpSender__packet_count",
         "_RTCRtpSender__octet_count",
     ),
-    aiortc_dtls.RTCDtlsTransport._handle_rtp_data: ("_handle_rtp_packet",),
+    aiortc_dtls.RTCDtlsTransport._handle_rtp_data: (
+        "_handle_rtp_packet",
+        "_rtp_header_extensions_map",
+        "_rtp_router",
+        "route_rtp",
+    ),
     aiortc_dtls.RTCDtlsTransport._handle_rtcp_data: ("_handle_rtcp_packet",),
-    aiortc_dtls.RTCDtlsTransport._recv_next: ("_RTCDtlsTransport__rx_packets",),
+    aiortc_dtls.RTCDtlsTransport._recv_next: (
+        "_RTCDtlsTransport__rx_packets",
+        "_RTCDtlsTransport__rx_bytes",
+        "_rx_srtp",
+        "unprotect",
+        "_handle_rtp_data",
+    ),
     aiortc_dtls.RTCDtlsTransport._send_rtp: (
         "_state",
         "_tx_srtp",
@@ -93,6 +105,8 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
     aiortc_ice.RTCIceTransport.__init__: ("_connection",),
     aioice_ice.Connection.sendto: ("_nominated", "protocol", "send_data", "remote_addr"),
     aioice_ice.StunProtocol.send_data: ("transport", "sendto"),
+    aioice_ice.StunProtocol.datagram_received: ("receiver", "data_received", "local_candidate"),
+    aioice_ice.Connection.__init__: ("_protocols", "_queue", "_nominated"),
     RTCPeerConnection.setRemoteDescription: ("_RTCPeerConnection__createTransceiver", "emit"),
     RTCPeerConnection._RTCPeerConnection__connect: ("send", "receive"),  # type: ignore[attr-defined]
 }
@@ -149,7 +163,7 @@ if _PROBLEMS:
 class ReceiverSink(Protocol):
     """Where a forwarding receiver delivers the publisher's RTP packets (RTX already unwrapped)."""
 
-    async def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None: ...
+    def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None: ...
 
 
 class SenderHooks(Protocol):
@@ -165,6 +179,7 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     _sfu_sink: ReceiverSink | None
     _sfu_packets: int
+    _sfu_tasks: set[asyncio.Task[None]]
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         """Start receiving exactly as aiortc does, minus the decoder thread."""
@@ -183,7 +198,11 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        # Mirrors RTCRtpReceiver._handle_rtp_packet up to the jitter buffer, then forwards.
+        # aiortc's own delivery path (used until the fast path below is installed)
+        self.handle_rtp_now(packet, arrival_time_ms)
+
+    def handle_rtp_now(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """Mirror RTCRtpReceiver._handle_rtp_packet up to its jitter buffer, then forward; never blocks."""
         if not self._enabled:
             return
         estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
@@ -196,12 +215,14 @@ class ForwardingReceiver(RTCRtpReceiver):
                 ssrc=packet.ssrc,
             )
             if rtcp_ssrc is not None and remb is not None:
-                await self._send_rtcp(
-                    aiortc_rtp.RtcpPsfbPacket(
-                        fmt=aiortc_rtp.RTCP_PSFB_APP,
-                        ssrc=rtcp_ssrc,
-                        media_ssrc=0,
-                        fci=aiortc_rtp.pack_remb_fci(*remb),
+                self._spawn(
+                    self._send_rtcp(
+                        aiortc_rtp.RtcpPsfbPacket(
+                            fmt=aiortc_rtp.RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=aiortc_rtp.pack_remb_fci(*remb),
+                        )
                     )
                 )
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
@@ -227,11 +248,16 @@ class ForwardingReceiver(RTCRtpReceiver):
             codec = codecs[apt]
         nack_generator = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
         if nack_generator is not None and nack_generator.add(packet):
-            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+            self._spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
         self._sfu_packets += 1
         sink = self._sfu_sink
         if sink is not None:
-            await sink.on_rtp(packet, codec)
+            sink.on_rtp(packet, codec)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._sfu_tasks.add(task)
+        task.add_done_callback(self._sfu_tasks.discard)
 
     def set_sink(self, sink: ReceiverSink | None) -> None:
         """Deliver this receiver's packets to `sink` (None: drop them)."""
@@ -402,6 +428,7 @@ def adopt_receiver(receiver: RTCRtpReceiver) -> ForwardingReceiver:
     assert isinstance(receiver, ForwardingReceiver)
     receiver._sfu_sink = None
     receiver._sfu_packets = 0
+    receiver._sfu_tasks = set()
     return receiver
 
 
@@ -417,6 +444,54 @@ def adopt_sender(sender: RTCRtpSender, stream_id: str, track_id: str) -> Forward
     sender._stream_id = stream_id
     sender._track_id = track_id
     return sender
+
+
+def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
+    """Deliver SRTP media packets to forwarding receivers straight from the UDP socket callback.
+
+    aiortc queues every datagram and wakes a task per packet (aioice queue ->
+    RTCDtlsTransport.__run). For RTP (not RTCP, not DTLS, not STUN) on a connected
+    transport this does the same steps (counters, SRTP unprotect, parse, route)
+    synchronously in the datagram callback. Everything else keeps aiortc's path.
+    Returns False when the transport has no ICE connection yet (call again later).
+    """
+    connection = dtls.transport._connection
+    if getattr(connection, "_sfu_fast_receive", False):
+        return True
+    protocols = list(connection._protocols)
+    if not protocols:
+        return False
+    queue_datagram = connection.data_received
+
+    def media_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if srtp is None or dtls._state is not aiortc_dtls.State.CONNECTED or aiortc_rtp.is_rtcp(data):
+            queue_datagram(data, component)
+            return
+        dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            plain = srtp.unprotect(data)
+            packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
+        except (pylibsrtp.Error, ValueError):
+            return
+        receiver = dtls._rtp_router.route_rtp(packet)
+        if isinstance(receiver, ForwardingReceiver):
+            receiver.handle_rtp_now(packet, aiortc_clock.current_ms())
+
+    for protocol in protocols:
+        original = protocol.datagram_received
+
+        def datagram_received(data: bytes, addr: tuple[Any, ...], _original: Any = original) -> None:
+            # RTP/RTCP start with version 2 (0x80..0xBF); STUN and DTLS never do
+            if data and 127 < data[0] < 192:
+                media_received(data, 1)
+            else:
+                _original(data, addr)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+    connection._sfu_fast_receive = True  # type: ignore[attr-defined]
+    return True
 
 
 def transport_rx_packets(receiver: RTCRtpReceiver) -> int:

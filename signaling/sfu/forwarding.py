@@ -13,7 +13,8 @@ import logging
 import random
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
@@ -140,7 +141,7 @@ class OutgoingLeg:
             )
         return _HEADER.pack(0x80, (packet.marker << 7) | pt, seq, ts, self.ssrc)
 
-    async def forward(
+    def forward(
         self,
         packet: RtpPacket,
         codec: RTCRtpCodecParameters,
@@ -199,11 +200,16 @@ class OutgoingLeg:
         self._sent += 1
         payload_size = len(packet.payload)
         sent = self.sender.try_send_rtp(data, ntp, out_ts, payload_size)
-        if sent is None:
-            sent = await self.sender.send_rtp(data, ntp, out_ts, payload_size)
-        if sent:
+        if sent is None:  # TURN relay: only aiortc's coroutine path can send
+            self.forwarder.spawn(self._send_later(data, ntp, out_ts, payload_size))
+        elif sent:
             stats.packets_forwarded += 1
             stats.bytes_forwarded += len(data)
+
+    async def _send_later(self, data: bytes, ntp: int, rtp_timestamp: int, payload_size: int) -> None:
+        if await self.sender.send_rtp(data, ntp, rtp_timestamp, payload_size):
+            self.forwarder.stats.packets_forwarded += 1
+            self.forwarder.stats.bytes_forwarded += len(data)
 
     @property
     def last_sequence_number(self) -> int | None:
@@ -250,7 +256,7 @@ class TrackForwarder:
         self._loop = asyncio.get_running_loop()
         receiver.set_sink(self)
 
-    async def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+    def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
         """Called by the forwarding receiver for every publisher packet."""
         self.stats.packets_received += 1
         self._media_ssrc = packet.ssrc
@@ -266,7 +272,7 @@ class TrackForwarder:
         ntp = ntp_now()
         abs_send_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
         for leg in tuple(self.legs):
-            await leg.forward(packet, codec, source, ntp, abs_send_time)
+            leg.forward(packet, codec, source, ntp, abs_send_time)
 
     def add_leg(self, leg: OutgoingLeg) -> None:
         """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""
@@ -302,7 +308,11 @@ class TrackForwarder:
             return
         self._last_request = now
         self.stats.keyframe_requests_sent += 1
-        task = asyncio.ensure_future(self.receiver.request_keyframe(self._media_ssrc))
+        self.spawn(self.receiver.request_keyframe(self._media_ssrc))
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a send that must go through aiortc's coroutines, owned by this forwarder."""
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

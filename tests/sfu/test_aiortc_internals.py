@@ -100,3 +100,19 @@ async def test_fast_send_path_is_taken_on_a_direct_udp_pair(sfu, participants) -
     assert leg.sender.try_send_rtp(header + b"\x00", 0, 2, 1) is True
     dtls = leg.sender.transport
     assert dtls._tx_srtp is not None and dtls.transport._connection._nominated.get(1) is not None
+
+
+async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, participants) -> None:
+    from tests.sfu.conftest import wait_for
+
+    a = await participants("alice")
+    b = await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    transport = b.peer.pc.getTransceivers()[0].receiver.transport
+    assert transport.transport._connection._sfu_fast_receive is True
+    assert internals.install_fast_receive(transport) is True  # idempotent
+    before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
+    frames = sum(a.client.frames().values())
+    await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
+    # the liveness counter keeps counting packets taken by the fast path
+    assert internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver) > before

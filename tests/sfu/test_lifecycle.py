@@ -185,14 +185,14 @@ async def test_screen_share_is_an_extra_video_track_labelled_screen(
 async def test_screen_share_started_and_stopped_mid_meeting(
     sfu: Sfu, sfu_events: list[SfuEvent], participants
 ) -> None:
-    from signaling.media_client import TestPatternTrack
+    from signaling.media_client import PatternVideoTrack
 
     a = await participants("alice")
     b = await participants("bob")
     await wait_for(lambda: flowing(b), what="bob decoding alice's camera")
 
     # alice starts sharing her screen: a client re-offer with one more sendonly video
-    screen = a.client.pc.addTransceiver(TestPatternTrack(phase=2), direction="sendonly")
+    screen = a.client.pc.addTransceiver(PatternVideoTrack(phase=2), direction="sendonly")
     async with a.client._signaling_lock:
         await a.client.pc.setLocalDescription(await a.client.pc.createOffer())
         answer = await a.peer.handle_offer(a.client.pc.localDescription.sdp, {screen.mid: "screen"})
