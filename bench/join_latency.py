@@ -138,6 +138,7 @@ async def hub_main(args: argparse.Namespace) -> dict[str, Any]:
         await runner.cleanup()
     first = sorted(r["first_frame"] * 1000 for r in results)
     return {
+        "load": os.getloadavg()[0],
         "joiners": len(results),
         "publish": args.publish,
         "p50_ms": statistics.median(first),
@@ -158,7 +159,8 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"`python -m bench.join_latency --joiners {result['joiners']}{' --publish' if result['publish'] else ''}`"
         f" on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        f" ({datetime.now(UTC):%Y-%m-%d}). One host publishes a 320x240 15 fps VP8 camera and Opus;"
+        f" ({datetime.now(UTC):%Y-%m-%d}, load average {result['load']:.1f} from other work on the machine)."
+        f" One host publishes a 320x240 15 fps VP8 camera and Opus;"
         f" {result['joiners']} Python clients ({mode}) join one after another over /ws.",
         "",
         "| measure | value |",
