@@ -159,7 +159,8 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"`python -m bench.join_latency --joiners {result['joiners']}{' --publish' if result['publish'] else ''}`"
         f" on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        f" ({datetime.now(UTC):%Y-%m-%d}, 1-minute load average {result['load']:.1f} at the end, other helpers' work included)."
+        f" ({datetime.now(UTC):%Y-%m-%d}, 1-minute load average {result['load']:.1f} at the end,"
+        " other helpers' work included)."
         f" One host publishes a 320x240 15 fps VP8 camera and Opus;"
         f" {result['joiners']} Python clients ({mode}) join one after another over /ws.",
         "",
