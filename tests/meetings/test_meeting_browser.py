@@ -55,6 +55,13 @@ async def test_two_then_three_pages_see_each_others_video(web_hub: Hub, people: 
     await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]', state="detached")
     await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]', state="detached")
 
+    # whatever another domain publishes on the meeting's bus channel reaches the page's extensions
+    await chair.evaluate("""() => { window.seen = []
+      window.addEventListener('cityhub:meeting-event', (e) => window.seen.push(e.detail)) }""")
+    await web_hub.app[keys.BUS].publish(f"meeting.{meeting['id']}", {"event": "minutes.saved", "version": 3})
+    await chair.wait_for_function(
+        "() => window.seen.some((e) => e.event === 'minutes.saved' && e.data.version === 3)")
+
     third = await people.page("pub-util-03", f"/meetings/{meeting['id']}")
     await join(third)
     for page in (chair, member, third):

@@ -57,7 +57,9 @@ async function connectSignaling () {
     'decision.recorded']) {
     signaling.on(name, (detail) => onEvent(name, detail))
   }
-  // Any other event forwarded from the meeting's bus channel reaches extensions (decisions, minutes) too.
+  // Every event, including those other domains publish on the meeting's bus channel, reaches the
+  // extensions of the side panel (decisions, minutes) as a window event.
+  signaling.on('any', (detail) => window.dispatchEvent(new CustomEvent('cityhub:meeting-event', { detail })))
   await signaling.start()
   return signaling
 }
@@ -222,7 +224,6 @@ function dropTrack (key, track) {
 // --- events ----------------------------------------------------------------------------------------------
 
 function onEvent (name, detail) {
-  window.dispatchEvent(new CustomEvent('cityhub:meeting-event', { detail: { event: name, data: detail } }))
   switch (name) {
     case 'participant.joined':
     case 'participant.updated': {
