@@ -102,6 +102,25 @@ async def test_chair_mutes_and_removes_someone(web_hub: Hub, people: People) -> 
     assert "会议已结束" in await member.inner_text(".left-message")
 
 
+async def test_screen_share_starts_and_stops(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    member = await people.page("pub-util-04", f"/meetings/{meeting['id']}")
+    await join(chair)
+    await join(member)
+    await remote_videos_playing(chair, 1)
+    await member.click('[data-test="screen"]')  # the fake UI picks the (fake) screen
+    await chair.wait_for_selector(".tile.screen")
+    assert "周淑珍" in await chair.inner_text(".tile.screen")
+    await remote_videos_playing(chair, 2)  # camera and screen
+    await chair.wait_for_selector('[data-person="pub-util-04"]')
+    participants = await web_hub.app[keys.MEETINGS].participants(meeting["id"])
+    assert {p["person_id"]: p["screen"] for p in participants}["pub-util-04"] is True
+    await member.click('[data-test="screen"]')
+    await chair.wait_for_selector(".tile.screen", state="detached", timeout=15_000)
+    await remote_videos_playing(chair, 1)
+
+
 async def test_an_uninvited_person_is_told_why_when_the_lobby_is_off(web_hub: Hub, people: People) -> None:
     meeting = await create_meeting(web_hub, lobby=False)
     outsider = await people.page("edu-02", f"/meetings/{meeting['id']}")

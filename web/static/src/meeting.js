@@ -337,24 +337,17 @@ function setVideo (on, tell = true) {
 
 async function toggleScreen () {
   if (state.screen) {
-    state.screen.stream.getTracks().forEach((tr) => tr.stop())
-    state.screen.transceiver.direction = 'inactive'
-    state.media.sources.delete(state.screen.transceiver)
+    const { transceiver } = state.screen
     state.screen = null
     updateButtons()
-    await state.media.offer()
+    await state.media.stopSharing(transceiver)
     await state.signaling.request('screen.stop', { meeting_id: meetingId }).catch(() => {})
     return
   }
-  let stream
-  try {
-    stream = await navigator.mediaDevices.getDisplayMedia({ video: true })
-  } catch { return }
-  const track = stream.getVideoTracks()[0]
-  state.screen = { stream, transceiver: state.media.addTrack(track, 'screen') }
-  track.addEventListener('ended', () => { if (state.screen && state.screen.stream === stream) toggleScreen() })
+  const shared = await state.media.shareScreen(() => { if (state.screen === shared) toggleScreen() })
+  if (!shared) return
+  state.screen = shared
   updateButtons()
-  await state.media.offer()
   await state.signaling.request('screen.start', { meeting_id: meetingId }).catch(() => {})
 }
 

@@ -29,6 +29,26 @@ export class MeetingConnection extends EventTarget {
     return transceiver
   }
 
+  // Publishes a screen (the browser asks which); null when the person cancels. onEnded: they stopped it.
+  async shareScreen (onEnded) {
+    let stream
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: true })
+    } catch { return null }
+    const track = stream.getVideoTracks()[0]
+    const shared = { stream, transceiver: this.addTrack(track, 'screen') }
+    track.addEventListener('ended', onEnded)
+    await this.offer()
+    return shared
+  }
+
+  async stopSharing (transceiver) {
+    if (transceiver.sender.track) transceiver.sender.track.stop()
+    transceiver.direction = 'inactive'
+    this.sources.delete(transceiver)
+    await this.offer()
+  }
+
   _sourcesByMid () {
     const result = {}
     for (const [transceiver, source] of this.sources) {
