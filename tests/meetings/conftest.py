@@ -13,6 +13,7 @@ from signaling.client import MeetingClient
 from signaling.media_client import MediaClient
 from signaling.ws_client import SignalingClient
 from tests.conftest import Hub, make_settings, start_hub
+from tests.meetings.browser import chromium, meeting_bundle  # noqa: F401 - fixtures of the browser tests
 
 CHAIR = "p-xie"
 

@@ -12,7 +12,7 @@ from playwright.async_api import Browser
 
 from hub import keys
 from tests.conftest import Hub, make_settings, start_hub
-from tests.meetings.browser import People, chromium, join, meeting_bundle, remote_videos_playing  # noqa: F401
+from tests.meetings.browser import People, join, remote_videos_playing
 from tests.meetings.conftest import create_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -25,7 +25,7 @@ async def web_hub(aiohttp_client: Any, tmp_path: Path) -> Hub:
 
 
 @pytest.fixture
-async def people(chromium: Browser, web_hub: Hub) -> AsyncIterator[People]:  # noqa: F811
+async def people(chromium: Browser, web_hub: Hub) -> AsyncIterator[People]:
     crowd = People(chromium, web_hub)
     yield crowd
     await crowd.close()
