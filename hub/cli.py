@@ -174,6 +174,8 @@ async def nodes(args: argparse.Namespace, settings: Settings) -> int:
         sessions = int(node.load.get("sessions", 0))
         print(f"{node.id:<28} {node.signaling_url:<28} {node.media_address:<16} {sessions:>8}  {state}")
     return 0
+
+
 @command("bot join")
 async def bot_join(args: argparse.Namespace, settings: Settings) -> int:
     from signaling.client import run_bot
@@ -219,7 +221,6 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("jti")
     nodes_p = sub.add_parser("nodes", help="list the live hub nodes (from Redis)")
     nodes_p.add_argument("--json", action="store_true")
-
     bot_p = sub.add_parser("bot", help="a Python meeting participant").add_subparsers(dest="action", required=True)
     bot = bot_p.add_parser("join", help="join a meeting, publish a test pattern (or a file), count decoded frames")
     bot.add_argument("meeting", help="the meeting id")
