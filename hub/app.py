@@ -25,7 +25,10 @@ from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
+from hub.supervision.routes import routes as supervision_routes
+from hub.supervision.runtime import supervision_ctx
 from web.pages import locale_middleware, setup_web
+from web.supervision import setup_supervision_pages
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [auth_routes, directory_routes]
-    app.cleanup_ctx.extend([_database, _bus, _services])
+    app[keys.API_ROUTES] = [auth_routes, directory_routes, supervision_routes]
+    app.cleanup_ctx.extend([_database, _bus, _services, supervision_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -120,4 +123,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
     setup_web(app)
+    setup_supervision_pages(app)
     return app

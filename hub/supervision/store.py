@@ -1,0 +1,171 @@
+"""The only place with SQL for supervision's decisions, items and follow-ups (queries: hub.supervision.queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.supervision.model import (
+    ACTIVE_STATUSES,
+    Attachment,
+    Decision,
+    FollowUp,
+    Item,
+    Notification,
+    Priority,
+    Status,
+)
+from hub.supervision.tables import attachments, decisions, followups, item_units, items, notifications
+
+
+def decision_of(row: Any, item_id: str) -> Decision:
+    return Decision(
+        id=row.id, meeting_id=row.meeting_id, meeting_title=row.meeting_title, minutes_doc_id=row.minutes_doc_id,
+        number=row.number, text=row.text, recorded_by=row.recorded_by, recorded_at=row.recorded_at, item_id=item_id,
+    )
+
+
+def item_of(row: Any, today: date | None = None) -> Item:
+    status = Status(row.status)
+    overdue = today is not None and status in ACTIVE_STATUSES and row.due_date < today
+    return Item(
+        id=row.id, decision_id=row.decision_id, meeting_id=row.meeting_id, title=row.title,
+        lead_unit_id=row.lead_unit_id, coop_unit_ids=tuple(row.coop_unit_ids), responsible_id=row.responsible_id,
+        priority=Priority(row.priority), status=status, percent=row.percent, due_date=row.due_date,
+        original_due_date=row.original_due_date, requested_due_date=row.requested_due_date,
+        created_at=row.created_at, updated_at=row.updated_at, submitted_at=row.submitted_at,
+        closed_at=row.closed_at, on_time=row.on_time, days_to_close=row.days_to_close, overdue=overdue,
+    )
+
+
+async def next_decision_number(conn: AsyncConnection, meeting_id: str) -> int:
+    current = await conn.scalar(
+        sa.select(sa.func.max(decisions.c.number)).where(decisions.c.meeting_id == meeting_id)
+    )
+    return int(current or 0) + 1
+
+
+async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(decisions).values(**values))
+
+
+async def insert_item(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(items).values(**values))
+    units = [values["lead_unit_id"], *[u for u in values["coop_unit_ids"] if u != values["lead_unit_id"]]]
+    await conn.execute(sa.insert(item_units), [{"item_id": values["id"], "unit_id": u} for u in units])
+
+
+async def get_item(conn: AsyncConnection, item_id: str, today: date | None = None) -> Item | None:
+    row = (await conn.execute(sa.select(items).where(items.c.id == item_id))).first()
+    return item_of(row, today) if row else None
+
+
+async def get_decision(conn: AsyncConnection, decision_id: str, item_id: str) -> Decision | None:
+    row = (await conn.execute(sa.select(decisions).where(decisions.c.id == decision_id))).first()
+    return decision_of(row, item_id) if row else None
+
+
+async def decisions_of_meeting(
+    conn: AsyncConnection, meeting_id: str, today: date
+) -> list[tuple[Decision, Item]]:
+    query = (
+        sa.select(decisions, items.c.id.label("item_id_"), items.c.status.label("item_status"))
+        .join(items, items.c.decision_id == decisions.c.id)
+        .where(decisions.c.meeting_id == meeting_id)
+        .order_by(decisions.c.number)
+    )
+    rows = (await conn.execute(query)).all()
+    ids = [row.item_id_ for row in rows]
+    by_id = {i.id: i for i in await get_items(conn, ids, today)}
+    return [(decision_of(row, row.item_id_), by_id[row.item_id_]) for row in rows]
+
+
+async def get_items(conn: AsyncConnection, ids: Sequence[str], today: date | None = None) -> list[Item]:
+    if not ids:
+        return []
+    rows = (await conn.execute(sa.select(items).where(items.c.id.in_(list(ids))))).all()
+    return [item_of(row, today) for row in rows]
+
+
+async def update_item(conn: AsyncConnection, item_id: str, expected: Status, values: dict[str, Any]) -> bool:
+    """Change an item only if it is still in the state it was read in; False when someone changed it first."""
+    result = await conn.execute(
+        sa.update(items).where(items.c.id == item_id, items.c.status == expected.value).values(**values)
+    )
+    return result.rowcount == 1
+
+
+async def insert_followup(conn: AsyncConnection, values: dict[str, Any]) -> int:
+    result = await conn.execute(sa.insert(followups).values(**values).returning(followups.c.id))
+    return int(result.scalar_one())
+
+
+async def insert_attachment(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(attachments).values(**values))
+
+
+def _attachment(row: Any) -> Attachment:
+    return Attachment(
+        id=row.id, item_id=row.item_id, followup_id=row.followup_id, filename=row.filename,
+        content_type=row.content_type, size=row.size, sha256=row.sha256,
+    )
+
+
+async def timeline(conn: AsyncConnection, item_id: str) -> list[FollowUp]:
+    rows = (
+        await conn.execute(
+            sa.select(followups).where(followups.c.item_id == item_id).order_by(followups.c.at, followups.c.id)
+        )
+    ).all()
+    files = (
+        await conn.execute(
+            sa.select(*[c for c in attachments.c if c.name != "content"])
+            .where(attachments.c.item_id == item_id)
+            .order_by(attachments.c.filename)
+        )
+    ).all()
+    by_followup: dict[int, list[Attachment]] = {}
+    for row in files:
+        by_followup.setdefault(row.followup_id, []).append(_attachment(row))
+    return [
+        FollowUp(
+            id=row.id, item_id=row.item_id, kind=row.kind, author_id=row.author_id, text=row.text,
+            percent=row.percent, data=row.data, at=row.at, attachments=tuple(by_followup.get(row.id, ())),
+        )
+        for row in rows
+    ]
+
+
+async def attachment_content(conn: AsyncConnection, attachment_id: str) -> tuple[Attachment, bytes] | None:
+    row = (await conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id))).first()
+    return (_attachment(row), bytes(row.content)) if row else None
+
+
+async def insert_notifications(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(notifications), rows)
+
+
+async def notifications_of(conn: AsyncConnection, person_id: str, *, unread_only: bool, limit: int) -> list[Notification]:
+    query = sa.select(notifications).where(notifications.c.person_id == person_id)
+    if unread_only:
+        query = query.where(notifications.c.read_at.is_(None))
+    rows = (await conn.execute(query.order_by(notifications.c.id.desc()).limit(limit))).all()
+    return [
+        Notification(
+            id=row.id, person_id=row.person_id, item_id=row.item_id, kind=row.kind, data=row.data,
+            created_at=row.created_at, read_at=row.read_at,
+        )
+        for row in rows
+    ]
+
+
+async def mark_read(conn: AsyncConnection, person_id: str, notification_id: int, now: datetime) -> bool:
+    """Mark one of a person's notifications read; False when they have no such notification."""
+    mine = (notifications.c.id == notification_id) & (notifications.c.person_id == person_id)
+    await conn.execute(sa.update(notifications).where(mine, notifications.c.read_at.is_(None)).values(read_at=now))
+    return (await conn.scalar(sa.select(notifications.c.id).where(mine))) is not None
