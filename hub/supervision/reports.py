@@ -128,7 +128,7 @@ def to_xlsx(rows: list[dict[str, Any]], headers: dict[str, str], sheet_title: st
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:
     """A horizontal bar chart of on-time completion rate per department, as an SVG document."""
-    row_h, label_w, bar_w, pad = 28, 190, 300, 10
+    row_h, label_w, bar_w, pad = 28, 150, 220, 10
     height = pad * 2 + 24 + row_h * max(1, len(units))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {label_w + bar_w + 70} '
