@@ -114,7 +114,9 @@ async def read_report_form(request: web.Request) -> tuple[dict[str, str], list[U
 def report_fields(fields: dict[str, str]) -> tuple[str, int]:
     """Text and percent of a progress report form; 400 naming the bad one."""
     try:
-        parsed = ReportRequest.model_validate({"text": fields.get("text", "").strip(), "percent": fields.get("percent")})
+        parsed = ReportRequest.model_validate(
+            {"text": fields.get("text", "").strip(), "percent": fields.get("percent")}
+        )
     except ValidationError as exc:
         raise validation_error(exc, "body") from None
     return parsed.text, parsed.percent

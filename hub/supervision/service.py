@@ -36,7 +36,6 @@ from hub.supervision.model import (
     Decision,
     FollowUp,
     Item,
-    Status,
     next_status,
 )
 from hub.supervision.uploads import Upload, check_uploads

@@ -150,7 +150,9 @@ async def insert_notifications(conn: AsyncConnection, rows: list[dict[str, Any]]
         await conn.execute(sa.insert(notifications), rows)
 
 
-async def notifications_of(conn: AsyncConnection, person_id: str, *, unread_only: bool, limit: int) -> list[Notification]:
+async def notifications_of(
+    conn: AsyncConnection, person_id: str, *, unread_only: bool, limit: int
+) -> list[Notification]:
     query = sa.select(notifications).where(notifications.c.person_id == person_id)
     if unread_only:
         query = query.where(notifications.c.read_at.is_(None))

@@ -127,11 +127,15 @@ class WebhookSender:
                 continue
             task = asyncio.create_task(self._deliver(row.id), name=f"webhook-{row.id}")
             self._in_flight[row.id] = task
-            task.add_done_callback(lambda _t, rid=row.id: self._in_flight.pop(rid, None))
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task.get_name().removeprefix("webhook-"), None)
 
     async def _deliver(self, delivery_id: str) -> None:
         async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id))).one()
+            query = sa.select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
+            row = (await conn.execute(query)).one()
         body = row.body.encode("utf-8")
         attempts = row.attempts
         while attempts < self.settings.webhook_attempts:
@@ -183,12 +187,12 @@ class WebhookSender:
             rows = (
                 await conn.execute(
                     sa.select(*[c for c in webhook_deliveries.c if c.name != "body"])
-                    .order_by(webhook_deliveries.c.created_at.desc())
+                    .order_by(webhook_deliveries.c.created_at.desc(), webhook_deliveries.c.id)
                     .limit(limit)
                 )
             ).all()
+        stamps = ("created_at", "updated_at", "delivered_at")
         return [
-            {**dict(row._mapping),
-             **{k: row._mapping[k].isoformat() for k in ("created_at", "updated_at", "delivered_at") if row._mapping[k]}}
+            {**dict(row._mapping), **{k: row._mapping[k].isoformat() for k in stamps if row._mapping[k]}}
             for row in rows
         ]

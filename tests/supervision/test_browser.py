@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page, async_playwright
 
 from hub import keys
 from tests.conftest import make_settings
@@ -60,7 +60,7 @@ async def test_report_progress_then_supervisor_closes(aiohttp_client: Any, tmp_p
     await lead.fill('[data-test="report-text"]', "已完成管网勘察和施工招标")
     await lead.fill('[data-test="report-percent"]', "60")
     await lead.set_input_files("#report-files", files=[
-        {"name": "勘察报告.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        FilePayload(name="勘察报告.pdf", mimeType="application/pdf", buffer=PDF)])
     await lead.click('[data-test="do-report"]')
     await lead.wait_for_selector('[data-test="done"]')
     assert await lead.text_content('[data-test="percent"]') == "60%"
@@ -71,10 +71,10 @@ async def test_report_progress_then_supervisor_closes(aiohttp_client: Any, tmp_p
     await lead.fill('[data-test="report-text"]', "超过上限")
     await lead.fill('[data-test="report-percent"]', "60")
     await lead.set_input_files("#report-files", files=[
-        {"name": "run.exe", "mimeType": "application/x-msdownload", "buffer": b"MZ\x90\x00"}])
+        FilePayload(name="run.exe", mimeType="application/x-msdownload", buffer=b"MZ\x90\x00")])
     await lead.click('[data-test="do-report"]')
-    error = await lead.wait_for_selector('[data-test="error"]')
-    assert "attachments[0]" in (await error.text_content() or "")
+    await lead.wait_for_selector('[data-test="error"]')
+    assert "attachments[0]" in (await lead.text_content('[data-test="error"]') or "")
     await lead.goto(f"{base}{path}")
     await lead.fill('[data-test="submit-text"]', "改造全部完成，已通过验收")
     await lead.click('[data-test="do-submit"]')

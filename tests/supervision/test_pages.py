@@ -8,8 +8,8 @@ import pytest
 
 from hub import keys
 from hub.supervision.model import Action, Priority, Status
-from web.i18n import Translator, current_locale
 from tests.supervision.conftest import LEAD, OUTSIDER, SUPERVISOR, SvHub
+from web.i18n import Translator, current_locale
 
 
 async def page(sv: SvHub, path: str, person: str, lang: str) -> tuple[int, str]:

@@ -59,7 +59,7 @@ async def test_each_threshold_fires_once_and_survives_a_restart(sv: SvHub, aioht
     assert await kinds_for(sv, SUPERVISOR) == ["escalation:escalate:0"]
     assert await kinds_for(sv, LEAD) == ["escalation:escalate:0", "reminder:remind:1", "reminder:remind:3"]
 
-    bus_events = []
+    bus_events: list[str] = []
     while len(bus_events) < 3:
         message = await asyncio.wait_for(events.get(), 5)
         assert message is not None

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-
 from aiohttp import web
 
 from hub import keys
