@@ -53,58 +53,53 @@ async def list_items(
     return [item_of(row, today) for row in rows], total
 
 
-def _is_open() -> sa.ColumnElement[bool]:
-    return items.c.status.in_(OPEN)
-
-
 def _is_late(today: date) -> sa.ColumnElement[bool]:
     return sa.and_(items.c.status.in_(ACTIVE), items.c.due_date < today)
 
 
-async def counts(conn: AsyncConnection, f: ItemFilter, today: date) -> dict[str, int]:
-    """How many matching items are in each state, and how many are overdue."""
-    overdue = sa.func.sum(sa.case((_is_late(today), 1), else_=0))
-    rows = (
-        await conn.execute(
-            sa.select(items.c.status, sa.func.count(), overdue).where(*conditions(f, today)).group_by(items.c.status)
-        )
-    ).all()
-    result = {status.value: 0 for status in Status}
-    result["overdue"] = 0
-    result["total"] = 0
-    for status, count, late in rows:
-        result[status] = int(count)
-        result["overdue"] += int(late or 0)
-        result["total"] += int(count)
-    result["open"] = sum(result[s] for s in OPEN)
-    return result
-
-
-async def unit_stats(conn: AsyncConnection, f: ItemFilter, today: date) -> list[UnitStats]:
-    """Per lead department: totals, overdue now, closed, closed on time, average days to close."""
-    is_open = _is_open()
+async def summary(conn: AsyncConnection, f: ItemFilter, today: date) -> tuple[dict[str, int], list[UnitStats]]:
+    """Counts per state (and overdue) and per-department figures of the matching items, from one grouped scan."""
     closed = items.c.status == Status.CLOSED.value
     query = (
         sa.select(
             items.c.lead_unit_id,
+            items.c.status,
             sa.func.count(),
-            sa.func.sum(sa.case((is_open, 1), else_=0)),
             sa.func.sum(sa.case((_is_late(today), 1), else_=0)),
-            sa.func.sum(sa.case((closed, 1), else_=0)),
             sa.func.sum(sa.case((sa.and_(closed, items.c.on_time.is_(True)), 1), else_=0)),
-            sa.func.avg(sa.case((closed, items.c.days_to_close), else_=None)),
+            sa.func.sum(sa.case((closed, items.c.days_to_close), else_=None)),
         )
         .where(*conditions(f, today))
-        .group_by(items.c.lead_unit_id)
+        .group_by(items.c.lead_unit_id, items.c.status)
     )
-    return [
-        UnitStats(
-            unit_id=row[0], total=int(row[1]), open=int(row[2] or 0), overdue=int(row[3] or 0),
-            closed=int(row[4] or 0), closed_on_time=int(row[5] or 0),
-            avg_days_to_close=None if row[6] is None else float(row[6]),
+    counts = {status.value: 0 for status in Status}
+    counts.update(overdue=0, total=0)
+    per_unit: dict[str, dict[str, Any]] = {}
+    for unit_id, status, count, late, on_time, days in (await conn.execute(query)).all():
+        count, late = int(count), int(late or 0)
+        counts[status] += count
+        counts["overdue"] += late
+        counts["total"] += count
+        unit = per_unit.setdefault(
+            unit_id, {"total": 0, "open": 0, "overdue": 0, "closed": 0, "on_time": 0, "days": 0.0}
         )
-        for row in (await conn.execute(query)).all()
+        unit["total"] += count
+        unit["overdue"] += late
+        if status in OPEN:
+            unit["open"] += count
+        if status == Status.CLOSED.value:
+            unit["closed"] += count
+            unit["on_time"] += int(on_time or 0)
+            unit["days"] += float(days or 0.0)
+    counts["open"] = sum(counts[s] for s in OPEN)
+    stats = [
+        UnitStats(
+            unit_id=unit_id, total=u["total"], open=u["open"], overdue=u["overdue"], closed=u["closed"],
+            closed_on_time=u["on_time"], avg_days_to_close=u["days"] / u["closed"] if u["closed"] else None,
+        )
+        for unit_id, u in per_unit.items()
     ]
+    return counts, stats
 
 
 async def reminder_candidates(

@@ -63,8 +63,7 @@ class Reports:
         )
         today = self.service.today()
         async with self.service.db.connect() as conn:
-            counts = await queries.counts(conn, f, today)
-            units = await queries.unit_stats(conn, f, today)
+            counts, units = await queries.summary(conn, f, today)
         names = await self.unit_names()
         order = list(names)
         units.sort(key=lambda u: order.index(u.unit_id) if u.unit_id in names else len(order))

@@ -59,7 +59,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_supervision_items_meeting_id", "supervision_items", ["meeting_id"])
     op.create_index(
-        "ix_supervision_items_lead_status_due", "supervision_items", ["lead_unit_id", "status", "due_date"]
+        "ix_supervision_items_lead_status_due", "supervision_items",
+        ["lead_unit_id", "status", "due_date", "on_time", "days_to_close"],
     )
     op.create_index("ix_supervision_items_status_due", "supervision_items", ["status", "due_date"])
     op.create_index("ix_supervision_items_due_date", "supervision_items", ["due_date"])
