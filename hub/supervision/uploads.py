@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import unquote
 from dataclasses import dataclass
 
 from hub.errors import BadRequest
@@ -29,9 +30,20 @@ class Upload:
 
 def clean_filename(name: str) -> str:
     """A file name without folders or control characters, at most 200 characters."""
+    # Some clients (aiohttp's FormData among them) percent-encode non-ASCII file names; browsers send UTF-8.
+    if "%" in name:
+        name = unquote(name, errors="strict") if _decodes(name) else name
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
     return name[:200] or "attachment"
+
+
+def _decodes(name: str) -> bool:
+    try:
+        unquote(name, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def check_uploads(uploads: list[Upload], settings: SupervisionSettings) -> list[Upload]:
