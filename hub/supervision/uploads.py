@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import unquote
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from hub.errors import BadRequest
 from hub.settings import SupervisionSettings

@@ -13,7 +13,8 @@ async def test_openapi_lists_supervision_endpoints(sv: SvHub) -> None:
     paths = document["paths"]
     for path, method in (
         ("/api/v1/meetings/{meeting_id}/decisions", "post"), ("/api/v1/supervision/items", "get"),
-        ("/api/v1/supervision/items/{item_id}/actions", "post"), ("/api/v1/supervision/items/{item_id}/reports", "post"),
+        ("/api/v1/supervision/items/{item_id}/actions", "post"),
+        ("/api/v1/supervision/items/{item_id}/reports", "post"),
         ("/api/v1/supervision/dashboard", "get"), ("/api/v1/supervision/export.xlsx", "get"),
         ("/api/v1/supervision/audit/verify", "get"),
     ):
