@@ -131,7 +131,8 @@ class DecisionService:
         log.info("meeting %s: decision %d recorded by %s -> item %s", meeting_id, number, principal.id, item_id)
         await self.bus.publish(
             meeting_channel(meeting_id),
-            {"type": "event", "event": "decision.recorded", "meeting_id": meeting_id,
+            # The meeting channel's shape: {"event": ..., **data}; signaling forwards it to the participants.
+            {"event": "decision.recorded", "meeting_id": meeting_id,
              "decision": decision.to_dict(), "item": item.to_dict()},
         )
         await self.items.announce(change)
