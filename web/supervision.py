@@ -53,6 +53,12 @@ def _query_string(query: ItemQuery, **changes: Any) -> str:
     return urlencode({k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in values.items()})
 
 
+async def _notifications(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
+    """The viewer's unread notifications, newest first, for the panel on the supervision pages."""
+    found = await request.app[keys.SUPERVISION].notifications(principal, unread_only=True, limit=10)
+    return [n.to_dict() | {"at": n.created_at} for n in found]
+
+
 async def dashboard_page(request: web.Request) -> web.StreamResponse:
     principal = await page_principal(request)
     if not _is_supervisor(principal):
@@ -72,6 +78,7 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
         "unit_names": units, "people": people, "unit_list": await request.app[keys.DIRECTORY].units(),
         "statuses": list(Status), "qs": _query_string(query), "page_qs": lambda n: _query_string(
             query, offset=(n - 1) * PER_PAGE), "fmt": _fmt_time(request),
+        "notifications": await _notifications(request, principal),
     })
 
 
@@ -92,6 +99,7 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
         "unit": unit, "items": items, "total": total, "needs_action": needs_action,
         "overdue": [i for i in items if i.overdue], "unit_names": units, "people": people,
         "is_supervisor": _is_supervisor(principal), "fmt": _fmt_time(request),
+        "notifications": await _notifications(request, principal),
     })
 
 
@@ -142,6 +150,17 @@ async def item_act(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/supervision/items/{item_id}?done={action}")
 
 
+async def notification_read(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    raw = request.match_info["notification_id"]
+    if not raw.isdigit():
+        raise BadRequest("invalid_parameter", "no such notification", field="notification_id")
+    await request.app[keys.SUPERVISION].mark_read(principal, int(raw))
+    form = await request.post()
+    target = str(form.get("next", "/supervision"))
+    raise web.HTTPSeeOther(target if target.startswith("/supervision") else "/supervision")
+
+
 def setup_supervision_pages(app: web.Application) -> None:
     """The supervision pages and their nav entry (for people, not office terminals)."""
     app[NAV].append(NavItem("/supervision", "Supervision", visible=lambda p: not p.has(Role.TERMINAL)))
@@ -149,3 +168,4 @@ def setup_supervision_pages(app: web.Application) -> None:
     app.router.add_get("/supervision/units/{unit_id}", unit_page)
     app.router.add_get("/supervision/items/{item_id}", item_page)
     app.router.add_post("/supervision/items/{item_id}", item_act)
+    app.router.add_post("/supervision/notifications/{notification_id}/read", notification_read)

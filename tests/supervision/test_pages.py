@@ -81,3 +81,25 @@ def test_every_state_kind_and_priority_is_translated() -> None:
         finally:
             current_locale.reset(token)
         assert missing == [], locale
+
+
+async def test_notifications_panel_and_marking_seen(sv: SvHub) -> None:
+    await sv.app[keys.REMINDERS].stop()
+    item_id = (await sv.decide(due_in=1))["item"]["id"]
+    await sv.app[keys.REMINDERS].run_once()
+    status, html = await page(sv, "/supervision/units/pub-util", LEAD, "en")
+    panel = html.split('data-test="notifications"')[1].split("</section>")[0]
+    assert "Reminder" in panel and "Decided in the meeting" in panel and item_id in panel
+    notes = (await (await sv.client.get("/api/v1/supervision/notifications?unread=true",
+                                        headers=sv.auth(LEAD))).json())["notifications"]
+    for note in notes:
+        response = await sv.client.post(f"/supervision/notifications/{note['id']}/read",
+                                        data={"next": "/supervision/units/pub-util"}, headers=sv.auth(LEAD),
+                                        allow_redirects=False)
+        assert response.status == 303 and response.headers["Location"] == "/supervision/units/pub-util"
+    status, html = await page(sv, "/supervision/units/pub-util", LEAD, "en")
+    assert 'data-test="notifications"' not in html
+    # Someone else's notification cannot be marked.
+    other = await sv.client.post(f"/supervision/notifications/{notes[0]['id']}/read", headers=sv.auth(OUTSIDER),
+                                 allow_redirects=False)
+    assert other.status == 404
