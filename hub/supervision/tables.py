@@ -139,5 +139,7 @@ webhook_deliveries = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("delivered_at", UtcDateTime, nullable=True),
+    # The node sending a delivery holds it until then; a delivery of a node that died is taken over afterwards.
+    sa.Column("claimed_until", UtcDateTime, nullable=True),
     sa.Index("ix_supervision_webhook_deliveries_status", "status"),
 )

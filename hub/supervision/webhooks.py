@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -86,6 +87,7 @@ class WebhookSender:
         self._loop_task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
+        held = list(self._in_flight)
         tasks = [t for t in (self._loop_task, *self._in_flight.values()) if t is not None]
         for task in tasks:
             task.cancel()
@@ -94,6 +96,14 @@ class WebhookSender:
                 await task
         self._in_flight.clear()
         self._loop_task = None
+        if held:
+            # Hand unfinished deliveries back at once, for the next start (or another node) to take over.
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    sa.update(webhook_deliveries)
+                    .where(webhook_deliveries.c.id.in_(held), webhook_deliveries.c.status == PENDING)
+                    .values(claimed_until=None)
+                )
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -108,12 +118,33 @@ class WebhookSender:
                 await asyncio.wait_for(self._wake.wait(), SWEEP_SECONDS)
             self._wake.clear()
 
+    def _free(self) -> sa.ColumnElement[bool]:
+        """Pending and held by no live node."""
+        claimed = webhook_deliveries.c.claimed_until
+        return sa.and_(
+            webhook_deliveries.c.status == PENDING, sa.or_(claimed.is_(None), claimed < self.clock.now())
+        )
+
+    def _lease(self, attempts: int) -> datetime:
+        backoff = self.settings.webhook_backoff * 2 ** max(0, attempts - 1)
+        return self.clock.now() + timedelta(seconds=self.settings.webhook_timeout + backoff + 60)
+
+    async def _claim(self, delivery_id: str, attempts: int) -> bool:
+        """Take a delivery for this node; False when another node (or this one) holds it."""
+        async with self.db.begin() as conn:
+            result = await conn.execute(
+                sa.update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == delivery_id, self._free())
+                .values(claimed_until=self._lease(attempts))
+            )
+        return result.rowcount == 1
+
     async def _dispatch_pending(self) -> None:
         async with self.db.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(webhook_deliveries.c.id, webhook_deliveries.c.url)
-                    .where(webhook_deliveries.c.status == PENDING)
+                    sa.select(webhook_deliveries.c.id, webhook_deliveries.c.url, webhook_deliveries.c.attempts)
+                    .where(self._free())
                     .order_by(webhook_deliveries.c.created_at)
                     .limit(500)
                 )
@@ -124,6 +155,8 @@ class WebhookSender:
             if row.url not in self.settings.webhook_urls:
                 # Only configured URLs are ever called: a URL removed from the settings is not called any more.
                 await self._update(row.id, status=DROPPED, last_error="URL no longer configured")
+                continue
+            if not await self._claim(row.id, row.attempts + 1):
                 continue
             task = asyncio.create_task(self._deliver(row.id), name=f"webhook-{row.id}")
             self._in_flight[row.id] = task
@@ -149,6 +182,7 @@ class WebhookSender:
                 delivery_id, attempts=attempts, last_status=status, last_error=error,
                 status=DELIVERED if ok else (FAILED if final else PENDING),
                 delivered_at=self.clock.now() if ok else None,
+                claimed_until=None if final else self._lease(attempts + 1),
             )
             if ok:
                 log.info("webhook %s (%s) delivered to %s after %d attempt(s)", delivery_id, row.event, row.url,

@@ -15,6 +15,7 @@ from aiohttp import web
 from hub import keys
 from hub.clock import ManualClock
 from hub.settings import Settings
+from hub.supervision.webhooks import WebhookSender
 from tests.conftest import _truncate
 from tests.supervision.conftest import LEAD, START, SUPERVISOR, Meetings, Minutes, SvHub, start_sv
 
@@ -154,3 +155,28 @@ async def test_pending_deliveries_are_sent_after_a_restart(aiohttp_client: Any, 
 async def test_delivery_log_is_for_supervisors(sv: SvHub) -> None:
     response = await sv.client.get("/api/v1/supervision/webhooks/deliveries", headers=sv.auth(LEAD))
     assert response.status == 403
+
+
+async def test_two_nodes_send_each_delivery_once(aiohttp_client: Any, aiohttp_server: Any, settings: Settings,
+                                                 cleanup: list[SvHub]) -> None:
+    receiver = Receiver(failures=0)
+    sv, _ = await _hub(aiohttp_client, aiohttp_server, settings, receiver, cleanup)
+    # A second node's sender on the same database, woken for the same deliveries.
+    other = WebhookSender(sv.app[keys.DB], sv.clock, sv.app[keys.SETTINGS].supervision)
+    await other.start()
+    try:
+        item_id = (await sv.decide())["item"]["id"]
+        for action in ("accept", "comment"):
+            await sv.act(item_id, LEAD, action, text="意见")
+            other.wake()
+
+        async def all_delivered() -> bool:
+            log = await _deliveries(sv)
+            return len(log) == 3 and all(d["status"] == "delivered" for d in log)
+
+        await _wait_for(all_delivered)
+        await asyncio.sleep(0.2)
+    finally:
+        await other.stop()
+    events = sorted(json.loads(r["body"])["event"] for r in receiver.received)
+    assert events == ["item.accept", "item.comment", "item.created"]

@@ -162,6 +162,7 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
         sa.Column("delivered_at", UtcDateTime, nullable=True),
+        sa.Column("claimed_until", UtcDateTime, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_supervision_webhook_deliveries"),
     )
     op.create_index(
