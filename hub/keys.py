@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from hub.api import ApiRoutes
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
+    from hub.bus.nodes import NodeRegistry
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.metrics import Metrics
@@ -21,14 +22,17 @@ if TYPE_CHECKING:
     from hub.supervision.scheduler import ReminderScheduler
     from hub.supervision.service import SupervisionService
     from hub.supervision.webhooks import WebhookSender
+    from signaling.server import SignalingHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
 BUS: web.AppKey[Bus] = web.AppKey("bus")
+NODES: web.AppKey[NodeRegistry] = web.AppKey("nodes")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

@@ -39,6 +39,12 @@ class ServerSettings:
     cookie_name: str = "cityhub_session"
     # This node's id on the bus; empty: hostname-pid.
     node_id: str = ""
+    # How other nodes reach this one (node registry); empty: http://{host}:{port}.
+    internal_url: str = ""
+    # The address browsers send media to on this node; empty: host.
+    media_address: str = ""
+    # On SIGTERM: seconds to wait for clients to leave before exiting.
+    drain_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,21 @@ class SupervisionSettings:
 
 
 @dataclass(frozen=True)
+class SignalingSettings:
+    # Seconds between WebSocket pings; a peer that misses a pong for half of it is dropped.
+    heartbeat: float = 10.0
+    # An unauthenticated socket must send `auth` within this many seconds.
+    auth_timeout: float = 10.0
+    max_frame_bytes: int = 262_144
+    max_sdp_bytes: int = 65_536
+    # Sustained messages per second a client may send, and the burst above that.
+    rate: float = 30.0
+    burst: int = 120
+    # Messages queued for one slow client before it is disconnected.
+    send_queue: int = 512
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -114,6 +135,7 @@ class Settings:
     jwt: JwtSettings = field(default_factory=JwtSettings)
     ice: IceSettings = field(default_factory=IceSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
+    signaling: SignalingSettings = field(default_factory=SignalingSettings)
 
     @property
     def database_url(self) -> str:

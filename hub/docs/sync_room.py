@@ -1,0 +1,300 @@
+"""One open shared document: its pycrdt Doc, its connected clients, awareness, durable updates, compaction."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pycrdt import Doc, YSyncMessageType, merge_updates
+
+from hub.docs.store import DocUpdateStore
+from hub.docs.sync_awareness import AwarenessRelay, decode_awareness, encode_awareness
+from hub.docs.sync_protocol import (
+    EMPTY_UPDATE,
+    AwarenessMessage,
+    CloseCode,
+    ProtocolError,
+    Refusal,
+    SyncMessage,
+    awareness_message,
+    parse_message,
+    stored_message,
+    sync_message,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DocAccess:
+    """What one connection may do, decided by the access check before the WebSocket is accepted."""
+
+    can_write: bool
+    # Fields written over this client's awareness ``user`` (e.g. the directory's name and colour).
+    user: Mapping[str, Any] | None = None
+    label: str = "anonymous"  # who is connected, for logs
+
+
+@dataclass(frozen=True, slots=True)
+class DocLimits:
+    max_update_bytes: int = 1 << 20
+    max_document_bytes: int = 16 << 20
+    max_awareness_bytes: int = 64 << 10
+    compact_every_updates: int = 200
+    compact_idle_seconds: float = 10.0
+    send_queue_messages: int = 1024
+
+
+class DocClient(Protocol):
+    """One connected client as the room sees it; sending never blocks (the connection queues)."""
+
+    @property
+    def access(self) -> DocAccess: ...
+
+    def send(self, message: bytes) -> None: ...
+
+    def close(self, code: CloseCode, reason: str) -> None: ...
+
+
+def _crdt_error(exc: BaseException) -> bool:
+    # A panic inside the Rust core surfaces as pyo3's PanicException, a BaseException.
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def check_update(update: bytes) -> None:
+    """Raise ProtocolError unless ``update`` decodes as a Yjs v1 update (checked on an empty Doc)."""
+    try:
+        Doc().apply_update(update)
+    except BaseException as exc:
+        if not _crdt_error(exc):
+            raise
+        raise ProtocolError(f"not a valid Yjs update: {exc}") from exc
+
+
+class DocRoom:
+    """One open document: every update is stored before it is applied, relayed or acknowledged."""
+
+    def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits) -> None:
+        self.doc_id = doc_id
+        self._store = store
+        self._limits = limits
+        self.doc: Doc = Doc()
+        self._clients: dict[DocClient, int] = {}  # client -> number of updates it sent (for acks)
+        self._awareness = AwarenessRelay(doc_id)
+        self._lock = asyncio.Lock()  # serialises store -> apply -> relay, so the relay order is the seq order
+        self._snapshot: bytes | None = None
+        self._uncompacted: list[tuple[int, bytes]] = []  # stored updates not yet folded into the snapshot
+        self._size_bound = 0  # an upper bound of the encoded document size
+        self._last_update = time.monotonic()
+        self._compact_now = asyncio.Event()
+        self._compactor: asyncio.Task[None] | None = None
+        self.closed = False
+
+    @property
+    def clients(self) -> list[DocClient]:
+        return list(self._clients)
+
+    @property
+    def awareness_states(self) -> dict[int, Any]:
+        return self._awareness.states()
+
+    async def start(self) -> None:
+        """Load the stored snapshot and updates, then start background compaction."""
+        loaded = await self._store.load(self.doc_id)
+        if loaded.snapshot is not None:
+            self.doc.apply_update(loaded.snapshot)
+            self._snapshot = loaded.snapshot
+        for update in loaded.updates:
+            try:
+                self.doc.apply_update(update)
+            except BaseException as exc:
+                if not _crdt_error(exc):
+                    raise
+                # Never expected (updates are checked before they are stored); the next compaction drops it.
+                log.error("doc %s: skipping an undecodable stored update: %s", self.doc_id, exc)
+                continue
+            self._uncompacted.append((loaded.last_seq, update))
+        self._size_bound = len(self._snapshot or b"") + sum(len(u) for _, u in self._uncompacted)
+        if loaded.updates and len(loaded.updates) != len(self._uncompacted):
+            self._uncompacted.append((loaded.last_seq, EMPTY_UPDATE))  # so compaction covers last_seq
+        self._compactor = asyncio.create_task(self._run_compactor(), name=f"doc-compactor-{self.doc_id}")
+        if len(self._uncompacted) >= self._limits.compact_every_updates:
+            self._compact_now.set()
+        log.info("doc %s: opened (%d stored updates after the snapshot)", self.doc_id, len(loaded.updates))
+
+    async def stop(self) -> None:
+        """Compact what is pending, disconnect whoever is left and free the document."""
+        self.closed = True
+        if self._compactor is not None:
+            self._compactor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compactor
+            self._compactor = None
+        async with self._lock:
+            if self._uncompacted:
+                await self._compact()
+        for client in list(self._clients):
+            client.close(CloseCode.GOING_AWAY, "document closed")
+        self._clients.clear()
+        self.doc = Doc()
+        self._snapshot = None
+        self._uncompacted = []
+        log.info("doc %s: closed", self.doc_id)
+
+    def add_client(self, client: DocClient) -> None:
+        self._clients[client] = 0
+        if client.access.can_write:
+            # A reader gets no sync step 1, so a well-behaved reader never answers with a step 2.
+            client.send(sync_message(YSyncMessageType.SYNC_STEP1, self.doc.get_state()))
+        entries = self._awareness.all_entries()
+        if entries:
+            client.send(awareness_message(encode_awareness(entries)))
+
+    def remove_client(self, client: DocClient) -> bool:
+        """Forget a client; True when the room is now empty."""
+        self._clients.pop(client, None)
+        removed = self._awareness.remove_owner(client)
+        if removed:
+            self._broadcast(awareness_message(encode_awareness(removed)), exclude=None)
+        return not self._clients
+
+    async def receive(self, client: DocClient, frame: bytes) -> None:
+        """Handle one binary frame from ``client``; raises Refusal when the connection must be closed."""
+        try:
+            message = parse_message(frame)
+        except ProtocolError as exc:
+            raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
+        if isinstance(message, SyncMessage):
+            if message.kind == YSyncMessageType.SYNC_STEP1:
+                self._answer_step1(client, message.payload)
+            else:
+                await self._receive_update(client, message.payload)
+        elif isinstance(message, AwarenessMessage):
+            self._receive_awareness(client, message.payload)
+        else:
+            entries = self._awareness.all_entries()
+            client.send(awareness_message(encode_awareness(entries)))
+
+    def _answer_step1(self, client: DocClient, state_vector: bytes) -> None:
+        # The doc only ever holds stored updates, so answering from it never leaks an unstored one.
+        try:
+            update = self.doc.get_update(state_vector)
+        except BaseException as exc:
+            if not _crdt_error(exc):
+                raise
+            raise Refusal(CloseCode.MALFORMED, "invalid state vector") from exc
+        client.send(sync_message(YSyncMessageType.SYNC_STEP2, update))
+
+    async def _receive_update(self, client: DocClient, update: bytes) -> None:
+        if not client.access.can_write:
+            if update == EMPTY_UPDATE:
+                return
+            raise Refusal(CloseCode.READ_ONLY, "this connection may only read the document")
+        limit = self._limits.max_update_bytes
+        if len(update) > limit:
+            raise Refusal(CloseCode.UPDATE_TOO_LARGE,
+                          f"update of {len(update)} bytes exceeds the limit of {limit} bytes")
+        if update == EMPTY_UPDATE:
+            self._ack(client)
+            return
+        try:
+            check_update(update)
+        except ProtocolError as exc:
+            raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
+        async with self._lock:
+            if self.closed:
+                raise Refusal(CloseCode.GOING_AWAY, "document closed")
+            new_size = self._checked_size(update)
+            try:
+                seq = await self._store.append_update(self.doc_id, update)
+            except Exception as exc:
+                log.exception("doc %s: storing an update failed", self.doc_id)
+                raise Refusal(CloseCode.INTERNAL_ERROR, "the update could not be stored") from exc
+            self._uncompacted.append((seq, update))
+            self._size_bound = new_size
+            self._last_update = time.monotonic()
+            try:
+                self.doc.apply_update(update)
+            except BaseException as exc:
+                if not _crdt_error(exc):
+                    raise
+                log.error("doc %s: stored update %d did not apply: %s", self.doc_id, seq, exc)
+            self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=client)
+            self._ack(client)
+        if len(self._uncompacted) >= self._limits.compact_every_updates:
+            self._compact_now.set()
+
+    def _checked_size(self, update: bytes) -> int:
+        """The document size bound after ``update``; raises Refusal above the document limit."""
+        limit = self._limits.max_document_bytes
+        bound = self._size_bound + len(update)
+        if bound <= limit:
+            return bound
+        # The cheap bound counts every update in full; only near the limit is the real size computed.
+        parts = [p for p in (self._snapshot,) if p is not None] + [u for _, u in self._uncompacted]
+        exact = len(merge_updates(*parts, update))
+        if exact > limit:
+            raise Refusal(CloseCode.DOCUMENT_TOO_LARGE,
+                          f"the document would grow to {exact} bytes, above the limit of {limit} bytes")
+        return exact
+
+    def _ack(self, client: DocClient) -> None:
+        if client in self._clients:
+            self._clients[client] += 1
+            client.send(stored_message(self._clients[client]))
+
+    def _receive_awareness(self, client: DocClient, payload: bytes) -> None:
+        limit = self._limits.max_awareness_bytes
+        if len(payload) > limit:
+            raise Refusal(CloseCode.UPDATE_TOO_LARGE,
+                          f"awareness update of {len(payload)} bytes exceeds the limit of {limit} bytes")
+        try:
+            entries = decode_awareness(payload)
+        except ProtocolError as exc:
+            raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
+        accepted = self._awareness.apply(client, client.access.label, entries, client.access.user)
+        if accepted:
+            self._broadcast(awareness_message(encode_awareness(accepted)), exclude=client)
+
+    def _broadcast(self, message: bytes, exclude: DocClient | None) -> None:
+        for other in list(self._clients):
+            if other is not exclude:
+                other.send(message)
+
+    async def _run_compactor(self) -> None:
+        idle = self._limits.compact_idle_seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(idle):
+                    await self._compact_now.wait()
+            self._compact_now.clear()
+            if not self._uncompacted:
+                continue
+            due = len(self._uncompacted) >= self._limits.compact_every_updates
+            if due or time.monotonic() - self._last_update >= idle:
+                await self._compact()
+
+    async def _compact(self) -> None:
+        """Fold the stored updates into a new snapshot; updates stored meanwhile stay in the update log."""
+        taken = list(self._uncompacted)
+        if not taken:
+            return
+        upto = max(seq for seq, _ in taken)
+        parts = [p for p in (self._snapshot,) if p is not None] + [u for _, u in taken]
+        snapshot = merge_updates(*parts)
+        try:
+            await self._store.compact(self.doc_id, snapshot, upto)
+        except Exception:
+            log.exception("doc %s: compaction up to seq %d failed; the updates stay in the log",
+                          self.doc_id, upto)
+            return
+        self._snapshot = snapshot
+        self._uncompacted = self._uncompacted[len(taken):]
+        self._size_bound = len(snapshot) + sum(len(u) for _, u in self._uncompacted)
+        log.info("doc %s: compacted %d updates into a %d-byte snapshot (upto seq %d)",
+                 self.doc_id, len(taken), len(snapshot), upto)

@@ -1,0 +1,155 @@
+"""The aiohttp side of /docs/{doc_id}/ws: one DocConnection per WebSocket, fed into the document's room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSMsgType, web
+
+from hub.docs.sync_protocol import CloseCode, Refusal
+from hub.docs.sync_room import DocAccess
+from hub.docs.sync_rooms import DocRooms, DocRoomsClosed
+
+log = logging.getLogger(__name__)
+
+# Decides who may read or write a document; raises (e.g. an HTTP 401/403/404) to refuse the connection.
+AccessCheck = Callable[[web.Request, str], Awaitable[DocAccess]]
+
+DOC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_WRITE_TIMEOUT = 10.0
+
+
+class DocConnection:
+    """One client WebSocket: a bounded send queue drained by one writer task, and a pending close."""
+
+    def __init__(self, ws: web.WebSocketResponse, access: DocAccess, doc_id: str, queue_size: int) -> None:
+        self._ws = ws
+        self._access = access
+        self._doc_id = doc_id
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(queue_size)
+        self._close: tuple[int, str] | None = None
+        self._writer = asyncio.create_task(self._write(), name=f"doc-writer-{doc_id}")
+
+    @property
+    def access(self) -> DocAccess:
+        return self._access
+
+    @property
+    def closing(self) -> bool:
+        return self._close is not None
+
+    def send(self, message: bytes) -> None:
+        if self._close is not None:
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            log.warning("doc %s: %s reads too slowly, disconnecting", self._doc_id, self._access.label)
+            self.close(CloseCode.TOO_SLOW, "client too slow")
+
+    def close(self, code: CloseCode | int, reason: str) -> None:
+        """Send what is queued, then close with ``code``; a full queue is dropped instead."""
+        if self._close is not None:
+            return
+        self._close = (int(code), reason)
+        if self._queue.full():
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def finish(self) -> None:
+        """Wait until the writer has flushed and closed the socket."""
+        self.close(1000, "")
+        try:
+            async with asyncio.timeout(_WRITE_TIMEOUT):
+                await self._writer
+        except TimeoutError:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+
+    async def _write(self) -> None:
+        try:
+            while (message := await self._queue.get()) is not None:
+                async with asyncio.timeout(_WRITE_TIMEOUT):
+                    await self._ws.send_bytes(message)
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            log.info("doc %s: sending to %s failed: %r", self._doc_id, self._access.label, exc)
+        finally:
+            if self._close is None:
+                self._close = (1000, "")  # nothing more is queued for a socket that failed
+            code, reason = self._close
+            # Reasons are limited to 123 bytes by RFC 6455.
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self._ws.close(code=code, message=reason.encode()[:123])
+
+
+def _json_error(status: type[web.HTTPException], code: str, message: str) -> web.HTTPException:
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return status(text=body, content_type="application/json")
+
+
+async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessCheck) -> web.WebSocketResponse:
+    """Serve the y-websocket protocol for ``request.match_info["doc_id"]`` to one client."""
+    doc_id = request.match_info.get("doc_id", "")
+    if not DOC_ID_RE.match(doc_id):
+        raise _json_error(web.HTTPNotFound, "not_found", "no such document")
+    grant = await access(request, doc_id)
+    limits = rooms.limits
+    # Frames up to 4x the update limit are read so that an oversized update gets 4413 with a reason;
+    # anything larger is cut off by aiohttp itself with 1009.
+    ws = web.WebSocketResponse(heartbeat=30.0,
+                               max_msg_size=4 * max(limits.max_update_bytes, limits.max_awareness_bytes))
+    await ws.prepare(request)
+    conn = DocConnection(ws, grant, doc_id, limits.send_queue_messages)
+    try:
+        room = await rooms.join(doc_id, conn)
+    except DocRoomsClosed:
+        conn.close(CloseCode.GOING_AWAY, "server shutting down")
+        await conn.finish()
+        return ws
+    except Exception:
+        log.exception("doc %s: opening the document failed", doc_id)
+        conn.close(CloseCode.INTERNAL_ERROR, "the document could not be opened")
+        await conn.finish()
+        return ws
+    log.info("doc %s: %s connected (%s)", doc_id, grant.label, "editor" if grant.can_write else "reader")
+    try:
+        async for msg in ws:
+            if conn.closing:
+                break
+            if msg.type == WSMsgType.BINARY:
+                try:
+                    await room.receive(conn, msg.data)
+                except Refusal as refusal:
+                    log.warning("doc %s: refused a message from %s, closing %d: %s",
+                                doc_id, grant.label, refusal.code, refusal.reason)
+                    conn.close(refusal.code, refusal.reason)
+                    break
+            elif msg.type == WSMsgType.TEXT:
+                log.warning("doc %s: refused a text frame from %s", doc_id, grant.label)
+                conn.close(CloseCode.MALFORMED, "text frames are not accepted")
+                break
+            elif msg.type == WSMsgType.ERROR:
+                log.warning("doc %s: connection of %s failed: %r", doc_id, grant.label, ws.exception())
+                break
+    finally:
+        rooms.leave(room, conn)
+        await conn.finish()
+        log.info("doc %s: %s disconnected", doc_id, grant.label)
+    return ws
+
+
+def doc_ws_handler(rooms: DocRooms,
+                   access: AccessCheck) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A route handler for ``/docs/{doc_id}/ws`` bound to ``rooms`` and ``access``."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await handle_doc_ws(request, rooms, access)
+
+    return handler

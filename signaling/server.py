@@ -1,0 +1,184 @@
+"""/ws: the signaling endpoint, and the hub that knows every open session on this node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from hub import keys
+from hub.auth.http import optional_principal
+from hub.auth.service import REVOKED_CHANNEL
+from hub.bus.base import Bus, Message
+from hub.directory.service import CHANGED_CHANNEL
+from hub.errors import Forbidden, HubError, Unavailable
+from hub.keys import SIGNALING
+from signaling.protocol import AuthRequest, Command, Commands, PingRequest, Result
+from signaling.session import Session
+from signaling.socket import CloseCode, SignalingSocket
+
+log = logging.getLogger(__name__)
+
+core = Commands("core")
+
+
+@core.command("auth", AuthRequest, "Authenticate the connection with a bearer token", public=True)
+async def _auth(session: Session, request: AuthRequest) -> Result:
+    # SignalingSocket answers auth itself (it owns the connection state); registered for the schema and docs.
+    raise AssertionError("handled by SignalingSocket")
+
+
+@core.command("ping", PingRequest, "Application-level keepalive; answers an empty result", public=True)
+async def _ping(session: Session, request: PingRequest) -> Result:
+    return {}
+
+
+class SignalingHub:
+    """Every signaling session on this node, by person; re-checks them when the directory or revocations change."""
+
+    def __init__(self, app: web.Application, bus: Bus, registries: list[Commands]) -> None:
+        self.app = app
+        self.bus = bus
+        self.commands: dict[str, Command[Any]] = {}
+        for registry in [core, *registries]:
+            for name, command in registry.commands.items():
+                if name in self.commands:
+                    raise ValueError(f"message type {name} registered by two domains")
+                self.commands[name] = command
+        self.registries = [core, *registries]
+        self.sessions: dict[str, Session] = {}
+        self._by_person: dict[str, set[str]] = {}
+        self._watchers: list[asyncio.Task[None]] = []
+        self.draining = False
+        self._emptied = asyncio.Event()
+
+    async def start(self) -> None:
+        """Follow revocations and directory changes."""
+        for channel, handler in ((REVOKED_CHANNEL, self._on_revoked), (CHANGED_CHANNEL, self._on_directory)):
+            subscription = await self.bus.subscribe(channel)
+            self._watchers.append(asyncio.create_task(self._watch(subscription, handler), name=f"ws-{channel}"))
+
+    async def stop(self) -> None:
+        """Close every session (going away) and stop watching."""
+        for session in list(self.sessions.values()):
+            await session.disconnect(CloseCode.GOING_AWAY, "server shutting down")
+        for task in self._watchers:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def drain(self, seconds: float) -> None:
+        """Take no new sessions, tell the open ones to move to another node, wait until they have (or time is up)."""
+        self.draining = True
+        for session in list(self.sessions.values()):
+            session.send_event("server.draining", {"reconnect": True})
+        if self.sessions:
+            self._emptied.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), seconds)
+        log.info("signaling drained (%d sessions left)", len(self.sessions))
+
+    async def _watch(self, subscription: Any, handler: Any) -> None:
+        with subscription:
+            async for message in subscription:
+                try:
+                    await handler(message)
+                except Exception:
+                    log.exception("signaling: handling a bus message failed")
+
+    async def register(self, session: Session) -> None:
+        """A session became authenticated."""
+        self.sessions[session.id] = session
+        self._by_person.setdefault(session.person_id, set()).add(session.id)
+
+    async def forget(self, session: Session) -> None:
+        """A session ended."""
+        self.sessions.pop(session.id, None)
+        if session.principal is not None:
+            ids = self._by_person.get(session.person_id, set())
+            ids.discard(session.id)
+            if not ids:
+                self._by_person.pop(session.person_id, None)
+        if not self.sessions:
+            self._emptied.set()
+
+    def sessions_of(self, person_id: str) -> list[Session]:
+        """This node's open sessions of a person."""
+        return [self.sessions[sid] for sid in self._by_person.get(person_id, ()) if sid in self.sessions]
+
+    async def _on_revoked(self, message: Message) -> None:
+        jti = message.get("jti")
+        for session in list(self.sessions.values()):
+            if session.principal is not None and session.principal.jti == jti:
+                log.info("ws %s: token revoked, closing", session.id)
+                session.send_event("session.revoked", {"reason": "token_revoked"})
+                await session.disconnect(CloseCode.REVOKED, "token revoked")
+
+    async def _on_directory(self, message: Message) -> None:
+        auth = self.app[keys.AUTH]
+        for person_id in message.get("people", []):
+            for session in self.sessions_of(str(person_id)):
+                assert session.principal is not None
+                try:
+                    session.principal = await auth.recheck(session.principal)
+                except HubError as refusal:
+                    log.info("ws %s: %s no longer allowed (%s), closing", session.id, person_id, refusal.code)
+                    session.send_event("session.revoked", {"reason": refusal.code})
+                    await session.disconnect(CloseCode.REVOKED, refusal.code)
+
+
+def check_origin(request: web.Request) -> None:
+    """Browsers must come from the hub's own origin; clients without an Origin header authenticate by token."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    settings = request.app[keys.SETTINGS]
+    allowed = {_origin_of(settings.public_url), *(_origin_of(o) for o in settings.server.allowed_origins)}
+    parts = urlsplit(origin)
+    if origin.rstrip("/") in allowed or (parts.netloc and parts.netloc == request.host):
+        return
+    raise Forbidden("origin_refused", f"WebSocket connections from {origin} are not accepted")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    """Upgrade to the signaling WebSocket: Origin, then a cookie or an `auth` message within the timeout."""
+    check_origin(request)
+    if request.app[SIGNALING].draining:
+        raise Unavailable("node_draining", "this node is shutting down: connect again to reach another node")
+    try:
+        principal = await optional_principal(request)
+    except HubError:
+        # A stale cookie is no reason to refuse the socket: the client may still send an auth message.
+        principal = None
+    settings = request.app[keys.SETTINGS].signaling
+    ws = web.WebSocketResponse(heartbeat=settings.heartbeat, max_msg_size=settings.max_frame_bytes)
+    await ws.prepare(request)
+    request.app[keys.SOCKETS].add(ws)
+    hub = request.app[SIGNALING]
+    socket = SignalingSocket(ws, hub, settings, request.remote or "-")
+    await socket.run(principal)
+    return ws
+
+
+def setup_signaling(app: web.Application, registries: list[Commands]) -> None:
+    """Add /ws and the signaling hub's lifecycle to the app."""
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        hub = SignalingHub(app, app[keys.BUS], registries)
+        app[SIGNALING] = hub
+        await hub.start()
+        yield
+        await hub.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/ws", websocket_handler)

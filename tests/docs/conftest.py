@@ -1,0 +1,122 @@
+"""Fixtures for shared-document tests: a database per backend, a document server, y-websocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from hub.docs.store import DocUpdateStore, SqlDocUpdateStore, metadata
+from hub.docs.sync_room import DocAccess, DocLimits
+from hub.docs.sync_rooms import DocRooms
+from hub.docs.sync_ws import doc_ws_handler
+
+PG_ADMIN_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A randomly named PostgreSQL database for this test session, dropped afterwards."""
+    name = f"cityhub_docs_{uuid.uuid4().hex[:12]}"
+    try:
+        _pg_admin(f'CREATE DATABASE "{name}"')
+    except (OSError, ConnectionError) as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL is not reachable: {exc!r}")
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    yield f"{base}/{name}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    """The same tests run on a SQLite file and on a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/docs.db"
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(database_url)
+    async with eng.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def store(engine: AsyncEngine) -> SqlDocUpdateStore:
+    return SqlDocUpdateStore(engine)
+
+
+@pytest.fixture
+def doc_id() -> str:
+    return f"doc-{uuid.uuid4().hex[:10]}"
+
+
+async def header_access(request: web.Request, doc_id: str) -> DocAccess:
+    """Test access check: header X-Test-Role (browsers: cookie test_role) says editor, reader or denied."""
+    role = request.headers.get("X-Test-Role") or request.cookies.get("test_role", "editor")
+    name = request.headers.get("X-Test-Name") or request.cookies.get("test_name", "")
+    if role == "denied":
+        raise web.HTTPForbidden(text='{"error": {"code": "forbidden", "message": "no access"}}',
+                                content_type="application/json")
+    user = {"name": name} if name else None
+    return DocAccess(can_write=role == "editor", user=user, label="{}:{}".format(role, name or "?"))
+
+
+ServerFactory = Callable[..., Awaitable[tuple[TestClient, DocRooms]]]
+
+
+@pytest.fixture
+async def doc_server(aiohttp_client: Callable[..., Awaitable[TestClient]],
+                     store: SqlDocUpdateStore) -> AsyncIterator[ServerFactory]:
+    """Start a document server (its own DocRooms) on ``store``; several may run one after another."""
+    started: list[DocRooms] = []
+
+    async def start(limits: DocLimits | None = None,
+                    with_store: DocUpdateStore | None = None) -> tuple[TestClient, DocRooms]:
+        rooms = DocRooms(with_store or store, limits or DocLimits())
+        await rooms.start()
+        started.append(rooms)
+        app = web.Application()
+        app.router.add_get("/docs/{doc_id}/ws", doc_ws_handler(rooms, header_access))
+
+        async def close_rooms(_app: web.Application) -> None:
+            await rooms.stop()
+
+        app.on_shutdown.append(close_rooms)
+        client = await aiohttp_client(app)
+        return client, rooms
+
+    yield start
+    for rooms in started:
+        await rooms.stop()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
