@@ -27,6 +27,7 @@ from hub import keys
 from hub.auth.principal import Principal
 from hub.cli import services
 from hub.settings import load_settings
+from hub.supervision import store
 from hub.supervision.model import ItemFilter, Priority, Status
 from hub.supervision.tables import decisions, item_units, items
 
@@ -71,6 +72,7 @@ async def seed(app: Any, count: int, unit_ids: list[str], seed_value: int) -> No
             await conn.execute(sa.insert(decisions), d_rows)
             await conn.execute(sa.insert(items), i_rows)
             await conn.execute(sa.insert(item_units), u_rows)
+        await store.rebuild_rollup(conn)
     # Fresh statistics (and on PostgreSQL a visibility map for index-only scans), as autovacuum would leave them.
     async with app[keys.DB].engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")

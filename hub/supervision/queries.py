@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.supervision.model import ACTIVE_STATUSES, OPEN_STATUSES, Item, ItemFilter, Status, UnitStats
 from hub.supervision.store import item_of
-from hub.supervision.tables import item_units, items, reminders
+from hub.supervision.tables import item_units, items, reminders, rollup
 
 OPEN = sorted(s.value for s in OPEN_STATUSES)
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
@@ -57,8 +58,46 @@ def _is_late(today: date) -> sa.ColumnElement[bool]:
     return sa.and_(items.c.status.in_(ACTIVE), items.c.due_date < today)
 
 
+def _rollup_serves(f: ItemFilter) -> bool:
+    return not (f.overdue is not None or f.meeting_id or f.due_from or f.due_to or f.involving_unit)
+
+
 async def summary(conn: AsyncConnection, f: ItemFilter, today: date) -> tuple[dict[str, int], list[UnitStats]]:
-    """Counts per state (and overdue) and per-department figures of the matching items, from one grouped scan."""
+    """Counts per state (and overdue) and per-department figures of the matching items.
+
+    Filtered by department and/or state only (the dashboard's usual view), they come from the rollup plus an index
+    range of the overdue items; any other filter takes one grouped scan of the matching items.
+    """
+    if _rollup_serves(f):
+        return await _summary_from_rollup(conn, f, today)
+    return await _summary_by_scan(conn, f, today)
+
+
+async def _summary_from_rollup(
+    conn: AsyncConnection, f: ItemFilter, today: date
+) -> tuple[dict[str, int], list[UnitStats]]:
+    query = sa.select(rollup.c.unit_id, rollup.c.status, rollup.c.item_count, rollup.c.on_time, rollup.c.days_sum).where(
+        rollup.c.item_count > 0
+    )
+    late = sa.select(items.c.lead_unit_id, sa.func.count()).where(_is_late(today)).group_by(items.c.lead_unit_id)
+    if f.unit_id:
+        query = query.where(rollup.c.unit_id == f.unit_id)
+        late = late.where(items.c.lead_unit_id == f.unit_id)
+    if f.status:
+        query = query.where(rollup.c.status == f.status.value)
+        late = late.where(items.c.status == f.status.value)
+    overdue = {unit: int(count) for unit, count in (await conn.execute(late)).all()}
+    rows = [(unit, status, count, 0, on_time, days) for unit, status, count, on_time, days in
+            (await conn.execute(query)).all()]
+    counts, stats = _fold(rows)
+    counts["overdue"] = sum(overdue.values())
+    stats = [replace(s, overdue=overdue.get(s.unit_id, 0)) for s in stats]
+    return counts, stats
+
+
+async def _summary_by_scan(
+    conn: AsyncConnection, f: ItemFilter, today: date
+) -> tuple[dict[str, int], list[UnitStats]]:
     closed = items.c.status == Status.CLOSED.value
     query = (
         sa.select(
@@ -72,10 +111,15 @@ async def summary(conn: AsyncConnection, f: ItemFilter, today: date) -> tuple[di
         .where(*conditions(f, today))
         .group_by(items.c.lead_unit_id, items.c.status)
     )
+    return _fold([tuple(row) for row in (await conn.execute(query)).all()])
+
+
+def _fold(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int], list[UnitStats]]:
+    """Counts and per-department figures from (unit, status, items, overdue, closed on time, days summed) rows."""
     counts = {status.value: 0 for status in Status}
     counts.update(overdue=0, total=0)
     per_unit: dict[str, dict[str, Any]] = {}
-    for unit_id, status, count, late, on_time, days in (await conn.execute(query)).all():
+    for unit_id, status, count, late, on_time, days in rows:
         count, late = int(count), int(late or 0)
         counts[status] += count
         counts["overdue"] += late

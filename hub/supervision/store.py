@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.supervision.model import (
@@ -19,7 +21,7 @@ from hub.supervision.model import (
     Priority,
     Status,
 )
-from hub.supervision.tables import attachments, decisions, followups, item_units, items, notifications
+from hub.supervision.tables import attachments, decisions, followups, item_units, items, notifications, rollup
 
 
 def decision_of(row: Any, item_id: str) -> Decision:
@@ -53,8 +55,38 @@ async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> None
     await conn.execute(sa.insert(decisions).values(**values))
 
 
+async def _count(conn: AsyncConnection, unit_id: str, status: str, delta: int, on_time: int = 0,
+                 days: float = 0.0) -> None:
+    """Move one item into (delta 1) or out of (delta -1) a department's count for a state."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    await conn.execute(insert(rollup).values(unit_id=unit_id, status=status).on_conflict_do_nothing())
+    await conn.execute(
+        sa.update(rollup)
+        .where(rollup.c.unit_id == unit_id, rollup.c.status == status)
+        .values(item_count=rollup.c.item_count + delta, on_time=rollup.c.on_time + on_time,
+                days_sum=rollup.c.days_sum + days)
+    )
+
+
+async def rebuild_rollup(conn: AsyncConnection) -> None:
+    """Recount the rollup from the items (after items were written by anything but the service)."""
+    await conn.execute(sa.delete(rollup))
+    closed = items.c.status == Status.CLOSED.value
+    await conn.execute(
+        sa.insert(rollup).from_select(
+            ["unit_id", "status", "item_count", "on_time", "days_sum"],
+            sa.select(
+                items.c.lead_unit_id, items.c.status, sa.func.count(),
+                sa.func.sum(sa.case((sa.and_(closed, items.c.on_time.is_(True)), 1), else_=0)),
+                sa.func.coalesce(sa.func.sum(sa.case((closed, items.c.days_to_close), else_=None)), 0.0),
+            ).group_by(items.c.lead_unit_id, items.c.status),
+        )
+    )
+
+
 async def insert_item(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(sa.insert(items).values(**values))
+    await _count(conn, values["lead_unit_id"], values["status"], 1)
     units = [values["lead_unit_id"], *[u for u in values["coop_unit_ids"] if u != values["lead_unit_id"]]]
     await conn.execute(sa.insert(item_units), [{"item_id": values["id"], "unit_id": u} for u in units])
 
@@ -94,9 +126,20 @@ async def get_items(conn: AsyncConnection, ids: Sequence[str], today: date | Non
 async def update_item(conn: AsyncConnection, item_id: str, expected: Status, values: dict[str, Any]) -> bool:
     """Change an item only if it is still in the state it was read in; False when someone changed it first."""
     result = await conn.execute(
-        sa.update(items).where(items.c.id == item_id, items.c.status == expected.value).values(**values)
+        sa.update(items)
+        .where(items.c.id == item_id, items.c.status == expected.value)
+        .values(**values)
+        .returning(items.c.lead_unit_id, items.c.status, items.c.on_time, items.c.days_to_close)
     )
-    return result.rowcount == 1
+    row = result.first()
+    if row is None:
+        return False
+    if row.status != expected.value:
+        await _count(conn, row.lead_unit_id, expected.value, -1)
+        closed = row.status == Status.CLOSED.value
+        await _count(conn, row.lead_unit_id, row.status, 1, on_time=int(bool(closed and row.on_time)),
+                     days=float(row.days_to_close or 0.0) if closed else 0.0)
+    return True
 
 
 async def insert_followup(conn: AsyncConnection, values: dict[str, Any]) -> int:

@@ -46,8 +46,20 @@ items = sa.Table(
     sa.Index(
         "ix_supervision_items_lead_status_due", "lead_unit_id", "status", "due_date", "on_time", "days_to_close"
     ),
-    sa.Index("ix_supervision_items_status_due", "status", "due_date"),
+    sa.Index("ix_supervision_items_status_due", "status", "due_date", "lead_unit_id"),
     sa.Index("ix_supervision_items_due_date", "due_date"),
+)
+
+# Per department and state: how many items, how many closed on time, their days to close summed. Kept in the
+# transaction of every change, so the unfiltered dashboard reads ~175 rows instead of every item.
+rollup = sa.Table(
+    "supervision_rollup",
+    metadata,
+    sa.Column("unit_id", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(24), primary_key=True),
+    sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("on_time", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("days_sum", sa.Float, nullable=False, server_default="0"),
 )
 
 # Co-operating units, one row each, so "items involving unit X" is an index look-up.

@@ -8,6 +8,9 @@ from typing import Any
 
 import openpyxl
 
+from hub import keys
+from hub.supervision import queries, store
+from hub.supervision.model import ItemFilter, Status
 from tests.supervision.conftest import LEAD, OUTSIDER, SUPERVISOR, SvHub
 
 DAY = 86400
@@ -137,3 +140,24 @@ async def test_csv_and_xlsx_exports(sv: SvHub) -> None:
 
     scoped = await sv.client.get("/api/v1/supervision/export.csv", headers=sv.auth(OUTSIDER))
     assert len(list(csv.reader(io.StringIO((await scoped.read()).decode("utf-8-sig"))))) == 1
+
+
+async def test_rollup_agrees_with_a_full_scan(sv: SvHub) -> None:
+    await known_set(sv)
+    today = sv.today()
+    db = sv.app[keys.DB]
+    filters = [ItemFilter(), ItemFilter(unit_id="pub-util"), ItemFilter(status=Status.CLOSED),
+               ItemFilter(unit_id="finance", status=Status.CANCELLED)]
+
+    def ordered(summary: tuple[dict[str, int], list[Any]]) -> tuple[dict[str, int], list[Any]]:
+        return summary[0], sorted(summary[1], key=lambda u: u.unit_id)
+
+    async with db.connect() as conn:
+        for f in filters:
+            fast = ordered(await queries._summary_from_rollup(conn, f, today))
+            assert fast == ordered(await queries._summary_by_scan(conn, f, today)), f
+        before = ordered(await queries._summary_from_rollup(conn, ItemFilter(), today))
+    async with db.begin() as conn:
+        await store.rebuild_rollup(conn)
+    async with db.connect() as conn:
+        assert ordered(await queries._summary_from_rollup(conn, ItemFilter(), today)) == before

@@ -62,7 +62,18 @@ def upgrade() -> None:
         "ix_supervision_items_lead_status_due", "supervision_items",
         ["lead_unit_id", "status", "due_date", "on_time", "days_to_close"],
     )
-    op.create_index("ix_supervision_items_status_due", "supervision_items", ["status", "due_date"])
+    op.create_index(
+        "ix_supervision_items_status_due", "supervision_items", ["status", "due_date", "lead_unit_id"]
+    )
+    op.create_table(
+        "supervision_rollup",
+        sa.Column("unit_id", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(24), nullable=False),
+        sa.Column("item_count", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("on_time", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("days_sum", sa.Float, nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("unit_id", "status", name="pk_supervision_rollup"),
+    )
     op.create_index("ix_supervision_items_due_date", "supervision_items", ["due_date"])
     op.create_table(
         "supervision_item_units",
@@ -173,7 +184,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "supervision_webhook_deliveries", "supervision_notifications", "supervision_reminders", "supervision_audit",
-        "supervision_attachments", "supervision_followups", "supervision_item_units", "supervision_items",
+        "supervision_attachments", "supervision_followups", "supervision_item_units", "supervision_rollup",
+        "supervision_items",
         "supervision_decisions",
     ):
         op.drop_table(table)
