@@ -76,9 +76,9 @@ async def summary(conn: AsyncConnection, f: ItemFilter, today: date) -> tuple[di
 async def _summary_from_rollup(
     conn: AsyncConnection, f: ItemFilter, today: date
 ) -> tuple[dict[str, int], list[UnitStats]]:
-    query = sa.select(rollup.c.unit_id, rollup.c.status, rollup.c.item_count, rollup.c.on_time, rollup.c.days_sum).where(
-        rollup.c.item_count > 0
-    )
+    query = sa.select(
+        rollup.c.unit_id, rollup.c.status, rollup.c.item_count, rollup.c.on_time, rollup.c.days_sum
+    ).where(rollup.c.item_count > 0)
     late = sa.select(items.c.lead_unit_id, sa.func.count()).where(_is_late(today)).group_by(items.c.lead_unit_id)
     if f.unit_id:
         query = query.where(rollup.c.unit_id == f.unit_id)
