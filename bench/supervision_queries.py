@@ -68,7 +68,7 @@ async def seed(app: Any, count: int, unit_ids: list[str], seed_value: int) -> No
                     "on_time": rng.random() < 0.8 if closed else None,
                     "days_to_close": round(rng.uniform(1, 60), 2) if closed else None,
                 })
-                u_rows.append({"item_id": f"sv{n:08d}", "unit_id": unit})
+                u_rows.append({"item_id": f"sv{n:08d}", "unit_id": unit, "due_date": due})
             await conn.execute(sa.insert(decisions), d_rows)
             await conn.execute(sa.insert(items), i_rows)
             await conn.execute(sa.insert(item_units), u_rows)

@@ -43,13 +43,20 @@ async def list_items(
     conn: AsyncConnection, f: ItemFilter, today: date, *, limit: int | None, offset: int = 0
 ) -> tuple[list[Item], int]:
     """A page of matching items, soonest due first, and how many match in all."""
-    where = conditions(f, today)
-    query = sa.select(items).where(*where).order_by(items.c.due_date, items.c.id).offset(offset)
+    source: sa.FromClause = items
+    order: tuple[sa.ColumnElement[Any], ...] = (items.c.due_date, items.c.id)
+    where = conditions(replace(f, involving_unit=None), today)
+    if f.involving_unit:
+        # A department's view walks its own index (unit, due date) and fetches only the page's items.
+        source = item_units.join(items, items.c.id == item_units.c.item_id)
+        order = (item_units.c.due_date, item_units.c.item_id)
+        where.append(item_units.c.unit_id == f.involving_unit)
+    query = sa.select(items).select_from(source).where(*where).order_by(*order).offset(offset)
     if limit is not None:
         query = query.limit(limit)
     rows = (await conn.execute(query)).all()
     total = len(rows) if limit is None else int(
-        await conn.scalar(sa.select(sa.func.count()).select_from(items).where(*where)) or 0
+        await conn.scalar(sa.select(sa.func.count()).select_from(source).where(*where)) or 0
     )
     return [item_of(row, today) for row in rows], total
 

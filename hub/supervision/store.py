@@ -88,7 +88,9 @@ async def insert_item(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(sa.insert(items).values(**values))
     await _count(conn, values["lead_unit_id"], values["status"], 1)
     units = [values["lead_unit_id"], *[u for u in values["coop_unit_ids"] if u != values["lead_unit_id"]]]
-    await conn.execute(sa.insert(item_units), [{"item_id": values["id"], "unit_id": u} for u in units])
+    await conn.execute(
+        sa.insert(item_units), [{"item_id": values["id"], "unit_id": u, "due_date": values["due_date"]} for u in units]
+    )
 
 
 async def get_item(conn: AsyncConnection, item_id: str, today: date | None = None) -> Item | None:
@@ -134,6 +136,10 @@ async def update_item(conn: AsyncConnection, item_id: str, expected: Status, val
     row = result.first()
     if row is None:
         return False
+    if "due_date" in values:
+        await conn.execute(
+            sa.update(item_units).where(item_units.c.item_id == item_id).values(due_date=values["due_date"])
+        )
     if row.status != expected.value:
         await _count(conn, row.lead_unit_id, expected.value, -1)
         closed = row.status == Status.CLOSED.value

@@ -47,7 +47,8 @@ items = sa.Table(
         "ix_supervision_items_lead_status_due", "lead_unit_id", "status", "due_date", "on_time", "days_to_close"
     ),
     sa.Index("ix_supervision_items_status_due", "status", "due_date", "lead_unit_id"),
-    sa.Index("ix_supervision_items_due_date", "due_date"),
+    # The lists' order (soonest due first, then id): pages are read straight off this index.
+    sa.Index("ix_supervision_items_due_date", "due_date", "id"),
 )
 
 # Per department and state: how many items, how many closed on time, their days to close summed. Kept in the
@@ -62,13 +63,15 @@ rollup = sa.Table(
     sa.Column("days_sum", sa.Float, nullable=False, server_default="0"),
 )
 
-# Co-operating units, one row each, so "items involving unit X" is an index look-up.
+# The lead and co-operating units of each item, with the item's due date, so a department's view ("items
+# involving unit X", soonest due first) is read off one index.
 item_units = sa.Table(
     "supervision_item_units",
     metadata,
     sa.Column("item_id", sa.String(32), sa.ForeignKey("supervision_items.id"), primary_key=True),
     sa.Column("unit_id", sa.String(64), primary_key=True),
-    sa.Index("ix_supervision_item_units_unit_id", "unit_id"),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Index("ix_supervision_item_units_unit_due", "unit_id", "due_date", "item_id"),
 )
 
 followups = sa.Table(

@@ -96,6 +96,13 @@ async def test_departments_see_their_own_items(sv: SvHub) -> None:
     ids = await known_set(sv)
     mine = await sv.client.get("/api/v1/supervision/items", headers=sv.auth(LEAD))
     assert sorted(i["id"] for i in (await mine.json())["items"]) == sorted(ids[k] for k in "ABCD")
+    listed = (await mine.json())["items"]
+    assert [i["due_date"] for i in listed] == sorted(i["due_date"] for i in listed)
+    # An extension moves the item in its department's list (soonest due first).
+    await sv.act(ids["C"], LEAD, "request_extension", text="延期", due_date="2026-06-30")
+    await sv.act(ids["C"], SUPERVISOR, "grant_extension")
+    again = await (await sv.client.get("/api/v1/supervision/items", headers=sv.auth(LEAD))).json()
+    assert again["items"][-1]["id"] == ids["C"] and again["items"][-1]["due_date"] == "2026-06-30"
     nothing = await sv.client.get("/api/v1/supervision/items", headers=sv.auth(OUTSIDER))
     assert (await nothing.json())["total"] == 0
     other = await sv.client.get("/api/v1/supervision/items?involving=pub-util", headers=sv.auth(OUTSIDER))

@@ -74,17 +74,20 @@ def upgrade() -> None:
         sa.Column("days_sum", sa.Float, nullable=False, server_default="0"),
         sa.PrimaryKeyConstraint("unit_id", "status", name="pk_supervision_rollup"),
     )
-    op.create_index("ix_supervision_items_due_date", "supervision_items", ["due_date"])
+    op.create_index("ix_supervision_items_due_date", "supervision_items", ["due_date", "id"])
     op.create_table(
         "supervision_item_units",
         sa.Column("item_id", sa.String(32), nullable=False),
         sa.Column("unit_id", sa.String(64), nullable=False),
+        sa.Column("due_date", sa.Date, nullable=False),
         sa.PrimaryKeyConstraint("item_id", "unit_id", name="pk_supervision_item_units"),
         sa.ForeignKeyConstraint(
             ["item_id"], ["supervision_items.id"], name="fk_supervision_item_units_item_id_supervision_items"
         ),
     )
-    op.create_index("ix_supervision_item_units_unit_id", "supervision_item_units", ["unit_id"])
+    op.create_index(
+        "ix_supervision_item_units_unit_due", "supervision_item_units", ["unit_id", "due_date", "item_id"]
+    )
     op.create_table(
         "supervision_followups",
         sa.Column("id", sa.Integer, nullable=False, autoincrement=True),
