@@ -71,7 +71,9 @@ async def test_dashboard_figures(sv: SvHub) -> None:
     async def listed(query: str) -> list[str]:
         response = await sv.client.get(f"/api/v1/supervision/items?{query}", headers=sv.auth(SUPERVISOR))
         assert response.status == 200
-        return sorted(i["id"] for i in (await response.json())["items"])
+        body = await response.json()
+        assert body["total"] == len(body["items"]), query
+        return sorted(i["id"] for i in body["items"])
 
     name = {v: k for k, v in ids.items()}
     assert [name[i] for i in await listed("overdue=true")] == ["C"]
@@ -80,6 +82,12 @@ async def test_dashboard_figures(sv: SvHub) -> None:
     assert [name[i] for i in await listed("meeting=m2")] == ["G"]
     assert sorted(name[i] for i in await listed("due_from=2026-03-04&due_to=2026-03-05")) == ["A", "C", "G"]
     assert len(await listed("")) == 7
+    assert len(await listed("unit=pub-util&status=accepted")) == 1
+    assert len(await listed("involving=housing")) == 1
+    assert len(await listed("involving=housing&status=closed")) == 0
+    paged = await (await sv.client.get("/api/v1/supervision/items?limit=2&offset=2",
+                                       headers=sv.auth(SUPERVISOR))).json()
+    assert paged["total"] == 7 and len(paged["items"]) == 2
     filtered = await sv.client.get("/api/v1/supervision/dashboard?unit=pub-util", headers=sv.auth(SUPERVISOR))
     assert (await filtered.json())["counts"]["total"] == 4
     bad = await sv.client.get("/api/v1/supervision/items?status=lost", headers=sv.auth(SUPERVISOR))
