@@ -116,9 +116,11 @@ async def item_page(request: web.Request, *, error: HubError | None = None, done
         "item": item, "decision": decision, "timeline": list(reversed(timeline)), "unit_names": units,
         "people": people, "allowed": service.allowed_actions(principal, item), "error": error,
         "done": done or request.query.get("done"), "fmt": _fmt_time(request), "today": service.today().isoformat(),
+        "item_deadline": service.deadline(item.due_date),
         "accept_types": ",".join(settings.attachment_types),
         "max_mb": max(1, settings.attachment_max_bytes // 1048576),
         "is_lead_member": policy.is_unit_member(principal, item.lead_unit_id),
+        "last_submit": next((f for f in reversed(timeline) if f.kind == Action.SUBMIT.value), None),
     }, status=error.status if error else 200)
 
 

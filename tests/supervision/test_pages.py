@@ -103,3 +103,15 @@ async def test_notifications_panel_and_marking_seen(sv: SvHub) -> None:
     other = await sv.client.post(f"/supervision/notifications/{notes[0]['id']}/read", headers=sv.auth(OUTSIDER),
                                  allow_redirects=False)
     assert other.status == 404
+
+
+async def test_the_reviewer_sees_the_completion_report_beside_the_verdict(sv: SvHub) -> None:
+    item_id = (await sv.decide(due_in=1))["item"]["id"]
+    await sv.act(item_id, LEAD, "accept")
+    sv.clock.advance(3 * 86400)
+    await sv.act(item_id, LEAD, "submit", text="全部完成，附验收单")
+    status, html = await page(sv, f"/supervision/items/{item_id}", SUPERVISOR, "en")
+    review = html.split('data-test="form-close"')[1].split("</form>")[0]
+    assert "全部完成，附验收单" in review and "submitted after the due date" in review
+    status, html = await page(sv, f"/supervision/items/{item_id}", LEAD, "en")
+    assert 'data-test="form-close"' not in html and 'data-test="completion-report"' not in html
