@@ -22,6 +22,7 @@ from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Sta
 from hub.supervision.reports import bar_chart
 from hub.supervision.routes import ItemQuery, item_query, read_report_form, report_fields
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
+from web.supervision_panel import setup_decisions_panel
 
 PER_PAGE = 50
 PAGE_ACTIONS = {a.value for a in Action} - {Action.REPORT.value}
@@ -171,3 +172,4 @@ def setup_supervision_pages(app: web.Application) -> None:
     app.router.add_get("/supervision/items/{item_id}", item_page)
     app.router.add_post("/supervision/items/{item_id}", item_act)
     app.router.add_post("/supervision/notifications/{notification_id}/read", notification_read)
+    setup_decisions_panel(app)

@@ -176,6 +176,13 @@ class DecisionService:
             log.exception("meeting %s: decision %s not written to minutes %s", meeting.id, decision.id,
                           meeting.minutes_doc_id)
 
+    async def may_record(self, principal: Principal, meeting_id: str) -> bool:
+        """Whether the principal may record decisions of this meeting now (for showing the form)."""
+        meeting = await self._meeting(meeting_id)
+        assert self.gate is not None
+        role = await self.gate.role_of(meeting_id, principal.id)
+        return policy.can_record_decision(principal, role) and not meeting.closed_for_edits
+
     async def of_meeting(self, principal: Principal, meeting_id: str) -> list[tuple[Decision, Item]]:
         """The decisions of a meeting, for its decisions panel: for people of the meeting and supervisors."""
         await self._meeting(meeting_id)

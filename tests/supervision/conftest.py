@@ -31,6 +31,8 @@ LEAD, LEAD_UNIT = "pub-util-04", "pub-util"
 LEAD_COLLEAGUE = "pub-util-05"
 SUPERVISOR = "supervision-01"
 OUTSIDER = "edu-01"
+CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 "--disable-background-networking", "--disable-quic", "--no-sandbox"]
 
 
 class Meetings:

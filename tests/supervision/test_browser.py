@@ -13,12 +13,10 @@ from playwright.async_api import Browser, FilePayload, Page, async_playwright
 
 from hub import keys
 from tests.conftest import make_settings
-from tests.supervision.conftest import LEAD, SECRETARY, SUPERVISOR, Meetings, Minutes, start_sv
+from tests.supervision.conftest import CHROMIUM_ARGS, LEAD, SECRETARY, SUPERVISOR, Meetings, Minutes, start_sv
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--disable-background-networking", "--disable-quic", "--no-sandbox"]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
