@@ -22,28 +22,20 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_locale", default=DEFAULT)
 
 
-def _compile(po: Path, locale: str) -> Translations:
-    with po.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
-
-
 def load_catalogs() -> dict[str, Translations]:
-    """Every locale's translations: messages.po, then each domain's own .po file beside it (e.g. supervision.po)."""
+    """Every locale's translations, read from its .po file."""
     catalogs: dict[str, Translations] = {}
     for locale in LOCALES:
-        folder = LOCALE_DIR / locale / "LC_MESSAGES"
-        files = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name)) if folder.exists() else []
-        if not files:
+        po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
             catalogs[locale] = Translations()
             continue
-        merged = _compile(files[0], locale)
-        for po in files[1:]:
-            merged.merge(_compile(po, locale))
-        catalogs[locale] = merged
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogs[locale] = Translations(buffer)
     return catalogs
 
 

@@ -30,7 +30,7 @@ class DecisionRequest(BaseModel):
     lead_unit: str = Field(min_length=1, max_length=64)
     coop_units: list[str] = Field(default_factory=list, max_length=20)
     responsible: str = Field(min_length=1, max_length=64)
-    due_date: date
+    due_date: date = Field(examples=["2026-12-31"])
     priority: Priority = Priority.NORMAL
 
 
