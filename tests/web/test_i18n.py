@@ -90,3 +90,4 @@ def test_catalogs_have_no_fuzzy_entries() -> None:
     for locale in ("zh_CN", "en"):
         fuzzy = [message.id for message in catalog(locale) if message.id and message.fuzzy]
         assert not fuzzy, (locale, fuzzy)
+
