@@ -17,6 +17,8 @@ from hub.auth.routes import routes as auth_routes
 from hub.auth.service import AuthService
 from hub.auth.tokens import TokenCodec
 from hub.bus import create_bus
+from hub.calls.routes import calls_lifecycle
+from hub.calls.routes import routes as calls_routes
 from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
@@ -25,8 +27,10 @@ from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
+from signaling.calls import calls as calls_commands
 from signaling.server import setup_signaling
 from web.pages import locale_middleware, setup_web
+from web.phone import setup_phone
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +114,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [auth_routes, directory_routes]
-    app.cleanup_ctx.extend([_database, _bus, _services])
+    app[keys.API_ROUTES] = [auth_routes, directory_routes, calls_routes]
+    app.cleanup_ctx.extend([_database, _bus, _services, calls_lifecycle])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -120,6 +124,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/api/v1/openapi.json", openapi)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
-    setup_signaling(app, registries=[])
+    setup_signaling(app, registries=[calls_commands])
     setup_web(app)
+    setup_phone(app)
     return app

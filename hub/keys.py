@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from hub.api import ApiRoutes
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
+    from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.metrics import Metrics
@@ -26,6 +27,7 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

@@ -97,6 +97,16 @@ class SignalingSettings:
 
 
 @dataclass(frozen=True)
+class CallSettings:
+    # Seconds a call rings before it is missed.
+    ring_timeout: float = 30.0
+    # Seconds a phone device (browser tab, terminal) stays online without refreshing its presence.
+    presence_ttl: float = 20.0
+    # Seconds between sweeps for calls whose ring time ran out or whose parties vanished (crashed nodes).
+    sweep_interval: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -104,6 +114,7 @@ class Settings:
     jwt: JwtSettings = field(default_factory=JwtSettings)
     ice: IceSettings = field(default_factory=IceSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
 
     @property
     def database_url(self) -> str:
@@ -232,5 +243,8 @@ def _validate(settings: Settings) -> None:
     url = settings.database.url
     if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
+        if getattr(settings.calls, key) <= 0:
+            raise SettingsError(f"calls.{key}: must be positive")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")

@@ -1,0 +1,79 @@
+"""HTTP endpoints of the video phone: my call log, the missed-calls count, presence; and the service's lifecycle."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from hub import keys
+from hub.api import ApiRoutes, json_response, read_query
+from hub.auth import policy
+from hub.auth.http import principal_of
+from hub.calls.service import CallService
+
+log = logging.getLogger(__name__)
+
+routes = ApiRoutes("calls")
+
+
+class LogQuery(BaseModel):
+    missed: bool = False
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+@routes.get("/api/v1/calls", summary="My calls, newest first (missed=true: only missed ones)", query=LogQuery)
+async def call_log(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, LogQuery)
+    service = request.app[keys.CALLS]
+    items, total = await service.log_of(principal.id, missed_only=query.missed, limit=query.limit,
+                                        offset=query.offset)
+    return json_response({"items": items, "total": total, "limit": query.limit, "offset": query.offset,
+                          "missed_unseen": await service.missed_count(principal.id)})
+
+
+@routes.get("/api/v1/calls/missed-count", summary="How many missed calls I have not seen yet")
+async def missed_count(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    return json_response({"count": await request.app[keys.CALLS].missed_count(principal.id)})
+
+
+@routes.post("/api/v1/calls/missed/seen", summary="Mark my missed calls as seen (the badge goes to zero)")
+async def missed_seen(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    await request.app[keys.CALLS].mark_seen(principal.id)
+    return json_response({"count": 0})
+
+
+@routes.get("/api/v1/calls/presence/{person_id}", summary="Which phone devices of a person are online")
+async def presence(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    policy.require(policy.can_read_directory(principal), "directory_forbidden", "not allowed to read the directory")
+    person = await request.app[keys.DIRECTORY].person(request.match_info["person_id"])
+    devices = await request.app[keys.CALLS].devices(person.id)
+    listed = [{"kind": value.get("kind"), "label": value.get("label", "")} for value in devices.values()]
+    return json_response({"person": person.id, "online": bool(listed), "devices": listed})
+
+
+@routes.get("/api/v1/calls/{call_id}", summary="One of my calls with its states and times")
+async def one_call(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    call = await request.app[keys.CALLS].get(principal, request.match_info["call_id"])
+    return json_response(call.to_dict())
+
+
+async def calls_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The call service of this node: created after the directory, its sweeper stopped on cleanup."""
+    settings = app[keys.SETTINGS]
+    service = CallService(app[keys.DB], app[keys.BUS], app[keys.DIRECTORY], app[keys.CLOCK], settings.calls,
+                          settings.ice)
+    if any(url.startswith(("turn:", "turns:")) for url in settings.ice.servers) and not settings.ice.turn_secret:
+        log.warning("ice.servers lists TURN but ice.turn_secret is empty: TURN is left out of calls")
+    app[keys.CALLS] = service
+    await service.start()
+    yield
+    await service.stop()
