@@ -41,8 +41,8 @@ async def test_two_tabs_ring_first_answer_wins_and_the_other_stops(calls_hub: Hu
     await caller.request("call.signal", call_id=call_id, description={"type": "offer", "sdp": "v=0 offer"})
     relayed = await tab_a.event("call.signal")
     assert relayed["description"] == {"type": "offer", "sdp": "v=0 offer"}
-    await tab_a.request("call.signal", call_id=call_id, candidate={"candidate": "candidate:1 1 udp 1 1.2.3.4 5 typ host",
-                                                                   "sdpMid": "0", "sdpMLineIndex": 0})
+    candidate = {"candidate": "candidate:1 1 udp 1 1.2.3.4 5 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    await tab_a.request("call.signal", call_id=call_id, candidate=candidate)
     assert (await caller.event("call.signal"))["candidate"]["sdpMid"] == "0"
     with pytest.raises(SignalingError) as outsider:
         await tab_b.request("call.signal", call_id=call_id, description={"type": "answer", "sdp": "x"})
