@@ -122,6 +122,38 @@ async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _phone_inputs(args: argparse.Namespace) -> tuple[str, str]:
+    """The terminal's token, and what is wrong with the options (empty when nothing)."""
+    token = args.token or ""
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return "", f"cannot read {args.token_file}: {exc.strerror}"
+    if not token:
+        return "", "give --token or --token-file"
+    if args.video != "test-pattern" and not Path(args.video).is_file():
+        return "", f"{args.video} does not exist"
+    return token, ""
+
+
+@command("phone")
+async def phone(args: argparse.Namespace, settings: Settings) -> int:
+    from signaling.phone_client import PhoneTerminal, run_terminal
+
+    token, problem = _phone_inputs(args)
+    if problem:
+        print(f"cityhub phone: {problem}", file=sys.stderr)
+        return 2
+    try:
+        terminal = PhoneTerminal(args.url, token, auto_answer=args.auto_answer, video=args.video, dial=args.dial,
+                                 label=args.label)
+    except ValueError as exc:
+        print(f"cityhub phone: {exc}", file=sys.stderr)
+        return 2
+    return await run_terminal(terminal)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="cityhub", description="CityHub, a city government's collaboration hub")
@@ -151,6 +183,15 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--scope")
     revoke = tok_p.add_parser("revoke", help="revoke a token id (jti)")
     revoke.add_argument("jti")
+
+    phone_p = sub.add_parser("phone", help="a district office's video phone terminal (events on stdout)")
+    phone_p.add_argument("--url", required=True, help="the hub, e.g. https://hub.city.example")
+    phone_p.add_argument("--token", help="the terminal's token (see `cityhub token issue`)")
+    phone_p.add_argument("--token-file", help="a file holding the token (keeps it out of the process list)")
+    phone_p.add_argument("--auto-answer", action="store_true", help="answer incoming calls by itself")
+    phone_p.add_argument("--video", default="test-pattern", help="FILE to send, or test-pattern (default)")
+    phone_p.add_argument("--dial", help="call this on start (extension, person id or unit:ID) and exit after")
+    phone_p.add_argument("--label", default="terminal", help="how this device shows in presence")
     return top
 
 
