@@ -187,7 +187,8 @@ async def dial(session: Session, request: DialRequest) -> Result:
     call = await service.dial(
         session.principal, device.id, person=request.person, unit=request.unit, extension=request.extension
     )
-    return {"call": call.to_dict(), "ice_servers": service.ice_servers(session.person_id)}
+    return {"call": call.to_dict(), "callee": await service.target_card(call),
+            "ice_servers": service.ice_servers(session.person_id)}
 
 
 @calls.command("call.answer", CallRequest, "Answer a ringing call on this device (the first answer wins)")

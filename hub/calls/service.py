@@ -445,6 +445,12 @@ class CallService:
             await store.mark_seen(conn, person_id, self.clock.now())
         await self.bus.publish(person_channel(person_id), {"event": "call.missed", "count": 0, "call_id": None})
 
+    async def target_card(self, call: Call) -> dict[str, Any]:
+        """Whom a call was placed to, as a card (name, unit, extension)."""
+        people = await self.directory.people([call.target_id]) if call.target_kind is TargetKind.PERSON else {}
+        units = {u.id: u for u in await self.directory.units()}
+        return self._card(people, units, call.target_kind, call.target_id)
+
     async def recent_contacts(self, person_id: str, limit: int = 8) -> list[dict[str, Any]]:
         """Whom the person called or was called by lately, as cards to call back."""
         async with self.db.connect() as conn:

@@ -1,0 +1,375 @@
+// The phone page: dial by extension, directory search, my unit, recent contacts, incoming calls with a
+// ringtone, the in-call view, and the call log. Signaling over /ws (lib/signaling.js), media peer to peer.
+
+import { Signaling } from './lib/signaling.js'
+import { Tones } from './lib/tones.js'
+import { PhoneCall, localMedia } from './lib/phone-call.js'
+import { CallLog, formatDuration } from './lib/call-log.js'
+
+const $ = (selector) => document.querySelector(selector)
+const data = JSON.parse($('#phone-data').textContent)
+const strings = JSON.parse($('#phone-strings').textContent)
+const t = (key) => strings[key] || key
+
+const MESSAGES = {
+  busy: 'The line is busy.',
+  missed: 'No answer',
+  declined: 'Declined',
+  cancelled: 'Cancelled',
+  unavailable: 'Not reachable',
+  answered: 'Call ended',
+  meeting: 'Moved to a meeting'
+}
+
+class PhonePage {
+  constructor () {
+    this.signaling = new Signaling()
+    this.tones = new Tones()
+    this.call = null // { id, role, peer, media, answeredAt }
+    this.incoming = null // the call.incoming event data ringing on this tab
+    this.durationTimer = null
+    this.log = new CallLog({
+      list: $('[data-test=call-log]'),
+      badge: $('[data-test=missed-badge]'),
+      filters: document.querySelectorAll('.log-filter [data-filter]'),
+      t,
+      meId: data.me.id,
+      onCallBack: (target, card) => this.dial(target, card.name)
+    })
+    this.log.setMissed(data.missed)
+  }
+
+  async start () {
+    this.bindUi()
+    const sig = this.signaling
+    sig.on('state', (state) => this.showConnection(state))
+    sig.on('reconnected', () => this.register())
+    sig.on('disconnected', () => { if (this.call) this.finish(null, t('Connection lost: reconnecting…')) })
+    sig.on('call.incoming', (d) => this.onIncoming(d))
+    sig.on('call.ringing_stopped', (d) => this.onRingingStopped(d))
+    sig.on('call.answered', (d) => this.onAnswered(d))
+    sig.on('call.signal', (d) => { if (this.call && this.call.peer && d.call_id === this.call.id) this.call.peer.onSignal(d) })
+    sig.on('call.ended', (d) => this.onEnded(d.call))
+    sig.on('call.missed', (d) => this.log.setMissed(d.count))
+    await sig.start()
+    await this.register()
+    await this.log.refresh()
+    this.soundHint()
+  }
+
+  async register () {
+    const reply = await this.signaling.request('call.register', { device: 'browser', label: navigator.userAgent.slice(0, 60) })
+    this.deviceId = reply.device_id
+    this.log.setMissed(reply.missed)
+  }
+
+  showConnection (state) {
+    const box = $('[data-test=phone-connection]')
+    box.dataset.state = state
+    box.textContent = state === 'reconnecting' ? t('Connection lost: reconnecting…') : ''
+  }
+
+  soundHint () {
+    const hint = $('[data-test=sound-hint]')
+    const update = () => { hint.hidden = this.tones.audible }
+    this.tones.context()
+    update()
+    const unlock = async () => { await this.tones.unlock(); update() }
+    document.addEventListener('click', unlock, { once: true })
+    document.addEventListener('keydown', unlock, { once: true })
+  }
+
+  bindUi () {
+    const number = $('[data-test=dial-number]')
+    document.querySelectorAll('.dialpad .key').forEach((key) => key.addEventListener('click', () => {
+      number.value = (number.value + key.dataset.key).slice(0, 20)
+      number.focus()
+    }))
+    $('[data-action=backspace]').addEventListener('click', () => { number.value = number.value.slice(0, -1) })
+    $('[data-test=dial-form]').addEventListener('submit', (e) => {
+      e.preventDefault()
+      const digits = number.value.trim()
+      if (!digits) { this.toast(t('Enter a number')); return }
+      this.dial({ kind: 'extension', id: digits }, digits)
+    })
+    document.addEventListener('click', (e) => {
+      const button = e.target.closest('[data-dial-kind]')
+      if (button) this.dial({ kind: button.dataset.dialKind, id: button.dataset.dialId }, button.dataset.dialName)
+    })
+    this.bindSearch()
+    $('[data-action=answer]').addEventListener('click', () => this.answer())
+    $('[data-action=decline]').addEventListener('click', () => this.decline())
+    $('[data-action=hangup]').addEventListener('click', () => this.hangup())
+    $('[data-action=mute]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'mute'))
+    $('[data-action=camera]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'camera'))
+    $('[data-action=enable-sound]').addEventListener('click', () => this.tones.unlock())
+  }
+
+  bindSearch () {
+    const input = $('[data-test=phone-search]')
+    const results = $('[data-test=search-results]')
+    let timer = null
+    $('[data-test=phone-search-form]').addEventListener('submit', (e) => e.preventDefault())
+    input.addEventListener('input', () => {
+      clearTimeout(timer)
+      timer = setTimeout(async () => {
+        const q = input.value.trim()
+        results.replaceChildren()
+        if (!q) return
+        const response = await fetch(`/api/v1/directory/people?limit=10&q=${encodeURIComponent(q)}`)
+        if (!response.ok) return
+        const body = await response.json()
+        if (!body.items.length) {
+          const empty = document.createElement('li')
+          empty.className = 'empty muted'
+          empty.textContent = t('No one matches.')
+          results.append(empty)
+        }
+        for (const person of body.items) {
+          if (person.id === data.me.id) continue
+          results.append(contactItem(person))
+        }
+      }, 250)
+    })
+  }
+
+  // -- calls ------------------------------------------------------------------------------------------
+
+  async dial (target, label) {
+    if (this.call || this.incoming) return
+    this.tones.unlock()
+    const fields = { [target.kind]: target.id }
+    this.openCallView(label, t('Calling…'))
+    const media = await localMedia()
+    this.showSelf(media)
+    let reply
+    try {
+      reply = await this.signaling.request('call.dial', fields)
+    } catch (err) {
+      stopMedia(media)
+      this.closeCallView()
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Calling failed'))
+      return
+    }
+    const call = reply.call
+    this.call = { id: call.id, role: 'caller', media, iceServers: reply.ice_servers, peer: null }
+    if (reply.callee) $('[data-test=call-peer]').textContent = reply.callee.name
+    if (call.state === 'ended') {
+      this.onEnded(call)
+      return
+    }
+    this.setCallState(t('Ringing…'), 'ringing')
+    this.tones.play('ringback')
+  }
+
+  async onAnswered (d) {
+    if (!this.call || d.call.id !== this.call.id) return
+    this.tones.stop()
+    this.setCallState(t('Connecting…'), 'connecting')
+    this.startPeer(d.call)
+    await this.call.peer.offer()
+  }
+
+  startPeer (call) {
+    const peer = new PhoneCall(this.signaling, { callId: call.id, iceServers: this.call.iceServers, stream: this.call.media })
+    this.call.peer = peer
+    this.call.answeredAt = Date.parse(call.answered_at) || Date.now()
+    peer.addEventListener('remote', (e) => {
+      const video = $('[data-test=remote-video]')
+      if (video.srcObject !== e.detail) video.srcObject = e.detail
+    })
+    peer.addEventListener('state', (e) => {
+      if (e.detail === 'connected') this.setCallState(t('In call'), 'connected')
+    })
+    this.startDuration()
+  }
+
+  onIncoming (d) {
+    if (this.call || this.incoming) return // busy here: other devices may answer; the server says busy to new callers
+    this.incoming = d
+    const overlay = $('[data-test=incoming]')
+    $('[data-test=incoming-name]').textContent = d.caller.name
+    $('[data-test=incoming-unit]').textContent = [d.caller.unit_name, d.caller.title].filter(Boolean).join(' · ')
+    const duty = $('[data-test=incoming-duty]')
+    duty.hidden = !d.duty_line
+    duty.textContent = d.duty_line ? `${t('Duty line')}: ${d.duty_line.name}` : ''
+    overlay.dataset.callId = d.call.id
+    overlay.hidden = false
+    $('[data-action=answer]').focus()
+    this.tones.play('ring')
+  }
+
+  hideIncoming () {
+    this.incoming = null
+    $('[data-test=incoming]').hidden = true
+    this.tones.stop()
+  }
+
+  async answer () {
+    const d = this.incoming
+    if (!d) return
+    this.hideIncoming()
+    this.openCallView(d.caller.name, t('Connecting…'))
+    const media = await localMedia()
+    this.showSelf(media)
+    try {
+      const reply = await this.signaling.request('call.answer', { call_id: d.call.id })
+      this.call = { id: d.call.id, role: 'callee', media, iceServers: reply.ice_servers, peer: null }
+      this.setCallState(t('Connecting…'), 'connecting')
+      this.startPeer(reply.call)
+    } catch (err) {
+      stopMedia(media)
+      this.closeCallView()
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Call ended'))
+    }
+  }
+
+  async decline () {
+    const d = this.incoming
+    if (!d) return
+    this.hideIncoming()
+    try { await this.signaling.request('call.decline', { call_id: d.call.id }) } catch { /* it stopped anyway */ }
+    this.log.refresh()
+  }
+
+  onRingingStopped (d) {
+    if (!this.incoming || this.incoming.call.id !== d.call_id) return
+    this.hideIncoming()
+    if (d.reason === 'answered_elsewhere') this.toast(t('Answered on another device'))
+    this.log.refresh()
+  }
+
+  async hangup () {
+    if (!this.call) { this.closeCallView(); return }
+    const id = this.call.id
+    try {
+      const reply = await this.signaling.request('call.hangup', { call_id: id })
+      this.onEnded(reply.call)
+    } catch {
+      this.finish(null, t('Call ended'))
+    }
+  }
+
+  onEnded (call) {
+    if (!this.call || call.id !== this.call.id) return
+    const message = t(MESSAGES[call.outcome] || 'Call ended')
+    $('[data-test=in-call]').dataset.outcome = call.outcome || ''
+    this.finish(call.outcome, message)
+  }
+
+  finish (outcome, message) {
+    const current = this.call
+    this.call = null
+    if (current) {
+      if (current.peer) current.peer.close()
+      stopMedia(current.media)
+    }
+    clearInterval(this.durationTimer)
+    this.setCallState(message, outcome === 'busy' ? 'busy' : 'ended')
+    if (outcome === 'busy') this.tones.play('busy', { forMs: 3500 })
+    else this.tones.stop()
+    clearTimeout(this.closeTimer)
+    this.closeTimer = setTimeout(() => { if (!this.call) this.closeCallView() }, outcome === 'busy' ? 3500 : 2000)
+    this.log.refresh()
+  }
+
+  toggle (button, what) {
+    if (!this.call) return
+    const on = button.getAttribute('aria-pressed') !== 'true'
+    button.setAttribute('aria-pressed', String(on))
+    const label = button.querySelector('.ctl-label')
+    if (what === 'mute') {
+      if (this.call.peer) this.call.peer.setMuted(on)
+      else for (const track of this.call.media ? this.call.media.getAudioTracks() : []) track.enabled = !on
+      label.textContent = t(on ? 'Unmute' : 'Mute')
+    } else {
+      for (const track of this.call.media ? this.call.media.getVideoTracks() : []) track.enabled = !on
+      label.textContent = t(on ? 'Camera on' : 'Camera off')
+    }
+  }
+
+  // -- the in-call view ----------------------------------------------------------------------------------
+
+  openCallView (name, state) {
+    clearTimeout(this.closeTimer)
+    const view = $('[data-test=in-call]')
+    view.hidden = false
+    view.dataset.outcome = ''
+    $('[data-test=call-peer]').textContent = name || ''
+    $('[data-test=call-duration]').textContent = '00:00'
+    for (const button of view.querySelectorAll('[aria-pressed]')) button.setAttribute('aria-pressed', 'false')
+    view.querySelector('[data-action=mute] .ctl-label').textContent = t('Mute')
+    view.querySelector('[data-action=camera] .ctl-label').textContent = t('Camera off')
+    this.setCallState(state, 'calling')
+  }
+
+  closeCallView () {
+    const view = $('[data-test=in-call]')
+    view.hidden = true
+    for (const video of view.querySelectorAll('video')) video.srcObject = null
+  }
+
+  showSelf (media) {
+    const self = $('[data-test=self-video]')
+    self.srcObject = media && media.getVideoTracks().length ? media : null
+    self.hidden = !self.srcObject
+    if (!media) this.toast(t('Camera or microphone not available'))
+  }
+
+  setCallState (text, state) {
+    const box = $('[data-test=call-state]')
+    box.textContent = text
+    $('[data-test=in-call]').dataset.state = state
+  }
+
+  startDuration () {
+    clearInterval(this.durationTimer)
+    const started = Date.now()
+    const tick = () => { $('[data-test=call-duration]').textContent = formatDuration((Date.now() - started) / 1000) }
+    tick()
+    this.durationTimer = setInterval(tick, 1000)
+  }
+
+  toast (message) {
+    const box = $('[data-test=toast]')
+    box.textContent = message
+    box.hidden = false
+    clearTimeout(this.toastTimer)
+    this.toastTimer = setTimeout(() => { box.hidden = true }, 4000)
+  }
+}
+
+function contactItem (person) {
+  const item = document.createElement('li')
+  item.className = 'contact'
+  const name = document.createElement('span')
+  name.className = 'contact-name'
+  name.textContent = person.name
+  const small = document.createElement('small')
+  small.textContent = [person.org_unit_name, person.title, person.extension ? `☎ ${person.extension}` : ''].filter(Boolean).join(' · ')
+  name.append(small)
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = 'call-btn'
+  button.dataset.dialKind = 'person'
+  button.dataset.dialId = person.id
+  button.dataset.dialName = person.name
+  button.setAttribute('aria-label', `${t('Call')} ${person.name}`)
+  button.innerHTML = '<span aria-hidden="true">📞</span><span class="call-btn-text"></span>'
+  button.querySelector('.call-btn-text').textContent = t('Call')
+  item.append(name, button)
+  return item
+}
+
+function stopMedia (media) {
+  if (media) for (const track of media.getTracks()) track.stop()
+}
+
+const page = new PhonePage()
+window.cityhubPhone = page
+page.start().catch((err) => {
+  console.error('phone page failed to start', err)
+  const box = $('[data-test=phone-connection]')
+  box.dataset.state = 'closed'
+  box.textContent = err.message || String(err)
+})
