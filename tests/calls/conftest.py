@@ -10,6 +10,7 @@ import pytest
 from hub import keys
 from hub.settings import Settings
 from signaling.ws_client import SignalingClient
+from tests.calls.browser import browser, bundle, live  # noqa: F401 - the phone page's browser fixtures
 from tests.conftest import Hub, _truncate, start_hub
 
 RING_TIMEOUT = 1.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.calls.browser import LiveHub, browser, bundle, live, shot, wait_frames  # noqa: F401 - fixtures
+from tests.calls.browser import LiveHub, shot, wait_frames
 from tests.calls.terminals import CliTerminal, media_flowing, next_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
