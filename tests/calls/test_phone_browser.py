@@ -113,7 +113,7 @@ async def test_cancelled_call_shows_as_missed_until_seen(live: LiveHub, browser:
     await expect(badge).to_have_text("Missed 1")
     await callee.click("[data-test=filter-missed]")
     await expect(badge).to_be_hidden()
-    entry = callee.locator("[data-test=call-log] .log-entry.missed")
+    entry = callee.locator("[data-test=call-log] .log-entry.log-missed")
     await expect(entry).to_have_count(1)
     await expect(entry).to_contain_text("谢继成")
     # call back from the log rings the caller

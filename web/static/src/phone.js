@@ -4,7 +4,7 @@
 import { Signaling } from './lib/signaling.js'
 import { Tones } from './lib/tones.js'
 import { PhoneCall, localMedia } from './lib/phone-call.js'
-import { CallLog, formatDuration } from './lib/call-log.js'
+import { CallLog, formatDuration, icon } from './lib/call-log.js'
 
 const $ = (selector) => document.querySelector(selector)
 const data = JSON.parse($('#phone-data').textContent)
@@ -282,9 +282,11 @@ class PhonePage {
       if (this.call.peer) this.call.peer.setMuted(on)
       else for (const track of this.call.media ? this.call.media.getAudioTracks() : []) track.enabled = !on
       label.textContent = t(on ? 'Unmute' : 'Mute')
+      button.querySelector('use').setAttribute('href', on ? '#i-mic-off' : '#i-mic')
     } else {
       for (const track of this.call.media ? this.call.media.getVideoTracks() : []) track.enabled = !on
       label.textContent = t(on ? 'Camera on' : 'Camera off')
+      button.querySelector('use').setAttribute('href', on ? '#i-camera-off' : '#i-camera')
     }
   }
 
@@ -299,7 +301,9 @@ class PhonePage {
     $('[data-test=call-duration]').textContent = '00:00'
     for (const button of view.querySelectorAll('[aria-pressed]')) button.setAttribute('aria-pressed', 'false')
     view.querySelector('[data-action=mute] .ctl-label').textContent = t('Mute')
+    view.querySelector('[data-action=mute] use').setAttribute('href', '#i-mic')
     view.querySelector('[data-action=camera] .ctl-label').textContent = t('Camera off')
+    view.querySelector('[data-action=camera] use').setAttribute('href', '#i-camera')
     this.setCallState(state, 'calling')
   }
 
@@ -355,8 +359,10 @@ function contactItem (person) {
   button.dataset.dialId = person.id
   button.dataset.dialName = person.name
   button.setAttribute('aria-label', `${t('Call')} ${person.name}`)
-  button.innerHTML = '<span aria-hidden="true">📞</span><span class="call-btn-text"></span>'
-  button.querySelector('.call-btn-text').textContent = t('Call')
+  const text = document.createElement('span')
+  text.className = 'call-btn-text'
+  text.textContent = t('Call')
+  button.append(icon('phone'), text)
   item.append(name, button)
   return item
 }

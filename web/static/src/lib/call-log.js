@@ -9,6 +9,19 @@ export function formatDuration (seconds) {
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`
 }
 
+const SVG = 'http://www.w3.org/2000/svg'
+
+// An icon of the page's inline sprite (phone_icons.html).
+export function icon (name) {
+  const svg = document.createElementNS(SVG, 'svg')
+  svg.setAttribute('class', 'icon')
+  svg.setAttribute('aria-hidden', 'true')
+  const use = document.createElementNS(SVG, 'use')
+  use.setAttribute('href', `#i-${name}`)
+  svg.append(use)
+  return svg
+}
+
 function el (tag, attrs = {}, ...children) {
   const node = document.createElement(tag)
   for (const [key, value] of Object.entries(attrs)) {
@@ -85,19 +98,19 @@ export class CallLog {
     if (item.state !== 'ended') detail = this.t('In call')
     else if (item.duration !== null && item.duration !== undefined) detail = `${detail} · ${formatDuration(item.duration)}`
     const kind = item.missed ? 'missed' : (outgoing ? 'outgoing' : 'incoming')
-    const icon = { missed: '↙', outgoing: '↗', incoming: '↙' }[kind]
     const back = el('button', { type: 'button', className: 'call-btn', 'data-test': 'call-back' },
-      el('span', { 'aria-hidden': 'true' }, '📞'), el('span', { className: 'call-btn-text' }, this.t('Call back')))
+      icon('phone'), el('span', { className: 'call-btn-text' }, this.t('Call back')))
     // call back: the person who called me, or whatever I dialled (a person or a duty line)
     const target = outgoing ? { kind: item.target.kind, id: item.target.id } : { kind: 'person', id: item.caller }
     back.addEventListener('click', () => this.onCallBack(target, other))
-    return el('li', { className: `log-entry ${kind}`, dataset: { callId: item.id, outcome: item.outcome || '' } },
-      el('span', { className: 'log-icon', 'aria-label': this.t(kind === 'missed' ? 'Missed' : (outgoing ? 'Outgoing' : 'Incoming')) }, icon),
+    const label = this.t(kind === 'missed' ? 'Missed' : (outgoing ? 'Outgoing' : 'Incoming'))
+    return el('li', { className: `log-entry log-${kind}`, dataset: { callId: item.id, outcome: item.outcome || '' } },
+      el('span', { className: 'log-icon', role: 'img', 'aria-label': label, title: label }, icon(kind)),
       el('span', { className: 'log-who' },
-        other.name,
-        other.kind === 'unit' ? el('span', { className: 'tag' }, this.t('Duty line')) : null,
-        el('small', {}, other.kind === 'person' ? other.unit_name : (other.extension ? `☎ ${other.extension}` : ''))),
-      el('span', { className: 'log-detail' }, el('span', { 'data-test': 'log-outcome' }, detail), el('small', {}, time)),
+        el('span', { className: 'log-name' }, other.name,
+          other.kind === 'unit' ? el('span', { className: 'tag' }, this.t('Duty line')) : null),
+        el('small', {}, other.kind === 'person' ? other.unit_name : (other.extension ? `☎ ${other.extension}` : '')),
+        el('small', { className: 'log-detail' }, el('span', { 'data-test': 'log-outcome' }, detail), ` · ${time}`)),
       back)
   }
 }
