@@ -1,4 +1,4 @@
-"""Two hub nodes on one PostgreSQL and one Redis: a call placed on one node rings, is answered and relayed on the other."""
+"""Two hub nodes on one PostgreSQL and one Redis: a call placed on one node rings and is answered on the other."""
 
 from __future__ import annotations
 
