@@ -176,7 +176,7 @@ async def _device(session: Session, kind: DeviceKind = DeviceKind.BROWSER, label
 async def register(session: Session, request: RegisterRequest) -> Result:
     device = await _device(session, DeviceKind(request.device), request.label)
     service = _service(session)
-    return {"device_id": device.id, "missed": await service.missed_count(session.person_id)}
+    return {"device_id": device.id, "missed": await service.history.missed_count(session.person_id)}
 
 
 @calls.command("call.dial", DialRequest, "Call a person, an org unit's duty line or an extension")
@@ -187,7 +187,7 @@ async def dial(session: Session, request: DialRequest) -> Result:
     call = await service.dial(
         session.principal, device.id, person=request.person, unit=request.unit, extension=request.extension
     )
-    return {"call": call.to_dict(), "callee": await service.target_card(call),
+    return {"call": call.to_dict(), "callee": await service.history.target_card(call),
             "ice_servers": service.ice_servers(session.person_id)}
 
 

@@ -32,10 +32,10 @@ async def phone_page(request: web.Request) -> web.StreamResponse:
     members = [p for p in await directory.members([unit.id]) if p.id != principal.id]
     units = await directory.units()
     duty_lines = [u for u in units if u.extension]
-    recent = await service.recent_contacts(principal.id)
+    recent = await service.history.recent_contacts(principal.id)
     page_data: dict[str, Any] = {
         "me": {"id": principal.id, "name": principal.person.name, "unit": unit.name},
-        "missed": await service.missed_count(principal.id),
+        "missed": await service.history.missed_count(principal.id),
     }
     return await render(
         request,

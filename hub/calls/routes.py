@@ -30,22 +30,22 @@ async def call_log(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, LogQuery)
     service = request.app[keys.CALLS]
-    items, total = await service.log_of(principal.id, missed_only=query.missed, limit=query.limit,
+    items, total = await service.history.log_of(principal.id, missed_only=query.missed, limit=query.limit,
                                         offset=query.offset)
     return json_response({"items": items, "total": total, "limit": query.limit, "offset": query.offset,
-                          "missed_unseen": await service.missed_count(principal.id)})
+                          "missed_unseen": await service.history.missed_count(principal.id)})
 
 
 @routes.get("/api/v1/calls/missed-count", summary="How many missed calls I have not seen yet")
 async def missed_count(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    return json_response({"count": await request.app[keys.CALLS].missed_count(principal.id)})
+    return json_response({"count": await request.app[keys.CALLS].history.missed_count(principal.id)})
 
 
 @routes.post("/api/v1/calls/missed/seen", summary="Mark my missed calls as seen (the badge goes to zero)")
 async def missed_seen(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    await request.app[keys.CALLS].mark_seen(principal.id)
+    await request.app[keys.CALLS].history.mark_seen(principal.id)
     return json_response({"count": 0})
 
 

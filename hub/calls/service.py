@@ -15,14 +15,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.bus.base import Bus, Message
 from hub.calls import store
 from hub.calls.channels import device_channel, person_channel, presence_group
+from hub.calls.history import CallHistory, person_card
 from hub.calls.ice import ice_servers
+from hub.calls.lines import Lines
 from hub.calls.model import MISSED_FOR_CALLEE, Call, CallState, DeviceKind, Outcome, PartyRole, TargetKind
 from hub.clock import Clock
 from hub.directory.model import OrgUnit, Person
@@ -32,9 +32,6 @@ from hub.settings import CallSettings, IceSettings
 from hub.storage.db import Database
 
 log = logging.getLogger(__name__)
-
-# A line held by a call that never got stored (its node died mid-dial) is freed after this long.
-STALE_LINE = timedelta(seconds=60)
 
 
 class CallService:
@@ -50,6 +47,8 @@ class CallService:
         self.clock = clock
         self.settings = settings
         self.ice = ice
+        self.history = CallHistory(db, bus, directory, clock)
+        self.lines = Lines(db)
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -124,12 +123,12 @@ class CallService:
         )
         call_id = uuid.uuid4().hex
         now = self.clock.now()
-        if not await self._take_line(principal.id, call_id, now):
+        if not await self.lines.take(principal.id, call_id, now):
             raise Conflict("already_in_call", "you are in another call: hang up first")
         try:
             rung, outcome = await self._reachable(target, callees, call_id, now)
         except BaseException:
-            await self._release(call_id)
+            await self.lines.release(call_id)
             raise
         call = Call(
             id=call_id, caller_id=principal.id, caller_device=device_id,
@@ -143,13 +142,13 @@ class CallService:
         async with self.db.begin() as conn:
             await store.insert_call(conn, call)
         if outcome is not None:
-            await self._release(call_id)
+            await self.lines.release(call_id)
             log.info("call %s from %s to %s: %s", call_id, principal.id, target.id, outcome.value)
             await self._announce_missed(call)
             return call
         log.info("call %s from %s to %s %s: ringing %s", call_id, principal.id, call.target_kind.value, target.id,
                  ",".join(rung))
-        caller = self._person_card(principal.person, units)
+        caller = person_card(principal.person, units)
         duty_line = target.to_dict() if isinstance(target, OrgUnit) else None
         for callee in rung:
             await self.bus.publish(
@@ -167,7 +166,7 @@ class CallService:
         if isinstance(target, Person):
             if not online:
                 return [], Outcome.UNAVAILABLE
-            if not await self._take_line(target.id, call_id, now):
+            if not await self.lines.take(target.id, call_id, now):
                 return [], Outcome.BUSY
             return [target.id], None
         async with self.db.connect() as conn:
@@ -189,7 +188,7 @@ class CallService:
             raise Conflict("call_declined", "you declined this call")
         now = self.clock.now()
         duty_line = call.target_kind is TargetKind.UNIT
-        if duty_line and not await self._take_line(principal.id, call_id, now):
+        if duty_line and not await self.lines.take(principal.id, call_id, now):
             raise Conflict("already_in_call", "you are in another call: hang up first")
         async with self.db.begin() as conn:
             won = await store.transition(
@@ -200,8 +199,7 @@ class CallService:
         assert latest is not None
         if not won:
             if duty_line:
-                async with self.db.begin() as conn:
-                    await store.release_line(conn, principal.id, call_id)
+                await self.lines.release(call_id, principal.id)
             _check_ringing(latest, device_id)
         self._cancel_timer(call_id)
         log.info("call %s answered by %s on %s", call_id, principal.id, device_id)
@@ -321,7 +319,7 @@ class CallService:
         if call.outcome not in MISSED_FOR_CALLEE:
             return
         for callee in call.callees:
-            count = await self.missed_count(callee)
+            count = await self.history.missed_count(callee)
             await self.bus.publish(person_channel(callee), {"event": "call.missed", "count": count,
                                                             "call_id": call.id})
 
@@ -365,31 +363,6 @@ class CallService:
                 gone = call.caller_id if not caller_here else call.answered_by
                 await self._end(call.id, [CallState.ACTIVE], Outcome.ANSWERED, gone)
 
-    # -- lines ---------------------------------------------------------------------------------------------
-
-    async def _take_line(self, person_id: str, call_id: str, now: datetime) -> bool:
-        """Put a person on this call's line, or say they are busy; lines of finished calls are freed on the way."""
-        for _ in range(2):
-            try:
-                async with self.db.begin() as conn:
-                    await store.take_line(conn, person_id, call_id, now)
-                return True
-            except IntegrityError:
-                async with self.db.begin() as conn:
-                    holder = await store.line_of(conn, person_id)
-                    if holder is None:
-                        continue
-                    held = await store.get_call(conn, holder[0])
-                    stale = held.state is CallState.ENDED if held else now - holder[1] > STALE_LINE
-                    if not stale:
-                        return False
-                    await store.release_line(conn, person_id, holder[0])
-        return False
-
-    async def _release(self, call_id: str) -> None:
-        async with self.db.begin() as conn:
-            await store.release_lines(conn, call_id)
-
     # -- reading -------------------------------------------------------------------------------------------
 
     async def _get(self, call_id: str) -> Call:
@@ -415,67 +388,6 @@ class CallService:
         """One call, for its parties."""
         call, _, _ = await self._as_party(principal, call_id)
         return call
-
-    async def log_of(
-        self, person_id: str, *, missed_only: bool = False, limit: int = 50, offset: int = 0
-    ) -> tuple[list[dict[str, Any]], int]:
-        """A person's call log (newest first) with the other party's name and unit, and the total."""
-        async with self.db.connect() as conn:
-            entries, total = await store.log_of(conn, person_id, missed_only=missed_only, limit=limit, offset=offset)
-        ids = {e.call.caller_id for e in entries} | {e.call.target_id for e in entries} | {
-            e.call.answered_by for e in entries if e.call.answered_by}
-        people = await self.directory.people(list(ids))
-        units = {u.id: u for u in await self.directory.units()}
-        items = []
-        for entry in entries:
-            item = entry.to_dict()
-            item["caller_card"] = self._card(people, units, TargetKind.PERSON, entry.call.caller_id)
-            item["target_card"] = self._card(people, units, entry.call.target_kind, entry.call.target_id)
-            items.append(item)
-        return items, total
-
-    async def missed_count(self, person_id: str) -> int:
-        """Missed calls the person has not seen yet."""
-        async with self.db.connect() as conn:
-            return await store.missed_unseen(conn, person_id)
-
-    async def mark_seen(self, person_id: str) -> None:
-        """The person looked at their missed calls; every device's badge goes to zero."""
-        async with self.db.begin() as conn:
-            await store.mark_seen(conn, person_id, self.clock.now())
-        await self.bus.publish(person_channel(person_id), {"event": "call.missed", "count": 0, "call_id": None})
-
-    async def target_card(self, call: Call) -> dict[str, Any]:
-        """Whom a call was placed to, as a card (name, unit, extension)."""
-        people = await self.directory.people([call.target_id]) if call.target_kind is TargetKind.PERSON else {}
-        units = {u.id: u for u in await self.directory.units()}
-        return self._card(people, units, call.target_kind, call.target_id)
-
-    async def recent_contacts(self, person_id: str, limit: int = 8) -> list[dict[str, Any]]:
-        """Whom the person called or was called by lately, as cards to call back."""
-        async with self.db.connect() as conn:
-            contacts = await store.recent_contacts(conn, person_id, limit)
-        people = await self.directory.people([cid for kind, cid in contacts if kind == TargetKind.PERSON.value])
-        units = {u.id: u for u in await self.directory.units()}
-        return [self._card(people, units, TargetKind(kind), cid) for kind, cid in contacts]
-
-    def _card(
-        self, people: dict[str, Person], units: dict[str, OrgUnit], kind: TargetKind, target_id: str
-    ) -> dict[str, Any]:
-        if kind is TargetKind.UNIT:
-            unit = units.get(target_id)
-            return {"kind": "unit", "id": target_id, "name": unit.name if unit else target_id,
-                    "unit_name": unit.name if unit else "", "extension": unit.extension if unit else None}
-        person = people.get(target_id)
-        if person is None:
-            return {"kind": "person", "id": target_id, "name": target_id, "unit_name": "", "extension": None}
-        return {"kind": "person", **self._person_card(person, units)}
-
-    def _person_card(self, person: Person, units: dict[str, OrgUnit]) -> dict[str, Any]:
-        unit = units.get(person.org_unit_id)
-        return {"id": person.id, "name": person.name, "title": person.title, "extension": person.extension,
-                "unit_id": person.org_unit_id, "unit_name": unit.name if unit else ""}
-
 
 def _chain(units: dict[str, OrgUnit], unit_id: str) -> list[OrgUnit]:
     """An org unit and its ancestors up to the city."""
