@@ -13,6 +13,7 @@ from hub.api import ApiRoutes, json_response, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.calls.service import CallService
+from hub.errors import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,28 @@ async def missed_seen(request: web.Request) -> web.Response:
     return json_response({"count": 0})
 
 
-@routes.get("/api/v1/calls/presence/{person_id}", summary="Which phone devices of a person are online")
+class PresenceQuery(BaseModel):
+    people: str = Field(min_length=1, max_length=3300, description="person ids, comma-separated (at most 50)")
+
+
+@routes.get("/api/v1/calls/presence", summary="Which phone devices (tabs, terminals) of some people are online",
+            query=PresenceQuery)
 async def presence(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     policy.require(policy.can_read_directory(principal), "directory_forbidden", "not allowed to read the directory")
-    person = await request.app[keys.DIRECTORY].person(request.match_info["person_id"])
-    devices = await request.app[keys.CALLS].devices(person.id)
-    listed = [{"kind": value.get("kind"), "label": value.get("label", "")} for value in devices.values()]
-    return json_response({"person": person.id, "online": bool(listed), "devices": listed})
+    ids = list(dict.fromkeys(p.strip() for p in read_query(request, PresenceQuery).people.split(",") if p.strip()))
+    if not 1 <= len(ids) <= 50:
+        raise BadRequest("invalid_parameter", "give 1 to 50 person ids", field="people")
+    known = await request.app[keys.DIRECTORY].people(ids)
+    service = request.app[keys.CALLS]
+    result = {}
+    for person_id in ids:
+        if person_id not in known:
+            continue
+        devices = await service.devices(person_id)
+        listed = [{"kind": value.get("kind"), "label": value.get("label", "")} for value in devices.values()]
+        result[person_id] = {"online": bool(listed), "devices": listed}
+    return json_response({"people": result})
 
 
 @routes.get("/api/v1/calls/{call_id}", summary="One of my calls with its states and times")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -105,25 +106,36 @@ async def test_bad_log_queries_are_refused(calls_hub: Hub) -> None:
     assert response.status == 400 and (await response.json())["error"]["field"] == "limit"
     response = await calls_hub.client.get("/api/v1/calls")
     assert response.status == 401
-    response = await calls_hub.client.get("/api/v1/calls/presence/nobody", headers=headers)
-    assert response.status == 404
+    response = await calls_hub.client.get("/api/v1/calls/presence", headers=headers)
+    assert response.status == 400 and (await response.json())["error"]["field"] == "people"
 
 
 async def test_presence_lists_each_online_device(calls_hub: Hub, phone: Phone) -> None:
     headers = calls_hub.auth("p-xie")
-    offline = await (await calls_hub.client.get("/api/v1/calls/presence/shinan-office-term", headers=headers)).json()
-    assert offline == {"person": "shinan-office-term", "online": False, "devices": []}
+    url = "/api/v1/calls/presence?people=shinan-office-term,gov-01,nobody"
+
+    async def presence() -> dict[str, Any]:
+        response = await calls_hub.client.get(url, headers=headers)
+        assert response.status == 200
+        return dict((await response.json())["people"])
+
+    assert await presence() == {"shinan-office-term": {"online": False, "devices": []},
+                                "gov-01": {"online": False, "devices": []}}
     terminal = await phone("shinan-office-term", device="terminal")
     await phone("shinan-office-term")
-    online = await (await calls_hub.client.get("/api/v1/calls/presence/shinan-office-term", headers=headers)).json()
-    assert sorted(d["kind"] for d in online["devices"]) == ["browser", "terminal"]
+    online = await presence()
+    assert sorted(d["kind"] for d in online["shinan-office-term"]["devices"]) == ["browser", "terminal"]
+    assert online["gov-01"]["online"] is False
     await terminal.close()
     for _ in range(50):
-        later = await (await calls_hub.client.get("/api/v1/calls/presence/shinan-office-term", headers=headers)).json()
-        if len(later["devices"]) == 1:
+        later = await presence()
+        if len(later["shinan-office-term"]["devices"]) == 1:
             break
         await asyncio.sleep(0.05)
-    assert [d["kind"] for d in later["devices"]] == ["browser"]
+    assert [d["kind"] for d in later["shinan-office-term"]["devices"]] == ["browser"]
+    too_many = ",".join(f"p{i}" for i in range(51))
+    response = await calls_hub.client.get(f"/api/v1/calls/presence?people={too_many}", headers=headers)
+    assert response.status == 400 and (await response.json())["error"]["field"] == "people"
 
 
 async def test_sweep_cancels_calls_whose_caller_device_is_gone(calls_hub: Hub, phone: Phone) -> None:

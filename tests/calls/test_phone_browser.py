@@ -98,6 +98,12 @@ async def test_forbidden_call_and_duty_line_from_a_terminal_account(live: LiveHu
     await office.click("[data-test=hangup]")
     await expect(duty_member.locator("[data-test=incoming]")).to_be_hidden()
     await expect(duty_member.locator("[data-test=missed-badge]")).to_contain_text("1")
+    # presence: the unit's terminal comes online and gets its green dot; the member who is away does not
+    await live.phone(browser, "shinan-emergency-term")
+    await duty_member.evaluate("window.cityhubPhone.refreshPresence()")
+    unit = duty_member.locator("[data-test=my-unit] .contact")
+    await expect(unit.filter(has_text="市南区应急管理办公室视频终端")).to_have_attribute("data-online", "true")
+    await expect(unit.filter(has_text="廖杰")).to_have_attribute("data-online", "false")
 
 
 async def test_cancelled_call_shows_as_missed_until_seen(live: LiveHub, browser: Browser) -> None:

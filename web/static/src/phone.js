@@ -11,6 +11,8 @@ const data = JSON.parse($('#phone-data').textContent)
 const strings = JSON.parse($('#phone-strings').textContent)
 const t = (key) => strings[key] || key
 
+const PRESENCE_EVERY_MS = 15000
+
 const MESSAGES = {
   busy: 'The line is busy.',
   missed: 'No answer',
@@ -55,6 +57,25 @@ class PhonePage {
     await this.register()
     await this.log.refresh()
     this.soundHint()
+    this.refreshPresence()
+    setInterval(() => this.refreshPresence(), PRESENCE_EVERY_MS)
+  }
+
+  // A green dot on the people of my unit and my recent contacts who have a phone online.
+  async refreshPresence () {
+    const buttons = [...document.querySelectorAll('.contacts [data-dial-kind=person]')]
+    const ids = [...new Set(buttons.map((b) => b.dataset.dialId))].slice(0, 50)
+    if (!ids.length) return
+    const response = await fetch(`/api/v1/calls/presence?people=${encodeURIComponent(ids.join(','))}`)
+    if (!response.ok) return
+    const { people } = await response.json()
+    for (const button of buttons) {
+      const online = Boolean(people[button.dataset.dialId] && people[button.dataset.dialId].online)
+      const item = button.closest('.contact')
+      item.dataset.online = String(online)
+      const dot = item.querySelector('.online-dot')
+      if (dot) dot.title = online ? t('Online') : ''
+    }
   }
 
   async register () {
