@@ -100,3 +100,43 @@ def test_targets_and_urls() -> None:
     assert ws_url("127.0.0.1:8080") == "ws://127.0.0.1:8080/ws"
     with pytest.raises(ValueError):
         ws_url("ftp://x")
+
+
+def write_clip(path: Path, seconds: int = 3, fps: int = 15) -> None:
+    """A small video file (MPEG-4 part 2 in MP4) of a scrolling gradient, made here with PyAV."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(seconds * fps):
+            frame = av.VideoFrame(320, 240, "yuv420p")
+            luma = frame.planes[0]
+            row = bytes((x + i * 8) % 256 for x in range(luma.line_size))
+            luma.update(row * 240)
+            for chroma in frame.planes[1:]:
+                chroma.update(bytes([128]) * chroma.buffer_size)
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+async def test_terminal_sends_a_video_file(media_hub: Hub, tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip)
+    office = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-office-term"),
+                                     auto_answer=True).start()
+    city = await InProcessTerminal(hub_url(media_hub), media_hub.token("drc-01"), dial="6119",
+                                   video=str(clip)).start()
+    try:
+        report = await next_line(office.sink.lines, "media")
+        while int(report["video_frames"]) == 0:
+            report = await next_line(office.sink.lines, "media")
+        assert int(report["video_frames"]) > 0
+        assert any(t.sizes == {(320, 240)} for t in office.terminal.media.received.values()  # type: ignore[union-attr]
+                   if t.kind == "video")
+    finally:
+        await city.stop()
+        await office.stop()
