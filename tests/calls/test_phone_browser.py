@@ -158,28 +158,37 @@ async def test_browser_calls_terminal_and_terminal_calls_browser(live: LiveHub, 
     assert not live.errors, live.errors
 
 
-@pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])
-async def test_answering_is_obvious_on_a_phone_and_a_desk(live: LiveHub, browser: Browser, width: int,
-                                                          locale: str) -> None:
-    caller = await live.phone(browser, "shinan-office-term", locale=locale, width=width)
-    callee = await live.phone(browser, "shinan-emergency-01", locale=locale, width=width)
-    await shot(callee, f"idle-{locale}-{width}")
+async def test_answering_is_obvious_on_a_phone_and_a_desk(live: LiveHub, browser: Browser, locale: str) -> None:
+    caller = await live.phone(browser, "shinan-office-term", locale=locale)
+    callee = await live.phone(browser, "shinan-emergency-01", locale=locale, width=390)
+    sizes = {390: {"width": 390, "height": 800}, 1280: {"width": 1280, "height": 860}}
+    for width in (390, 1280):
+        await callee.set_viewport_size(sizes[width])
+        await shot(callee, f"idle-{locale}-{width}")
     await dial_extension(caller, "6121")
     answer = callee.locator("[data-test=answer]")
-    await expect(answer).to_be_visible()
-    box = await answer.bounding_box()
-    assert box is not None and box["height"] >= 60 and box["width"] >= 150
+    for width in (390, 1280):
+        await callee.set_viewport_size(sizes[width])
+        await expect(answer).to_be_visible()
+        box = await answer.bounding_box()
+        assert box is not None and box["height"] >= 60 and box["width"] >= 150, (width, box)
+        await shot(callee, f"incoming-{locale}-{width}")
     assert await answer.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(21, 128, 61)"
     assert await callee.locator("[data-test=decline]").evaluate(
         "b => getComputedStyle(b).backgroundColor") == "rgb(198, 40, 40)"
     await expect(answer).to_be_focused()
-    await shot(callee, f"incoming-{locale}-{width}")
     await answer.click()
     await expect(callee.locator("[data-test=call-state]")).to_have_text(
         "通话中" if locale == "zh_CN" else "In call", timeout=20_000)
     await wait_frames(callee)
-    await shot(callee, f"in-call-{locale}-{width}")
+    for width in (1280, 390):
+        await callee.set_viewport_size(sizes[width])
+        hangup = await callee.locator("[data-test=hangup]").bounding_box()
+        assert hangup is not None and hangup["y"] + hangup["height"] <= sizes[width]["height"]
+        await shot(callee, f"in-call-{locale}-{width}")
     await callee.click("[data-test=hangup]")
     await expect(callee.locator("[data-test=in-call]")).to_be_hidden(timeout=5_000)
-    await shot(callee, f"log-{locale}-{width}")
+    for width in (390, 1280):
+        await callee.set_viewport_size(sizes[width])
+        await shot(callee, f"log-{locale}-{width}")
