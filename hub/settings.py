@@ -110,6 +110,8 @@ class CallSettings:
     presence_ttl: float = 20.0
     # Seconds between sweeps for calls whose ring time ran out or whose parties vanished (crashed nodes).
     sweep_interval: float = 5.0
+    # Seconds an answered call waits for a party whose socket closed to come back (call.resume); 0: end at once.
+    reconnect_grace: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -252,5 +254,7 @@ def _validate(settings: Settings) -> None:
     for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
         if getattr(settings.calls, key) <= 0:
             raise SettingsError(f"calls.{key}: must be positive")
+    if settings.calls.reconnect_grace < 0:
+        raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")

@@ -98,6 +98,7 @@ calls.event("call.incoming", IncomingEvent, "A call rings on this device: the ca
 calls.event("call.ringing_stopped", RingingStoppedEvent,
             "Stop ringing: answered_elsewhere, declined, cancelled, missed")
 calls.event("call.answered", CallEvent, "The callee answered this device's call: send the offer now")
+calls.event("call.resumed", CallEvent, "The other end's socket came back and the call goes on (nothing to do)")
 calls.event("call.ended", CallEvent, "The call this device is in has ended (see call.outcome)")
 calls.event("call.signal", SignalEvent, "The other end's offer/answer or ICE candidate")
 calls.event("call.missed", MissedEvent, "The number of missed calls not seen yet changed")
@@ -197,6 +198,15 @@ async def answer(session: Session, request: CallRequest) -> Result:
     service = _service(session)
     assert session.principal is not None
     call = await service.answer(session.principal, device.id, request.call_id)
+    return {"call": call.to_dict(), "ice_servers": service.ice_servers(session.person_id)}
+
+
+@calls.command("call.resume", CallRequest, "Carry on an answered call on this (reconnected) socket")
+async def resume(session: Session, request: CallRequest) -> Result:
+    device = await _device(session)
+    service = _service(session)
+    assert session.principal is not None
+    call = await service.resume(session.principal, device.id, request.call_id)
     return {"call": call.to_dict(), "ice_servers": service.ice_servers(session.person_id)}
 
 

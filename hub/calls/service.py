@@ -22,8 +22,10 @@ from hub.calls import store
 from hub.calls.channels import device_channel, person_channel, presence_group
 from hub.calls.history import CallHistory, person_card
 from hub.calls.ice import ice_servers
+from hub.calls.keeper import CallKeeper
 from hub.calls.lines import Lines
 from hub.calls.model import MISSED_FOR_CALLEE, Call, CallState, DeviceKind, Outcome, PartyRole, TargetKind
+from hub.calls.refusals import check_ringing, ended_error
 from hub.clock import Clock
 from hub.directory.model import OrgUnit, Person
 from hub.directory.service import DirectoryService
@@ -50,15 +52,16 @@ class CallService:
         self.history = CallHistory(db, bus, directory, clock)
         self.lines = Lines(db)
         self._timers: dict[str, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self.keeper = CallKeeper(self)
 
     async def start(self) -> None:
         """Start sweeping for calls left behind (ring time over, party gone)."""
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="calls-sweeper")
+        await self.keeper.start()
 
     async def stop(self) -> None:
-        """Stop the sweeper and the ring timers (calls keep their state in the database)."""
-        tasks = [t for t in [self._sweeper, *self._timers.values()] if t is not None]
+        """Stop the sweeper and the timers (calls keep their state in the database)."""
+        await self.keeper.stop()
+        tasks = list(self._timers.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -74,17 +77,12 @@ class CallService:
         await self.bus.presence_set(presence_group(person_id), device_id, value, self.settings.presence_ttl)
 
     async def device_gone(self, person_id: str, device_id: str) -> None:
-        """A device went away: it is offline, its ringing calls are cancelled and its active calls end."""
-        await self.bus.presence_remove(presence_group(person_id), device_id)
-        async with self.db.connect() as conn:
-            live = await store.live_calls(conn)
-        for call in live:
-            if device_id not in (call.caller_device, call.answered_device):
-                continue
-            if call.state is CallState.RINGING:
-                await self._end(call.id, [CallState.RINGING], Outcome.CANCELLED, person_id)
-            else:
-                await self._end(call.id, [CallState.ACTIVE], Outcome.ANSWERED, person_id)
+        """A device went away: its ringing calls are cancelled, its answered calls wait for it to come back."""
+        await self.keeper.device_gone(person_id, device_id)
+
+    async def resume(self, principal: Principal, device_id: str, call_id: str) -> Call:
+        """Carry on an answered call on a new device (the same person's socket came back)."""
+        return await self.keeper.resume(principal, device_id, call_id)
 
     async def devices(self, person_id: str) -> dict[str, Message]:
         """A person's online phone devices: device id -> {kind, label, node}."""
@@ -180,10 +178,10 @@ class CallService:
 
     async def answer(self, principal: Principal, device_id: str, call_id: str) -> Call:
         """Take a ringing call on this device; every other device stops ringing."""
-        call, role, declined = await self._as_party(principal, call_id)
+        call, role, declined = await self.as_party(principal, call_id)
         if role is not PartyRole.CALLEE:
             raise Forbidden("not_callee", "only the person called can answer")
-        _check_ringing(call, device_id)
+        check_ringing(call, device_id)
         if declined:
             raise Conflict("call_declined", "you declined this call")
         now = self.clock.now()
@@ -200,7 +198,7 @@ class CallService:
         if not won:
             if duty_line:
                 await self.lines.release(call_id, principal.id)
-            _check_ringing(latest, device_id)
+            check_ringing(latest, device_id)
         self._cancel_timer(call_id)
         log.info("call %s answered by %s on %s", call_id, principal.id, device_id)
         stopped = {"event": "call.ringing_stopped", "call_id": call_id, "reason": "answered",
@@ -213,10 +211,10 @@ class CallService:
 
     async def decline(self, principal: Principal, device_id: str, call_id: str) -> Call:
         """Refuse a ringing call; a duty line keeps ringing the others until all of them declined."""
-        call, role, declined = await self._as_party(principal, call_id)
+        call, role, declined = await self.as_party(principal, call_id)
         if role is not PartyRole.CALLEE:
             raise Forbidden("not_callee", "only the person called can decline")
-        _check_ringing(call, device_id)
+        check_ringing(call, device_id)
         if declined:
             raise Conflict("call_declined", "you declined this call already")
         async with self.db.begin() as conn:
@@ -224,48 +222,48 @@ class CallService:
             parties = await store.party_roles(conn, call_id)
         everyone = all(d for role, d in parties.values() if role is PartyRole.CALLEE)
         if everyone:
-            ended = await self._end(call_id, [CallState.RINGING], Outcome.DECLINED, principal.id)
+            ended = await self.end(call_id, [CallState.RINGING], Outcome.DECLINED, principal.id)
             if ended is None:
-                _check_ringing(await self._get(call_id), device_id)
+                check_ringing(await self.call(call_id), device_id)
             assert ended is not None
             return ended
         await self.bus.publish(
             person_channel(principal.id), {"event": "call.ringing_stopped", "call_id": call_id, "reason": "declined"}
         )
-        return await self._get(call_id)
+        return await self.call(call_id)
 
     async def cancel(self, principal: Principal, call_id: str) -> Call:
         """The caller gives up before anyone answered."""
-        call, role, _ = await self._as_party(principal, call_id)
+        call, role, _ = await self.as_party(principal, call_id)
         if role is not PartyRole.CALLER:
             raise Forbidden("not_caller", "only the caller can cancel a call")
-        ended = await self._end(call_id, [CallState.RINGING], Outcome.CANCELLED, principal.id)
+        ended = await self.end(call_id, [CallState.RINGING], Outcome.CANCELLED, principal.id)
         if ended is None:
-            latest = await self._get(call_id)
+            latest = await self.call(call_id)
             if latest.state is CallState.ACTIVE:
                 raise Conflict("already_answered", "the call was answered: hang up instead")
-            raise _ended_error(latest)
+            raise ended_error(latest)
         return ended
 
     async def hangup(self, principal: Principal, device_id: str, call_id: str) -> Call:
         """End a call: an answered call for both, a ringing one as cancel (caller) or decline (callee)."""
-        call, role, _ = await self._as_party(principal, call_id)
+        call, role, _ = await self.as_party(principal, call_id)
         if call.state is CallState.RINGING:
             if role is PartyRole.CALLER:
                 return await self.cancel(principal, call_id)
             return await self.decline(principal, device_id, call_id)
         if call.state is CallState.ENDED:
-            raise _ended_error(call)
+            raise ended_error(call)
         if principal.id not in (call.caller_id, call.answered_by):
             raise Forbidden("not_a_party", "you are not in this call")
-        ended = await self._end(call_id, [CallState.ACTIVE], Outcome.ANSWERED, principal.id)
+        ended = await self.end(call_id, [CallState.ACTIVE], Outcome.ANSWERED, principal.id)
         if ended is None:
-            raise _ended_error(await self._get(call_id))
+            raise ended_error(await self.call(call_id))
         return ended
 
     async def relay_target(self, principal: Principal, device_id: str, call_id: str) -> str:
         """The device at the other end of an answered call, for media signaling from device_id."""
-        call = await self._get(call_id)
+        call = await self.call(call_id)
         other = call.other_device(device_id)
         if other is None or principal.id not in (call.caller_id, call.answered_by):
             raise Forbidden("not_a_party", "this device is not in that call")
@@ -279,17 +277,17 @@ class CallService:
 
     async def mark_meeting(self, principal: Principal, call_id: str, meeting_id: str) -> Call:
         """An answered call moved into a meeting: the call ends with that outcome; both devices are told."""
-        call, _, _ = await self._as_party(principal, call_id)
+        call, _, _ = await self.as_party(principal, call_id)
         if call.state is not CallState.ACTIVE or principal.id not in (call.caller_id, call.answered_by):
             raise Conflict("call_not_active", "only an answered call can become a meeting")
-        ended = await self._end(call_id, [CallState.ACTIVE], Outcome.MEETING, principal.id, meeting_id=meeting_id)
+        ended = await self.end(call_id, [CallState.ACTIVE], Outcome.MEETING, principal.id, meeting_id=meeting_id)
         if ended is None:
-            raise _ended_error(await self._get(call_id))
+            raise ended_error(await self.call(call_id))
         return ended
 
     # -- endings -------------------------------------------------------------------------------------------
 
-    async def _end(
+    async def end(
         self, call_id: str, from_states: list[CallState], outcome: Outcome, by: str | None, **extra: Any
     ) -> Call | None:
         """Move a call to ended (if it still is in from_states), free its lines and tell everyone."""
@@ -327,7 +325,7 @@ class CallService:
         await asyncio.sleep(self.settings.ring_timeout)
         self._timers.pop(call_id, None)
         try:
-            await self._end(call_id, [CallState.RINGING], Outcome.MISSED, None)
+            await self.end(call_id, [CallState.RINGING], Outcome.MISSED, None)
         except Exception:
             log.exception("call %s: ring timeout failed (the sweep will retry)", call_id)
 
@@ -336,43 +334,16 @@ class CallService:
         if task is not None and task is not asyncio.current_task():
             task.cancel()
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("calls: sweep failed")
-
-    async def sweep(self) -> None:
-        """End calls whose ring time is over or whose parties' devices vanished (a node or a tab died)."""
-        now = self.clock.now()
-        async with self.db.connect() as conn:
-            live = await store.live_calls(conn)
-        for call in live:
-            caller_here = call.caller_device in await self.devices(call.caller_id)
-            if call.state is CallState.RINGING:
-                if call.ring_deadline <= now:
-                    await self._end(call.id, [CallState.RINGING], Outcome.MISSED, None)
-                elif not caller_here:
-                    await self._end(call.id, [CallState.RINGING], Outcome.CANCELLED, call.caller_id)
-                continue
-            assert call.answered_by is not None
-            callee_here = call.answered_device in await self.devices(call.answered_by)
-            if not caller_here or not callee_here:
-                gone = call.caller_id if not caller_here else call.answered_by
-                await self._end(call.id, [CallState.ACTIVE], Outcome.ANSWERED, gone)
-
     # -- reading -------------------------------------------------------------------------------------------
 
-    async def _get(self, call_id: str) -> Call:
+    async def call(self, call_id: str) -> Call:
         async with self.db.connect() as conn:
             call = await store.get_call(conn, call_id)
         if call is None:
             raise NotFound("call_not_found", f"no call {call_id!r}")
         return call
 
-    async def _as_party(self, principal: Principal, call_id: str) -> tuple[Call, PartyRole, bool]:
+    async def as_party(self, principal: Principal, call_id: str) -> tuple[Call, PartyRole, bool]:
         """The call, the principal's role in it and whether they declined; refused for anyone else."""
         async with self.db.connect() as conn:
             call = await store.get_call(conn, call_id)
@@ -386,7 +357,7 @@ class CallService:
 
     async def get(self, principal: Principal, call_id: str) -> Call:
         """One call, for its parties."""
-        call, _, _ = await self._as_party(principal, call_id)
+        call, _, _ = await self.as_party(principal, call_id)
         return call
 
 def _chain(units: dict[str, OrgUnit], unit_id: str) -> list[OrgUnit]:
@@ -397,19 +368,3 @@ def _chain(units: dict[str, OrgUnit], unit_id: str) -> list[OrgUnit]:
         chain.append(current)
         current = units.get(current.parent_id) if current.parent_id else None
     return chain
-
-
-def _ended_error(call: Call) -> HubError:
-    outcome = call.outcome.value if call.outcome else "ended"
-    return Conflict("call_ended", f"the call has ended ({outcome})", extra={"outcome": outcome})
-
-
-def _check_ringing(call: Call, device_id: str) -> None:
-    """Refuse to act on a call that no longer rings, saying why."""
-    if call.state is CallState.ACTIVE:
-        if call.answered_device == device_id:
-            raise Conflict("already_answered", "you answered this call already")
-        raise Conflict("answered_elsewhere", "the call was answered on another device",
-                       extra={"answered_by": call.answered_by})
-    if call.state is CallState.ENDED:
-        raise _ended_error(call)

@@ -129,6 +129,17 @@ async def transition(conn: AsyncConnection, call_id: str, from_states: Iterable[
     return bool(result.rowcount)
 
 
+async def move_device(conn: AsyncConnection, call_id: str, side: str, old: str, new: str) -> bool:
+    """Move one end of an answered call to another device, only if it is still answered on the old one."""
+    column = {"caller_device": calls.c.caller_device, "answered_device": calls.c.answered_device}[side]
+    result = await conn.execute(
+        sa.update(calls)
+        .where(calls.c.id == call_id, calls.c.state == CallState.ACTIVE.value, column == old)
+        .values({side: new})
+    )
+    return bool(result.rowcount)
+
+
 async def party_roles(conn: AsyncConnection, call_id: str) -> dict[str, tuple[PartyRole, bool]]:
     """person -> (role, declined) for one call."""
     rows = await conn.execute(sa.select(call_parties).where(call_parties.c.call_id == call_id))

@@ -14,6 +14,7 @@ from tests.calls.browser import browser, bundle, live  # noqa: F401 - the phone 
 from tests.conftest import Hub, _truncate, start_hub
 
 RING_TIMEOUT = 1.5
+RECONNECT_GRACE = 1.0
 
 Phone = Callable[..., Awaitable[SignalingClient]]
 
@@ -21,7 +22,8 @@ Phone = Callable[..., Awaitable[SignalingClient]]
 @pytest.fixture
 async def calls_hub(aiohttp_client: Any, settings: Settings) -> AsyncIterator[Hub]:
     """A hub on the parametrised backend whose calls ring for RING_TIMEOUT seconds."""
-    running = await start_hub(aiohttp_client, settings.replace(calls={"ring_timeout": RING_TIMEOUT}))
+    running = await start_hub(aiohttp_client, settings.replace(
+        calls={"ring_timeout": RING_TIMEOUT, "reconnect_grace": RECONNECT_GRACE}))
     yield running
     if running.app[keys.DB].dialect == "postgresql":
         await _truncate(running.app)

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from hub import keys
 from signaling.ws_client import SignalingClient, SignalingError
-from tests.calls.conftest import Phone
+from tests.calls.conftest import RECONNECT_GRACE, Phone
 from tests.conftest import Hub
 
 
@@ -182,15 +183,51 @@ async def test_a_caller_that_vanishes_cancels_the_ringing_call(calls_hub: Hub, p
     assert (await one.json())["outcome"] == "cancelled"
 
 
-async def test_a_party_that_vanishes_ends_the_answered_call(calls_hub: Hub, phone: Phone) -> None:
+async def test_a_party_that_vanishes_ends_the_answered_call_after_the_grace(calls_hub: Hub, phone: Phone) -> None:
     caller = await phone("p-xie")
     callee = await phone("gov-office-03")
     call_id = (await caller.request("call.dial", person="gov-office-03"))["call"]["id"]
     await ringing(callee)
     await callee.request("call.answer", call_id=call_id)
     await callee.close()
-    ended = await caller.event("call.ended")
+    # a sweep during the grace leaves the call alone
+    await calls_hub.app[keys.CALLS].keeper.sweep()
+    one = await calls_hub.client.get(f"/api/v1/calls/{call_id}", headers=calls_hub.auth("p-xie"))
+    assert (await one.json())["state"] == "active"
+    ended = await caller.event("call.ended", within=5)
     assert ended["call"]["outcome"] == "answered" and ended["call"]["ended_by"] == "gov-office-03"
     # both lines are free: the caller can call someone else
     await phone("drc-01")
     assert (await caller.request("call.dial", person="drc-01"))["call"]["state"] == "ringing"
+
+
+async def test_a_reconnected_socket_resumes_the_answered_call(calls_hub: Hub, phone: Phone) -> None:
+    caller = await phone("p-xie")
+    callee = await phone("gov-office-03")
+    call_id = (await caller.request("call.dial", person="gov-office-03"))["call"]["id"]
+    await ringing(callee)
+    await callee.request("call.answer", call_id=call_id)
+    # someone else's socket cannot take the call over, and neither can a second live tab of the callee
+    stranger = await phone("drc-01")
+    with pytest.raises(SignalingError) as taken:
+        await stranger.request("call.resume", call_id=call_id)
+    assert taken.value.code == "not_a_party"
+    second_tab = await phone("gov-office-03")
+    with pytest.raises(SignalingError) as busy_tab:
+        await second_tab.request("call.resume", call_id=call_id)
+    assert busy_tab.value.code == "call_on_another_device"
+    await callee.close()
+    resumed = await second_tab.request("call.resume", call_id=call_id)
+    assert resumed["call"]["state"] == "active"
+    assert (await caller.event("call.resumed"))["call"]["id"] == call_id
+    # signaling now reaches the new socket, and the call outlives the grace
+    await caller.request("call.signal", call_id=call_id, description={"type": "offer", "sdp": "v=0 again"})
+    assert (await second_tab.event("call.signal"))["description"]["sdp"] == "v=0 again"
+    await asyncio.sleep(RECONNECT_GRACE + 0.3)
+    one = await calls_hub.client.get(f"/api/v1/calls/{call_id}", headers=calls_hub.auth("p-xie"))
+    assert (await one.json())["state"] == "active"
+    await second_tab.request("call.hangup", call_id=call_id)
+    assert (await caller.event("call.ended"))["call"]["outcome"] == "answered"
+    with pytest.raises(SignalingError) as over:
+        await second_tab.request("call.resume", call_id=call_id)
+    assert over.value.code == "call_ended"

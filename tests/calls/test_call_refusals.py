@@ -147,7 +147,7 @@ async def test_sweep_cancels_calls_whose_caller_device_is_gone(calls_hub: Hub, p
     service = calls_hub.app[keys.CALLS]
     device = caller.registration["device_id"]  # type: ignore[attr-defined]
     await service.bus.presence_remove(presence_group("p-xie"), device)
-    await service.sweep()
+    await service.keeper.sweep()
     assert (await callee.event("call.ringing_stopped"))["reason"] == "cancelled"
     call = await service.get(calls_hub.app[keys.SIGNALING].sessions_of("p-xie")[0].principal, call_id)  # type: ignore[arg-type]
     assert call.outcome is not None and call.outcome.value == "cancelled"

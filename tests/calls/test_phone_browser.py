@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.calls.browser import LiveHub, shot, wait_frames
+from tests.calls.browser import LiveHub, frames_decoded, shot, wait_frames
 from tests.calls.terminals import CliTerminal, media_flowing, next_line
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -34,6 +34,14 @@ async def test_browser_calls_browser_both_see_video_and_the_log_has_the_duration
         await expect(page.locator("[data-test=call-state]")).to_have_text("通话中", timeout=20_000)
         await wait_frames(page)
     await expect(caller.locator("[data-test=call-duration]")).not_to_have_text("00:00", timeout=5_000)
+    # the caller's socket drops and comes back: the call goes on, the callee sees nothing of it
+    await caller.evaluate("window.cityhubPhone.signaling.ws.close()")
+    await expect(caller.locator("[data-test=in-call]")).to_have_attribute("data-state", "reconnecting")
+    await expect(caller.locator("[data-test=in-call]")).to_have_attribute("data-state", "connected", timeout=10_000)
+    before = await frames_decoded(callee)
+    await callee.wait_for_timeout(500)
+    assert await frames_decoded(callee) > before
+    await expect(callee.locator("[data-test=call-state]")).to_have_text("通话中")
     await caller.click("[data-test=hangup]")
     for page in (caller, callee):
         await expect(page.locator("[data-test=in-call]")).to_have_attribute("data-outcome", "answered")

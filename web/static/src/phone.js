@@ -45,8 +45,8 @@ class PhonePage {
     this.bindUi()
     const sig = this.signaling
     sig.on('state', (state) => this.showConnection(state))
-    sig.on('reconnected', () => this.register())
-    sig.on('disconnected', () => { if (this.call) this.finish(null, t('Connection lost: reconnecting…')) })
+    sig.on('reconnected', () => this.onReconnected())
+    sig.on('disconnected', () => this.onDisconnected())
     sig.on('call.incoming', (d) => this.onIncoming(d))
     sig.on('call.ringing_stopped', (d) => this.onRingingStopped(d))
     sig.on('call.answered', (d) => this.onAnswered(d))
@@ -82,6 +82,26 @@ class PhonePage {
     const reply = await this.signaling.request('call.register', { device: 'browser', label: navigator.userAgent.slice(0, 60) })
     this.deviceId = reply.device_id
     this.log.setMissed(reply.missed)
+  }
+
+  // The socket dropped: a call that rings is over (the hub cancels it); an answered call goes on peer to
+  // peer while we reconnect, and is resumed on the new socket (calls.reconnect_grace on the hub).
+  onDisconnected () {
+    if (this.incoming) this.hideIncoming()
+    if (!this.call) return
+    if (this.call.peer) this.setCallState(t('Connection lost: reconnecting…'), 'reconnecting')
+    else this.finish(null, t('Connection lost: reconnecting…'))
+  }
+
+  async onReconnected () {
+    await this.register()
+    if (!this.call || !this.call.peer) return
+    try {
+      await this.signaling.request('call.resume', { call_id: this.call.id })
+      this.setCallState(t('In call'), 'connected')
+    } catch {
+      this.finish(null, t('Call ended'))
+    }
   }
 
   showConnection (state) {
