@@ -2,7 +2,8 @@
 
 It registers as a terminal, prints every call event as one line on stdout (`event key=value ...`), answers
 by itself with --auto-answer (or on `answer` typed on stdin), dials with --dial, sends a test pattern or a
-file, and on Ctrl-C (or SIGTERM) hangs up the call it is in before it exits.
+file, reconnects (and resumes its call) when the socket drops, and on Ctrl-C (or SIGTERM) hangs up the call
+it is in before it exits.
 
 Targets for --dial (and `dial` on stdin): digits are an extension, `unit:ID` a duty line, anything else a
 person id (`person:ID` also works).
@@ -20,12 +21,16 @@ import threading
 from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
+
 from signaling.phone_media import TEST_PATTERN, CallMedia
 from signaling.ws_client import SignalingClient, SignalingError
 
 log = logging.getLogger(__name__)
 
 MEDIA_REPORT_SECONDS = 2.0
+RECONNECT_MIN_SECONDS = 0.5
+RECONNECT_MAX_SECONDS = 15.0
 
 
 def ws_url(hub_url: str) -> str:
@@ -55,7 +60,9 @@ class PhoneTerminal:
         self, url: str, token: str, *, auto_answer: bool = False, video: str = TEST_PATTERN,
         dial: str | None = None, label: str = "terminal", out: TextIO | None = None,
     ) -> None:
-        self.client = SignalingClient(ws_url(url), token=token)
+        self.url = ws_url(url)
+        self.token = token
+        self.client = SignalingClient(self.url, token=token)
         self.auto_answer = auto_answer
         self.video = video
         self.dial_target = dial
@@ -80,25 +87,11 @@ class PhoneTerminal:
 
     async def run(self) -> int:
         """Connect, register, dial if asked, handle events until stopped (or the dialled call ends)."""
-        try:
-            hello = await self.client.connect()
-        except SignalingError as exc:
-            self.emit("error", code=exc.code, message=exc.message)
-            await self.client.close()
-            return 2
-        except Exception as exc:
-            self.emit("error", code="connect_failed", message=str(exc))
-            await self.client.close()
-            return 2
-        if not hello.get("authenticated"):
-            self.emit("error", code="not_authenticated", message="the hub did not accept the token")
-            await self.client.close()
+        problem = await self._connect()
+        if problem is not None:
+            self.emit("error", code=problem.code, message=problem.message)
             return 2
         try:
-            registered = await self.client.request("call.register", device="terminal", label=self.label)
-            me = hello["me"]["person"]
-            self.emit("ready", person=me["id"], name=me["name"], device=registered["device_id"],
-                      missed=registered["missed"])
             if self.dial_target:
                 if not await self.dial(self.dial_target):
                     return self.exit_code
@@ -109,6 +102,59 @@ class PhoneTerminal:
         finally:
             await self._shutdown()
         return self.exit_code
+
+    async def _connect(self) -> SignalingError | None:
+        """A new socket, authenticated and registered as this terminal; the refusal when that failed."""
+        self.client = SignalingClient(self.url, token=self.token)
+        try:
+            hello = await self.client.connect()
+            if not hello.get("authenticated"):
+                raise SignalingError("not_authenticated", "the hub did not accept the token")
+            registered = await self.client.request("call.register", device="terminal", label=self.label)
+        except SignalingError as exc:
+            await self.client.close()
+            return exc
+        except (TimeoutError, OSError, aiohttp.ClientError, ConnectionError) as exc:
+            await self.client.close()
+            return SignalingError("connect_failed", str(exc) or exc.__class__.__name__)
+        me = hello["me"]["person"]
+        self.emit("ready", person=me["id"], name=me["name"], device=registered["device_id"],
+                  missed=registered["missed"])
+        return None
+
+    async def _reconnect(self) -> bool:
+        """After the socket dropped (network, a node draining): connect again with backoff, resume the call."""
+        delay = RECONNECT_MIN_SECONDS
+        while not self._stopping.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+            if self._stopping.is_set():
+                return False
+            problem = await self._connect()
+            if problem is None:
+                break
+            if problem.code != "connect_failed" and not problem.code.startswith(("node_", "bus_")):
+                self.emit("error", code=problem.code, message=problem.message)
+                return False
+            self.emit("reconnecting", retry_in=f"{min(delay * 2, RECONNECT_MAX_SECONDS):.1f}")
+            delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+        else:
+            return False
+        for call_id in list(self.ringing):
+            self.ringing.pop(call_id)
+            self.emit("stopped", call=call_id, reason="disconnected")
+        if self.call_id is not None:
+            call_id = self.call_id
+            if self.media is None:
+                # it was still ringing: the hub cancelled it when the socket went
+                await self._call_over(call_id, "cancelled", None)
+            else:
+                try:
+                    await self.client.request("call.resume", call_id=call_id)
+                    self.emit("resumed", call=call_id)
+                except SignalingError as exc:
+                    await self._call_over(call_id, exc.data.get("outcome", "ended"), None)
+        return True
 
     async def _loop(self) -> None:
         stop = asyncio.ensure_future(self._stopping.wait())
@@ -129,8 +175,10 @@ class PhoneTerminal:
                 closed.cancel()
                 if closed in done and not self._stopping.is_set():
                     self.emit("disconnected", code=self.client.close_code)
-                    self.exit_code = 3
-                    return
+                    await self.client.close()
+                    if not await self._reconnect():
+                        self.exit_code = self.exit_code or 3
+                        return
         finally:
             stop.cancel()
 
@@ -221,6 +269,9 @@ class PhoneTerminal:
             await self._call_over(call["id"], call["outcome"], call.get("duration"))
         elif event == "call.missed":
             self.emit("missed", count=data["count"])
+        elif event == "server.draining":
+            # this node is going away: reconnect (to another node) now; an answered call is resumed there
+            await self.client.close()
 
     async def _call_over(self, call_id: str, outcome: str, duration: float | None) -> None:
         if call_id != self.call_id:

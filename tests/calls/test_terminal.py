@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from hub import keys
 from hub.cli import _phone_inputs, parser
 from signaling.phone_client import PhoneTerminal, parse_target, ws_url
+from signaling.socket import CloseCode
 from tests.calls.terminals import CliTerminal, InProcessTerminal, LineSink, media_flowing, next_line
 from tests.conftest import Hub, make_settings, start_hub
 
@@ -140,3 +142,26 @@ async def test_terminal_sends_a_video_file(media_hub: Hub, tmp_path: Path) -> No
     finally:
         await city.stop()
         await office.stop()
+
+
+async def test_terminal_reconnects_and_resumes_its_call(media_hub: Hub) -> None:
+    office = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-office-term"),
+                                     auto_answer=True).start()
+    city = await InProcessTerminal(hub_url(media_hub), media_hub.token("drc-01"), dial="6119").start()
+    try:
+        await media_flowing(office.sink.lines)
+        # the hub drops the office's socket (as a draining node does): it comes back and carries on the call
+        session = media_hub.app[keys.SIGNALING].sessions_of("shinan-office-term")[0]
+        await session.disconnect(CloseCode.GOING_AWAY, "going away")
+        assert (await next_line(office.sink.lines, "disconnected"))["code"] == "1001"
+        await next_line(office.sink.lines, "ready")
+        await next_line(office.sink.lines, "resumed")
+        before = city.terminal.media.frames("video")  # type: ignore[union-attr]
+        await media_flowing(city.sink.lines)
+        report = await next_line(city.sink.lines, "media")
+        assert int(report["video_frames"]) > before
+    finally:
+        await city.stop()
+    ended = await next_line(office.sink.lines, "ended")
+    assert ended["outcome"] == "answered"
+    assert await office.stop() == 0

@@ -47,6 +47,8 @@ class PhonePage {
     sig.on('state', (state) => this.showConnection(state))
     sig.on('reconnected', () => this.onReconnected())
     sig.on('disconnected', () => this.onDisconnected())
+    // this node is going away: reconnect now (to another node); an answered call resumes there
+    sig.on('server.draining', () => { if (sig.ws) sig.ws.close(1000, 'moving') })
     sig.on('call.incoming', (d) => this.onIncoming(d))
     sig.on('call.ringing_stopped', (d) => this.onRingingStopped(d))
     sig.on('call.answered', (d) => this.onAnswered(d))
