@@ -19,6 +19,7 @@ from hub.bus.base import Message
 from hub.calls.channels import device_channel, person_channel
 from hub.calls.model import DeviceKind
 from hub.calls.service import CallService
+from hub.errors import PayloadTooLarge
 from signaling.protocol import Commands, Request, Result
 from signaling.session import Session
 
@@ -47,7 +48,7 @@ class CallRequest(Request):
 class Description(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     type: Literal["offer", "answer"]
-    sdp: str = Field(min_length=1, max_length=65_536)
+    sdp: str = Field(min_length=1, max_length=262_144)
 
 
 class Candidate(BaseModel):
@@ -238,6 +239,9 @@ async def signal(session: Session, request: SignalRequest) -> Result:
     device = await _device(session)
     assert session.principal is not None
     service = _service(session)
+    limit = session.app[keys.SETTINGS].signaling.max_sdp_bytes
+    if request.description is not None and len(request.description.sdp.encode()) > limit:
+        raise PayloadTooLarge("sdp_too_large", f"an SDP may have at most {limit} bytes")
     other = await service.relay_target(session.principal, device.id, request.call_id)
     message: Message = {"event": "call.signal", "call_id": request.call_id}
     if request.description is not None:

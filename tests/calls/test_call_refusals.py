@@ -96,7 +96,7 @@ async def test_malformed_call_messages_are_refused(calls_hub: Hub, phone: Phone)
                          candidate={"candidate": "c"})
     assert both.code == "invalid_message"
     huge = await refused(caller, "call.signal", call_id="x", description={"type": "offer", "sdp": "v" * 70_000})
-    assert huge.code == "invalid_message"
+    assert huge.code == "sdp_too_large"
     assert (await refused(caller, "call.answer", call_id="")).code == "invalid_message"
 
 
