@@ -11,7 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaRelay
 
 OfferSink = Callable[[str], Awaitable[None]]
@@ -22,7 +28,7 @@ class RelayPeer:
 
     def __init__(self, participant_id: str, on_offer: OfferSink) -> None:
         self.participant_id = participant_id
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.on_offer = on_offer
         self.lock = asyncio.Lock()
         self.answer: asyncio.Future[None] | None = None
@@ -46,7 +52,7 @@ class RelayHub:
         peer.pc.on("track", published.append)
         await peer.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await peer.pc.setLocalDescription(await peer.pc.createAnswer())
-        for owner, track in self.tracks:
+        for _owner, track in self.tracks:
             peer.pending.append(self.relay.subscribe(track, buffered=False))
         for track in published:
             self.tracks.append((participant_id, track))

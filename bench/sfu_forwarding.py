@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import platform
+import pstats
 import statistics
 import sys
 import tempfile
@@ -115,9 +117,9 @@ async def client_main(args: argparse.Namespace) -> None:
 class HubSide:
     """Serves one client process for one run, as the SFU or the relay baseline."""
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, fast_receive: bool = True) -> None:
         self.mode = mode
-        self.sfu = Sfu(SfuConfig(negotiation_timeout=30, inactivity_timeout=30))
+        self.sfu = Sfu(SfuConfig(negotiation_timeout=30, inactivity_timeout=30, fast_receive=fast_receive))
         self.relay = RelayHub()
         self.peers: dict[str, SfuPeer] = {}
         self.writer: asyncio.StreamWriter | None = None
@@ -181,7 +183,7 @@ def expected_tracks(name: str, publishers: int) -> int:
 
 
 async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
-    hub = HubSide(mode)
+    hub = HubSide(mode, fast_receive=not args.queued_receive)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "hub.sock")
         server = await asyncio.start_unix_server(hub.serve, path)
@@ -218,8 +220,20 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
                 await asyncio.sleep(0.5)
             await asyncio.sleep(args.warmup)
             frames_before = await hub.report()
-            packets_before, cpu_before, wall_before = await hub.packets(), time.process_time(), time.monotonic()
+            packets_before, cpu_before, wall_before = (
+                await hub.packets(),
+                time.process_time(),
+                time.monotonic(),
+            )
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
+            if profiler is not None:
+                profiler.enable()
             await asyncio.sleep(args.seconds)
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
+                    args.profile
+                )
             packets_after, cpu_after, wall_after = await hub.packets(), time.process_time(), time.monotonic()
             frames_after = await hub.report()
             video_frames = sum(
@@ -259,8 +273,10 @@ def machine_info() -> str:
     import aiortc
     import av
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{cpu}, {os.cpu_count()} cores (load average {load} when the run ended), "
+        f"Python {platform.python_version()}, "
         f"aiortc {aiortc.__version__}, PyAV {av.__version__}, {platform.system()} {platform.release()}"
     )
 
@@ -330,7 +346,9 @@ def write_section(path: str, body: str) -> None:
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--publishers", type=int, default=2)
     parser.add_argument("--subscribers", type=int, default=3)
     parser.add_argument("--runs", type=int, default=3)
@@ -341,6 +359,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--modes", nargs="+", default=["sfu", "relay"], choices=["sfu", "relay"])
     parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding')")
+    parser.add_argument(
+        "--queued-receive",
+        action="store_true",
+        help="SFU: keep aiortc's queued receive path (for comparison)",
+    )
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest hub functions per run")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--socket", help=argparse.SUPPRESS)
     args = parser.parse_args()

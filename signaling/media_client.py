@@ -41,7 +41,7 @@ AUDIO_RATE = 48000
 AUDIO_PTIME = 0.02
 
 
-class TestPatternTrack(MediaStreamTrack):
+class PatternVideoTrack(MediaStreamTrack):
     """A synthetic video track: a diagonal gradient that scrolls, so every frame differs."""
 
     kind = "video"
@@ -171,11 +171,11 @@ class MediaClient:
                 self._tracks.append((self._player.audio, "microphone"))
         else:
             if video:
-                self._tracks.append((TestPatternTrack(width, height, fps), "camera"))
+                self._tracks.append((PatternVideoTrack(width, height, fps), "camera"))
             if audio:
                 self._tracks.append((ToneTrack(amplitude=amplitude), "microphone"))
         if screen:
-            self._tracks.append((TestPatternTrack(width, height, max(1, fps // 3), phase=3), "screen"))
+            self._tracks.append((PatternVideoTrack(width, height, max(1, fps // 3), phase=3), "screen"))
         self._sources: dict[str, str] = {}
         # descriptions are applied in the order the signaling channel delivered them
         self._signaling_lock = asyncio.Lock()

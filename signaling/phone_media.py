@@ -17,7 +17,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
-from signaling.media_client import ReceivedTrack, TestPatternTrack, ToneTrack
+from signaling.media_client import PatternVideoTrack, ReceivedTrack, ToneTrack
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class CallMedia:
         self._player: MediaPlayer | None = None
         self._tracks: list[MediaStreamTrack] = []
         if video == TEST_PATTERN:
-            self._tracks = [TestPatternTrack(), ToneTrack()]
+            self._tracks = [PatternVideoTrack(), ToneTrack()]
         else:
             self._player = MediaPlayer(video)
             self._tracks = [t for t in (self._player.video, self._player.audio) if t is not None]

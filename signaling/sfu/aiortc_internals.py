@@ -15,13 +15,16 @@ this module relies on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import aiortc
+import pylibsrtp
+from aioice import ice as aioice_ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as aiortc_clock
 from aiortc import rtcdtlstransport as aiortc_dtls
+from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
 from aiortc import rtp as aiortc_rtp
 from aiortc.codecs import is_rtx
@@ -46,7 +49,6 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
         "_RTCRtpReceiver__nack_generator",
         "_RTCRtpReceiver__remote_bitrate_estimator",
         "_RTCRtpReceiver__remote_streams",
-        "_RTCRtpReceiver__active_ssrc",
         "_RTCRtpReceiver__rtcp_ssrc",
     ),
     RTCRtpReceiver.receive: (
@@ -78,9 +80,33 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
         "_RTCRtpSender__packet_count",
         "_RTCRtpSender__octet_count",
     ),
-    aiortc_dtls.RTCDtlsTransport._handle_rtp_data: ("_handle_rtp_packet",),
+    aiortc_dtls.RTCDtlsTransport._handle_rtp_data: (
+        "_handle_rtp_packet",
+        "_rtp_header_extensions_map",
+        "_rtp_router",
+        "route_rtp",
+    ),
     aiortc_dtls.RTCDtlsTransport._handle_rtcp_data: ("_handle_rtcp_packet",),
-    aiortc_dtls.RTCDtlsTransport._recv_next: ("_RTCDtlsTransport__rx_packets",),
+    aiortc_dtls.RTCDtlsTransport._recv_next: (
+        "_RTCDtlsTransport__rx_packets",
+        "_RTCDtlsTransport__rx_bytes",
+        "_rx_srtp",
+        "unprotect",
+        "_handle_rtp_data",
+    ),
+    aiortc_dtls.RTCDtlsTransport._send_rtp: (
+        "_state",
+        "_tx_srtp",
+        "protect",
+        "transport",
+        "_RTCDtlsTransport__tx_bytes",
+        "_RTCDtlsTransport__tx_packets",
+    ),
+    aiortc_ice.RTCIceTransport.__init__: ("_connection",),
+    aioice_ice.Connection.sendto: ("_nominated", "protocol", "send_data", "remote_addr"),
+    aioice_ice.StunProtocol.send_data: ("transport", "sendto"),
+    aioice_ice.StunProtocol.datagram_received: ("receiver", "data_received", "local_candidate"),
+    aioice_ice.Connection.__init__: ("_protocols", "_queue", "_nominated"),
     RTCPeerConnection.setRemoteDescription: ("_RTCPeerConnection__createTransceiver", "emit"),
     RTCPeerConnection._RTCPeerConnection__connect: ("send", "receive"),  # type: ignore[attr-defined]
 }
@@ -137,7 +163,7 @@ if _PROBLEMS:
 class ReceiverSink(Protocol):
     """Where a forwarding receiver delivers the publisher's RTP packets (RTX already unwrapped)."""
 
-    async def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None: ...
+    def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None: ...
 
 
 class SenderHooks(Protocol):
@@ -153,6 +179,7 @@ class ForwardingReceiver(RTCRtpReceiver):
 
     _sfu_sink: ReceiverSink | None
     _sfu_packets: int
+    _sfu_tasks: set[asyncio.Task[None]]
 
     async def receive(self, parameters: RTCRtpReceiveParameters) -> None:
         """Start receiving exactly as aiortc does, minus the decoder thread."""
@@ -171,7 +198,11 @@ class ForwardingReceiver(RTCRtpReceiver):
         self._RTCRtpReceiver__started = True  # type: ignore[attr-defined]
 
     async def _handle_rtp_packet(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        # Mirrors RTCRtpReceiver._handle_rtp_packet up to the jitter buffer, then forwards.
+        # aiortc's own delivery path (used until the fast path below is installed)
+        self.handle_rtp_now(packet, arrival_time_ms)
+
+    def handle_rtp_now(self, packet: RtpPacket, arrival_time_ms: int) -> None:
+        """Mirror RTCRtpReceiver._handle_rtp_packet up to its jitter buffer, then forward; never blocks."""
         if not self._enabled:
             return
         estimator = self._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
@@ -184,15 +215,16 @@ class ForwardingReceiver(RTCRtpReceiver):
                 ssrc=packet.ssrc,
             )
             if rtcp_ssrc is not None and remb is not None:
-                await self._send_rtcp(
-                    aiortc_rtp.RtcpPsfbPacket(
-                        fmt=aiortc_rtp.RTCP_PSFB_APP,
-                        ssrc=rtcp_ssrc,
-                        media_ssrc=0,
-                        fci=aiortc_rtp.pack_remb_fci(*remb),
+                self._spawn(
+                    self._send_rtcp(
+                        aiortc_rtp.RtcpPsfbPacket(
+                            fmt=aiortc_rtp.RTCP_PSFB_APP,
+                            ssrc=rtcp_ssrc,
+                            media_ssrc=0,
+                            fci=aiortc_rtp.pack_remb_fci(*remb),
+                        )
                     )
                 )
-        self._RTCRtpReceiver__active_ssrc[packet.ssrc] = aiortc_clock.current_datetime()  # type: ignore[attr-defined]
         codecs: dict[int, RTCRtpCodecParameters] = self._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
         codec = codecs.get(packet.payload_type)
         if codec is None:
@@ -216,11 +248,16 @@ class ForwardingReceiver(RTCRtpReceiver):
             codec = codecs[apt]
         nack_generator = self._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
         if nack_generator is not None and nack_generator.add(packet):
-            await self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing))
+            self._spawn(self._send_rtcp_nack(packet.ssrc, sorted(nack_generator.missing)))
         self._sfu_packets += 1
         sink = self._sfu_sink
         if sink is not None:
-            await sink.on_rtp(packet, codec)
+            sink.on_rtp(packet, codec)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._sfu_tasks.add(task)
+        task.add_done_callback(self._sfu_tasks.discard)
 
     def set_sink(self, sink: ReceiverSink | None) -> None:
         """Deliver this receiver's packets to `sink` (None: drop them)."""
@@ -316,18 +353,50 @@ class ForwardingSender(RTCRtpSender):
         """The header extension ids negotiated with the subscriber."""
         return self._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined, no-any-return]
 
-    async def send_rtp(self, data: bytes, rtp_timestamp: int, payload_size: int) -> bool:
-        """Send one plain RTP packet (SRTP-protected by the transport); False if not connected."""
+    def try_send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool | None:
+        """Send one plain RTP packet synchronously on a direct UDP candidate pair.
+
+        aiortc's own path is five nested coroutines per packet; this is the same
+        work (SRTP protect, sendto on the nominated pair) without them. Returns
+        False if not connected, None if only the async path can send (TURN relay).
+        """
+        dtls = self.transport
+        if dtls._state is not aiortc_dtls.State.CONNECTED:
+            return False
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return False
+        protocol = pair.protocol
+        if type(protocol) is not aioice_ice.StunProtocol:
+            return None
+        udp = protocol.transport
+        if udp is None or udp.is_closing():
+            return False
+        try:
+            protected = dtls._tx_srtp.protect(data)
+        except pylibsrtp.Error:
+            return False
+        udp.sendto(protected, pair.remote_addr)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
+        self._count_sent(ntp_time, rtp_timestamp, payload_size)
+        return True
+
+    async def send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool:
+        """Send one plain RTP packet through aiortc's transport stack; False if not connected."""
         try:
             await self.transport._send_rtp(data)
         except ConnectionError:
             return False
+        self._count_sent(ntp_time, rtp_timestamp, payload_size)
+        return True
+
+    def _count_sent(self, ntp_time: int, rtp_timestamp: int, payload_size: int) -> None:
         # Keep aiortc's sender reports (lip sync, RTT) truthful for forwarded media.
-        self._RTCRtpSender__ntp_timestamp = aiortc_clock.current_ntp_time()  # type: ignore[attr-defined]
+        self._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
         self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
         self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
         self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
-        return True
 
     async def retransmit(self, data: bytes) -> bool:
         """Resend a packet from the leg's history, wrapped in RTX when the subscriber negotiated it."""
@@ -359,6 +428,7 @@ def adopt_receiver(receiver: RTCRtpReceiver) -> ForwardingReceiver:
     assert isinstance(receiver, ForwardingReceiver)
     receiver._sfu_sink = None
     receiver._sfu_packets = 0
+    receiver._sfu_tasks = set()
     return receiver
 
 
@@ -374,6 +444,54 @@ def adopt_sender(sender: RTCRtpSender, stream_id: str, track_id: str) -> Forward
     sender._stream_id = stream_id
     sender._track_id = track_id
     return sender
+
+
+def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
+    """Deliver SRTP media packets to forwarding receivers straight from the UDP socket callback.
+
+    aiortc queues every datagram and wakes a task per packet (aioice queue ->
+    RTCDtlsTransport.__run). For RTP (not RTCP, not DTLS, not STUN) on a connected
+    transport this does the same steps (counters, SRTP unprotect, parse, route)
+    synchronously in the datagram callback. Everything else keeps aiortc's path.
+    Returns False when the transport has no ICE connection yet (call again later).
+    """
+    connection = dtls.transport._connection
+    if getattr(connection, "_sfu_fast_receive", False):
+        return True
+    protocols = list(connection._protocols)
+    if not protocols:
+        return False
+    queue_datagram = connection.data_received
+
+    def media_received(data: bytes, component: int) -> None:
+        srtp = dtls._rx_srtp
+        if srtp is None or dtls._state is not aiortc_dtls.State.CONNECTED or aiortc_rtp.is_rtcp(data):
+            queue_datagram(data, component)
+            return
+        dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            plain = srtp.unprotect(data)
+            packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
+        except (pylibsrtp.Error, ValueError):
+            return
+        receiver = dtls._rtp_router.route_rtp(packet)
+        if isinstance(receiver, ForwardingReceiver):
+            receiver.handle_rtp_now(packet, aiortc_clock.current_ms())
+
+    for protocol in protocols:
+        original = protocol.datagram_received
+
+        def datagram_received(data: bytes, addr: tuple[Any, ...], _original: Any = original) -> None:
+            # RTP/RTCP start with version 2 (0x80..0xBF); STUN and DTLS never do
+            if data and 127 < data[0] < 192:
+                media_received(data, 1)
+            else:
+                _original(data, addr)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+    connection._sfu_fast_receive = True  # type: ignore[attr-defined]
+    return True
 
 
 def transport_rx_packets(receiver: RTCRtpReceiver) -> int:

@@ -30,10 +30,12 @@ from signaling.sfu.aiortc_internals import (
     ForwardingSender,
     adopt_receiver,
     adopt_sender,
+    install_fast_receive,
     transport_rx_packets,
 )
 from signaling.sfu.events import TrackInfo, TrackSource
 from signaling.sfu.forwarding import OutgoingLeg, TrackForwarder
+from signaling.sfu.sdp_harmony import harmonize_offer
 
 if TYPE_CHECKING:
     from signaling.sfu.room import SfuRoom
@@ -60,6 +62,8 @@ class SfuConfig:
     negotiation_timeout: float = 15.0
     inactivity_timeout: float = 6.0
     speaker_interval: float = 0.3
+    # take media packets straight from the socket callback (aiortc_internals.install_fast_receive)
+    fast_receive: bool = True
 
 
 @dataclass
@@ -93,6 +97,7 @@ class SfuPeer:
         self._pending_remove: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._fast_receive = False
         self.pc.on("connectionstatechange", self._on_connection_state)
 
     def start(self) -> None:
@@ -150,6 +155,8 @@ class SfuPeer:
                 raise SfuError("bad_sdp", f"offer refused: {exc}") from exc
             self._client_negotiated = True
             self._sync_publications(description, parsed_sources)
+            if not self._fast_receive and self._config.fast_receive:
+                self._spawn(self._install_fast_receive())
             answer = self.pc.localDescription.sdp
         if self._pending_add or self._pending_remove:
             self._negotiation_needed.set()
@@ -289,7 +296,10 @@ class SfuPeer:
         loop = asyncio.get_running_loop()
         self._answer = loop.create_future()
         try:
-            await self.pc.setLocalDescription(await self.pc.createOffer())
+            offer = await self.pc.createOffer()
+            remote = self.pc.remoteDescription
+            sdp = harmonize_offer(offer.sdp, remote.sdp if remote is not None else None)
+            await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self._on_offer(self.pc.localDescription.sdp)
             await asyncio.wait_for(asyncio.shield(self._answer), self._config.negotiation_timeout)
         except TimeoutError:
@@ -312,6 +322,16 @@ class SfuPeer:
         await sub.leg.sender.wait_ready()
         if self._subscriptions.get(sub.forwarder.info.track_id) is sub and not sub.leg.closed:
             sub.forwarder.add_leg(sub.leg)
+
+    async def _install_fast_receive(self) -> None:
+        # the ICE connection has its sockets once gathering is done, i.e. after our first answer
+        self._fast_receive = True
+        transport = self.pc.getTransceivers()[0].receiver.transport
+        for _ in range(100):
+            if install_fast_receive(transport):
+                return
+            await asyncio.sleep(0.05)
+        logger.warning("participant %s: media stays on aiortc's queued receive path", self.participant_id)
 
     # --- liveness ---------------------------------------------------------------------
 
@@ -357,7 +377,8 @@ class SfuPeer:
         self._pending_add.clear()
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()
-        await self.pc.close()
+        # shielded: cancelling a caller must not cancel aiortc's shared "closed" future mid-close
+        await asyncio.shield(self.pc.close())
 
 
 def _parse_sdp(sdp: str, kind: str) -> aiortc_sdp.SessionDescription:

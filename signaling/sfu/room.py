@@ -63,8 +63,9 @@ class SfuRoom:
             self._speaker_task.cancel()
         for participant_id in list(self.peers):
             await self._remove(participant_id, reason=None)
-        for task in list(self._tasks):
-            task.cancel()
+        # removals of failed peers finish by themselves (they only close connections)
+        current = asyncio.current_task()
+        await asyncio.gather(*(t for t in self._tasks if t is not current), return_exceptions=True)
         self._on_closed(self)
         self._emit(RoomClosed(self.room_id))
         logger.info("room %s closed", self.room_id)
@@ -200,10 +201,14 @@ class Sfu:
             await room.stop()
 
     def _emit(self, event: SfuEvent) -> None:
-        if self._on_event is not None:
-            self._on_event(event)
-        else:
+        if self._on_event is None:
             self.events.put_nowait(event)
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            # a broken listener must not break forwarding or room cleanup
+            logger.exception("SFU event listener failed on %r", event)
 
     def _room_closed(self, room: SfuRoom) -> None:
         if self.rooms.get(room.room_id) is room:

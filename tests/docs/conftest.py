@@ -18,7 +18,7 @@ from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
 
-PG_ADMIN_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _pg_admin(sql: str) -> None:

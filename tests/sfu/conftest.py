@@ -11,8 +11,6 @@ import pytest
 from signaling.media_client import MediaClient
 from signaling.sfu import Sfu, SfuConfig, SfuEvent, SfuPeer
 
-pytestmark = pytest.mark.media
-
 
 class Participant:
     """A media client wired to its SfuPeer by direct calls (what the WebSocket layer does in production)."""

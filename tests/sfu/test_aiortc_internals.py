@@ -85,3 +85,34 @@ def test_decoder_thread_names_match_aiortc() -> None:
     consts = RTCRtpReceiver.receive.__code__.co_consts
     assert "-decoder" in consts
     assert "threading" in RTCRtpReceiver.receive.__code__.co_names
+
+
+async def test_fast_send_path_is_taken_on_a_direct_udp_pair(sfu, participants) -> None:
+    from tests.sfu.conftest import wait_for
+
+    a = await participants("alice")
+    await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    leg = next(iter(sfu.rooms["room-1"].forwarders.values())).legs[0]
+    seq = (leg.last_sequence_number + 1) & 0xFFFF  # SRTP refuses replays of old indexes
+    header = bytes([0x80, 0x60]) + seq.to_bytes(2, "big") + bytes([0, 0, 0, 2]) + leg.ssrc.to_bytes(4, "big")
+    # True (sent synchronously), not None (fell back to aiortc's coroutine path) nor False
+    assert leg.sender.try_send_rtp(header + b"\x00", 0, 2, 1) is True
+    dtls = leg.sender.transport
+    assert dtls._tx_srtp is not None and dtls.transport._connection._nominated.get(1) is not None
+
+
+async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, participants) -> None:
+    from tests.sfu.conftest import wait_for
+
+    a = await participants("alice")
+    b = await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    transport = b.peer.pc.getTransceivers()[0].receiver.transport
+    assert transport.transport._connection._sfu_fast_receive is True
+    assert internals.install_fast_receive(transport) is True  # idempotent
+    before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
+    frames = sum(a.client.frames().values())
+    await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
+    # the liveness counter keeps counting packets taken by the fast path
+    assert internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver) > before

@@ -180,3 +180,48 @@ async def test_screen_share_is_an_extra_video_track_labelled_screen(
     await wait_for(lambda: flowing(b, count=2), what="bob decoding alice's camera and screen")
     labels = {info.source.value for info in b.peer.subscriptions().values() if info.kind == "video"}
     assert labels == {"camera", "screen"}
+
+
+async def test_screen_share_started_and_stopped_mid_meeting(
+    sfu: Sfu, sfu_events: list[SfuEvent], participants
+) -> None:
+    from signaling.media_client import PatternVideoTrack
+
+    a = await participants("alice")
+    b = await participants("bob")
+    await wait_for(lambda: flowing(b), what="bob decoding alice's camera")
+
+    # alice starts sharing her screen: a client re-offer with one more sendonly video
+    screen = a.client.pc.addTransceiver(PatternVideoTrack(phase=2), direction="sendonly")
+    async with a.client._signaling_lock:
+        await a.client.pc.setLocalDescription(await a.client.pc.createOffer())
+        answer = await a.peer.handle_offer(a.client.pc.localDescription.sdp, {screen.mid: "screen"})
+        await a.client.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    await wait_for(lambda: flowing(b, count=2), what="bob decoding alice's camera and screen")
+    shared = [
+        e.track for e in sfu_events if isinstance(e, TrackPublished) and e.track.source.value == "screen"
+    ]
+    assert [t.participant_id for t in shared] == ["alice"]
+
+    # ... and stops: the m-line goes inactive, bob's copy of the screen ends
+    screen.direction = "inactive"
+    async with a.client._signaling_lock:
+        await a.client.pc.setLocalDescription(await a.client.pc.createOffer())
+        answer = await a.peer.handle_offer(a.client.pc.localDescription.sdp)
+        await a.client.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    await wait_for(lambda: b.client.received[shared[0].track_id].ended, what="bob's screen tile ending")
+    assert TrackUnpublished("room-1", shared[0]) in sfu_events
+    assert flowing(b)  # the camera goes on
+
+
+async def test_a_failing_event_listener_does_not_break_the_room(participants, sfu: Sfu) -> None:
+    def explode(event: SfuEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    sfu._on_event = explode
+    a = await participants("alice")
+    b = await participants("bob")
+    await wait_for(lambda: flowing(a) and flowing(b), what="media flowing despite the listener")
+    await sfu.leave("room-1", "alice")
+    await sfu.leave("room-1", "bob")
+    assert not sfu.rooms

@@ -110,3 +110,28 @@ async def test_subscriber_key_frame_requests_are_forwarded_and_paced(sfu: Sfu, p
     await wait_for(
         lambda: all(n > frames[t] + 5 for t, n in a.client.frames("video").items()), what="video continuing"
     )
+
+
+async def test_leg_header_rewrite_matches_aiortc_serializer(sfu: Sfu, participants) -> None:
+    from aiortc.rtp import RtpPacket
+
+    a = await participants("alice")
+    await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    for forwarder in sfu.rooms["room-1"].forwarders.values():
+        leg = forwarder.legs[0]
+        packet = RtpPacket(payload_type=0, marker=1, sequence_number=1, timestamp=2, ssrc=3, payload=b"media")
+        packet.extensions.audio_level = (True, 42) if forwarder.info.kind == "audio" else None
+        header = leg._header(packet, 111, 65535, 0xFFFFFFFF, b"\x01\x02\x03")
+        assert header is not None
+        packet.payload_type, packet.sequence_number, packet.timestamp, packet.ssrc = (
+            111,
+            65535,
+            0xFFFFFFFF,
+            leg.ssrc,
+        )
+        packet.extensions.mid = leg.sender.mid
+        packet.extensions.abs_send_time = 0x010203
+        assert header + packet.payload == packet.serialize(leg.sender.extensions_map)
+        parsed = RtpPacket.parse(header + b"media", leg.sender.extensions_map)
+        assert parsed.extensions.mid == leg.sender.mid and parsed.marker == 1
