@@ -10,7 +10,8 @@ import pytest
 from hub import keys
 from hub.settings import Settings
 from signaling.ws_client import SignalingClient
-from tests.calls.browser import browser, bundle, live  # noqa: F401 - the phone page's browser fixtures
+from tests.browser.conftest import browser, browser_guard, start_live_hub  # noqa: F401 - shared browser fixtures
+from tests.calls.browser import bundle, live  # noqa: F401 - the phone page's fixtures
 from tests.conftest import Hub, _truncate, start_hub
 
 RING_TIMEOUT = 1.5
