@@ -220,6 +220,13 @@ class PhoneTerminal:
 
     async def command(self, line: str) -> None:
         """A line typed on stdin: answer, decline, hangup, dial TARGET, quit."""
+        try:
+            await self._command(line)
+        except (TimeoutError, SignalingError, ConnectionError) as exc:
+            code = exc.code if isinstance(exc, SignalingError) else "not_connected"
+            self.emit("error", code=code, message=str(exc))
+
+    async def _command(self, line: str) -> None:
         words = line.split()
         if not words:
             return

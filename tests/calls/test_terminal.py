@@ -165,3 +165,24 @@ async def test_terminal_reconnects_and_resumes_its_call(media_hub: Hub) -> None:
     ended = await next_line(office.sink.lines, "ended")
     assert ended["outcome"] == "answered"
     assert await office.stop() == 0
+
+
+async def test_terminal_commands_typed_on_stdin(media_hub: Hub) -> None:
+    office = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-office-term")).start()
+    city = await InProcessTerminal(hub_url(media_hub), media_hub.token("drc-01")).start()
+    try:
+        await office.terminal.command("fly away")
+        assert (await next_line(office.sink.lines, "error"))["code"] == "unknown_command"
+        await city.terminal.command("dial 6119")
+        await next_line(office.sink.lines, "ringing")
+        await office.terminal.command("decline")
+        assert (await next_line(city.sink.lines, "ended"))["outcome"] == "declined"
+        await city.terminal.command("dial shinan-office-term")
+        await next_line(office.sink.lines, "ringing")
+        await office.terminal.command("answer")
+        await media_flowing(city.sink.lines)
+        await office.terminal.command("hangup")
+        assert (await next_line(city.sink.lines, "ended"))["outcome"] == "answered"
+    finally:
+        await city.stop()
+        await office.stop()
