@@ -15,9 +15,11 @@ if TYPE_CHECKING:
     from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
+    from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
+    from signaling.meeting_rooms import MeetingRooms
     from signaling.server import SignalingHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -29,6 +31,9 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
+# This node's meeting rooms: participants, lobby, the SFU behind them.
+MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
