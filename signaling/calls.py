@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from hub import keys
+from hub.auth import policy
 from hub.bus.base import Message
 from hub.calls.channels import device_channel, person_channel
 from hub.calls.model import DeviceKind
 from hub.calls.service import CallService
 from hub.errors import PayloadTooLarge
+from hub.meetings.service import NewMeeting
 from signaling.protocol import Commands, Request, Result
 from signaling.session import Session
 
@@ -27,6 +30,8 @@ log = logging.getLogger(__name__)
 
 calls = Commands("calls")
 STATE = "calls"
+# A meeting made from a call is scheduled for this long from now (it ends earlier when the chair ends it).
+MEETING_LENGTH = timedelta(hours=2)
 ID = Field(min_length=1, max_length=64)
 
 
@@ -43,6 +48,11 @@ class DialRequest(Request):
 
 class CallRequest(Request):
     call_id: str = ID
+
+
+class ToMeetingRequest(Request):
+    call_id: str = ID
+    person: str = Field(min_length=1, max_length=64)
 
 
 class Description(BaseModel):
@@ -89,6 +99,13 @@ class MissedEvent(BaseModel):
     count: int
 
 
+class MeetingInviteEvent(BaseModel):
+    meeting_id: str
+    title: str
+    url: str
+    by: dict[str, Any]
+
+
 class SignalEvent(BaseModel):
     call_id: str
     description: Description | None = None
@@ -102,6 +119,8 @@ calls.event("call.answered", CallEvent, "The callee answered this device's call:
 calls.event("call.resumed", CallEvent, "The other end's socket came back and the call goes on (nothing to do)")
 calls.event("call.ended", CallEvent, "The call this device is in has ended (see call.outcome)")
 calls.event("call.signal", SignalEvent, "The other end's offer/answer or ICE candidate")
+calls.event("call.meeting_invite", MeetingInviteEvent,
+            "A call you were added to became a meeting: join it at url (or ignore)")
 calls.event("call.missed", MissedEvent, "The number of missed calls not seen yet changed")
 
 
@@ -250,3 +269,29 @@ async def signal(session: Session, request: SignalRequest) -> Result:
         message["candidate"] = request.candidate.model_dump()
     await service.bus.publish(device_channel(other), message)
     return {}
+
+
+@calls.command("call.to_meeting", ToMeetingRequest,
+               "Add a third person: the call becomes a meeting on the SFU, both ends move there, the third is invited")
+async def to_meeting(session: Session, request: ToMeetingRequest) -> Result:
+    await _device(session)
+    principal = session.principal
+    assert principal is not None
+    service, meetings = _service(session), session.app[keys.MEETINGS]
+    call, third = await service.meeting_parties(principal, request.call_id, request.person)
+    policy.require(policy.can_create_meeting(principal), "meeting_forbidden", "you may not start meetings")
+    assert call.answered_by is not None
+    names = await service.directory.people([call.caller_id, call.answered_by])
+    now = service.clock.now()
+    meeting = await meetings.create(principal, NewMeeting(
+        title=" · ".join(p.name for p in (names.get(call.caller_id), names.get(call.answered_by), third) if p),
+        chair_id=principal.id, starts_at=now, ends_at=now + MEETING_LENGTH,
+        invited_people=(call.caller_id, call.answered_by, third.id), lobby=False,
+    ))
+    ended = await service.mark_meeting(principal, call.id, meeting.id)
+    url = f"/meetings/{meeting.id}"
+    by = {"id": principal.id, "name": principal.person.name, "unit_name": principal.org_unit.name}
+    await service.bus.publish(person_channel(third.id), {"event": "call.meeting_invite", "meeting_id": meeting.id,
+                                                         "title": meeting.title, "url": url, "by": by})
+    log.info("call %s became meeting %s with %s", call.id, meeting.id, third.id)
+    return {"call": ended.to_dict(), "meeting_id": meeting.id, "url": url}

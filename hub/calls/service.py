@@ -95,30 +95,7 @@ class CallService:
         extension: str | None = None,
     ) -> Call:
         """Place a call to a person, an org unit's duty line or an extension; rings every online device."""
-        if sum(x is not None for x in (person, unit, extension)) != 1:
-            raise BadRequest("invalid_target", "give exactly one of person, unit or extension")
-        target: Person | OrgUnit
-        if extension is not None:
-            target = await self.directory.by_extension(extension)
-        elif person is not None:
-            target = await self.directory.person(person)
-        else:
-            target = await self.directory.unit(str(unit))
-        units = {u.id: u for u in await self.directory.units()}
-        if isinstance(target, Person):
-            if not target.active:
-                raise HubError("callee_inactive", f"{target.name} is no longer in the directory", 410)
-            if target.id == principal.id:
-                raise BadRequest("cannot_call_yourself", "you cannot call yourself")
-            target_unit = target.org_unit_id
-            callees = [target.id]
-        else:
-            target_unit = target.id
-            callees = [p.id for p in await self.directory.members([target.id]) if p.id != principal.id]
-        policy.require(
-            policy.can_call(principal, _chain(units, principal.org_unit.id), _chain(units, target_unit)),
-            "call_forbidden", "you may not call this number",
-        )
+        target, callees, units = await self._resolve(principal, person=person, unit=unit, extension=extension)
         call_id = uuid.uuid4().hex
         now = self.clock.now()
         if not await self.lines.take(principal.id, call_id, now):
@@ -155,6 +132,37 @@ class CallService:
             )
         self._timers[call_id] = asyncio.create_task(self._ring_timer(call_id), name=f"call-ring-{call_id}")
         return call
+
+    async def _resolve(
+        self, principal: Principal, *, person: str | None = None, unit: str | None = None,
+        extension: str | None = None,
+    ) -> tuple[Person | OrgUnit, list[str], dict[str, OrgUnit]]:
+        """Whom a number reaches and whom it rings, if the principal may call it."""
+        if sum(x is not None for x in (person, unit, extension)) != 1:
+            raise BadRequest("invalid_target", "give exactly one of person, unit or extension")
+        target: Person | OrgUnit
+        if extension is not None:
+            target = await self.directory.by_extension(extension)
+        elif person is not None:
+            target = await self.directory.person(person)
+        else:
+            target = await self.directory.unit(str(unit))
+        units = {u.id: u for u in await self.directory.units()}
+        if isinstance(target, Person):
+            if not target.active:
+                raise HubError("callee_inactive", f"{target.name} is no longer in the directory", 410)
+            if target.id == principal.id:
+                raise BadRequest("cannot_call_yourself", "you cannot call yourself")
+            target_unit = target.org_unit_id
+            callees = [target.id]
+        else:
+            target_unit = target.id
+            callees = [p.id for p in await self.directory.members([target.id]) if p.id != principal.id]
+        policy.require(
+            policy.can_call(principal, _chain(units, principal.org_unit.id), _chain(units, target_unit)),
+            "call_forbidden", "you may not call this number",
+        )
+        return target, callees, units
 
     async def _reachable(
         self, target: Person | OrgUnit, callees: list[str], call_id: str, now: datetime
@@ -275,11 +283,22 @@ class CallService:
         """ICE servers for one call's client, with fresh time-limited TURN credentials."""
         return ice_servers(self.ice, person_id, self.clock.timestamp())
 
+    async def meeting_parties(self, principal: Principal, call_id: str, third: str) -> tuple[Call, Person]:
+        """Check that an answered call of the principal may become a meeting with a third person; both back."""
+        call, _, _ = await self.as_party(principal, call_id)
+        if call.state is not CallState.ACTIVE:
+            raise ended_error(call) if call.state is CallState.ENDED else Conflict(
+                "call_not_active", "only an answered call can become a meeting")
+        if principal.id not in (call.caller_id, call.answered_by):
+            raise Forbidden("not_a_party", "you are not in this call")
+        if third in (call.caller_id, call.answered_by):
+            raise BadRequest("already_in_the_call", "that person is in the call already", field="person")
+        target, _, _ = await self._resolve(principal, person=third)
+        assert isinstance(target, Person)
+        return call, target
+
     async def mark_meeting(self, principal: Principal, call_id: str, meeting_id: str) -> Call:
         """An answered call moved into a meeting: the call ends with that outcome; both devices are told."""
-        call, _, _ = await self.as_party(principal, call_id)
-        if call.state is not CallState.ACTIVE or principal.id not in (call.caller_id, call.answered_by):
-            raise Conflict("call_not_active", "only an answered call can become a meeting")
         ended = await self.end(call_id, [CallState.ACTIVE], Outcome.MEETING, principal.id, meeting_id=meeting_id)
         if ended is None:
             raise ended_error(await self.call(call_id))
