@@ -20,7 +20,7 @@ JS_STRINGS = (
     "error.person_not_found", "error.org_unit_not_found", "error.callee_inactive", "error.call_forbidden",
     "error.already_in_call", "error.cannot_call_yourself", "error.answered_elsewhere", "error.call_ended",
     "Camera or microphone not available", "Online", "Enter a number", "Calls", "Moved to a meeting",
-    "Add a person", "Open the meeting",
+    "Add a person", "error.meeting_forbidden", "error.already_in_the_call", "error.call_not_active",
 )
 
 

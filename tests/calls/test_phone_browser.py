@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
+from hub import keys
 from tests.calls.browser import PhoneHub, frames_decoded, shot, wait_frames
 from tests.calls.terminals import CliTerminal, media_flowing, next_line
 
@@ -196,3 +197,30 @@ async def test_answering_is_obvious_on_a_phone_and_a_desk(live: PhoneHub, locale
     for width in (390, 1280):
         await callee.set_viewport_size(sizes[width])
         await shot(callee, f"log-{locale}-{width}")
+
+
+async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHub) -> None:
+    caller = await live.phone("p-xie")
+    callee = await live.phone("gov-office-03")
+    third = await live.phone("drc-01")
+    await dial_extension(caller, "8103")
+    await callee.click("[data-test=answer]")
+    await expect(caller.locator("[data-test=call-state]")).to_have_text("通话中", timeout=20_000)
+    await caller.click("[data-test=add-person]")
+    await caller.fill("[data-test=add-person-q]", "彭淑珍")
+    async with caller.expect_navigation(), callee.expect_navigation():
+        await caller.locator("[data-test=add-person-results] [data-dial-kind=add]").click()
+    meeting_path = caller.url.removeprefix(live.url)
+    assert meeting_path.startswith("/meetings/") and callee.url == caller.url
+    invite = third.locator("[data-test=meeting-invite]")
+    await expect(invite).to_be_visible()
+    await expect(third.locator("[data-test=invite-by]")).to_have_text("谢继成")
+    async with third.expect_navigation():
+        await third.click("[data-test=join-meeting]")
+    assert third.url == caller.url
+    for page in (caller, callee, third):
+        await page.click("[data-test=join]")
+        await page.wait_for_function("() => window.cityhubMeeting.phase === 'in'", timeout=20_000)
+    meeting_id = meeting_path.rsplit("/", 1)[1]
+    participants = await live.hub.app[keys.MEETINGS].participants(meeting_id)
+    assert sorted(p["person_id"] for p in participants) == ["drc-01", "gov-office-03", "p-xie"]

@@ -4,7 +4,8 @@
 import { Signaling } from './lib/signaling.js'
 import { Tones } from './lib/tones.js'
 import { PhoneCall, localMedia } from './lib/phone-call.js'
-import { CallLog, formatDuration, icon } from './lib/call-log.js'
+import { CallLog, formatDuration } from './lib/call-log.js'
+import { contactItem, searchAs } from './lib/contacts.js'
 
 const $ = (selector) => document.querySelector(selector)
 const data = JSON.parse($('#phone-data').textContent)
@@ -55,6 +56,7 @@ class PhonePage {
     sig.on('call.signal', (d) => { if (this.call && this.call.peer && d.call_id === this.call.id) this.call.peer.onSignal(d) })
     sig.on('call.ended', (d) => this.onEnded(d.call))
     sig.on('call.missed', (d) => this.log.setMissed(d.count))
+    sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
     await sig.start()
     await this.register()
     await this.log.refresh()
@@ -137,7 +139,9 @@ class PhonePage {
     })
     document.addEventListener('click', (e) => {
       const button = e.target.closest('[data-dial-kind]')
-      if (button) this.dial({ kind: button.dataset.dialKind, id: button.dataset.dialId }, button.dataset.dialName)
+      if (!button) return
+      if (button.dataset.dialKind === 'add') this.toMeeting(button.dataset.dialId)
+      else this.dial({ kind: button.dataset.dialKind, id: button.dataset.dialId }, button.dataset.dialName)
     })
     this.bindSearch()
     $('[data-action=answer]').addEventListener('click', () => this.answer())
@@ -146,34 +150,19 @@ class PhonePage {
     $('[data-action=mute]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'mute'))
     $('[data-action=camera]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'camera'))
     $('[data-action=enable-sound]').addEventListener('click', () => this.tones.unlock())
+    $('[data-action=add-person]').addEventListener('click', () => this.showAddPerson(true))
+    $('[data-action=add-person-close]').addEventListener('click', () => this.showAddPerson(false))
+    $('[data-action=join-meeting]').addEventListener('click', () => this.joinInvite())
+    $('[data-action=skip-meeting]').addEventListener('click', () => this.hideInvite())
   }
 
   bindSearch () {
-    const input = $('[data-test=phone-search]')
-    const results = $('[data-test=search-results]')
-    let timer = null
     $('[data-test=phone-search-form]').addEventListener('submit', (e) => e.preventDefault())
-    input.addEventListener('input', () => {
-      clearTimeout(timer)
-      timer = setTimeout(async () => {
-        const q = input.value.trim()
-        results.replaceChildren()
-        if (!q) return
-        const response = await fetch(`/api/v1/directory/people?limit=10&q=${encodeURIComponent(q)}`)
-        if (!response.ok) return
-        const body = await response.json()
-        if (!body.items.length) {
-          const empty = document.createElement('li')
-          empty.className = 'empty muted'
-          empty.textContent = t('No one matches.')
-          results.append(empty)
-        }
-        for (const person of body.items) {
-          if (person.id === data.me.id) continue
-          results.append(contactItem(person))
-        }
-      }, 250)
-    })
+    const options = { meId: data.me.id, t }
+    searchAs($('[data-test=phone-search]'), $('[data-test=search-results]'),
+      (person) => contactItem(person, { kind: 'person', label: t('Call') }), options)
+    searchAs($('[data-test=add-person-q]'), $('[data-test=add-person-results]'),
+      (person) => contactItem(person, { kind: 'add', label: t('Add a person') }), options)
   }
 
   // -- calls ------------------------------------------------------------------------------------------
@@ -298,6 +287,49 @@ class PhonePage {
     const message = t(MESSAGES[call.outcome] || 'Call ended')
     $('[data-test=in-call]').dataset.outcome = call.outcome || ''
     this.finish(call.outcome, message)
+    // the call became a meeting: both ends move to it
+    if (call.outcome === 'meeting' && call.meeting_id) location.assign(`/meetings/${encodeURIComponent(call.meeting_id)}`)
+  }
+
+  // -- a third person: the call becomes a meeting ------------------------------------------------------------
+
+  showAddPerson (open) {
+    $('[data-test=add-person-panel]').hidden = !open
+    $('[data-action=add-person]').setAttribute('aria-expanded', String(open))
+    if (open) $('[data-test=add-person-q]').focus()
+  }
+
+  async toMeeting (personId) {
+    if (!this.call || !this.call.peer) return
+    try {
+      const reply = await this.signaling.request('call.to_meeting', { call_id: this.call.id, person: personId })
+      this.showAddPerson(false)
+      this.onEnded(reply.call)
+    } catch (err) {
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : err.message)
+    }
+  }
+
+  onMeetingInvite (d) {
+    if (this.call || this.incoming) return
+    this.invite = d
+    $('[data-test=invite-by]').textContent = d.by.name
+    $('[data-test=invite-title]').textContent = [d.by.unit_name, d.title].filter(Boolean).join(' · ')
+    $('[data-test=meeting-invite]').hidden = false
+    $('[data-action=join-meeting]').focus()
+    this.tones.play('ring', { forMs: 15000 })
+  }
+
+  hideInvite () {
+    this.invite = null
+    $('[data-test=meeting-invite]').hidden = true
+    this.tones.stop()
+  }
+
+  joinInvite () {
+    const invite = this.invite
+    this.hideInvite()
+    if (invite) location.assign(invite.url)
   }
 
   finish (outcome, message) {
@@ -311,6 +343,7 @@ class PhonePage {
     this.setCallState(message, outcome === 'busy' ? 'busy' : 'ended')
     if (outcome === 'busy') this.tones.play('busy', { forMs: 3500 })
     else this.tones.stop()
+    this.showAddPerson(false)
     clearTimeout(this.closeTimer)
     this.closeTimer = setTimeout(() => { if (!this.call) this.closeCallView() }, outcome === 'busy' ? 3500 : 2000)
     this.log.refresh()
@@ -384,30 +417,6 @@ class PhonePage {
     clearTimeout(this.toastTimer)
     this.toastTimer = setTimeout(() => { box.hidden = true }, 4000)
   }
-}
-
-function contactItem (person) {
-  const item = document.createElement('li')
-  item.className = 'contact'
-  const name = document.createElement('span')
-  name.className = 'contact-name'
-  name.textContent = person.name
-  const small = document.createElement('small')
-  small.textContent = [person.org_unit_name, person.title, person.extension ? `☎ ${person.extension}` : ''].filter(Boolean).join(' · ')
-  name.append(small)
-  const button = document.createElement('button')
-  button.type = 'button'
-  button.className = 'call-btn'
-  button.dataset.dialKind = 'person'
-  button.dataset.dialId = person.id
-  button.dataset.dialName = person.name
-  button.setAttribute('aria-label', `${t('Call')} ${person.name}`)
-  const text = document.createElement('span')
-  text.className = 'call-btn-text'
-  text.textContent = t('Call')
-  button.append(icon('phone'), text)
-  item.append(name, button)
-  return item
 }
 
 function stopMedia (media) {
