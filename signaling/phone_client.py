@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from signaling.client import MeetingClient
+from signaling.media_client import MediaClient
 from signaling.phone_media import TEST_PATTERN, CallMedia
 from signaling.ws_client import SignalingClient, SignalingError
 
@@ -72,6 +74,9 @@ class PhoneTerminal:
         self.ringing: dict[str, dict[str, Any]] = {}
         self.media: CallMedia | None = None
         self.ice_servers: list[dict[str, Any]] = []
+        # After a call became a meeting (or we were invited to one): our participant in it, on the SFU.
+        self.meeting: MeetingClient | None = None
+        self.invite: str | None = None
         self._stopping = asyncio.Event()
         self._reporter: asyncio.Task[None] | None = None
         self.exit_code = 0
@@ -219,7 +224,7 @@ class PhoneTerminal:
         await self._call_over(call_id, "hangup", None)
 
     async def command(self, line: str) -> None:
-        """A line typed on stdin: answer, decline, hangup, dial TARGET, quit."""
+        """A line typed on stdin: answer, decline, hangup, dial TARGET, meeting PERSON, join, leave, quit."""
         try:
             await self._command(line)
         except (TimeoutError, SignalingError, ConnectionError) as exc:
@@ -239,6 +244,12 @@ class PhoneTerminal:
             await self.client.request("call.decline", call_id=call_id)
         elif verb in ("hangup", "cancel"):
             await self.hangup()
+        elif verb == "meeting" and args and self.call_id is not None:
+            await self.client.request("call.to_meeting", call_id=self.call_id, person=args[0])
+        elif verb == "join" and self.invite is not None:
+            await self.join_meeting(self.invite)
+        elif verb == "leave" and self.meeting is not None:
+            await self.leave_meeting("left")
         elif verb == "dial" and args and self.call_id is None:
             await self.dial(args[0])
         elif verb in ("quit", "exit"):
@@ -274,6 +285,13 @@ class PhoneTerminal:
         elif event == "call.ended":
             call = data["call"]
             await self._call_over(call["id"], call["outcome"], call.get("duration"))
+            if call["outcome"] == "meeting" and call.get("meeting_id"):
+                await self.join_meeting(call["meeting_id"])
+        elif event == "call.meeting_invite":
+            self.invite = data["meeting_id"]
+            self.emit("invited", meeting=data["meeting_id"], by=data["by"]["name"], title=data["title"])
+            if self.auto_answer and self.call_id is None and self.meeting is None:
+                await self.join_meeting(data["meeting_id"])
         elif event == "call.missed":
             self.emit("missed", count=data["count"])
         elif event == "server.draining":
@@ -294,9 +312,38 @@ class PhoneTerminal:
         self.emit("ended", call=call_id, outcome=outcome,
                   duration=f"{duration:.1f}" if duration is not None else None, video_frames=video,
                   audio_frames=audio)
-        if self.dial_target and not self.auto_answer:
-            # A one-shot dial: the terminal's job is done when its call is.
+        if self.dial_target and not self.auto_answer and outcome != "meeting":
+            # A one-shot dial: the terminal's job is done when its call is (or its meeting, if it became one).
             self.exit_code = 0 if outcome in ("answered", "hangup") else 1
+            self.stop()
+
+    async def join_meeting(self, meeting_id: str) -> None:
+        """Join a meeting on the SFU as this terminal (a call moved there, or an invitation)."""
+        if self.meeting is not None:
+            return
+        media = MediaClient(self.label, media_file=None if self.video == TEST_PATTERN else self.video)
+        client = MeetingClient(self.url, self.token, meeting_id, media)
+        try:
+            result = await client.join()
+        except (SignalingError, OSError, aiohttp.ClientError) as exc:
+            await client.close()
+            self.emit("error", code=getattr(exc, "code", "meeting_failed"), message=str(exc))
+            return
+        self.meeting = client
+        self.invite = None
+        self.emit("meeting", meeting=meeting_id, status=result["status"], participant=client.participant_id)
+        self._start_reports()
+
+    async def leave_meeting(self, reason: str) -> None:
+        """Leave the meeting this terminal is in."""
+        meeting, self.meeting = self.meeting, None
+        if meeting is None:
+            return
+        video, audio = meeting.media.frames("video"), meeting.media.frames("audio")
+        await meeting.close()
+        self.emit("left", meeting=meeting.meeting_id, reason=reason, video_frames=sum(video.values()),
+                  audio_frames=sum(audio.values()))
+        if self.dial_target and not self.auto_answer:
             self.stop()
 
     def _start_reports(self) -> None:
@@ -310,10 +357,19 @@ class PhoneTerminal:
             if media is not None:
                 self.emit("media", call=self.call_id, state=media.state, video_frames=media.frames("video"),
                           audio_frames=media.frames("audio"))
+            meeting = self.meeting
+            if meeting is not None:
+                if meeting.status not in ("joined", "lobby"):
+                    await self.leave_meeting(meeting.status)
+                    continue
+                self.emit("meeting_media", meeting=meeting.meeting_id, participants=len(meeting.participants),
+                          video_frames=sum(meeting.media.frames("video").values()),
+                          audio_frames=sum(meeting.media.frames("audio").values()))
 
     async def _shutdown(self) -> None:
         if self.call_id is not None and not self.client.closed.is_set():
             await self.hangup()
+        await self.leave_meeting("stopped")
         if self.media is not None:
             await self.media.close()
         if self._reporter is not None:

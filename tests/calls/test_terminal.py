@@ -186,3 +186,32 @@ async def test_terminal_commands_typed_on_stdin(media_hub: Hub) -> None:
     finally:
         await city.stop()
         await office.stop()
+
+
+async def test_terminals_follow_their_call_into_a_meeting(media_hub: Hub) -> None:
+    office = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-office-term"),
+                                     auto_answer=True).start()
+    official = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-01")).start()
+    colleague = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-02"), auto_answer=True).start()
+    try:
+        await official.terminal.command("dial 6119")
+        await media_flowing(office.sink.lines)
+        await official.terminal.command("meeting shinan-02")
+        ended = await next_line(office.sink.lines, "ended")
+        assert ended["outcome"] == "meeting"
+        meeting_id = (await next_line(office.sink.lines, "meeting"))["meeting"]
+        assert (await next_line(official.sink.lines, "meeting"))["meeting"] == meeting_id
+        invited = await next_line(colleague.sink.lines, "invited")
+        assert invited["meeting"] == meeting_id and invited["by"] == "戴婷"
+        assert (await next_line(colleague.sink.lines, "meeting"))["status"] == "joined"
+        # on the SFU now: everyone decodes the others' video
+        for end in (office, official, colleague):
+            report = await next_line(end.sink.lines, "meeting_media", within=30)
+            while int(report["video_frames"]) == 0 or report["participants"] != "3":
+                report = await next_line(end.sink.lines, "meeting_media", within=30)
+        participants = await media_hub.app[keys.MEETINGS].participants(meeting_id)
+        assert sorted(p["person_id"] for p in participants) == ["shinan-01", "shinan-02", "shinan-office-term"]
+    finally:
+        for end in (colleague, official, office):
+            assert await end.stop() == 0
+    assert office.sink.seen[-2][0] == "left" and int(office.sink.seen[-2][1]["video_frames"]) > 0
