@@ -31,6 +31,8 @@ from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
+from hub.supervision.routes import routes as supervision_routes
+from hub.supervision.runtime import supervision_ctx
 from signaling.calls import calls as calls_commands
 from signaling.media_router import LocalMediaRouter
 from signaling.meeting_rooms import MeetingRooms
@@ -40,6 +42,7 @@ from signaling.sfu import Sfu, SfuConfig
 from web.meetings import setup_meeting_pages
 from web.pages import locale_middleware, setup_web
 from web.phone import setup_phone
+from web.supervision import setup_supervision_pages
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +187,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, calls_routes]
-    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, calls_lifecycle])
+    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, supervision_routes,
+                            calls_routes]
+    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, supervision_ctx,
+                            calls_lifecycle])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -196,5 +201,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_signaling(app, registries=[meeting_commands, calls_commands])
     setup_web(app)
     setup_meeting_pages(app)
+    setup_supervision_pages(app)
     setup_phone(app)
     return app

@@ -27,8 +27,8 @@ class CreateMeeting(BaseModel):
     description: str = Field("", max_length=4000)
     chair: str = PersonId
     secretary: str | None = Field(None, max_length=64)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareDatetime = Field(examples=["2030-03-01T09:00:00+08:00"])
+    ends_at: AwareDatetime = Field(examples=["2030-03-01T10:30:00+08:00"])
     invited_units: list[str] = Field(default_factory=list, max_length=500)
     invited_people: list[str] = Field(default_factory=list, max_length=500)
     lobby: bool = True

@@ -208,6 +208,8 @@ async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHu
     await expect(caller.locator("[data-test=call-state]")).to_have_text("通话中", timeout=20_000)
     await caller.click("[data-test=add-person]")
     await caller.fill("[data-test=add-person-q]", "彭淑珍")
+    await expect(caller.locator("[data-test=add-person-results] [data-dial-kind=add]")).to_have_count(1)
+    await shot(caller, "add-person-zh_CN-1280")
     async with caller.expect_navigation(), callee.expect_navigation():
         await caller.locator("[data-test=add-person-results] [data-dial-kind=add]").click()
     meeting_path = caller.url.removeprefix(live.url)
@@ -215,6 +217,7 @@ async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHu
     invite = third.locator("[data-test=meeting-invite]")
     await expect(invite).to_be_visible()
     await expect(third.locator("[data-test=invite-by]")).to_have_text("谢继成")
+    await shot(third, "invite-zh_CN-1280")
     async with third.expect_navigation():
         await third.click("[data-test=join-meeting]")
     assert third.url == caller.url
