@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
     from hub.bus.nodes import NodeRegistry
+    from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.meetings.service import MeetingService
@@ -38,6 +39,7 @@ SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.
