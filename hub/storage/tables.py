@@ -2,3 +2,4 @@
 
 from hub.auth import store as _auth_store  # noqa: F401
 from hub.directory import store as _directory_store  # noqa: F401
+from hub.docs import tables as _docs_tables  # noqa: F401
