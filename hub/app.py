@@ -21,11 +21,14 @@ from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
 from hub.directory.service import DirectoryService
+from hub.docs.routes import routes as docs_routes
+from hub.docs.wiring import setup_docs
 from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
 from signaling.server import setup_signaling
+from web.docs_pages import setup_docs_pages
 from web.pages import locale_middleware, setup_web
 
 log = logging.getLogger(__name__)
@@ -110,7 +113,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [auth_routes, directory_routes]
+    app[keys.API_ROUTES] = [auth_routes, directory_routes, docs_routes]
     app.cleanup_ctx.extend([_database, _bus, _services])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
@@ -121,5 +124,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
     setup_signaling(app, registries=[])
+    setup_docs(app)
     setup_web(app)
+    setup_docs_pages(app)
     return app

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from hub.bus.base import Bus
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
+    from hub.docs.service import DocumentService
+    from hub.docs.sync_rooms import DocRooms
+    from hub.docs.versions import DocumentVersions
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
@@ -26,6 +29,10 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
+DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
+# The open shared documents of this node (y-websocket rooms).
+DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

@@ -97,6 +97,21 @@ class SignalingSettings:
 
 
 @dataclass(frozen=True)
+class DocsSettings:
+    # One Yjs update (or awareness message) from a client; larger ones close the socket with 4413.
+    max_update_bytes: int = 1_048_576
+    # A document's encoded size; an update that would grow it further is refused with 4414.
+    max_document_bytes: int = 16_777_216
+    # Stored updates are folded into a snapshot after this many, or after this many idle seconds.
+    compact_every_updates: int = 200
+    compact_idle_seconds: float = 10.0
+    # Messages queued for one slow client before it is disconnected (4529).
+    send_queue: int = 1024
+    # Named versions kept per document.
+    max_versions: int = 200
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -104,6 +119,7 @@ class Settings:
     jwt: JwtSettings = field(default_factory=JwtSettings)
     ice: IceSettings = field(default_factory=IceSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    docs: DocsSettings = field(default_factory=DocsSettings)
 
     @property
     def database_url(self) -> str:
@@ -232,5 +248,11 @@ def _validate(settings: Settings) -> None:
     url = settings.database.url
     if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    docs = settings.docs
+    for key in ("max_update_bytes", "max_document_bytes", "compact_every_updates", "send_queue", "max_versions"):
+        if getattr(docs, key) <= 0:
+            raise SettingsError(f"docs.{key}: must be positive")
+    if docs.max_update_bytes > docs.max_document_bytes:
+        raise SettingsError("docs.max_update_bytes: must not exceed docs.max_document_bytes")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
