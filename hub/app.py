@@ -17,6 +17,7 @@ from hub.auth.routes import routes as auth_routes
 from hub.auth.service import AuthService
 from hub.auth.tokens import TokenCodec
 from hub.bus import create_bus
+from hub.bus.nodes import NodeRegistry
 from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
@@ -55,6 +56,26 @@ async def _bus(app: web.Application) -> AsyncIterator[None]:
     await bus.stop()
 
 
+async def _node_registry(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    server = settings.server
+    registry = NodeRegistry(
+        app[keys.BUS],
+        signaling_url=server.internal_url or f"http://{server.host}:{server.port}",
+        media_address=server.media_address or server.host,
+        load=lambda: _load(app),
+    )
+    app[keys.NODES] = registry
+    await registry.start()
+    yield
+    await registry.stop()
+
+
+def _load(app: web.Application) -> dict[str, float]:
+    signaling = app.get(keys.SIGNALING)
+    return {"sessions": float(len(signaling.sessions)) if signaling is not None else 0.0}
+
+
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings, db, bus, clock = app[keys.SETTINGS], app[keys.DB], app[keys.BUS], app[keys.CLOCK]
     directory = DirectoryService(db, bus, clock)
@@ -84,10 +105,11 @@ async def readyz(request: web.Request) -> web.Response:
     app = request.app
     database = await app[keys.DB].ping()
     bus = app[keys.BUS].ready
-    ready = database and bus
+    draining = app[keys.NODES].info.draining
+    ready = database and bus and not draining
     return json_response(
         {"ready": ready, "database": "up" if database else "down", "bus": "up" if bus else "down",
-         "node": app[keys.BUS].node_id},
+         "draining": draining, "node": app[keys.BUS].node_id},
         status=200 if ready else 503,
     )
 
@@ -103,6 +125,16 @@ async def openapi(request: web.Request) -> web.Response:
     )
 
 
+async def drain(app: web.Application, seconds: float) -> None:
+    """SIGTERM: stop taking new work, tell clients to reconnect elsewhere, wait for them to go (or the deadline)."""
+    log.info("draining: up to %.0f s for clients to leave", seconds)
+    await app[keys.NODES].set_draining()
+    # Document sockets are told to go (1001 after a final compaction); y-websocket reconnects through the
+    # front door to a node that is not draining.
+    await app[keys.DOC_ROOMS].stop()
+    await app[keys.SIGNALING].drain(seconds)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The whole service, ready to run; resources open on startup and close on cleanup."""
     app = web.Application(
@@ -114,7 +146,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [auth_routes, directory_routes, docs_routes]
-    app.cleanup_ctx.extend([_database, _bus, _services])
+    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -16,7 +18,10 @@ import yaml
 from aiohttp import web
 
 from hub import keys
-from hub.app import create_app
+from hub.app import create_app, drain
+from hub.bus import create_bus
+from hub.bus.nodes import GROUP as NODES_GROUP
+from hub.bus.nodes import NodeInfo
 from hub.directory.importer import load_file
 from hub.errors import HubError
 from hub.logs import setup_logging
@@ -61,17 +66,29 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if overrides:
         settings = settings.replace(server=overrides)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=True, access_log=None)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
     await site.start()
     url = settings.public_url
     where = f"{url}/login" if settings.server.demo else url
     print(f"CityHub is running: open {where}", flush=True)
+    loop = asyncio.get_running_loop()
+    stop: asyncio.Future[int] = loop.create_future()
+
+    def on_signal(signum: int) -> None:
+        if not stop.done():
+            stop.set_result(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
-        await asyncio.Event().wait()
+        received = await stop
+        if received == signal.SIGTERM:
+            await drain(app, settings.server.drain_seconds)
     finally:
         await runner.cleanup()
+    log.info("stopped")
     return 0
 
 
@@ -122,6 +139,29 @@ async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("nodes")
+async def nodes(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.redis.url:
+        print("one node: no Redis configured (CITYHUB_REDIS_URL), the bus is in-process")
+        return 0
+    bus = create_bus(settings.redis.url, settings.redis.prefix, node_id=f"cli-{os.getpid()}")
+    await bus.start()
+    try:
+        members = await bus.presence_members(NODES_GROUP)
+    finally:
+        await bus.stop()
+    listed = sorted((NodeInfo.from_dict(v) for v in members.values()), key=lambda n: n.started_at)
+    if args.json:
+        print(json.dumps([n.to_dict() for n in listed], ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'node':<28} {'signaling':<28} {'media':<16} {'sessions':>8}  state")
+    for node in listed:
+        state = "draining" if node.draining else "serving"
+        sessions = int(node.load.get("sessions", 0))
+        print(f"{node.id:<28} {node.signaling_url:<28} {node.media_address:<16} {sessions:>8}  {state}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="cityhub", description="CityHub, a city government's collaboration hub")
@@ -151,6 +191,8 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--scope")
     revoke = tok_p.add_parser("revoke", help="revoke a token id (jti)")
     revoke.add_argument("jti")
+    nodes_p = sub.add_parser("nodes", help="list the live hub nodes (from Redis)")
+    nodes_p.add_argument("--json", action="store_true")
     return top
 
 

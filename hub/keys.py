@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from hub.api import ApiRoutes
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
+    from hub.bus.nodes import NodeRegistry
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.docs.service import DocumentService
@@ -25,6 +26,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
 BUS: web.AppKey[Bus] = web.AppKey("bus")
+NODES: web.AppKey[NodeRegistry] = web.AppKey("nodes")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")

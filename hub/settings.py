@@ -38,6 +38,12 @@ class ServerSettings:
     cookie_name: str = "cityhub_session"
     # This node's id on the bus; empty: hostname-pid.
     node_id: str = ""
+    # How other nodes reach this one (node registry); empty: http://{host}:{port}.
+    internal_url: str = ""
+    # The address browsers send media to on this node; empty: host.
+    media_address: str = ""
+    # On SIGTERM: seconds to wait for clients to leave before exiting.
+    drain_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from hub.auth.http import optional_principal
 from hub.auth.service import REVOKED_CHANNEL
 from hub.bus.base import Bus, Message
 from hub.directory.service import CHANGED_CHANNEL
-from hub.errors import Forbidden, HubError
+from hub.errors import Forbidden, HubError, Unavailable
 from hub.keys import SIGNALING
 from signaling.protocol import AuthRequest, Command, Commands, PingRequest, Result
 from signaling.session import Session
@@ -54,6 +54,8 @@ class SignalingHub:
         self.sessions: dict[str, Session] = {}
         self._by_person: dict[str, set[str]] = {}
         self._watchers: list[asyncio.Task[None]] = []
+        self.draining = False
+        self._emptied = asyncio.Event()
 
     async def start(self) -> None:
         """Follow revocations and directory changes."""
@@ -69,6 +71,17 @@ class SignalingHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def drain(self, seconds: float) -> None:
+        """Take no new sessions, tell the open ones to move to another node, wait until they have (or time is up)."""
+        self.draining = True
+        for session in list(self.sessions.values()):
+            session.send_event("server.draining", {"reconnect": True})
+        if self.sessions:
+            self._emptied.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._emptied.wait(), seconds)
+        log.info("signaling drained (%d sessions left)", len(self.sessions))
 
     async def _watch(self, subscription: Any, handler: Any) -> None:
         with subscription:
@@ -91,6 +104,8 @@ class SignalingHub:
             ids.discard(session.id)
             if not ids:
                 self._by_person.pop(session.person_id, None)
+        if not self.sessions:
+            self._emptied.set()
 
     def sessions_of(self, person_id: str) -> list[Session]:
         """This node's open sessions of a person."""
@@ -138,6 +153,8 @@ def _origin_of(url: str) -> str:
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     """Upgrade to the signaling WebSocket: Origin, then a cookie or an `auth` message within the timeout."""
     check_origin(request)
+    if request.app[SIGNALING].draining:
+        raise Unavailable("node_draining", "this node is shutting down: connect again to reach another node")
     try:
         principal = await optional_principal(request)
     except HubError:

@@ -83,19 +83,22 @@ class AwarenessRelay:
         """Accept the entries ``owner`` may send; return what to relay to the others."""
         accepted = []
         for entry in entries:
+            previous = self._entries.get(entry.client_id)
+            if previous is not None and previous.clock >= entry.clock:
+                # Stale, or y-websocket echoing states it received (it re-broadcasts every awareness change).
+                continue
             bound = self._owners.get(entry.client_id)
             if bound is not None and bound is not owner:
                 log.warning("doc %s: awareness for client id %d refused from %s: owned by another connection",
                             self._doc_id, entry.client_id, owner_label)
                 continue
-            owned = [cid for cid, o in self._owners.items() if o is owner]
-            if bound is None and owned:
-                log.warning("doc %s: awareness for a second client id %d refused from %s (owns %d)",
-                            self._doc_id, entry.client_id, owner_label, owned[0])
-                continue
-            previous = self._entries.get(entry.client_id)
-            if previous is not None and previous.clock >= entry.clock:
-                continue
+            if bound is None:
+                owned = [cid for cid, o in self._owners.items() if o is owner]
+                if owned or entry.state == "null":  # a null for an unknown id: an echoed removal
+                    if owned and entry.state != "null":
+                        log.warning("doc %s: awareness for a second client id %d refused from %s (owns %d)",
+                                    self._doc_id, entry.client_id, owner_label, owned[0])
+                    continue
             stamped = AwarenessEntry(entry.client_id, entry.clock, stamp_state(entry.state, user))
             self._owners[entry.client_id] = owner
             self._entries[entry.client_id] = stamped
@@ -109,5 +112,7 @@ class AwarenessRelay:
             del self._owners[client_id]
             previous = self._entries.pop(client_id, None)
             if previous is not None and previous.state != "null":
-                removed.append(AwarenessEntry(client_id, previous.clock + 1, "null"))
+                # Same clock and a null state: y-protocols removes the state without a newer clock, so a
+                # tab that reconnects with the same client id is shown again at its next renewal.
+                removed.append(AwarenessEntry(client_id, previous.clock, "null"))
         return removed

@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.docs.store import SqlDocUpdateStore
+from hub.docs.store import DocUpdateStore, SqlDocUpdateStore
 from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
@@ -78,9 +78,9 @@ def doc_id() -> str:
 
 
 async def header_access(request: web.Request, doc_id: str) -> DocAccess:
-    """Test access check: the X-Test-Role header (or ?role=) says editor, reader or denied."""
-    role = request.headers.get("X-Test-Role") or request.query.get("role", "editor")
-    name = request.headers.get("X-Test-Name") or request.query.get("name", "")
+    """Test access check: header X-Test-Role (browsers: cookie test_role) says editor, reader or denied."""
+    role = request.headers.get("X-Test-Role") or request.cookies.get("test_role", "editor")
+    name = request.headers.get("X-Test-Name") or request.cookies.get("test_name", "")
     if role == "denied":
         raise web.HTTPForbidden(text='{"error": {"code": "forbidden", "message": "no access"}}',
                                 content_type="application/json")
@@ -97,8 +97,9 @@ async def doc_server(aiohttp_client: Callable[..., Awaitable[TestClient]],
     """Start a document server (its own DocRooms) on ``store``; several may run one after another."""
     started: list[DocRooms] = []
 
-    async def start(limits: DocLimits | None = None) -> tuple[TestClient, DocRooms]:
-        rooms = DocRooms(store, limits or DocLimits())
+    async def start(limits: DocLimits | None = None,
+                    with_store: DocUpdateStore | None = None) -> tuple[TestClient, DocRooms]:
+        rooms = DocRooms(with_store or store, limits or DocLimits())
         await rooms.start()
         started.append(rooms)
         app = web.Application()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
 from pycrdt import Doc, Text
 
-from hub.docs.store import SqlDocUpdateStore
+from hub.docs.store import LoadedDoc, SqlDocUpdateStore
 from hub.docs.sync_room import DocLimits
 from tests.docs.conftest import ServerFactory
 from tests.docs.ysync_client import YClient
@@ -91,7 +94,7 @@ async def test_room_closes_after_last_client_and_reopens(doc_server: ServerFacto
     await alice.wait_saved()
     assert rooms.get(doc_id) is not None
     await alice.close()
-    await alice.wait_for(lambda: rooms.get(doc_id) is None, 5)
+    await eventually(lambda: rooms.get(doc_id) is None)
 
     bob = await connect(client, doc_id)
     await asyncio.wait_for(bob.synced.wait(), 10)
@@ -166,3 +169,88 @@ async def test_shutdown_compacts_and_says_going_away(doc_server: ServerFactory, 
     late = await connect(client, doc_id)
     assert await late.wait_closed() == 1001
     assert late.close_reason == "server shutting down"
+
+
+async def test_awareness_echo_ignored_quietly_and_reconnect_reclaims_id(
+        doc_server: ServerFactory, doc_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    client, rooms = await doc_server()
+    alice = await connect(client, doc_id, name="Alice")
+    bob = await connect(client, doc_id, name="Bob")
+    await asyncio.wait_for(asyncio.gather(alice.synced.wait(), bob.synced.wait()), 10)
+    alice_id = alice.doc.client_id
+    await alice.set_awareness(alice_id, 3, {"user": {"color": "#00f"}})
+    await bob.wait_for(lambda: alice_id in bob.awareness)
+    with caplog.at_level(logging.WARNING, logger="hub.docs"):
+        # y-websocket re-broadcasts every awareness change it receives, other clients' included.
+        await bob.set_awareness(alice_id, 3, {"user": {"name": "Alice", "color": "#00f"}})
+        await bob.set_awareness(bob.doc.client_id, 1, {"user": {"color": "#0f0"}})
+        await alice.wait_for(lambda: bob.doc.client_id in alice.awareness)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+    # Alice's tab loses its socket and reconnects with the same Yjs client id.
+    await alice.close()
+    await bob.wait_for(lambda: alice_id not in bob.awareness)
+    again = await connect(client, doc_id, name="Alice")
+    await again.set_awareness(alice_id, 4, {"user": {"color": "#00f"}})
+    await bob.wait_for(lambda: alice_id in bob.awareness)
+    room = rooms.get(doc_id)
+    assert room is not None and room.awareness_states[alice_id]["user"]["name"] == "Alice"
+    await again.close()
+    await bob.close()
+
+
+async def eventually(predicate: Callable[[], bool]) -> None:
+    """Wait (up to 10 s) for something the server does in the background."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached within 10 s")
+
+
+class PausingStore:
+    """The real SQL store, except that a compaction waits for ``release`` before it writes."""
+
+    def __init__(self, inner: SqlDocUpdateStore) -> None:
+        self.inner = inner
+        self.compacting = asyncio.Event()
+        self.release = asyncio.Event()
+        self.compacted_upto: list[int] = []
+
+    async def load(self, doc_id: str) -> LoadedDoc:
+        return await self.inner.load(doc_id)
+
+    async def append_update(self, doc_id: str, update: bytes) -> int:
+        return await self.inner.append_update(doc_id, update)
+
+    async def compact(self, doc_id: str, snapshot: bytes, upto_seq: int) -> None:
+        self.compacting.set()
+        await self.release.wait()
+        await self.inner.compact(doc_id, snapshot, upto_seq)
+        self.compacted_upto.append(upto_seq)
+
+
+async def test_updates_stored_during_a_compaction_are_kept(doc_server: ServerFactory,
+                                                           store: SqlDocUpdateStore, doc_id: str) -> None:
+    pausing = PausingStore(store)
+    client, rooms = await doc_server(DocLimits(compact_every_updates=3, compact_idle_seconds=3600),
+                                     with_store=pausing)
+    alice = await connect(client, doc_id)
+    await asyncio.wait_for(alice.synced.wait(), 10)
+    for word in ("a", "b", "c"):
+        await alice.edit(lambda t, w=word: t.insert(len(t), w))
+    await asyncio.wait_for(pausing.compacting.wait(), 10)  # snapshot of a, b, c computed, not yet written
+    for word in ("d", "e"):
+        await alice.edit(lambda t, w=word: t.insert(len(t), w))
+    await alice.wait_saved()
+    pausing.release.set()
+    await eventually(lambda: len(pausing.compacted_upto) == 1)
+
+    loaded = await store.load(doc_id)
+    assert loaded.snapshot is not None and len(loaded.updates) == 2  # d and e stayed in the log
+    assert await stored_text(store, doc_id) == "abcde"
+    await alice.close()
+    # Closing the room folds d and e into the snapshot too.
+    await eventually(lambda: rooms.get(doc_id) is None and len(pausing.compacted_upto) == 2)
+    loaded = await store.load(doc_id)
+    assert loaded.updates == [] and await stored_text(store, doc_id) == "abcde"

@@ -212,3 +212,23 @@ async def test_storage_failure_closes_writer_and_relays_nothing(doc_server: Serv
         async with engine.begin() as conn:  # type: ignore[attr-defined]
             await conn.exec_driver_sql("ALTER TABLE doc_updates_away RENAME TO doc_updates")
     await bob.close()
+
+
+async def test_load_failure_closes_with_1011_and_recovers(doc_server: ServerFactory, doc_id: str,
+                                                          engine: object) -> None:
+    client, rooms = await doc_server()
+    async with engine.begin() as conn:  # type: ignore[attr-defined]
+        await conn.exec_driver_sql("ALTER TABLE doc_snapshots RENAME TO doc_snapshots_away")
+    try:
+        first = await connect(client, doc_id)
+        assert await first.wait_closed() == CloseCode.INTERNAL_ERROR
+        assert first.close_reason == "the document could not be opened"
+        assert rooms.get(doc_id) is None
+    finally:
+        async with engine.begin() as conn:  # type: ignore[attr-defined]
+            await conn.exec_driver_sql("ALTER TABLE doc_snapshots_away RENAME TO doc_snapshots")
+    second = await connect(client, doc_id)
+    await asyncio.wait_for(second.synced.wait(), 10)
+    await second.edit(lambda t: t.insert(0, "works again"))
+    await second.wait_saved()
+    await second.close()

@@ -50,6 +50,12 @@ def bundle() -> Path:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """Browser tests run on SQLite only; the storage tests cover PostgreSQL."""
+    return f"sqlite+aiosqlite:///{tmp_path}/docs.db"
+
+
+@pytest.fixture
 async def editor_server(aiohttp_server: Callable[..., Awaitable[TestServer]], store: SqlDocUpdateStore,
                         bundle: Path) -> AsyncIterator[tuple[TestServer, DocRooms]]:
     rooms = DocRooms(store, DocLimits())
@@ -61,7 +67,11 @@ async def editor_server(aiohttp_server: Callable[..., Awaitable[TestServer]], st
             "user": {"name": request.query.get("name", "?"), "color": request.query.get("color", "#3366cc")},
             "readOnly": request.query.get("role") == "reader",
         }
-        return web.Response(text=PAGE % json.dumps(opts), content_type="text/html")
+        response = web.Response(text=PAGE % json.dumps(opts), content_type="text/html")
+        # The document socket's access check reads these, as the real one reads the session cookie.
+        response.set_cookie("test_role", request.query.get("role", "editor"))
+        response.set_cookie("test_name", request.query.get("name", ""))
+        return response
 
     app = web.Application()
     app.router.add_get("/docs/{doc_id}/ws", doc_ws_handler(rooms, header_access))
@@ -83,7 +93,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def open_editor(browser: Browser, server: TestServer, doc_id: str, name: str, color: str,
                       role: str = "editor") -> Page:
-    page = await browser.new_page()
+    context = await browser.new_context()  # one cookie jar per person
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     url = server.make_url(f"/test/{doc_id}").with_query(name=name, color=color, role=role)
@@ -109,15 +120,20 @@ async def test_two_tabs_type_at_once_and_a_late_tab_sees_all(editor_server: tupl
 
     await ann.click(".ProseMirror")
     await ann.keyboard.type("Minutes of the council")
-    await ben.wait_for_function("() => window.ed.editor.getText().includes('council')")
-    await ben.click(".ProseMirror")
-    await ben.keyboard.press("End")
+    for line in ("Ann:", "Ben:"):
+        await ann.keyboard.press("Enter")
+        await ann.keyboard.type(line)
+    await ben.wait_for_function("() => window.ed.editor.getText().includes('Ben:')")
 
-    async def typing(page: Page, words: str) -> None:
-        await page.keyboard.press("Enter")
+    # Each types at the end of a paragraph while the other types too. (Two tabs splitting the same
+    # paragraph at the same moment converge as well, but y-prosemirror may mix their characters.)
+    async def typing(page: Page, line: str, words: str) -> None:
+        await page.click(f".ProseMirror p:has-text('{line}')")
+        await page.keyboard.press("End")
         await page.keyboard.type(words, delay=15)
 
-    await asyncio.gather(typing(ann, "ann wrote this line"), typing(ben, "ben wrote another line"))
+    await asyncio.gather(typing(ann, "Ann:", " ann wrote this line"),
+                         typing(ben, "Ben:", " ben wrote another line"))
     await ann.wait_for_function("() => window.ed.editor.getText().includes('another line')")
     await ben.wait_for_function("() => window.ed.editor.getText().includes('this line')")
     await wait_saved(ann)
@@ -156,6 +172,8 @@ async def test_reader_tab_follows_but_cannot_edit(editor_server: tuple[TestServe
 
     rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
     assert await text_of(rita) == "Agenda item 1"
+    room = _rooms.get(doc_id)
+    assert room is not None and sorted(c.access.can_write for c in room.clients) == [False, True]
     assert await rita.evaluate("() => window.ed.editor.isEditable") is False
     await rita.click(".ProseMirror")
     await rita.keyboard.type("should not appear")
@@ -178,3 +196,33 @@ async def test_permanent_refusal_is_shown_and_not_retried(editor_server: tuple[T
     assert "withdrawn" in (await ann.text_content(".ch-editor-status") or "")
     await asyncio.sleep(1.0)  # y-websocket would have reconnected within its 200-400 ms backoff
     assert rooms.get(doc_id) is None
+
+
+async def test_reader_first_on_an_empty_document_is_not_refused(editor_server: tuple[TestServer, DocRooms],
+                                                                 browser: Browser, doc_id: str) -> None:
+    server, _rooms = editor_server
+    rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
+    ann = await open_editor(browser, server, doc_id, "Ann", "#cc3333")
+    await ann.click(".ProseMirror")
+    await ann.keyboard.type("First words")
+    await rita.wait_for_function("() => window.ed.editor.getText() === 'First words'")
+    assert await rita.get_attribute(".ch-editor-status", "data-state") == "saved"
+    await rita.wait_for_selector(".ch-editor-presence li:has-text('Ann')")
+
+
+async def test_tampered_reader_tab_is_refused(editor_server: tuple[TestServer, DocRooms],
+                                              browser: Browser, doc_id: str) -> None:
+    server, _rooms = editor_server
+    ann = await open_editor(browser, server, doc_id, "Ann", "#cc3333")
+    await ann.click(".ProseMirror")
+    await ann.keyboard.type("Official text")
+    await wait_saved(ann)
+    rita = await open_editor(browser, server, doc_id, "Rita", "#888888", role="reader")
+    await rita.evaluate("() => window.ed.editor.setEditable(true)")  # as if the page were tampered with
+    await rita.click(".ProseMirror")
+    await rita.keyboard.type(" forged")
+    await rita.wait_for_selector('.ch-editor-status[data-state="error"]', timeout=10_000)
+    assert "only read" in (await rita.text_content(".ch-editor-status") or "")
+    await ann.keyboard.type(", still editable")
+    await wait_saved(ann)
+    assert await text_of(ann) == "Official text, still editable"
