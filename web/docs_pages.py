@@ -79,8 +79,10 @@ async def version_page(request: web.Request) -> web.StreamResponse:
     doc, version, fragment = await request.app[keys.DOC_VERSIONS].view(
         principal, request.match_info["doc_id"], request.match_info["version_id"])
     _, role = await request.app[keys.DOCS].open(principal, doc.id)
+    creator = await request.app[keys.DIRECTORY].find_person(version.created_by) if version.created_by else None
     return await render(request, "doc_version.html", {"doc": doc, "version": version, "content": fragment,
-                                                      "can_manage": role is DocRole.EDITOR})
+                                                      "can_manage": role is DocRole.EDITOR,
+                                                      "creator": creator.name if creator else "-"})
 
 
 async def version_restore(request: web.Request) -> web.StreamResponse:

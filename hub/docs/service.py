@@ -38,13 +38,14 @@ log = logging.getLogger(__name__)
 
 MAX_GRANTS = 200
 # Presence colours: distinct, readable with white text.
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf", "#ff7f0e", "#3949ab", "#00897b")
+PALETTE = ("#1f77b4", "#d62728", "#2e7d32", "#7b1fa2", "#8c564b", "#c2185b", "#00838f", "#ef6c00",
+           "#3949ab", "#00897b", "#5d4037", "#ad1457")
 
 
 def colour_of(person_id: str) -> str:
     """A person's presence colour: stable across tabs, documents and restarts."""
-    return PALETTE[hashlib.sha256(person_id.encode()).digest()[0] % len(PALETTE)]
+    digest = hashlib.sha256(person_id.encode()).digest()
+    return PALETTE[int.from_bytes(digest[:4], "big") % len(PALETTE)]
 
 
 @dataclass(frozen=True, slots=True)
