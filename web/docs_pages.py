@@ -12,6 +12,7 @@ from hub.docs.service import colour_of
 from hub.errors import BadRequest
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 
+
 def editor_strings(request: web.Request) -> dict[str, Any]:
     """The editor's labels in the request's language, in the shape mountEditor expects."""
     t = request.app[TRANSLATOR].gettext
@@ -39,8 +40,8 @@ def editor_strings(request: web.Request) -> dict[str, Any]:
 async def docs_list(request: web.Request) -> web.StreamResponse:
     principal = await page_principal(request)
     service = request.app[keys.DOCS]
-    mine = await service.list(principal, "mine")
-    unit = await service.list(principal, "unit")
+    mine = await service.list_docs(principal, "mine")
+    unit = await service.list_docs(principal, "unit")
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
     return await render(request, "docs_list.html", {"mine": mine, "unit_docs": unit, "units": units,
                                                     "me": principal, "error": None})

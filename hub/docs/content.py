@@ -68,8 +68,13 @@ def _read_text(text: XmlText) -> list[Node | Span]:
     return out
 
 
+def _attributes(element: XmlElement) -> dict[str, Any]:
+    # pycrdt types the view's __iter__ as returning an Iterable (it returns an iterator).
+    return dict(element.attributes.__iter__())
+
+
 def _read_element(element: XmlElement) -> Node:
-    attrs = {k: v for k, v in element.attributes}
+    attrs = _attributes(element)
     node = Node(element.tag or "paragraph", attrs)
     for child in element.children:
         if isinstance(child, XmlText):
@@ -126,7 +131,7 @@ def _element_text(element: XmlElement) -> str:
 
 
 def _level_of(element: XmlElement) -> int:
-    return heading_level(Node("heading", {k: v for k, v in element.attributes}))
+    return heading_level(Node("heading", _attributes(element)))
 
 
 def append_under_heading(doc: Doc, headings: Sequence[str], text: str) -> None:
@@ -151,7 +156,8 @@ def append_under_heading(doc: Doc, headings: Sequence[str], text: str) -> None:
                     at += 1
                 break
         if at is None:
-            fragment.children.append(XmlElement("heading", {"level": 2}, [XmlText(headings[0])]))
+            heading = fragment.children.append(XmlElement("heading", None, [XmlText(headings[0])]))
+            heading.attributes["level"] = 2  # a number, as y-prosemirror writes it (pycrdt types str only)
             at = len(fragment.children)
         paragraph = fragment.children.insert(at, XmlElement("paragraph"))
         paragraph.children.append(XmlText(text))
@@ -166,7 +172,7 @@ def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlEl
                     copy.insert(len(copy), chunk, attrs)
         elif isinstance(child, XmlElement):
             element = target.children.append(
-                XmlElement(child.tag or "paragraph", {k: v for k, v in child.attributes}))
+                XmlElement(child.tag or "paragraph", _attributes(child)))
             _copy_children(child, element)
 
 

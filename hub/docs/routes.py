@@ -82,7 +82,7 @@ async def create_doc(request: web.Request) -> web.Response:
 async def list_docs(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, ListQuery)
-    found = await request.app[keys.DOCS].list(principal, query.scope, query.meeting)
+    found = await request.app[keys.DOCS].list_docs(principal, query.scope, query.meeting)
     return json_response({"documents": [_doc_json(doc, role) for doc, role in found]})
 
 
@@ -118,7 +118,7 @@ async def share_doc(request: web.Request) -> web.Response:
 @routes.get("/api/v1/docs/{doc_id}/versions", summary="The named versions of a document, newest first")
 async def list_versions(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    versions = await request.app[keys.DOC_VERSIONS].list(principal, request.match_info["doc_id"])
+    versions = await request.app[keys.DOC_VERSIONS].list_versions(principal, request.match_info["doc_id"])
     return json_response({"versions": [_version_json(v) for v in versions]})
 
 

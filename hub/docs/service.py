@@ -31,7 +31,7 @@ from hub.docs.store import DocUpdateStore
 from hub.docs.sync_protocol import EMPTY_UPDATE, CloseCode, Refusal, sync_message
 from hub.docs.sync_room import DocAccess
 from hub.docs.sync_rooms import DocRooms, DocRoomsClosed
-from hub.errors import BadRequest, Conflict, Forbidden, HubError, NotFound, PayloadTooLarge, Unavailable
+from hub.errors import BadRequest, Forbidden, HubError, NotFound, PayloadTooLarge, Unavailable
 from hub.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class DocumentService:
                                user={"name": person.name, "color": colour_of(person.id)},
                                label=person.id, person_id=person.id, jti=principal.jti)
 
-    async def list(self, principal: Principal, scope: str,
+    async def list_docs(self, principal: Principal, scope: str,
                    meeting_id: str | None = None) -> list[tuple[Document, DocRole]]:
         """Documents the caller may open: ``mine``, ``unit`` (my unit's) or one ``meeting``'s."""
         if scope == "meeting" and not meeting_id:

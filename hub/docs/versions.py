@@ -57,7 +57,7 @@ class DocumentVersions:
         log.info("doc %s: version %s (%r) saved by %s", doc.id, version_id, cleaned, principal.id)
         return await self._version(doc_id, version_id)
 
-    async def list(self, principal: Principal, doc_id: str) -> list[Version]:
+    async def list_versions(self, principal: Principal, doc_id: str) -> list[Version]:
         await self.documents.open(principal, doc_id)
         async with self.documents.db.connect() as conn:
             return await catalog.versions_of(conn, doc_id)

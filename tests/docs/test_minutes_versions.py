@@ -177,7 +177,8 @@ async def test_export_markdown_html_and_docx(hub: Hub) -> None:
     assert response.status == 200 and response.content_type == "text/markdown"
     assert "filename*=UTF-8''%E6%B0%B4" in response.headers["Content-Disposition"]
     md = await response.text()
-    for line in ("# 水务会议纪要", "# 会议纪要", "Present: **all members**, chaired by *谢继成* \\<script\\>alert(1)\\</script\\>",
+    for line in ("# 水务会议纪要", "# 会议纪要",
+                 "Present: **all members**, chaired by *谢继成* \\<script\\>alert(1)\\</script\\>",
                  "- Budget\n- Roads", "1. First point", "| Item | Owner |\n|---|---|\n| Water | 水务局 |",
                  "## Decisions\n\nApprove the water plan"):
         assert line in md, line
