@@ -10,12 +10,13 @@ from hub import keys
 from hub.docs.model import DocRole
 from hub.docs.service import colour_of
 from hub.errors import BadRequest
-from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
+from web.i18n import Translator
+from web.pages import NAV, TEMPLATES, TRANSLATOR, NavItem, page_principal, render
 
 
-def editor_strings(request: web.Request) -> dict[str, Any]:
-    """The editor's labels in the request's language, in the shape mountEditor expects."""
-    t = request.app[TRANSLATOR].gettext
+def editor_strings(translator: Translator) -> dict[str, Any]:
+    """The editor's labels in the current request's language, in the shape mountEditor expects."""
+    t = translator.gettext
     return {
         "connecting": t("Connecting…"), "offline": t("Offline – changes are kept in this tab"),
         "syncing": t("Syncing…"), "saving": t("Saving…"), "saved": t("All changes saved"),
@@ -34,6 +35,9 @@ def editor_strings(request: web.Request) -> dict[str, Any]:
         "confirmRestore": t("Restore this version? Everyone editing will see the document change."),
         "restored": t("Restored."), "versionSaved": t("Saved."), "failed": t("Could not do that: %(message)s"),
         "md": t("Markdown"), "html": t("HTML"), "docx": t("Word"),
+        "inDocument": t("In the document"), "versions": t("Versions"), "saveVersion": t("Save version"),
+        "openFull": t("Open in full"), "noAccess": t("The minutes are not shared with you."),
+        "unavailable": t("The minutes could not be opened."),
     }
 
 
@@ -68,7 +72,7 @@ async def doc_page(request: web.Request) -> web.StreamResponse:
         "user": {"name": principal.person.name, "color": colour_of(principal.id)},
         "readOnly": role is not DocRole.EDITOR,
         "canManage": role is DocRole.EDITOR,
-        "strings": editor_strings(request),
+        "strings": editor_strings(request.app[TRANSLATOR]),
     }
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
     return await render(request, "doc_page.html", {"doc": doc, "role": role.value, "data": data,
@@ -96,6 +100,9 @@ async def version_restore(request: web.Request) -> web.StreamResponse:
 def setup_docs_pages(app: web.Application) -> None:
     """The nav entry and the pages of shared documents."""
     app[NAV].append(NavItem("/docs", "Documents"))
+    translator = app[TRANSLATOR]
+    # Pages that embed a document (the meeting page's minutes) put these in <script id="doc-strings">.
+    app[TEMPLATES].globals["doc_editor_strings"] = lambda: editor_strings(translator)
     app.router.add_get("/docs", docs_list)
     app.router.add_post("/docs", docs_create)
     app.router.add_get("/docs/{doc_id}", doc_page)
