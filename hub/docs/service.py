@@ -68,11 +68,15 @@ class _HubClient:
         """Nothing to close."""
 
 
-_REFUSALS: dict[int, HubError] = {
-    CloseCode.UPDATE_TOO_LARGE: PayloadTooLarge("change_too_large", "the change is larger than one update may be"),
-    CloseCode.DOCUMENT_TOO_LARGE: PayloadTooLarge("document_too_large", "the document would exceed its size limit"),
-    CloseCode.GOING_AWAY: Unavailable("shutting_down", "the server is shutting down; try again"),
-}
+def _refusal_error(refusal: Refusal) -> HubError:
+    """The HTTP error for a server-side change the room refused."""
+    if refusal.code == CloseCode.UPDATE_TOO_LARGE:
+        return PayloadTooLarge("change_too_large", "the change is larger than one update may be")
+    if refusal.code == CloseCode.DOCUMENT_TOO_LARGE:
+        return PayloadTooLarge("document_too_large", "the document would exceed its size limit")
+    if refusal.code == CloseCode.GOING_AWAY:
+        return Unavailable("shutting_down", "the server is shutting down; try again")
+    return Unavailable("doc_unavailable", refusal.reason)
 
 
 class DocumentService:
@@ -304,7 +308,7 @@ class DocumentService:
                 await room.receive(client, sync_message(YSyncMessageType.SYNC_UPDATE, update))
             except Refusal as refusal:
                 log.warning("doc %s: a server-side change was refused: %s", doc_id, refusal.reason)
-                raise _REFUSALS.get(refusal.code, Unavailable("doc_unavailable", refusal.reason)) from None
+                raise _refusal_error(refusal) from None
         finally:
             self.rooms.leave(room, client)
         async with self.db.begin() as conn:
