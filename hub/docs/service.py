@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from pycrdt import Doc, YSyncMessageType, merge_updates
+from sqlalchemy.exc import IntegrityError
 
 from hub.auth import policy
 from hub.auth.principal import Principal
@@ -125,11 +126,18 @@ class DocumentService:
         now = self.clock.now()
         doc = Document(id=uuid.uuid4().hex, title=_title(title), kind=DocKind.MINUTES, owner_unit_id=owner_unit,
                        created_by=created_by, created_at=now, updated_at=now, meeting_id=meeting_id)
-        async with self.db.begin() as conn:
-            existing = await catalog.document_of_meeting(conn, meeting_id)
-            if existing is not None:
-                return existing.id
-            await catalog.insert_document(conn, doc, [])
+        try:
+            async with self.db.begin() as conn:
+                existing = await catalog.document_of_meeting(conn, meeting_id)
+                if existing is not None:
+                    return existing.id
+                await catalog.insert_document(conn, doc, [])
+        except IntegrityError:
+            # Created at the same moment by another request or node (meeting_id is unique).
+            again = await self.minutes_of(meeting_id)
+            if again is None:
+                raise
+            return again.id
         log.info("doc %s: minutes of meeting %s created", doc.id, meeting_id)
         return doc.id
 

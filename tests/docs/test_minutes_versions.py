@@ -218,3 +218,12 @@ async def test_export_markdown_html_and_docx(hub: Hub) -> None:
         assert response.status == status, query
     assert read_tree(ann.doc).children  # the client's tree reads back too
     await ann.close()
+
+
+async def test_one_minutes_document_per_meeting_even_when_created_at_once(hub: Hub) -> None:
+    service = hub.app[keys.DOCS]
+    ids = await asyncio.gather(*(service.create_minutes("m-race", "纪要", "gov-office") for _ in range(5)))
+    assert len(set(ids)) == 1
+    minutes = await service.minutes_of("m-race")
+    assert minutes is not None and minutes.id == ids[0] and minutes.kind.value == "minutes"
+    assert await service.minutes_of("m-other") is None
