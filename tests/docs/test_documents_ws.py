@@ -161,3 +161,21 @@ async def test_restart_keeps_every_acknowledged_update(hub: Hub, settings: Setti
     response = await again.client.get(f"/api/v1/docs/{doc['id']}", headers=again.auth("p-xie"))
     assert (await response.json())["title"] == "预算说明"
     await bob.close()
+
+
+async def test_revoked_token_is_cut_off(hub: Hub) -> None:
+    doc = await create(hub, "p-xie")
+    token = hub.token("pub-util-04")
+    ws = await hub.client.session.ws_connect(str(hub.client.make_url(f"/docs/{doc['id']}/ws")),
+                                             headers={"Authorization": f"Bearer {token}"})
+    ben = YClient(ws)
+    await ben.send_raw(sync_message(YSyncMessageType.SYNC_STEP1, ben.doc.get_state()))
+    await asyncio.wait_for(ben.synced.wait(), 10)
+    ann = await join(hub, doc["id"], "p-xie")
+    auth = hub.app[keys.AUTH]
+    principal = await auth.authenticate(token)
+    await auth.revoke(principal.jti, expires_at=principal.expires_at, by="pub-util-04")
+    assert await ben.wait_closed() == CloseCode.ACCESS_REVOKED
+    assert ann.close_code is None
+    assert (await refused_status(hub, doc["id"], {"Authorization": f"Bearer {token}"}))[0] == 401
+    await ann.close()
