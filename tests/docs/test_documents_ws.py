@@ -11,6 +11,7 @@ import pytest
 from pycrdt import Text, YSyncMessageType
 
 from hub import keys
+from hub.app import drain
 from hub.docs.content import doc_from_state
 from hub.docs.service import colour_of
 from hub.docs.sync_protocol import CloseCode, sync_message
@@ -179,3 +180,14 @@ async def test_revoked_token_is_cut_off(hub: Hub) -> None:
     assert ann.close_code is None
     assert (await refused_status(hub, doc["id"], {"Authorization": f"Bearer {token}"}))[0] == 401
     await ann.close()
+
+
+async def test_draining_node_sends_document_editors_elsewhere(hub: Hub) -> None:
+    doc = await create(hub, "p-xie")
+    ann = await join(hub, doc["id"], "p-xie")
+    await ann.edit(lambda t: t.insert(0, "before the drain"))
+    await ann.wait_saved()
+    await drain(hub.app, 0.1)
+    assert await ann.wait_closed() == 1001  # y-websocket reconnects, through the front door, to another node
+    stored = doc_from_state(await hub.app[keys.DOCS].current_state(doc["id"]))
+    assert str(stored.get("t", type=Text)) == "before the drain"
