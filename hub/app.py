@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp import WSCloseCode, web
 
 from hub import keys
-from hub.api import json_response, openapi_document
+from hub.api import ApiRoutes, json_response, openapi_document
 from hub.auth.routes import routes as auth_routes
 from hub.auth.service import AuthService
 from hub.auth.tokens import TokenCodec
@@ -118,6 +118,11 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=request.app[keys.METRICS].render(), content_type="text/plain", charset="utf-8")
 
 
+# The service's own API endpoints (the OpenAPI document describes itself too).
+meta_routes = ApiRoutes("meta")
+
+
+@meta_routes.get("/api/v1/openapi.json", summary="This OpenAPI document", auth=False)
 async def openapi(request: web.Request) -> web.Response:
     endpoints = [ep for routes in request.app[keys.API_ROUTES] for ep in routes.endpoints]
     return json_response(
@@ -145,14 +150,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [auth_routes, directory_routes, docs_routes]
+    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, docs_routes]
     app.cleanup_ctx.extend([_database, _bus, _node_registry, _services])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    app.router.add_get("/api/v1/openapi.json", openapi)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
     setup_signaling(app, registries=[])

@@ -23,7 +23,7 @@ from hub.bus import create_bus
 from hub.bus.nodes import GROUP as NODES_GROUP
 from hub.bus.nodes import NodeInfo
 from hub.directory.importer import load_file
-from hub.errors import HubError
+from hub.errors import BadRequest, HubError
 from hub.logs import setup_logging
 from hub.settings import Settings, SettingsError, load_settings
 from hub.storage.db import Database
@@ -68,11 +68,6 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
-    await site.start()
-    url = settings.public_url
-    where = f"{url}/login" if settings.server.demo else url
-    print(f"CityHub is running: open {where}", flush=True)
     loop = asyncio.get_running_loop()
     stop: asyncio.Future[int] = loop.create_future()
 
@@ -80,16 +75,33 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
         if not stop.done():
             stop.set_result(signum)
 
+    # SIGTERM (docker stop, systemd) drains and ends the service cleanly with status 0; Ctrl-C stops at once.
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
+        site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
+        await site.start()
+        print(f"CityHub is running: open {_open_url(settings, runner)}", flush=True)
         received = await stop
         if received == signal.SIGTERM:
             await drain(app, settings.server.drain_seconds)
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
         await runner.cleanup()
     log.info("stopped")
+    print("CityHub stopped", flush=True)
     return 0
+
+
+def _open_url(settings: Settings, runner: web.AppRunner) -> str:
+    """The URL to open: public_url when set, else the address actually bound (port 0 picks a free one)."""
+    if settings.server.public_url:
+        url = settings.public_url
+    else:
+        host, port = runner.addresses[0][:2]
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    return f"{url}/login" if settings.server.demo else url
 
 
 @command("db upgrade")
@@ -125,6 +137,8 @@ async def directory_export(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("token issue")
 async def token_issue(args: argparse.Namespace, settings: Settings) -> int:
+    if args.ttl is not None and args.ttl <= 0:
+        raise BadRequest("invalid_ttl", f"--ttl must be a positive number of seconds, not {args.ttl}")
     async with services(settings) as app:
         token = await app[keys.AUTH].issue_for_id(args.person, ttl=args.ttl, scope=args.scope)
     print(token)
@@ -211,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         print(f"cityhub: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
+    except SettingsError as exc:
+        print(f"cityhub: bad setting: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -163,14 +163,18 @@ def _convert(key: str, hint: Any, raw: Any) -> Any:
     if hint is int or hint is float:
         if isinstance(raw, bool):
             raise SettingsError(f"{key}: expected a number, got {raw!r}")
+        if hint is int and isinstance(raw, float) and not raw.is_integer():
+            raise SettingsError(f"{key}: expected a whole number, got {raw!r}")
         try:
             return hint(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"{key}: expected a number, got {raw!r}") from None
     if hint is Path:
-        return Path(str(raw))
+        if not isinstance(raw, str) or not raw.strip():
+            raise SettingsError(f"{key}: expected a path, got {raw!r}")
+        return Path(raw)
     if hint is str:
-        if not isinstance(raw, str | int | float):
+        if isinstance(raw, bool) or not isinstance(raw, str | int | float):
             raise SettingsError(f"{key}: expected a string, got {raw!r}")
         return str(raw)
     if origin is tuple:
@@ -247,8 +251,13 @@ def _validate(settings: Settings) -> None:
     for entry in jwt.public_key_files:
         if "=" not in entry:
             raise SettingsError(f"jwt.public_key_files: {entry!r} is not kid=path")
-    if jwt.ttl <= 0 or jwt.session_ttl <= 0:
-        raise SettingsError("jwt.ttl: must be positive")
+    for name in ("ttl", "session_ttl"):
+        if getattr(jwt, name) <= 0:
+            raise SettingsError(f"jwt.{name}: must be positive, not {getattr(jwt, name)}")
+    if jwt.leeway < 0:
+        raise SettingsError(f"jwt.leeway: must not be negative, not {jwt.leeway}")
+    if settings.server.max_body_bytes <= 0:
+        raise SettingsError(f"server.max_body_bytes: must be positive, not {settings.server.max_body_bytes}")
     if not 0 < settings.server.port < 65536 and settings.server.port != 0:
         raise SettingsError(f"server.port: {settings.server.port} is not a port")
     url = settings.database.url

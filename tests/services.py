@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import pytest
 import redis
 
-PG_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("CITYHUB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+PG_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def missing(service: str, error: BaseException) -> None:
@@ -29,7 +30,7 @@ def redis_available() -> None:
         missing("Redis", exc)
 
 
-async def _admin(statement: str) -> None:
+async def _admin_async(statement: str) -> None:
     conn = await asyncpg.connect(PG_DSN, timeout=5)
     try:
         await conn.execute(statement)
@@ -37,11 +38,17 @@ async def _admin(statement: str) -> None:
         await conn.close()
 
 
+def _admin(statement: str) -> None:
+    """Run an admin statement on its own loop in a thread: callers may be inside a running loop (async fixtures)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(_admin_async(statement))).result()
+
+
 def create_pg_database() -> str:
     """A new, randomly named PostgreSQL database; returns its SQLAlchemy URL."""
     name = f"cityhub_test_{uuid.uuid4().hex[:10]}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        _admin(f'CREATE DATABASE "{name}"')
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         missing("PostgreSQL", exc)
     base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
@@ -50,4 +57,4 @@ def create_pg_database() -> str:
 
 def drop_pg_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -88,7 +88,14 @@ async def error_page(request: web.Request, status: int, code: str, message: str)
 
 def sign_in_url(request: web.Request) -> str:
     """Where a visitor without a session goes: the demo sign-in page, or the sign-in help page."""
-    return "/login?" + urlencode({"next": request.path_qs})
+    # Only a page can be returned to: a refused form post (handoff, logout) goes back to the start page.
+    back = request.path_qs if request.method == "GET" else "/"
+    return _sign_in_page(request) + "?" + urlencode({"next": back})
+
+
+def _sign_in_page(request: web.Request) -> str:
+    # /login exists in demo mode only; elsewhere people sign in through the city portal (/auth/handoff).
+    return "/login" if request.app[keys.SETTINGS].server.demo else "/signin"
 
 
 async def page_principal(request: web.Request) -> Principal:
@@ -107,11 +114,18 @@ async def index(request: web.Request) -> web.StreamResponse:
     return await render(request, "index.html", {"me": principal})
 
 
+async def signin_help(request: web.Request) -> web.StreamResponse:
+    """Outside demo mode: how to sign in (through the city portal)."""
+    if request.app[keys.SETTINGS].server.demo:
+        raise web.HTTPFound("/login?" + urlencode({"next": _safe_next(request.query.get("next"))}))
+    return await render(request, "signin_help.html", {"next": _safe_next(request.query.get("next"))}, status=401)
+
+
 async def login_page(request: web.Request) -> web.StreamResponse:
     settings = request.app[keys.SETTINGS]
     next_path = _safe_next(request.query.get("next"))
     if not settings.server.demo:
-        return await render(request, "signin_help.html", {"next": next_path}, status=401)
+        raise NotFound("not_found", "no such page")
     directory = request.app[keys.DIRECTORY]
     units = await directory.units()
     members = await directory.members([u.id for u in units])
@@ -153,7 +167,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     principal = await optional_principal(request)
     if principal is not None and principal.kind == "session":
         await request.app[keys.AUTH].revoke(principal.jti, expires_at=principal.expires_at, by=principal.id)
-    response = web.HTTPSeeOther("/login")
+    response = web.HTTPSeeOther(_sign_in_page(request))
     response.del_cookie(request.app[keys.SETTINGS].server.cookie_name, path="/")
     raise response
 
@@ -210,10 +224,12 @@ def setup_web(app: web.Application) -> None:
     app[TEMPLATES] = env
     env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = lambda path: f"/static/{path}"
+    env.filters["role_label"] = lambda role: translator.gettext(f"role.{role}")
     app[ERROR_PAGE] = error_page
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
+    app.router.add_get("/signin", signin_help)
     app.router.add_post("/logout", logout)
     app.router.add_post("/auth/handoff", handoff)
     app.router.add_get("/lang/{locale}", switch_language)

@@ -56,10 +56,11 @@ async def me(request: web.Request) -> web.Response:
 )
 async def create_session(request: web.Request) -> web.Response:
     auth = request.app[keys.AUTH]
-    if request.headers.get("Authorization"):
+    # A body, when sent, must be well-formed even if the header carries the token: bad input is never ignored.
+    body = await read_body(request, SessionRequest) if request.body_exists else None
+    if request.headers.get("Authorization") or body is None:
         principal = await principal_of(request)
     else:
-        body = await read_body(request, SessionRequest)
         principal = await auth.authenticate(body.token, peer=request.remote or "-")
     if principal.kind == "session":
         raise BadRequest("session_token", "exchange an access token, not a session cookie")

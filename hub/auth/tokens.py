@@ -15,11 +15,22 @@ from cryptography.hazmat.primitives import serialization
 
 from hub.clock import Clock
 from hub.errors import Unauthorized
-from hub.settings import Settings
+from hub.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 REQUIRED_CLAIMS = ("sub", "org", "roles", "exp", "iat", "jti")
+
+
+def _read_key(setting: str, path: str, *, private: bool) -> Any:
+    """A PEM key from a file; a SettingsError naming the setting when it cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+        if private:
+            return serialization.load_pem_private_key(data, password=None)
+        return serialization.load_pem_public_key(data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SettingsError(f"{setting}: cannot use {path}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -58,17 +69,17 @@ class TokenCodec:
                 log.info("generated a new HS256 secret in %s", path)
             secret = path.read_text().strip()
             if len(secret) < 32:
-                raise ValueError(f"jwt.secret_file: {path} holds fewer than 32 characters")
+                raise SettingsError(f"jwt.secret_file: {path} holds fewer than 32 characters")
             self._signing_key = secret
             self._verify_keys[cfg.kid] = secret
             return
         if cfg.private_key_file:
-            private = serialization.load_pem_private_key(Path(cfg.private_key_file).read_bytes(), password=None)
+            private = _read_key("jwt.private_key_file", cfg.private_key_file, private=True)
             self._signing_key = private
-            self._verify_keys[cfg.kid] = private.public_key()  # type: ignore[union-attr]
+            self._verify_keys[cfg.kid] = private.public_key()
         for entry in cfg.public_key_files:
             kid, _, key_path = entry.partition("=")
-            self._verify_keys[kid.strip()] = serialization.load_pem_public_key(Path(key_path.strip()).read_bytes())
+            self._verify_keys[kid.strip()] = _read_key("jwt.public_key_files", key_path.strip(), private=False)
 
     @property
     def can_sign(self) -> bool:
@@ -101,9 +112,14 @@ class TokenCodec:
         """The claims of a valid token; Unauthorized with a distinct code for every way a token can be bad."""
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:
+            # DecodeError, and also a kid that is not a string: never a 500.
             raise Unauthorized("token_malformed", "the token is not a well-formed JWT") from None
         alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise Unauthorized("token_malformed", "the token's header has no algorithm")
+        if alg.lower() == "none":
+            raise Unauthorized("token_unsigned", "unsigned tokens (alg none) are not accepted")
         if alg != self.algorithm:
             raise Unauthorized("token_algorithm_refused", f"tokens signed with {alg!r} are not accepted")
         kid = header.get("kid", self.settings.kid)
@@ -121,7 +137,7 @@ class TokenCodec:
                 options={"require": list(REQUIRED_CLAIMS), "verify_iat": True},
             )
         except jwt.MissingRequiredClaimError as exc:
-            raise Unauthorized("token_missing_claim", f"the token has no {exc.claim!r} claim") from None
+            raise Unauthorized(f"token_missing_{exc.claim}", f"the token has no {exc.claim!r} claim") from None
         except jwt.ExpiredSignatureError:
             raise Unauthorized("token_expired", "the token has expired") from None
         except jwt.ImmatureSignatureError:

@@ -104,9 +104,14 @@ def _bool(value: Any, where: str) -> bool:
 
 
 def normalise(
-    data: DirectoryData, *, stored_units: set[str], stored_extensions: dict[str, str]
+    data: DirectoryData, *, stored_units: set[str], stored_extensions: dict[str, str],
+    stored_parents: dict[str, str | None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Check every record (ids, kinds, parents, cycles, roles, unique extensions) and return clean ones."""
+    """Check every record (ids, kinds, parents, cycles, roles, unique extensions) and return clean ones.
+
+    `stored_parents` (unit id -> parent id of the units already stored) lets a cycle through units that the file
+    does not mention be found too.
+    """
     units: list[dict[str, Any]] = []
     seen_units: dict[str, str] = {}
     for index, record in enumerate(data.org_units):
@@ -134,7 +139,7 @@ def normalise(
             }
         )
     known_units = stored_units | set(seen_units)
-    parents = {u["id"]: u["parent"] for u in units}
+    parents = {**(stored_parents or {}), **{u["id"]: u["parent"] for u in units}}
     for unit in units:
         if unit["parent"] is not None and unit["parent"] not in known_units:
             raise DirectoryImportError(

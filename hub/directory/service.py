@@ -32,9 +32,11 @@ class DirectoryService:
         """Upsert a whole directory in one transaction; with prune, deactivate people missing from it."""
         now = self.clock.now()
         async with self.db.begin() as conn:
-            stored_units = {unit.id for unit in await store.all_units(conn)}
+            stored = await store.all_units(conn)
             units, persons = normalise(
-                data, stored_units=stored_units, stored_extensions=await store.existing_extensions(conn)
+                data, stored_units={unit.id for unit in stored},
+                stored_extensions=await store.existing_extensions(conn),
+                stored_parents={unit.id: unit.parent_id for unit in stored},
             )
             before = {p.id: p for p in await store.all_people(conn)}
             created_u, updated_u = await store.upsert_units(conn, units, now)

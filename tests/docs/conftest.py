@@ -19,7 +19,7 @@ from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
 from hub.storage.db import Database
 
-PG_ADMIN_DSN = os.environ.get("CITYHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _pg_admin(sql: str) -> None:

@@ -1,0 +1,382 @@
+"""SFU forwarding benchmark: hub CPU per forwarded RTP packet, SFU vs a MediaRelay transcoding baseline.
+
+The hub (the SFU, or the baseline) runs in this process; publishers and
+subscribers are media clients (signaling/media_client.py) in a separate process,
+signalled over a Unix socket with JSON lines. Hub CPU is time.process_time()
+(all threads: aiortc's decoder threads and encoder executors count).
+
+    python -m bench.sfu_forwarding --publishers 2 --subscribers 3 --runs 3 --seconds 8
+    python -m bench.sfu_forwarding ... --write docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import platform
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench.relay_baseline import RelayHub
+from signaling.media_client import MediaClient
+from signaling.sfu import Sfu, SfuConfig, SfuPeer
+
+ROOM = "bench"
+
+
+@dataclass
+class RunResult:
+    mode: str
+    packets: int
+    seconds: float
+    cpu: float
+    streams: int
+    decoded_fps: float
+
+    @property
+    def us_per_packet(self) -> float:
+        return self.cpu / self.packets * 1e6 if self.packets else float("inf")
+
+    @property
+    def packets_per_second(self) -> float:
+        return self.packets / self.seconds
+
+    @property
+    def cpu_percent_per_stream(self) -> float:
+        return 100.0 * self.cpu / self.seconds / self.streams if self.streams else float("inf")
+
+
+# --- the client process ----------------------------------------------------------------
+
+
+async def client_main(args: argparse.Namespace) -> None:
+    """Run every participant's media client and answer the hub over the socket."""
+    reader, writer = await asyncio.open_unix_connection(args.socket)
+    clients: dict[str, MediaClient] = {}
+    answers: dict[str, asyncio.Future[str]] = {}
+    loop = asyncio.get_running_loop()
+
+    def send(message: dict[str, Any]) -> None:
+        writer.write(json.dumps(message).encode() + b"\n")
+
+    for i in range(args.publishers):
+        name = f"pub{i}"
+        clients[name] = MediaClient(name, width=args.width, height=args.height, fps=args.fps)
+    for i in range(args.subscribers):
+        name = f"sub{i}"
+        clients[name] = MediaClient(name, video=False, audio=False)
+
+    async def answer_offer(name: str, sdp: str) -> None:
+        send({"type": "answer", "id": name, "sdp": await clients[name].handle_offer(sdp)})
+
+    tasks: set[asyncio.Task[None]] = set()
+    stop = loop.create_future()
+
+    async def read_loop() -> None:
+        while line := await reader.readline():
+            message = json.loads(line)
+            kind, name = message["type"], message.get("id", "")
+            if kind == "joined":
+                await clients[name].handle_answer(message["sdp"])
+                answers[name].set_result(name)
+            elif kind == "offer":
+                task = asyncio.ensure_future(answer_offer(name, message["sdp"]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+            elif kind == "report":
+                send({"type": "report", "frames": {n: c.frames() for n, c in clients.items()}})
+            elif kind == "stop":
+                break
+        if not stop.done():
+            stop.set_result(None)
+
+    reading = asyncio.ensure_future(read_loop())
+    for name, client in clients.items():
+        answers[name] = loop.create_future()
+        send({"type": "join", "id": name, "sdp": await client.create_offer(), "sources": client.sources()})
+        await answers[name]
+    await writer.drain()
+    await stop
+    reading.cancel()
+    for client in clients.values():
+        await client.close()
+    writer.close()
+
+
+# --- the hub side ------------------------------------------------------------------------
+
+
+class HubSide:
+    """Serves one client process for one run, as the SFU or the relay baseline."""
+
+    def __init__(self, mode: str, fast_receive: bool = True) -> None:
+        self.mode = mode
+        self.sfu = Sfu(SfuConfig(negotiation_timeout=30, inactivity_timeout=30, fast_receive=fast_receive))
+        self.relay = RelayHub()
+        self.peers: dict[str, SfuPeer] = {}
+        self.writer: asyncio.StreamWriter | None = None
+        self.reports: asyncio.Queue[dict[str, dict[str, int]]] = asyncio.Queue()
+        self.connected = asyncio.Event()
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.writer is not None
+        self.writer.write(json.dumps(message).encode() + b"\n")
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.connected.set()
+        while line := await reader.readline():
+            message = json.loads(line)
+            kind, name = message["type"], message.get("id", "")
+            if kind == "join":
+                await self.join(name, message["sdp"], message["sources"])
+            elif kind == "answer":
+                if self.mode == "sfu":
+                    await self.peers[name].handle_answer(message["sdp"])
+                else:
+                    await self.relay.handle_answer(name, message["sdp"])
+            elif kind == "report":
+                await self.reports.put(message["frames"])
+
+    async def join(self, name: str, sdp: str, sources: dict[str, str]) -> None:
+        async def on_offer(offer: str) -> None:
+            self.send({"type": "offer", "id": name, "sdp": offer})
+
+        if self.mode == "sfu":
+            await self.sfu.start()
+            peer = self.peers[name] = await self.sfu.join(ROOM, name, on_offer)
+            answer = await peer.handle_offer(sdp, sources)
+        else:
+            answer = await self.relay.join(name, sdp, on_offer)
+        self.send({"type": "joined", "id": name, "sdp": answer})
+
+    async def report(self) -> dict[str, dict[str, int]]:
+        self.send({"type": "report"})
+        return await asyncio.wait_for(self.reports.get(), 10)
+
+    async def packets(self) -> int:
+        if self.mode == "sfu":
+            return self.sfu.stats().packets_forwarded
+        return await self.relay.packets_sent()
+
+    def streams(self) -> int:
+        if self.mode == "sfu":
+            room = self.sfu.rooms.get(ROOM)
+            return sum(len(f.legs) for f in room.forwarders.values()) if room else 0
+        return self.relay.streams()
+
+    async def stop(self) -> None:
+        await self.sfu.stop()
+        await self.relay.stop()
+
+
+def expected_tracks(name: str, publishers: int) -> int:
+    return 2 * (publishers - 1 if name.startswith("pub") else publishers)
+
+
+async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
+    hub = HubSide(mode, fast_receive=not args.queued_receive)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "hub.sock")
+        server = await asyncio.start_unix_server(hub.serve, path)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.sfu_forwarding",
+            "--client",
+            "--socket",
+            path,
+            "--publishers",
+            str(args.publishers),
+            "--subscribers",
+            str(args.subscribers),
+            "--width",
+            str(args.width),
+            "--height",
+            str(args.height),
+            "--fps",
+            str(args.fps),
+        )
+        try:
+            await asyncio.wait_for(hub.connected.wait(), 30)
+            deadline = time.monotonic() + 60
+            while True:
+                frames = await hub.report()
+                if len(frames) == args.publishers + args.subscribers and all(
+                    len(f) == expected_tracks(n, args.publishers) and min(f.values(), default=0) > 0
+                    for n, f in frames.items()
+                ):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{mode}: media did not start flowing: {frames}")
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(args.warmup)
+            frames_before = await hub.report()
+            packets_before, cpu_before, wall_before = (
+                await hub.packets(),
+                time.process_time(),
+                time.monotonic(),
+            )
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
+            if profiler is not None:
+                profiler.enable()
+            await asyncio.sleep(args.seconds)
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(
+                    args.profile
+                )
+            packets_after, cpu_after, wall_after = await hub.packets(), time.process_time(), time.monotonic()
+            frames_after = await hub.report()
+            video_frames = sum(
+                n - frames_before[p].get(t, 0)
+                for p, tracks in frames_after.items()
+                for t, n in tracks.items()
+                if t in frames_before[p]
+            )
+            streams = hub.streams()
+            hub.send({"type": "stop"})
+            await asyncio.wait_for(child.wait(), 30)
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+            await hub.stop()
+            server.close()
+            await server.wait_closed()
+    seconds = wall_after - wall_before
+    return RunResult(
+        mode=mode,
+        packets=packets_after - packets_before,
+        seconds=seconds,
+        cpu=cpu_after - cpu_before,
+        streams=streams,
+        decoded_fps=video_frames / seconds,
+    )
+
+
+def machine_info() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import aiortc
+    import av
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} cores (load average {load} when the run ended), "
+        f"Python {platform.python_version()}, "
+        f"aiortc {aiortc.__version__}, PyAV {av.__version__}, {platform.system()} {platform.release()}"
+    )
+
+
+def table(results: dict[str, list[RunResult]], args: argparse.Namespace) -> str:
+    def med(mode: str, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in results[mode])
+
+    lines = [
+        "| hub | streams | packets/s forwarded | hub CPU µs / packet | hub CPU % / stream "
+        "| client decoded frames/s | runs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    names = {"sfu": "SFU (RTP forwarding)", "relay": "MediaRelay baseline (decode + re-encode)"}
+    for mode in results:
+        lines.append(
+            f"| {names[mode]} | {int(med(mode, 'streams'))} | {med(mode, 'packets_per_second'):.0f} "
+            f"| {med(mode, 'us_per_packet'):.1f} | {med(mode, 'cpu_percent_per_stream'):.2f} "
+            f"| {med(mode, 'decoded_fps'):.0f} | {len(results[mode])} |"
+        )
+    if "sfu" in results and "relay" in results:
+        ratio = med("relay", "cpu_percent_per_stream") / med("sfu", "cpu_percent_per_stream")
+        lines.append("")
+        lines.append(f"Baseline / SFU hub CPU per forwarded stream: **{ratio:.0f}x**.")
+    return "\n".join(lines)
+
+
+async def hub_main(args: argparse.Namespace) -> None:
+    results: dict[str, list[RunResult]] = {mode: [] for mode in args.modes}
+    for run in range(args.runs):
+        for mode in args.modes:
+            result = await run_once(mode, args)
+            results[mode].append(result)
+            print(
+                f"run {run + 1} {mode}: {result.packets_per_second:.0f} pkt/s, "
+                f"{result.us_per_packet:.1f} us/pkt, {result.cpu_percent_per_stream:.2f} %CPU/stream, "
+                f"{result.streams} streams, {result.decoded_fps:.0f} decoded frames/s",
+                flush=True,
+            )
+    command = "python -m bench.sfu_forwarding " + " ".join(sys.argv[1:])
+    report = (
+        f"Machine: {machine_info()}\n\n"
+        f"Command: `{command}`\n\n"
+        f"Topology: {args.publishers} publishers (VP8 {args.width}x{args.height} @ {args.fps} fps + Opus), "
+        f"{args.subscribers} receive-only subscribers; every participant receives every other publisher. "
+        f"Medians of {args.runs} runs of {args.seconds:g} s after {args.warmup:g} s warm-up.\n\n"
+        + table(results, args)
+        + "\n"
+    )
+    print()
+    print(report)
+    if args.write:
+        write_section(args.write, report)
+
+
+def write_section(path: str, body: str) -> None:
+    """Replace (or add) the '## SFU forwarding' section of a markdown file."""
+    heading = "## SFU forwarding"
+    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+    start = text.find(heading)
+    if start >= 0:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
+    text = text.rstrip("\n") + "\n\n" + heading + "\n\n" + body
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--publishers", type=int, default=2)
+    parser.add_argument("--subscribers", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--modes", nargs="+", default=["sfu", "relay"], choices=["sfu", "relay"])
+    parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding')")
+    parser.add_argument(
+        "--queued-receive",
+        action="store_true",
+        help="SFU: keep aiortc's queued receive path (for comparison)",
+    )
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest hub functions per run")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--socket", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.publishers < 1 or args.subscribers < 0 or args.runs < 1 or args.seconds <= 0:
+        parser.error("need at least one publisher, one run and a positive duration")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    asyncio.run(client_main(args) if args.client else hub_main(args))
+
+
+if __name__ == "__main__":
+    main()

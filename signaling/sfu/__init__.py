@@ -1,0 +1,32 @@
+"""CityHub's selective forwarding unit on aiortc: forwards encoded RTP, never decodes (docs/sfu.md)."""
+
+from signaling.sfu.events import (
+    ActiveSpeakerChanged,
+    ForwardingStats,
+    PeerFailed,
+    RoomClosed,
+    SfuEvent,
+    TrackInfo,
+    TrackPublished,
+    TrackSource,
+    TrackUnpublished,
+)
+from signaling.sfu.peer import SfuConfig, SfuError, SfuPeer
+from signaling.sfu.room import Sfu, SfuRoom
+
+__all__ = [
+    "ActiveSpeakerChanged",
+    "ForwardingStats",
+    "PeerFailed",
+    "RoomClosed",
+    "Sfu",
+    "SfuConfig",
+    "SfuError",
+    "SfuEvent",
+    "SfuPeer",
+    "SfuRoom",
+    "TrackInfo",
+    "TrackPublished",
+    "TrackSource",
+    "TrackUnpublished",
+]

@@ -1,0 +1,83 @@
+"""What the SFU tells the signaling layer: published tracks, speakers, dead peers, forwarding counters."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, fields
+
+
+class TrackSource(enum.StrEnum):
+    """What a published track shows."""
+
+    CAMERA = "camera"
+    MICROPHONE = "microphone"
+    SCREEN = "screen"
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """A published track; `track_id` is stable while published and is the msid track id subscribers see."""
+
+    track_id: str
+    participant_id: str
+    kind: str  # "audio" | "video"
+    source: TrackSource
+
+
+@dataclass(frozen=True)
+class TrackPublished:
+    room_id: str
+    track: TrackInfo
+
+
+@dataclass(frozen=True)
+class TrackUnpublished:
+    room_id: str
+    track: TrackInfo
+
+
+@dataclass(frozen=True)
+class ActiveSpeakerChanged:
+    room_id: str
+    participant_id: str | None
+    previous: str | None
+
+
+@dataclass(frozen=True)
+class PeerFailed:
+    """The participant's peer connection failed, closed or went silent; the SFU has already removed it."""
+
+    room_id: str
+    participant_id: str
+    reason: str  # "failed" | "closed" | "inactive" | "negotiation_timeout"
+
+
+@dataclass(frozen=True)
+class RoomClosed:
+    room_id: str
+
+
+SfuEvent = TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | RoomClosed
+
+
+@dataclass
+class ForwardingStats:
+    """Counters of forwarded media; `packets_forwarded` counts one per packet per subscriber leg."""
+
+    packets_received: int = 0
+    packets_forwarded: int = 0
+    bytes_forwarded: int = 0
+    packets_dropped: int = 0
+    keyframe_requests_sent: int = 0
+    keyframe_requests_received: int = 0
+    nacks_received: int = 0
+    retransmissions: int = 0
+
+    def add(self, other: ForwardingStats) -> None:
+        """Accumulate `other` into this object."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (for JSON and /metrics)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,325 @@
+"""RTP-level forwarding: one TrackForwarder per published track, one OutgoingLeg per subscriber of it.
+
+Packets are never decoded. Each leg rewrites SSRC, payload type, sequence number
+and timestamp (constant offsets, so upstream gaps stay gaps and a late upstream
+retransmission fills them), keeps its own history for the subscriber's NACKs,
+and starts a video subscriber on a key frame it has asked the publisher for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import struct
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from signaling.sfu.aiortc_internals import ForwardingReceiver, ForwardingSender
+from signaling.sfu.events import ForwardingStats, TrackInfo
+from signaling.sfu.keyframes import keyframe_start, needs_keyframe
+
+logger = logging.getLogger(__name__)
+
+VIDEO_HISTORY = 1024
+AUDIO_HISTORY = 128
+# A subscriber's own PLI/FIR is forwarded at most this often per published track.
+KEYFRAME_MIN_INTERVAL = 0.3
+# Asking on subscriber add goes out unless a request left this recently (its key frame will serve).
+KEYFRAME_JOIN_INTERVAL = 0.05
+# A leg still waiting for its first key frame asks again after this long.
+KEYFRAME_RETRY = 1.0
+
+LevelSink = Callable[[str, int], None]
+
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+_HEADER = struct.Struct("!BBHLL")
+_HEADER_WITH_EXT = struct.Struct("!BBHLLHH")
+
+
+def ntp_now() -> int:
+    """The current time as a 64-bit NTP timestamp (aiortc's clock goes through datetime: 3x slower)."""
+    now = time.time() + NTP_UNIX_OFFSET
+    seconds = int(now)
+    return (seconds << 32) | int((now - seconds) * 4294967296.0)
+
+
+def _same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
+    if a.mimeType.lower() != b.mimeType.lower() or a.clockRate != b.clockRate:
+        return False
+    if a.mimeType.lower() == "video/h264":
+        return a.parameters.get("packetization-mode", 0) == b.parameters.get("packetization-mode", 0)
+    return True
+
+
+class OutgoingLeg:
+    """One published track as sent to one subscriber."""
+
+    def __init__(self, forwarder: TrackForwarder, sender: ForwardingSender, subscriber_id: str) -> None:
+        self.forwarder = forwarder
+        self.sender = sender
+        self.subscriber_id = subscriber_id
+        self.ssrc = sender.ssrc
+        self._size = VIDEO_HISTORY if forwarder.info.kind == "video" else AUDIO_HISTORY
+        self._history: dict[int, bytes] = {}
+        self._pt_map: dict[int, int | None] = {}
+        self._source_ssrc: int | None = None
+        self._synced = False
+        self._start_seq = 0
+        self._sent = 0
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._next_seq = random.randrange(0, 0x8000)
+        self._next_ts = random.randrange(0, 0x100000000)
+        self._prepared = False
+        self._one_byte = False
+        self._mid_id: int | None = None
+        self._abs_id: int | None = None
+        self._level_id: int | None = None
+        self._mid_element = b""
+        self.closed = False
+        sender.set_hooks(self)
+
+    def _out_payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
+        params = self.sender.negotiated
+        if params is None:
+            return None
+        pt = next((c.payloadType for c in params.codecs if _same_codec(c, codec)), None)
+        if pt is None:
+            logger.warning(
+                "subscriber %s did not negotiate %s for track %s",
+                self.subscriber_id,
+                codec.mimeType,
+                self.forwarder.info.track_id,
+            )
+        if codec.payloadType is not None:
+            self._pt_map[codec.payloadType] = pt
+        return pt
+
+    def _prepare(self) -> bool:
+        """Once negotiated: the header extension ids this subscriber agreed to."""
+        params = self.sender.negotiated
+        if params is None:
+            return False
+        ids = {ext.uri: ext.id for ext in params.headerExtensions}
+        mid = (self.sender.mid or "").encode()
+        self._mid_id = ids.get(MID_URI)
+        self._abs_id = ids.get(ABS_SEND_TIME_URI)
+        self._level_id = ids.get(AUDIO_LEVEL_URI)
+        used = [i for i in (self._mid_id, self._abs_id, self._level_id) if i is not None]
+        # one-byte header extensions (RFC 8285) cover ids 1..14 and values of 1..16 bytes
+        self._one_byte = all(1 <= i <= 14 for i in used) and 1 <= len(mid) <= 16
+        self._mid_element = (
+            bytes([(self._mid_id << 4) | (len(mid) - 1)]) + mid if self._mid_id and mid else b""
+        )
+        self._prepared = True
+        return True
+
+    def _header(self, packet: RtpPacket, pt: int, seq: int, ts: int, abs_send_time: bytes) -> bytes | None:
+        ext = self._mid_element
+        if self._abs_id:
+            ext += bytes([(self._abs_id << 4) | 2]) + abs_send_time
+        level = packet.extensions.audio_level
+        if self._level_id and level is not None:
+            ext += bytes([self._level_id << 4, (0x80 if level[0] else 0) | (level[1] & 0x7F)])
+        if packet.csrc or packet.padding_size:
+            return None
+        if ext:
+            ext += b"\x00" * (-len(ext) % 4)
+            return (
+                _HEADER_WITH_EXT.pack(
+                    0x90, (packet.marker << 7) | pt, seq, ts, self.ssrc, 0xBEDE, len(ext) >> 2
+                )
+                + ext
+            )
+        return _HEADER.pack(0x80, (packet.marker << 7) | pt, seq, ts, self.ssrc)
+
+    def forward(
+        self,
+        packet: RtpPacket,
+        codec: RTCRtpCodecParameters,
+        source: tuple[int, int, int],
+        ntp: int,
+        abs_send_time: bytes,
+    ) -> None:
+        """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`) and send it."""
+        ssrc, seq, ts = source
+        stats = self.forwarder.stats
+        if not self._prepared and not (self.sender.ready and self._prepare()):
+            stats.packets_dropped += 1
+            return
+        pt = (
+            self._pt_map[codec.payloadType]
+            if codec.payloadType in self._pt_map
+            else self._out_payload_type(codec)
+        )
+        if pt is None:
+            stats.packets_dropped += 1
+            return
+        if ssrc != self._source_ssrc:
+            self._synced = False
+        if not self._synced:
+            if needs_keyframe(codec.mimeType) and not keyframe_start(codec.mimeType, packet.payload):
+                stats.packets_dropped += 1
+                self.forwarder.keyframe_wanted()
+                return
+            self._source_ssrc = ssrc
+            self._seq_offset = (self._next_seq - seq) & 0xFFFF
+            self._ts_offset = (self._next_ts - ts) & 0xFFFFFFFF
+            self._start_seq = seq
+            self._sent = 0
+            self._synced = True
+        elif self._sent < 1024 and (seq - self._start_seq) & 0xFFFF >= 0x8000:
+            # a straggler from before this leg started
+            stats.packets_dropped += 1
+            return
+        out_seq = (seq + self._seq_offset) & 0xFFFF
+        out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
+        header = self._header(packet, pt, out_seq, out_ts, abs_send_time) if self._one_byte else None
+        if header is not None:
+            data = header + packet.payload
+        else:
+            packet.ssrc = self.ssrc
+            packet.payload_type = pt
+            packet.sequence_number = out_seq
+            packet.timestamp = out_ts
+            packet.extensions.mid = self.sender.mid
+            packet.extensions.abs_send_time = int.from_bytes(abs_send_time, "big")
+            data = packet.serialize(self.sender.extensions_map)
+        self._history[out_seq % self._size] = data
+        if (out_seq - self._next_seq) & 0xFFFF < 0x8000:
+            self._next_seq = (out_seq + 1) & 0xFFFF
+            self._next_ts = out_ts
+        self._sent += 1
+        payload_size = len(packet.payload)
+        sent = self.sender.try_send_rtp(data, ntp, out_ts, payload_size)
+        if sent is None:  # TURN relay: only aiortc's coroutine path can send
+            self.forwarder.spawn(self._send_later(data, ntp, out_ts, payload_size))
+        elif sent:
+            stats.packets_forwarded += 1
+            stats.bytes_forwarded += len(data)
+
+    async def _send_later(self, data: bytes, ntp: int, rtp_timestamp: int, payload_size: int) -> None:
+        if await self.sender.send_rtp(data, ntp, rtp_timestamp, payload_size):
+            self.forwarder.stats.packets_forwarded += 1
+            self.forwarder.stats.bytes_forwarded += len(data)
+
+    @property
+    def last_sequence_number(self) -> int | None:
+        """The newest sequence number sent to the subscriber, None before the first packet."""
+        return (self._next_seq - 1) & 0xFFFF if self._synced else None
+
+    async def on_nack(self, lost: list[int]) -> None:
+        """Answer the subscriber's NACK from this leg's history."""
+        stats = self.forwarder.stats
+        stats.nacks_received += 1
+        for seq in lost:
+            data = self._history.get(seq % self._size)
+            if data is not None and int.from_bytes(data[2:4], "big") == seq:
+                if await self.sender.retransmit(data):
+                    stats.retransmissions += 1
+
+    def on_keyframe_request(self) -> None:
+        """The subscriber sent PLI/FIR: forward it to the publisher, paced."""
+        self.forwarder.stats.keyframe_requests_received += 1
+        self.forwarder.request_keyframe(KEYFRAME_MIN_INTERVAL)
+
+
+class TrackForwarder:
+    """Fans one published track out to its subscribers' legs."""
+
+    def __init__(
+        self,
+        info: TrackInfo,
+        receiver: ForwardingReceiver,
+        capabilities: list[RTCRtpCodecCapability],
+        level_sink: LevelSink | None,
+    ) -> None:
+        self.info = info
+        # what subscribers are offered: the publisher's negotiated codecs, nothing we would have to transcode
+        self.capabilities = capabilities
+        self.receiver = receiver
+        self.stats = ForwardingStats()
+        self.legs: list[OutgoingLeg] = []
+        self._level_sink = level_sink
+        self._media_ssrc: int | None = None
+        self._last_request = -1e9
+        self._request_pending = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+        receiver.set_sink(self)
+
+    def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+        """Called by the forwarding receiver for every publisher packet."""
+        self.stats.packets_received += 1
+        self._media_ssrc = packet.ssrc
+        if self._level_sink is not None and packet.extensions.audio_level is not None:
+            self._level_sink(self.info.participant_id, packet.extensions.audio_level[1])
+        if self._request_pending:
+            self._request_pending = False
+            self.request_keyframe(0.0)
+        if not self.legs:
+            return
+        # the fallback serializer rewrites the packet in place: keep the originals aside
+        source = (packet.ssrc, packet.sequence_number, packet.timestamp)
+        ntp = ntp_now()
+        abs_send_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
+        for leg in tuple(self.legs):
+            leg.forward(packet, codec, source, ntp, abs_send_time)
+
+    def add_leg(self, leg: OutgoingLeg) -> None:
+        """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""
+        self.legs.append(leg)
+        if self.info.kind == "video":
+            self.request_keyframe(KEYFRAME_JOIN_INTERVAL)
+
+    def remove_leg(self, leg: OutgoingLeg) -> None:
+        """Stop forwarding to a subscriber."""
+        leg.closed = True
+        if leg in self.legs:
+            self.legs.remove(leg)
+
+    def seconds_since_keyframe_request(self) -> float:
+        """Time since the last PLI was sent to the publisher."""
+        return self._loop.time() - self._last_request
+
+    def keyframe_wanted(self) -> None:
+        """A leg is still waiting for its first key frame."""
+        if self._loop.time() - self._last_request >= KEYFRAME_RETRY:
+            self.request_keyframe(KEYFRAME_RETRY)
+
+    def request_keyframe(self, min_interval: float) -> None:
+        """Send a PLI to the publisher unless one left less than `min_interval` seconds ago."""
+        if self.info.kind != "video":
+            return
+        now = self._loop.time()
+        if now - self._last_request < min_interval:
+            return
+        if self._media_ssrc is None:
+            # nothing received yet: ask as soon as the publisher's SSRC is known
+            self._request_pending = True
+            return
+        self._last_request = now
+        self.stats.keyframe_requests_sent += 1
+        self.spawn(self.receiver.request_keyframe(self._media_ssrc))
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a send that must go through aiortc's coroutines, owned by this forwarder."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        """Detach from the receiver and drop every leg."""
+        self.receiver.set_sink(None)
+        for leg in tuple(self.legs):
+            self.remove_leg(leg)
+        for task in self._tasks:
+            task.cancel()

@@ -1,0 +1,247 @@
+"""Sfu (owns rooms) and SfuRoom (one meeting's participants and forwarding graph)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from signaling.sfu.aiortc_internals import ForwardingReceiver
+from signaling.sfu.events import (
+    ActiveSpeakerChanged,
+    ForwardingStats,
+    PeerFailed,
+    RoomClosed,
+    SfuEvent,
+    TrackInfo,
+    TrackPublished,
+    TrackUnpublished,
+)
+from signaling.sfu.forwarding import TrackForwarder
+from signaling.sfu.peer import OfferSink, SfuConfig, SfuError, SfuPeer, capabilities_for
+from signaling.sfu.speaker import ActiveSpeakerDetector
+
+logger = logging.getLogger(__name__)
+
+EventSink = Callable[[SfuEvent], None]
+
+
+class SfuRoom:
+    """One meeting on this SFU: created on first join, stopped when the last participant leaves."""
+
+    def __init__(
+        self,
+        room_id: str,
+        config: SfuConfig,
+        emit: EventSink,
+        on_closed: Callable[[SfuRoom], None],
+    ) -> None:
+        self.room_id = room_id
+        self._config = config
+        self._emit = emit
+        self._on_closed = on_closed
+        self.peers: dict[str, SfuPeer] = {}
+        self.forwarders: dict[str, TrackForwarder] = {}
+        self.speakers = ActiveSpeakerDetector()
+        self.closed_stats = ForwardingStats()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._speaker_task: asyncio.Task[None] | None = None
+        self.stopped = False
+
+    def start(self) -> None:
+        """Start the active speaker ticker."""
+        self._speaker_task = asyncio.ensure_future(self._speaker_loop())
+
+    async def stop(self) -> None:
+        """Close every participant's connection and every task of this room."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self._speaker_task is not None:
+            self._speaker_task.cancel()
+        for participant_id in list(self.peers):
+            await self._remove(participant_id, reason=None)
+        # removals of failed peers finish by themselves (they only close connections)
+        current = asyncio.current_task()
+        await asyncio.gather(*(t for t in self._tasks if t is not current), return_exceptions=True)
+        self._on_closed(self)
+        self._emit(RoomClosed(self.room_id))
+        logger.info("room %s closed", self.room_id)
+
+    async def join(self, participant_id: str, on_offer: OfferSink) -> SfuPeer:
+        """Add a participant (replacing a stale one of the same id); it receives every published track."""
+        if self.stopped:
+            raise SfuError("closed", f"room {self.room_id} is closed")
+        if participant_id in self.peers:
+            logger.info("room %s: %s rejoined, closing the old connection", self.room_id, participant_id)
+            await self._remove(participant_id, reason=None)
+        peer = SfuPeer(self, participant_id, on_offer, self._config)
+        self.peers[participant_id] = peer
+        peer.start()
+        for forwarder in self.forwarders.values():
+            if forwarder.info.participant_id != participant_id:
+                peer.subscribe(forwarder)
+        logger.info("room %s: %s joined", self.room_id, participant_id)
+        return peer
+
+    async def leave(self, participant_id: str) -> None:
+        """Remove a participant; the room stops when it was the last one."""
+        await self._remove(participant_id, reason=None)
+        await self._stop_if_empty()
+
+    def tracks(self) -> list[TrackInfo]:
+        """Every track published in the room."""
+        return [f.info for f in self.forwarders.values()]
+
+    def stats(self) -> ForwardingStats:
+        """Forwarding counters of this room, including tracks already unpublished."""
+        total = ForwardingStats()
+        total.add(self.closed_stats)
+        for forwarder in self.forwarders.values():
+            total.add(forwarder.stats)
+        return total
+
+    # --- called by SfuPeer ------------------------------------------------------------
+
+    def track_published(
+        self,
+        peer: SfuPeer,
+        info: TrackInfo,
+        receiver: ForwardingReceiver,
+        codecs: list[RTCRtpCodecParameters],
+    ) -> None:
+        """A participant started sending a track: forward it to everybody else."""
+        level_sink = self.speakers.add if info.kind == "audio" else None
+        forwarder = TrackForwarder(info, receiver, capabilities_for(info.kind, codecs), level_sink)
+        self.forwarders[info.track_id] = forwarder
+        for other in self.peers.values():
+            if other is not peer:
+                other.subscribe(forwarder)
+        logger.info(
+            "room %s: %s published %s (%s)", self.room_id, info.participant_id, info.track_id, info.source
+        )
+        self._emit(TrackPublished(self.room_id, info))
+
+    def track_unpublished(self, info: TrackInfo) -> None:
+        """A participant stopped sending a track."""
+        forwarder = self.forwarders.pop(info.track_id, None)
+        if forwarder is None:
+            return
+        forwarder.close()
+        self.closed_stats.add(forwarder.stats)
+        for other in self.peers.values():
+            other.unsubscribe(info.track_id)
+        logger.info("room %s: %s unpublished %s", self.room_id, info.participant_id, info.track_id)
+        self._emit(TrackUnpublished(self.room_id, info))
+
+    def peer_failed(self, peer: SfuPeer, reason: str) -> None:
+        """The participant's connection failed or went silent: remove it and say so."""
+        if self.peers.get(peer.participant_id) is not peer:
+            return
+        logger.warning("room %s: %s removed (%s)", self.room_id, peer.participant_id, reason)
+        task = asyncio.ensure_future(self._remove_failed(peer.participant_id, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _remove_failed(self, participant_id: str, reason: str) -> None:
+        await self._remove(participant_id, reason=reason)
+        await self._stop_if_empty()
+
+    # --- internals --------------------------------------------------------------------
+
+    async def _remove(self, participant_id: str, reason: str | None) -> None:
+        peer = self.peers.pop(participant_id, None)
+        if peer is None:
+            return
+        for info in peer.published.values():
+            self.track_unpublished(info)
+        try:
+            await peer.close()
+        except Exception:
+            logger.exception("room %s: closing %s failed", self.room_id, participant_id)
+        if self.speakers.remove(participant_id):
+            self._emit(ActiveSpeakerChanged(self.room_id, None, participant_id))
+        if reason is not None:
+            self._emit(PeerFailed(self.room_id, participant_id, reason))
+
+    async def _stop_if_empty(self) -> None:
+        if not self.peers and not self.stopped:
+            await self.stop()
+
+    async def _speaker_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.speaker_interval)
+            previous = self.speakers.current
+            speaker = self.speakers.tick()
+            if speaker is not None:
+                self._emit(ActiveSpeakerChanged(self.room_id, speaker, previous))
+
+
+class Sfu:
+    """The hub's selective forwarding unit: rooms by id, events to one sink."""
+
+    def __init__(self, config: SfuConfig | None = None, on_event: EventSink | None = None) -> None:
+        self.config = config or SfuConfig()
+        self.rooms: dict[str, SfuRoom] = {}
+        self.events: asyncio.Queue[SfuEvent] = asyncio.Queue()
+        self._on_event = on_event
+        self._closed_stats = ForwardingStats()
+        self._started = False
+
+    async def start(self) -> None:
+        """Accept joins."""
+        self._started = True
+
+    async def stop(self) -> None:
+        """Close every room, peer connection and task."""
+        self._started = False
+        for room in list(self.rooms.values()):
+            await room.stop()
+
+    def _emit(self, event: SfuEvent) -> None:
+        if self._on_event is None:
+            self.events.put_nowait(event)
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            # a broken listener must not break forwarding or room cleanup
+            logger.exception("SFU event listener failed on %r", event)
+
+    def _room_closed(self, room: SfuRoom) -> None:
+        if self.rooms.get(room.room_id) is room:
+            del self.rooms[room.room_id]
+        self._closed_stats.add(room.stats())
+
+    async def join(self, room_id: str, participant_id: str, on_offer: OfferSink) -> SfuPeer:
+        """Join `participant_id` to room `room_id` (created lazily); `on_offer` delivers server offers."""
+        if not self._started:
+            raise SfuError("closed", "the SFU is not running")
+        if not room_id or not participant_id:
+            raise SfuError("bad_request", "room id and participant id are required")
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = SfuRoom(room_id, self.config, self._emit, self._room_closed)
+            room.start()
+        return await room.join(participant_id, on_offer)
+
+    async def leave(self, room_id: str, participant_id: str) -> None:
+        """Remove a participant; unknown rooms or participants are ignored."""
+        room = self.rooms.get(room_id)
+        if room is not None:
+            await room.leave(participant_id)
+
+    def peer(self, room_id: str, participant_id: str) -> SfuPeer | None:
+        """The participant's SFU peer, if joined."""
+        room = self.rooms.get(room_id)
+        return room.peers.get(participant_id) if room else None
+
+    def stats(self) -> ForwardingStats:
+        """Forwarding counters since start, over all rooms (open and closed)."""
+        total = ForwardingStats()
+        total.add(self._closed_stats)
+        for room in self.rooms.values():
+            total.add(room.stats())
+        return total

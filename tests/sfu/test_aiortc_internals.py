@@ -1,0 +1,118 @@
+"""Guards: fail loudly when an aiortc upgrade changes the private internals the SFU forwards with."""
+
+from __future__ import annotations
+
+import aiortc
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
+
+from signaling.media_client import MediaClient
+from signaling.sfu import aiortc_internals as internals
+
+pytestmark = pytest.mark.media
+
+
+def test_installed_aiortc_is_the_pinned_version_with_every_internal_used() -> None:
+    assert aiortc.__version__ == internals.EXPECTED_AIORTC_VERSION
+    assert internals.check_internals() == []
+
+
+def test_guard_reports_a_changed_version_and_a_vanished_private_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aiortc, "__version__", "9.9.9")
+    monkeypatch.setitem(internals.REQUIRED_CODE_NAMES, RTCRtpSender.send, ("_RTCRtpSender__gone",))
+    problems = internals.check_internals()
+    assert any("9.9.9" in p for p in problems)
+    assert any("_RTCRtpSender__gone" in p for p in problems)
+
+
+async def _offered_pc() -> tuple[MediaClient, RTCPeerConnection]:
+    client = MediaClient("guard")
+    server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    await server.setRemoteDescription(
+        aiortc.RTCSessionDescription(sdp=await client.create_offer(), type="offer")
+    )
+    return client, server
+
+
+async def test_private_attributes_exist_on_real_receivers_and_senders() -> None:
+    client, server = await _offered_pc()
+    try:
+        transceivers = server.getTransceivers()
+        assert [t.kind for t in transceivers] == ["video", "audio"]
+        receiver = transceivers[0].receiver
+        for name in internals.REQUIRED_CODE_NAMES[RTCRtpReceiver.__init__]:
+            assert hasattr(receiver, name), name
+        sender = server.addTransceiver("video", direction="sendonly").sender
+        for name in internals.REQUIRED_CODE_NAMES[RTCRtpSender.__init__]:
+            assert hasattr(sender, name), name
+        assert hasattr(sender, "_track_id") and hasattr(sender, "_RTCRtpSender__started")
+        assert hasattr(receiver.transport, "_RTCDtlsTransport__rx_packets")
+        assert hasattr(receiver.transport, "_rtp_router")
+
+        forwarding = internals.adopt_receiver(receiver)
+        assert isinstance(forwarding, internals.ForwardingReceiver)
+        assert internals.adopt_receiver(forwarding) is forwarding
+        assert not forwarding.decoder_running() and forwarding.packets_received == 0
+        adopted = internals.adopt_sender(sender, stream_id="alice", track_id="alice-cam")
+        assert isinstance(adopted, internals.ForwardingSender)
+        assert not adopted.ready and adopted.negotiated is None and adopted.mid is None
+        assert adopted.ssrc == sender._ssrc
+    finally:
+        await server.close()
+        await client.close()
+
+
+async def test_adopting_a_started_receiver_or_sender_is_refused() -> None:
+    client, server = await _offered_pc()
+    try:
+        receiver = server.getTransceivers()[0].receiver
+        receiver._RTCRtpReceiver__started = True
+        with pytest.raises(RuntimeError, match="decoder thread"):
+            internals.adopt_receiver(receiver)
+        receiver._RTCRtpReceiver__started = False
+        sender = server.getTransceivers()[1].sender
+        sender._RTCRtpSender__started = True
+        with pytest.raises(RuntimeError, match="already started"):
+            internals.adopt_sender(sender, "x", "y")
+        sender._RTCRtpSender__started = False
+    finally:
+        await server.close()
+        await client.close()
+
+
+def test_decoder_thread_names_match_aiortc() -> None:
+    # decoder_threads_alive() finds aiortc's decoder threads by the name RTCRtpReceiver.receive gives them
+    consts = RTCRtpReceiver.receive.__code__.co_consts
+    assert "-decoder" in consts
+    assert "threading" in RTCRtpReceiver.receive.__code__.co_names
+
+
+async def test_fast_send_path_is_taken_on_a_direct_udp_pair(sfu, participants) -> None:
+    from tests.sfu.conftest import wait_for
+
+    a = await participants("alice")
+    await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    leg = next(iter(sfu.rooms["room-1"].forwarders.values())).legs[0]
+    seq = (leg.last_sequence_number + 1) & 0xFFFF  # SRTP refuses replays of old indexes
+    header = bytes([0x80, 0x60]) + seq.to_bytes(2, "big") + bytes([0, 0, 0, 2]) + leg.ssrc.to_bytes(4, "big")
+    # True (sent synchronously), not None (fell back to aiortc's coroutine path) nor False
+    assert leg.sender.try_send_rtp(header + b"\x00", 0, 2, 1) is True
+    dtls = leg.sender.transport
+    assert dtls._tx_srtp is not None and dtls.transport._connection._nominated.get(1) is not None
+
+
+async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, participants) -> None:
+    from tests.sfu.conftest import wait_for
+
+    a = await participants("alice")
+    b = await participants("bob")
+    await wait_for(lambda: len(a.client.frames()) == 2 and min(a.client.frames().values()) > 3, what="media")
+    transport = b.peer.pc.getTransceivers()[0].receiver.transport
+    assert transport.transport._connection._sfu_fast_receive is True
+    assert internals.install_fast_receive(transport) is True  # idempotent
+    before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
+    frames = sum(a.client.frames().values())
+    await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
+    # the liveness counter keeps counting packets taken by the fast path
+    assert internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver) > before

@@ -1,0 +1,78 @@
+"""Migrations create the schema on a fresh SQLite file and a fresh PostgreSQL database, and are repeatable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+
+import hub.storage.tables  # noqa: F401 - every table on the metadata
+from hub.storage.db import Database, alembic_config
+from hub.storage.meta import metadata
+from tests.services import create_pg_database, drop_pg_database
+
+
+@pytest.fixture
+def fresh_pg() -> Iterator[str]:
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'cityhub.db'}"
+    return str(request.getfixturevalue("fresh_pg"))
+
+
+async def schema(db: Database) -> tuple[set[str], set[str]]:
+    def inspect(conn: sa.Connection) -> tuple[set[str], set[str]]:
+        tables = set(sa.inspect(conn).get_table_names())
+        versions = {row[0] for row in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+        return tables, versions
+
+    async with db.connect() as conn:
+        return await conn.run_sync(inspect)
+
+
+async def test_fresh_database_is_migrated_to_every_head_and_twice_is_fine(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    try:
+        await db.upgrade()
+        tables, versions = await schema(db)
+        assert set(metadata.tables) <= tables
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        assert versions == heads
+        async with db.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO org_units (id, name, kind, sort_order, updated_at) "
+                "VALUES ('gov', '市政府', 'city', 0, CURRENT_TIMESTAMP)"
+            ))
+        await db.upgrade()
+        assert await schema(db) == (tables, versions)
+        async with db.connect() as conn:
+            assert (await conn.execute(sa.text("SELECT name FROM org_units"))).scalar_one() == "市政府"
+        assert await db.ping()
+    finally:
+        await db.close()
+
+
+def test_every_domain_branch_starts_at_the_directory() -> None:
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = list(script.walk_revisions())
+    assert any(r.revision == "0001" and r.down_revision is None for r in revisions)
+    for revision in revisions:
+        if revision.revision != "0001":
+            assert revision.down_revision is not None, revision.revision
+
+
+async def test_ping_reports_an_unreachable_database(tmp_path: Path) -> None:
+    db = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        assert await db.ping() is False
+    finally:
+        await db.close()
