@@ -26,18 +26,16 @@ def load_catalogs() -> dict[str, Translations]:
     """Every locale's translations, read from its .po file."""
     catalogs: dict[str, Translations] = {}
     for locale in LOCALES:
-        translations = Translations()
-        folder = LOCALE_DIR / locale / "LC_MESSAGES"
-        # messages.po (the shell) first, then one file per domain (e.g. docs.po), so domains never edit one file.
-        files = sorted(folder.glob("*.po"), key=lambda path: (path.name != "messages.po", path.name))
-        for po in files:
-            with po.open("rb") as handle:
-                catalog = read_po(handle, locale=locale)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            translations.merge(Translations(buffer))
-        catalogs[locale] = translations
+        po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            catalogs[locale] = Translations()
+            continue
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogs[locale] = Translations(buffer)
     return catalogs
 
 
