@@ -17,9 +17,16 @@ if TYPE_CHECKING:
     from hub.docs.service import DocumentService
     from hub.docs.sync_rooms import DocRooms
     from hub.docs.versions import DocumentVersions
+    from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
+    from hub.supervision.decisions import DecisionService, MeetingGate, MinutesWriter
+    from hub.supervision.reports import Reports
+    from hub.supervision.scheduler import ReminderScheduler
+    from hub.supervision.service import SupervisionService
+    from hub.supervision.webhooks import WebhookSender
+    from signaling.meeting_rooms import MeetingRooms
     from signaling.server import SignalingHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -35,7 +42,19 @@ DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
 DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
 # The open shared documents of this node (y-websocket rooms).
 DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
+MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
+# This node's meeting rooms: participants, lobby, the SFU behind them.
+MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Supervision: items, decisions, read models, the reminder scheduler and the webhook sender.
+SUPERVISION: web.AppKey[SupervisionService] = web.AppKey("supervision")
+DECISIONS: web.AppKey[DecisionService] = web.AppKey("decisions")
+SUPERVISION_REPORTS: web.AppKey[Reports] = web.AppKey("supervision_reports")
+REMINDERS: web.AppKey[ReminderScheduler] = web.AppKey("reminders")
+WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
+# Set by the meetings and documents domains (before startup) so decisions can be recorded and written to minutes.
+MEETING_GATE: web.AppKey[MeetingGate] = web.AppKey("meeting_gate")
+MINUTES_WRITER: web.AppKey[MinutesWriter] = web.AppKey("minutes_writer")
