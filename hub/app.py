@@ -24,7 +24,7 @@ from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
 from hub.directory.service import DirectoryService
 from hub.docs.routes import routes as docs_routes
-from hub.docs.wiring import setup_docs
+from hub.docs.wiring import docs_ctx, setup_docs
 from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
 from hub.metrics import Metrics
@@ -190,7 +190,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, supervision_routes, docs_routes]
-    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, supervision_ctx])
+    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, docs_ctx, supervision_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.auth.principal import Principal
-from hub.directory.model import Role
+from hub.directory.model import Person, Role
 from hub.docs.model import Attendance, DocRole, Grant, SubjectKind
 from hub.errors import Forbidden
 from hub.meetings.model import Meeting, MeetingStatus
@@ -167,3 +167,19 @@ def can_create_doc_for(principal: Principal, unit_id: str) -> bool:
     if principal.has(Role.TERMINAL) and not can_administer(principal):
         return False
     return principal.org_unit.id == unit_id or can_administer(principal)
+
+
+def minutes_attendance(person: Person, meeting: Meeting) -> Attendance | None:
+    """Who works on a meeting's minutes: the invited (in person, through their unit, or holding a role in it)
+    edit them until the meeting is closed for edits or cancelled, and read them afterwards; supervisors read."""
+    invited = (
+        person.id in meeting.invited_people
+        or person.org_unit_id in meeting.invited_units
+        or person.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+    )
+    if invited:
+        final = meeting.closed_for_edits or meeting.status is MeetingStatus.CANCELLED
+        return Attendance.OBSERVER if final else Attendance.PARTICIPANT
+    if Role.SUPERVISOR in person.roles:
+        return Attendance.OBSERVER
+    return None

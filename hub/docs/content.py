@@ -134,8 +134,8 @@ def _level_of(element: XmlElement) -> int:
     return heading_level(Node("heading", _attributes(element)))
 
 
-def append_under_heading(doc: Doc, headings: Sequence[str], text: str) -> None:
-    """Append a paragraph at the end of the section under the first heading named one of ``headings``.
+def append_under_heading(doc: Doc, headings: Sequence[str], texts: Sequence[str]) -> None:
+    """Append paragraphs at the end of the section under the first heading named one of ``headings``.
 
     Without such a heading, a level-2 heading ``headings[0]`` is appended to the document first.
     """
@@ -159,8 +159,9 @@ def append_under_heading(doc: Doc, headings: Sequence[str], text: str) -> None:
             heading = fragment.children.append(XmlElement("heading", None, [XmlText(headings[0])]))
             heading.attributes["level"] = 2  # a number, as y-prosemirror writes it (pycrdt types str only)
             at = len(fragment.children)
-        paragraph = fragment.children.insert(at, XmlElement("paragraph"))
-        paragraph.children.append(XmlText(text))
+        for offset, text in enumerate(texts):
+            paragraph = fragment.children.insert(at + offset, XmlElement("paragraph"))
+            paragraph.children.append(XmlText(text))
 
 
 def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlElement) -> None:

@@ -324,16 +324,17 @@ class DocumentService:
         return True
 
     async def append_to_section(self, doc_id: str, heading: str | Sequence[str], paragraph_text: str) -> None:
-        """Append a paragraph under a heading (created when missing), live for everyone who has it open.
+        """Append a paragraph (one per line of ``paragraph_text``) under a heading, created when missing, in
+        one change that everyone who has the document open sees at once.
 
         ``heading`` may name alternatives (e.g. ``DECISIONS_HEADINGS``); the first is used when creating it.
         """
         await self.document(doc_id)
         names = (heading,) if isinstance(heading, str) else tuple(heading) or DECISIONS_HEADINGS
-        text = paragraph_text.strip()
-        if not text:
+        texts = [line.strip() for line in paragraph_text.splitlines() if line.strip()]
+        if not texts:
             raise BadRequest("empty_paragraph", "the paragraph has no text")
-        await self.apply_change(doc_id, lambda doc: append_under_heading(doc, names, text))
+        await self.apply_change(doc_id, lambda doc: append_under_heading(doc, names, texts))
         log.info("doc %s: appended a paragraph under %r", doc_id, names[0])
 
 

@@ -14,6 +14,7 @@ from hub.auth.http import principal_of
 from hub.auth.service import REVOKED_CHANNEL
 from hub.bus.base import Message, Subscription
 from hub.directory.service import CHANGED_CHANNEL
+from hub.docs.meetings_link import DecisionMinutes, MeetingAttendance, MeetingMinutes
 from hub.docs.service import DocumentService
 from hub.docs.store import SqlDocUpdateStore
 from hub.docs.sync_room import DocAccess, DocLimits
@@ -41,7 +42,8 @@ async def _follow(subscription: Subscription, handle: Callable[[Message], Awaita
                 log.exception("docs: handling a bus message failed")
 
 
-async def _docs(app: web.Application) -> AsyncIterator[None]:
+async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx (after the meetings service, before supervision): rooms, services, the meetings link."""
     settings = app[keys.SETTINGS].docs
     limits = DocLimits(
         max_update_bytes=settings.max_update_bytes,
@@ -57,6 +59,13 @@ async def _docs(app: web.Application) -> AsyncIterator[None]:
     app[keys.DOC_ROOMS] = rooms
     app[keys.DOCS] = service
     app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions)
+    directory = app[keys.DIRECTORY]
+    if keys.MEETINGS in app:
+        meetings = app[keys.MEETINGS]
+        service.use_meetings(MeetingAttendance(meetings, directory))
+        meetings.use_minutes(MeetingMinutes(service, directory))
+    if keys.MINUTES_WRITER not in app:  # tests may give supervision their own
+        app[keys.MINUTES_WRITER] = DecisionMinutes(service)
 
     async def revoked(message: Message) -> None:
         if service.revoke_token(str(message.get("jti", ""))):
@@ -87,11 +96,10 @@ async def _stop_rooms(app: web.Application) -> None:
 
 
 def setup_docs(app: web.Application) -> None:
-    """Add the documents' lifecycle and /docs/{doc_id}/ws; the REST routes are in hub.docs.routes."""
+    """Add /docs/{doc_id}/ws and the rooms' shutdown; create_app lists docs_ctx, the REST routes are in routes.py."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
         return await handle_doc_ws(request, request.app[keys.DOC_ROOMS], ws_access)
 
-    app.cleanup_ctx.append(_docs)
     app.on_shutdown.append(_stop_rooms)
     app.router.add_get("/docs/{doc_id}/ws", handler)
