@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
+    from hub.docs.service import DocumentService
+    from hub.docs.sync_rooms import DocRooms
+    from hub.docs.versions import DocumentVersions
     from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.settings import Settings
@@ -36,6 +39,10 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
+DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
+# The open shared documents of this node (y-websocket rooms).
+DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")

@@ -128,6 +128,21 @@ class SignalingSettings:
 
 
 @dataclass(frozen=True)
+class DocsSettings:
+    # One Yjs update (or awareness message) from a client; larger ones close the socket with 4413.
+    max_update_bytes: int = 1_048_576
+    # A document's encoded size; an update that would grow it further is refused with 4414.
+    max_document_bytes: int = 16_777_216
+    # Stored updates are folded into a snapshot after this many, or after this many idle seconds.
+    compact_every_updates: int = 200
+    compact_idle_seconds: float = 10.0
+    # Messages queued for one slow client before it is disconnected (4529).
+    send_queue: int = 1024
+    # Named versions kept per document.
+    max_versions: int = 200
+
+
+@dataclass(frozen=True)
 class MeetingSettings:
     # A participant whose media stops arriving for this many seconds is removed (no ghost participants).
     inactivity_timeout: float = 6.0
@@ -162,6 +177,7 @@ class Settings:
     ice: IceSettings = field(default_factory=IceSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    docs: DocsSettings = field(default_factory=DocsSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
     calls: CallSettings = field(default_factory=CallSettings)
 
@@ -301,6 +317,12 @@ def _validate(settings: Settings) -> None:
     url = settings.database.url
     if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    docs = settings.docs
+    for key in ("max_update_bytes", "max_document_bytes", "compact_every_updates", "send_queue", "max_versions"):
+        if getattr(docs, key) <= 0:
+            raise SettingsError(f"docs.{key}: must be positive")
+    if docs.max_update_bytes > docs.max_document_bytes:
+        raise SettingsError("docs.max_update_bytes: must not exceed docs.max_document_bytes")
     _validate_supervision(settings.supervision)
     for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
         if getattr(settings.calls, key) <= 0:

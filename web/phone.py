@@ -11,7 +11,7 @@ from web.pages import NAV, NavItem, page_principal, render
 
 # Strings the page's script shows, translated on the server (msgid = the English text).
 JS_STRINGS = (
-    "Calling…", "Ringing…", "Connecting…", "In call", "Busy", "The line is busy.", "No answer",
+    "Calling…", "Ringing…", "Putting the call through…", "In call", "Busy", "The line is busy.", "No answer",
     "Declined", "Cancelled", "Not reachable", "Call ended", "Answered on another device", "Incoming call",
     "Duty line", "Answer", "Decline", "Call back", "Call", "Mute", "Unmute", "Camera off", "Camera on",
     "Hang up", "Outgoing", "Incoming", "Missed", "No calls yet.", "No one matches.", "Calling failed",

@@ -197,7 +197,7 @@ class PhonePage {
   async onAnswered (d) {
     if (!this.call || d.call.id !== this.call.id) return
     this.tones.stop()
-    this.setCallState(t('Connecting…'), 'connecting')
+    this.setCallState(t('Putting the call through…'), 'connecting')
     this.startPeer(d.call)
     await this.call.peer.offer()
   }
@@ -241,13 +241,13 @@ class PhonePage {
     const d = this.incoming
     if (!d) return
     this.hideIncoming()
-    this.openCallView(d.caller.name, t('Connecting…'))
+    this.openCallView(d.caller.name, t('Putting the call through…'))
     const media = await localMedia()
     this.showSelf(media)
     try {
       const reply = await this.signaling.request('call.answer', { call_id: d.call.id })
       this.call = { id: d.call.id, role: 'callee', media, iceServers: reply.ice_servers, peer: null }
-      this.setCallState(t('Connecting…'), 'connecting')
+      this.setCallState(t('Putting the call through…'), 'connecting')
       this.startPeer(reply.call)
     } catch (err) {
       stopMedia(media)
