@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.auth.principal import Principal
-from hub.directory.model import OrgKind, OrgUnit, Role
-from hub.directory.model import Person, Role
+from hub.directory.model import OrgKind, OrgUnit, Person, Role
 from hub.docs.model import Attendance, DocRole, Grant, SubjectKind
 from hub.errors import Forbidden
 from hub.meetings.model import Meeting, MeetingStatus
