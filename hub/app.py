@@ -29,6 +29,8 @@ from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
+from hub.supervision.routes import routes as supervision_routes
+from hub.supervision.runtime import supervision_ctx
 from signaling.media_router import LocalMediaRouter
 from signaling.meeting_rooms import MeetingRooms
 from signaling.meetings import commands as meeting_commands
@@ -36,6 +38,7 @@ from signaling.server import setup_signaling
 from signaling.sfu import Sfu, SfuConfig
 from web.meetings import setup_meeting_pages
 from web.pages import locale_middleware, setup_web
+from web.supervision import setup_supervision_pages
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +183,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes]
-    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms])
+    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, supervision_routes]
+    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, supervision_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -192,4 +195,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_signaling(app, registries=[meeting_commands])
     setup_web(app)
     setup_meeting_pages(app)
+    setup_supervision_pages(app)
     return app

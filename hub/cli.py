@@ -27,6 +27,7 @@ from hub.errors import BadRequest, HubError
 from hub.logs import setup_logging
 from hub.settings import Settings, SettingsError, load_settings
 from hub.storage.db import Database
+from hub.supervision import audit as supervision_audit
 
 log = logging.getLogger("cityhub")
 
@@ -153,6 +154,18 @@ async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("audit verify")
+async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    """Walk the supervision audit chain; exit 1 and name the first broken link when it does not hold."""
+    db = Database(settings.database_url)
+    try:
+        result = await supervision_audit.verify(db)
+    finally:
+        await db.close()
+    print(json.dumps(result.to_dict(), ensure_ascii=False))
+    return 0 if result.intact else 1
+
+
 @command("nodes")
 async def nodes(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.redis.url:
@@ -174,6 +187,8 @@ async def nodes(args: argparse.Namespace, settings: Settings) -> int:
         sessions = int(node.load.get("sessions", 0))
         print(f"{node.id:<28} {node.signaling_url:<28} {node.media_address:<16} {sessions:>8}  {state}")
     return 0
+
+
 @command("bot join")
 async def bot_join(args: argparse.Namespace, settings: Settings) -> int:
     from signaling.client import run_bot
@@ -217,9 +232,11 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--scope")
     revoke = tok_p.add_parser("revoke", help="revoke a token id (jti)")
     revoke.add_argument("jti")
+
+    audit_p = sub.add_parser("audit", help="the supervision audit chain").add_subparsers(dest="action", required=True)
+    audit_p.add_parser("verify", help="check that the audit chain is intact (exit 1 and the first broken link if not)")
     nodes_p = sub.add_parser("nodes", help="list the live hub nodes (from Redis)")
     nodes_p.add_argument("--json", action="store_true")
-
     bot_p = sub.add_parser("bot", help="a Python meeting participant").add_subparsers(dest="action", required=True)
     bot = bot_p.add_parser("join", help="join a meeting, publish a test pattern (or a file), count decoded frames")
     bot.add_argument("meeting", help="the meeting id")

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
+    from hub.supervision.decisions import DecisionService, MeetingGate, MinutesWriter
+    from hub.supervision.reports import Reports
+    from hub.supervision.scheduler import ReminderScheduler
+    from hub.supervision.service import SupervisionService
+    from hub.supervision.webhooks import WebhookSender
     from signaling.meeting_rooms import MeetingRooms
     from signaling.server import SignalingHub
 
@@ -37,3 +42,12 @@ MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+# Supervision: items, decisions, read models, the reminder scheduler and the webhook sender.
+SUPERVISION: web.AppKey[SupervisionService] = web.AppKey("supervision")
+DECISIONS: web.AppKey[DecisionService] = web.AppKey("decisions")
+SUPERVISION_REPORTS: web.AppKey[Reports] = web.AppKey("supervision_reports")
+REMINDERS: web.AppKey[ReminderScheduler] = web.AppKey("reminders")
+WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
+# Set by the meetings and documents domains (before startup) so decisions can be recorded and written to minutes.
+MEETING_GATE: web.AppKey[MeetingGate] = web.AppKey("meeting_gate")
+MINUTES_WRITER: web.AppKey[MinutesWriter] = web.AppKey("minutes_writer")

@@ -11,6 +11,7 @@ import os
 import tomllib
 import types
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,30 @@ class IceSettings:
 
 
 @dataclass(frozen=True)
+class SupervisionSettings:
+    # Due dates are calendar days in the city's time zone: an item is overdue once its due day has ended there.
+    timezone: str = "Asia/Shanghai"
+    # Reminders this many days before the deadline, escalations this many days after it; each fires once.
+    reminder_days: tuple[str, ...] = ("3", "1")
+    escalation_days: tuple[str, ...] = ("0", "3", "7")
+    # Seconds between two looks of the reminder scheduler.
+    scheduler_interval: float = 300.0
+    attachment_max_bytes: int = 10_485_760
+    attachment_types: tuple[str, ...] = (
+        "application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    # Item events are POSTed to these URLs, signed with HMAC-SHA256 under webhook_secret; nowhere else.
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    webhook_attempts: int = 5
+    # Seconds before the first retry; doubled for each further one.
+    webhook_backoff: float = 2.0
+    webhook_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class SignalingSettings:
     # Seconds between WebSocket pings; a peer that misses a pong for half of it is dropped.
     heartbeat: float = 10.0
@@ -123,6 +148,7 @@ class Settings:
     redis: RedisSettings = field(default_factory=RedisSettings)
     jwt: JwtSettings = field(default_factory=JwtSettings)
     ice: IceSettings = field(default_factory=IceSettings)
+    supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
 
@@ -262,5 +288,26 @@ def _validate(settings: Settings) -> None:
     url = settings.database.url
     if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    _validate_supervision(settings.supervision)
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def _validate_supervision(sv: SupervisionSettings) -> None:
+    for key in ("reminder_days", "escalation_days"):
+        for value in getattr(sv, key):
+            if not value.isdigit() or int(value) > 365:
+                raise SettingsError(f"supervision.{key}: {value!r} is not a whole number of days (0-365)")
+    if sv.webhook_urls and not sv.webhook_secret:
+        raise SettingsError("supervision.webhook_secret: required when supervision.webhook_urls are set")
+    for url in sv.webhook_urls:
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"supervision.webhook_urls: {url!r} is not an http(s) URL")
+    if sv.webhook_attempts < 1:
+        raise SettingsError("supervision.webhook_attempts: must be at least 1")
+    if sv.scheduler_interval <= 0:
+        raise SettingsError("supervision.scheduler_interval: must be positive")
+    try:
+        zoneinfo.ZoneInfo(sv.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"supervision.timezone: unknown time zone {sv.timezone!r}") from None

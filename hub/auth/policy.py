@@ -75,3 +75,57 @@ def can_record_decisions(principal: Principal, meeting: Meeting) -> bool:
     return not meeting.closed_for_edits and meeting.status != MeetingStatus.CANCELLED and (
         principal.id in (meeting.chair_id, meeting.secretary_id) or can_administer(principal)
     )
+# --- Supervision -------------------------------------------------------------------------------------------------
+# Lead-unit members accept, report, submit and ask for more time; supervisors review: return, close, grant or deny
+# extensions, cancel. Actions are plain strings here so this module does not depend on the supervision package.
+SUPERVISION_LEAD_ACTIONS = frozenset({"accept", "report", "submit", "request_extension"})
+SUPERVISION_SUPERVISOR_ACTIONS = frozenset({"return", "close", "grant_extension", "deny_extension", "cancel"})
+DECISION_RECORDERS = frozenset({"chair", "secretary"})
+
+
+def _is_person(principal: Principal) -> bool:
+    return principal.person.active and not principal.has(Role.TERMINAL)
+
+
+def can_supervise(principal: Principal) -> bool:
+    """Supervisors review follow-ups, see every item and the dashboard, and rate departments."""
+    return _is_person(principal) and principal.has(Role.SUPERVISOR)
+
+
+def is_unit_member(principal: Principal, unit_id: str) -> bool:
+    """Whether the principal is a person of this org unit."""
+    return _is_person(principal) and principal.person.org_unit_id == unit_id
+
+
+def can_view_unit_items(principal: Principal, unit_id: str) -> bool:
+    """A department's view: its own members, supervisors and admins."""
+    return is_unit_member(principal, unit_id) or can_supervise(principal) or can_administer(principal)
+
+
+def can_view_item(
+    principal: Principal, *, lead_unit: str, coop_units: tuple[str, ...], responsible: str, recorded_by: str
+) -> bool:
+    """An item is seen by supervisors and admins, the units on it, its responsible person and its recorder."""
+    if can_supervise(principal) or can_administer(principal):
+        return True
+    if not _is_person(principal):
+        return False
+    return (
+        principal.person.org_unit_id == lead_unit
+        or principal.person.org_unit_id in coop_units
+        or principal.id in (responsible, recorded_by)
+    )
+
+
+def can_act_on_item(principal: Principal, action: str, *, lead_unit: str) -> bool:
+    """Whether the principal may take this supervision action on an item led by `lead_unit`."""
+    if action in SUPERVISION_LEAD_ACTIONS:
+        return is_unit_member(principal, lead_unit)
+    if action in SUPERVISION_SUPERVISOR_ACTIONS:
+        return can_supervise(principal)
+    return False
+
+
+def can_record_decision(principal: Principal, meeting_role: str | None) -> bool:
+    """The chair or the secretary of a meeting records its decisions."""
+    return _is_person(principal) and meeting_role in DECISION_RECORDERS

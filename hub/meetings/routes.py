@@ -17,16 +17,18 @@ from hub.meetings.service import NewMeeting
 
 routes = ApiRoutes("meetings")
 
+PersonId = Field(min_length=1, max_length=64)
+
 
 class CreateMeeting(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200, examples=["城市供水保障专题会"])
+    title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=4000)
-    chair: str = Field(min_length=1, max_length=64, examples=["p-xie"])
+    chair: str = PersonId
     secretary: str | None = Field(None, max_length=64)
-    starts_at: AwareDatetime = Field(examples=["2030-01-07T09:00:00+08:00"])
-    ends_at: AwareDatetime = Field(examples=["2030-01-07T10:30:00+08:00"])
+    starts_at: AwareDatetime = Field(examples=["2030-03-01T09:00:00+08:00"])
+    ends_at: AwareDatetime = Field(examples=["2030-03-01T10:30:00+08:00"])
     invited_units: list[str] = Field(default_factory=list, max_length=500)
     invited_people: list[str] = Field(default_factory=list, max_length=500)
     lobby: bool = True

@@ -1,0 +1,296 @@
+"""HTTP endpoints of supervision: decisions of meetings, items and their actions, reports, exports, the audit."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import quote
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, Field, ValidationError
+
+from hub import keys
+from hub.api import ApiRoutes, json_response, read_body, validation_error
+from hub.auth import policy
+from hub.auth.http import principal_of
+from hub.errors import BadRequest, PayloadTooLarge
+from hub.supervision import audit
+from hub.supervision.decisions import DecisionInput
+from hub.supervision.model import Action, ItemFilter, Priority, Status
+from hub.supervision.reports import EXPORT_COLUMNS, to_csv, to_xlsx
+from hub.supervision.uploads import MAX_FILES, Upload
+
+routes = ApiRoutes("supervision")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class DecisionRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    lead_unit: str = Field(min_length=1, max_length=64)
+    coop_units: list[str] = Field(default_factory=list, max_length=20)
+    responsible: str = Field(min_length=1, max_length=64)
+    due_date: date = Field(examples=["2026-12-31"])
+    priority: Priority = Priority.NORMAL
+
+
+class ItemQuery(BaseModel):
+    unit: str | None = Field(None, max_length=64, description="lead department")
+    status: Status | None = None
+    overdue: bool | None = None
+    meeting: str | None = Field(None, max_length=64)
+    due_from: date | None = None
+    due_to: date | None = None
+    involving: str | None = Field(None, max_length=64, description="a department leading or co-operating")
+    limit: int = Field(50, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+    def to_filter(self) -> ItemFilter:
+        return ItemFilter(
+            unit_id=self.unit, status=self.status, overdue=self.overdue, meeting_id=self.meeting,
+            due_from=self.due_from, due_to=self.due_to, involving_unit=self.involving,
+        )
+
+
+class ActionRequest(BaseModel):
+    action: Literal[
+        "accept", "submit", "return", "close", "request_extension", "grant_extension", "deny_extension", "cancel",
+        "comment",
+    ]
+    text: str = Field("", max_length=5000)
+    due_date: date | None = None
+
+
+class ReportRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=5000)
+    percent: int = Field(ge=0, le=100)
+
+
+def item_query(request: web.Request) -> ItemQuery:
+    """The filters of a list, dashboard or export; empty form fields mean "any"."""
+    data = {key: value for key, value in request.query.items() if value.strip() != ""}
+    try:
+        return ItemQuery.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, "parameter") from None
+
+
+async def read_report_form(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
+    """A multipart form's text fields and files, refusing files over the size limit while they stream in."""
+    settings = request.app[keys.SETTINGS].supervision
+    if not request.content_type.startswith("multipart/"):
+        raise BadRequest("multipart_required", "send the form as multipart/form-data")
+    reader = await request.multipart()
+    fields: dict[str, str] = {}
+    uploads: list[Upload] = []
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise BadRequest("malformed_form", "nested multipart is not accepted")
+        name = part.name or ""
+        if part.filename is not None:
+            if len(uploads) >= MAX_FILES:
+                raise BadRequest("too_many_attachments", f"at most {MAX_FILES} attachments", field="attachments")
+            limit = settings.attachment_max_bytes
+            data = bytearray()
+            while chunk := await part.read_chunk(65536):
+                data.extend(chunk)
+                if len(data) > limit:
+                    raise BadRequest(
+                        "attachment_too_large", f"{part.filename}: larger than {limit // 1048576 or 1} MB",
+                        field=f"attachments[{len(uploads)}]",
+                    )
+            if part.filename == "" and not data:
+                continue  # a file input left empty
+            content_type = part.headers.get("Content-Type", "application/octet-stream")
+            uploads.append(Upload(part.filename, content_type, bytes(data)))
+        else:
+            text = await part.text()
+            if len(text) > 20_000:
+                raise PayloadTooLarge("field_too_large", f"{name} is too long")
+            fields[name] = text
+    return fields, uploads
+
+
+def report_fields(fields: dict[str, str]) -> tuple[str, int]:
+    """Text and percent of a progress report form; 400 naming the bad one."""
+    try:
+        parsed = ReportRequest.model_validate(
+            {"text": fields.get("text", "").strip(), "percent": fields.get("percent")}
+        )
+    except ValidationError as exc:
+        raise validation_error(exc, "body") from None
+    return parsed.text, parsed.percent
+
+
+# --- decisions ------------------------------------------------------------------------------------------------------
+@routes.post(
+    "/api/v1/meetings/{meeting_id}/decisions",
+    summary="Record a decision of a meeting (chair or secretary): broadcast live, added to the minutes, "
+    "and followed up as a supervision item",
+    body=DecisionRequest,
+)
+async def record_decision(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, DecisionRequest)
+    decision, item = await request.app[keys.DECISIONS].record(
+        principal, request.match_info["meeting_id"],
+        DecisionInput(text=body.text, lead_unit=body.lead_unit, responsible=body.responsible, due_date=body.due_date,
+                      coop_units=tuple(body.coop_units), priority=body.priority),
+    )
+    return json_response({"decision": decision.to_dict(), "item": item.to_dict()}, status=201)
+
+
+@routes.get("/api/v1/meetings/{meeting_id}/decisions", summary="The decisions of a meeting and their items' states")
+async def meeting_decisions(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    found = await request.app[keys.DECISIONS].of_meeting(principal, request.match_info["meeting_id"])
+    return json_response({"decisions": [{**d.to_dict(), "item": i.to_dict()} for d, i in found]})
+
+
+# --- items ----------------------------------------------------------------------------------------------------------
+@routes.get("/api/v1/supervision/items", summary="Supervision items, filtered and paginated", query=ItemQuery)
+async def list_items(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = item_query(request)
+    found, total = await request.app[keys.SUPERVISION_REPORTS].items(
+        principal, query.to_filter(), limit=query.limit, offset=query.offset
+    )
+    return json_response({"items": [i.to_dict() for i in found], "total": total, "limit": query.limit,
+                          "offset": query.offset})
+
+
+@routes.get("/api/v1/supervision/items/{item_id}", summary="An item, its source decision, timeline and your actions")
+async def get_item(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    service = request.app[keys.SUPERVISION]
+    item, decision, timeline = await service.item(principal, request.match_info["item_id"])
+    return json_response({
+        "item": item.to_dict(), "decision": decision.to_dict(), "timeline": [f.to_dict() for f in timeline],
+        "allowed_actions": service.allowed_actions(principal, item),
+    })
+
+
+@routes.post(
+    "/api/v1/supervision/items/{item_id}/actions",
+    summary="Take an action on an item: accept, submit (completion report), return, close, request/grant/deny an "
+    "extension, cancel, comment",
+    body=ActionRequest,
+    responses={403: "not yours to do", 409: "not allowed in the item's state"},
+)
+async def item_action(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, ActionRequest)
+    item = await request.app[keys.SUPERVISION].act(
+        principal, request.match_info["item_id"], Action(body.action), text=body.text, due_date=body.due_date
+    )
+    return json_response({"item": item.to_dict()})
+
+
+@routes.post(
+    "/api/v1/supervision/items/{item_id}/reports",
+    summary="Report progress (lead unit): JSON {text, percent}, or multipart with fields text, percent and files",
+    body=ReportRequest,
+)
+async def item_report(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    if request.content_type.startswith("multipart/"):
+        fields, uploads = await read_report_form(request)
+        text, percent = report_fields(fields)
+    else:
+        body = await read_body(request, ReportRequest)
+        text, percent, uploads = body.text, body.percent, []
+    item = await request.app[keys.SUPERVISION].act(
+        principal, request.match_info["item_id"], Action.REPORT, text=text, percent=percent, uploads=uploads
+    )
+    return json_response({"item": item.to_dict()}, status=201)
+
+
+@routes.get("/api/v1/supervision/attachments/{attachment_id}", summary="Download an attachment",
+            content_type="application/octet-stream")
+async def get_attachment(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    name, content_type, data = await request.app[keys.SUPERVISION].attachment(
+        principal, request.match_info["attachment_id"]
+    )
+    return web.Response(body=data, content_type=content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+        "X-Content-Type-Options": "nosniff",
+    })
+
+
+# --- supervisors ----------------------------------------------------------------------------------------------------
+@routes.get("/api/v1/supervision/dashboard", summary="Counts and per-department figures (supervisors)",
+            query=ItemQuery)
+async def dashboard(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    board = await request.app[keys.SUPERVISION_REPORTS].dashboard(principal, item_query(request).to_filter())
+    return json_response(board.to_dict())
+
+
+async def _export_rows(request: web.Request) -> list[dict[str, Any]]:
+    principal = await principal_of(request)
+    return await request.app[keys.SUPERVISION_REPORTS].export_rows(principal, item_query(request).to_filter())
+
+
+EXPORT_HEADERS = {c: c for c in EXPORT_COLUMNS}
+
+
+@routes.get("/api/v1/supervision/export.csv", summary="The filtered list as CSV", query=ItemQuery,
+            content_type="text/csv")
+async def export_csv(request: web.Request) -> web.Response:
+    rows = await _export_rows(request)
+    return web.Response(body=to_csv(rows, EXPORT_HEADERS), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="supervision.csv"'})
+
+
+@routes.get("/api/v1/supervision/export.xlsx", summary="The filtered list as an .xlsx workbook", query=ItemQuery,
+            content_type=XLSX)
+async def export_xlsx(request: web.Request) -> web.Response:
+    rows = await _export_rows(request)
+    return web.Response(body=to_xlsx(rows, EXPORT_HEADERS, "supervision"), content_type=XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="supervision.xlsx"'})
+
+
+@routes.get("/api/v1/supervision/audit/verify", summary="Whether the audit chain is intact, and its first broken link")
+async def verify_audit(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    policy.require(policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
+                   "the audit is for supervisors and admins")
+    result = await audit.verify(request.app[keys.DB])
+    return json_response(result.to_dict())
+
+
+@routes.get("/api/v1/supervision/webhooks/deliveries", summary="The webhook delivery log (supervisors, admins)")
+async def webhook_deliveries(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    policy.require(policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
+                   "the delivery log is for supervisors and admins")
+    return json_response({"deliveries": await request.app[keys.WEBHOOKS].deliveries()})
+
+
+# --- notifications --------------------------------------------------------------------------------------------------
+class NotificationQuery(BaseModel):
+    unread: bool = False
+    limit: int = Field(50, ge=1, le=200)
+
+
+@routes.get("/api/v1/supervision/notifications", summary="Your reminders, escalations and item news",
+            query=NotificationQuery)
+async def notifications(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    try:
+        query = NotificationQuery.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise validation_error(exc, "parameter") from None
+    found = await request.app[keys.SUPERVISION].notifications(principal, unread_only=query.unread, limit=query.limit)
+    return json_response({"notifications": [n.to_dict() for n in found]})
+
+
+@routes.post("/api/v1/supervision/notifications/{notification_id}/read", summary="Mark a notification read")
+async def notification_read(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    raw = request.match_info["notification_id"]
+    if not raw.isdigit():
+        raise BadRequest("invalid_parameter", "notification id must be a number", field="notification_id")
+    await request.app[keys.SUPERVISION].mark_read(principal, int(raw))
+    return json_response({"read": True})

@@ -1,0 +1,37 @@
+"""Supervision's resources on the app: services, the webhook sender and the reminder scheduler, started and stopped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hub import keys
+from hub.supervision.decisions import DecisionService
+from hub.supervision.reports import Reports
+from hub.supervision.scheduler import ReminderScheduler
+from hub.supervision.service import SupervisionService
+from hub.supervision.webhooks import WebhookSender
+
+
+async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx: build supervision on the app's database, bus, clock and directory; stop its tasks on cleanup."""
+    settings = app[keys.SETTINGS].supervision
+    db, bus, clock, directory = app[keys.DB], app[keys.BUS], app[keys.CLOCK], app[keys.DIRECTORY]
+    webhooks = WebhookSender(db, clock, settings)
+    service = SupervisionService(db, bus, clock, directory, settings, webhooks)
+    app[keys.WEBHOOKS] = webhooks
+    app[keys.SUPERVISION] = service
+    app[keys.SUPERVISION_REPORTS] = Reports(service)
+    app[keys.DECISIONS] = DecisionService(
+        service, directory, bus, app.get(keys.MEETING_GATE), app.get(keys.MINUTES_WRITER)
+    )
+    scheduler = ReminderScheduler(service, settings)
+    app[keys.REMINDERS] = scheduler
+    await webhooks.start()
+    await scheduler.start()
+    try:
+        yield
+    finally:
+        await scheduler.stop()
+        await webhooks.stop()

@@ -1,0 +1,311 @@
+"""The rules of supervision items: who may do what in which state, follow-ups, and what each change tells whom.
+
+Every change, its follow-up entry, its audit event, its notifications and its webhook deliveries are written in
+one transaction; bus events go out after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.auth import policy
+from hub.auth.principal import Principal
+from hub.bus.base import Bus
+from hub.clock import Clock
+from hub.directory.model import Role
+from hub.directory.service import DirectoryService
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound
+from hub.settings import SupervisionSettings
+from hub.storage.db import Database
+from hub.supervision import audit, store
+from hub.supervision.model import (
+    ALLOWED_FROM,
+    NEEDS_TEXT,
+    Action,
+    Decision,
+    FollowUp,
+    Item,
+    next_status,
+)
+from hub.supervision.uploads import Upload, check_uploads
+from hub.supervision.webhooks import WebhookSender
+
+log = logging.getLogger(__name__)
+
+# Bus channel of every item event (dashboards, other nodes); a person's notifications go to notify.{person_id}.
+ITEMS_CHANNEL = "supervision.items"
+MAX_TEXT = 5000
+
+# Who hears of each change (besides the bus and webhooks): "unit" = lead-unit members, "supervisors".
+NOTIFY: dict[str, tuple[str, ...]] = {
+    "created": ("unit",),
+    "submit": ("supervisors",),
+    "request_extension": ("supervisors",),
+    "return": ("unit",),
+    "close": ("unit",),
+    "grant_extension": ("unit",),
+    "deny_extension": ("unit",),
+    "cancel": ("unit",),
+}
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Change:
+    """What a committed change still has to announce."""
+
+    event: str
+    item: Item
+    actor: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    notify: list[str] = field(default_factory=list)
+
+
+class SupervisionService:
+    """Supervision items: their state machine, follow-ups, notifications and the audit chain."""
+
+    def __init__(
+        self, db: Database, bus: Bus, clock: Clock, directory: DirectoryService, settings: SupervisionSettings,
+        webhooks: WebhookSender,
+    ) -> None:
+        self.db = db
+        self.bus = bus
+        self.clock = clock
+        self.directory = directory
+        self.settings = settings
+        self.webhooks = webhooks
+        self.tz = ZoneInfo(settings.timezone)
+        # One writer at a time in this process keeps the audit chain linear (PostgreSQL adds an advisory lock).
+        self._write_lock = asyncio.Lock()
+
+    # --- time -----------------------------------------------------------------------------------------------------
+    def today(self) -> date:
+        """The city's calendar day now."""
+        return self.clock.now().astimezone(self.tz).date()
+
+    def deadline(self, due: date) -> datetime:
+        """The moment an item due on `due` becomes overdue: the end of that day in the city."""
+        return datetime.combine(due + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+
+    # --- writing --------------------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction holding the audit lock: the change and its audit event commit together or not."""
+        async with self._write_lock, self.db.begin() as conn:
+            await audit.lock(conn)
+            yield conn
+
+    async def record(self, conn: AsyncConnection, change: Change, *, audit_data: dict[str, Any]) -> None:
+        """The audit event, notifications and webhook deliveries of a change, in its transaction."""
+        now = self.clock.now()
+        await audit.append(
+            conn, at=now, actor=change.actor, item_id=change.item.id, action=f"item.{change.event}", data=audit_data
+        )
+        recipients = await self._recipients(change)
+        change.notify = recipients
+        await store.insert_notifications(
+            conn,
+            [
+                {"person_id": pid, "item_id": change.item.id, "kind": change.event,
+                 "data": {"title": change.item.title, **change.data}, "created_at": now}
+                for pid in recipients
+            ],
+        )
+        await self.webhooks.enqueue(conn, f"item.{change.event}", change.item, change.actor, change.data)
+
+    async def announce(self, change: Change) -> None:
+        """After the commit: the bus event, per-person notification events, and the webhook sender's wake-up."""
+        message = {"type": "event", "event": f"item.{change.event}", "item": change.item.to_dict(),
+                   "actor": change.actor, "data": change.data}
+        await self.bus.publish(ITEMS_CHANNEL, message)
+        for pid in change.notify:
+            await self.bus.publish(f"notify.{pid}", {"type": "event", "event": "notification", "kind": change.event,
+                                                     "item_id": change.item.id, "title": change.item.title})
+        self.webhooks.wake()
+
+    async def _recipients(self, change: Change) -> list[str]:
+        who = NOTIFY.get(change.event, ())
+        if change.event in ("reminder", "escalation"):
+            who = ("unit",) if change.event == "reminder" else ("unit", "supervisors")
+        people: set[str] = set()
+        if "unit" in who:
+            people.add(change.item.responsible_id)
+            people.update(p.id for p in await self.directory.members([change.item.lead_unit_id]))
+        if "supervisors" in who:
+            people.update(await self.supervisors())
+        people.discard(change.actor or "")
+        return sorted(people)
+
+    async def supervisors(self) -> list[str]:
+        """Every active supervisor in the directory."""
+        units = await self.directory.units()
+        members = await self.directory.members([u.id for u in units])
+        return [p.id for p in members if Role.SUPERVISOR in p.roles and Role.TERMINAL not in p.roles]
+
+    # --- item actions ---------------------------------------------------------------------------------------------
+    async def _load(self, conn: AsyncConnection, item_id: str) -> Item:
+        item = await store.get_item(conn, item_id, self.today())
+        if item is None:
+            raise NotFound("item_not_found", f"no supervision item {item_id!r}")
+        return item
+
+    async def _require_view(self, conn: AsyncConnection, principal: Principal, item: Item) -> Decision:
+        decision = await store.get_decision(conn, item.decision_id, item.id)
+        assert decision is not None
+        allowed = policy.can_view_item(
+            principal, lead_unit=item.lead_unit_id, coop_units=item.coop_unit_ids, responsible=item.responsible_id,
+            recorded_by=decision.recorded_by,
+        )
+        if not allowed:
+            raise Forbidden("item_forbidden", "this item belongs to other departments")
+        return decision
+
+    def allowed_actions(self, principal: Principal, item: Item) -> list[str]:
+        """The actions this principal may take on the item now (for pages and the API)."""
+        return [
+            action.value
+            for action in Action
+            if action is not Action.COMMENT
+            and item.status in ALLOWED_FROM[action]
+            and policy.can_act_on_item(principal, action.value, lead_unit=item.lead_unit_id)
+        ]
+
+    async def act(
+        self, principal: Principal, item_id: str, action: Action, *, text: str = "", percent: int | None = None,
+        due_date: date | None = None, uploads: list[Upload] | None = None,
+    ) -> Item:
+        """Take an action on an item: 403 for the wrong person, 409 in the wrong state, 400 for bad input."""
+        text = text.strip()
+        async with self.transaction() as conn:
+            item = await self._load(conn, item_id)
+            await self._require_view(conn, principal, item)
+            if action is not Action.COMMENT and not policy.can_act_on_item(
+                principal, action.value, lead_unit=item.lead_unit_id
+            ):
+                who = "the lead unit's members" if action.value in policy.SUPERVISION_LEAD_ACTIONS else "supervisors"
+                raise Forbidden(
+                    "lead_unit_only" if who.startswith("the lead") else "supervisor_only",
+                    f"only {who} may {action.value.replace('_', ' ')} this item",
+                )
+            if item.status not in ALLOWED_FROM[action]:
+                raise Conflict(
+                    "illegal_transition",
+                    f"cannot {action.value.replace('_', ' ')} an item that is {item.status.value}",
+                    extra={"status": item.status.value, "action": action.value},
+                )
+            values, data = self._changes(item, action, text=text, percent=percent, due_date=due_date)
+            files = check_uploads(uploads or [], self.settings) if action in (Action.REPORT, Action.SUBMIT) else []
+            now = self.clock.now()
+            new_status = next_status(action, item.status)
+            values.update(status=new_status.value, updated_at=now)
+            if not await store.update_item(conn, item.id, item.status, values):
+                raise Conflict("item_changed", "the item changed meanwhile; reload it and try again")
+            followup_id = await store.insert_followup(
+                conn, {"item_id": item.id, "kind": action.value, "author_id": principal.id, "text": text,
+                       "percent": values.get("percent") if action in (Action.REPORT, Action.SUBMIT) else None,
+                       "data": data, "at": now},
+            )
+            stored_files = []
+            for upload in files:
+                attachment_id = new_id("at")
+                digest = hashlib.sha256(upload.data).hexdigest()
+                await store.insert_attachment(
+                    conn, {"id": attachment_id, "item_id": item.id, "followup_id": followup_id,
+                           "filename": upload.filename, "content_type": upload.content_type,
+                           "size": len(upload.data), "sha256": digest, "content": upload.data},
+                )
+                stored_files.append({"id": attachment_id, "filename": upload.filename, "sha256": digest,
+                                     "size": len(upload.data)})
+            updated = await self._load(conn, item.id)
+            change = Change(action.value, updated, principal.id, {**data, "status": new_status.value})
+            await self.record(
+                conn, change, audit_data={"from": item.status.value, "to": new_status.value, "text": text,
+                                          **data, "attachments": stored_files},
+            )
+        log.info("supervision item %s: %s by %s (%s -> %s)", item.id, action.value, principal.id, item.status.value,
+                 new_status.value)
+        await self.announce(change)
+        return updated
+
+    def _changes(
+        self, item: Item, action: Action, *, text: str, percent: int | None, due_date: date | None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The column changes and event data of an action, after checking its input (400 naming the field)."""
+        if action in NEEDS_TEXT and not text:
+            raise BadRequest("text_required", "write what was done or why", field="text")
+        if len(text) > MAX_TEXT:
+            raise BadRequest("text_too_long", f"at most {MAX_TEXT} characters", field="text")
+        now = self.clock.now()
+        values: dict[str, Any] = {}
+        data: dict[str, Any] = {}
+        if action is Action.REPORT:
+            if percent is None or not 0 <= percent <= 100:
+                raise BadRequest("invalid_percent", "percent done must be between 0 and 100", field="percent")
+            values["percent"] = percent
+            data["percent"] = percent
+        elif action is Action.SUBMIT:
+            values.update(percent=100, submitted_at=now)
+        elif action is Action.REQUEST_EXTENSION:
+            if due_date is None:
+                raise BadRequest("due_date_required", "give the new due date asked for", field="due_date")
+            if due_date <= item.due_date or due_date < self.today():
+                raise BadRequest("invalid_due_date", "the new due date must be after the current one",
+                                 field="due_date")
+            values["requested_due_date"] = due_date
+            data["requested_due_date"] = due_date.isoformat()
+        elif action is Action.GRANT_EXTENSION:
+            assert item.requested_due_date is not None
+            values.update(due_date=item.requested_due_date, requested_due_date=None)
+            data.update(old_due_date=item.due_date.isoformat(), due_date=item.requested_due_date.isoformat())
+        elif action is Action.DENY_EXTENSION:
+            values["requested_due_date"] = None
+        elif action is Action.CLOSE:
+            assert item.submitted_at is not None
+            on_time = item.submitted_at < self.deadline(item.due_date)
+            days = (now - item.created_at).total_seconds() / 86400
+            values.update(closed_at=now, on_time=on_time, days_to_close=round(days, 3))
+            data.update(on_time=on_time, days_to_close=round(days, 3))
+        elif action is Action.CANCEL:
+            values["requested_due_date"] = None
+        return values, data
+
+    # --- reading --------------------------------------------------------------------------------------------------
+    async def item(self, principal: Principal, item_id: str) -> tuple[Item, Decision, list[FollowUp]]:
+        """An item the principal may see, its source decision and its timeline."""
+        async with self.db.connect() as conn:
+            item = await self._load(conn, item_id)
+            decision = await self._require_view(conn, principal, item)
+            return item, decision, await store.timeline(conn, item.id)
+
+    async def attachment(self, principal: Principal, attachment_id: str) -> tuple[str, str, bytes]:
+        """An attachment's name, type and bytes, for someone who may see its item."""
+        async with self.db.connect() as conn:
+            found = await store.attachment_content(conn, attachment_id)
+            if found is None:
+                raise NotFound("attachment_not_found", f"no attachment {attachment_id!r}")
+            meta, content = found
+            await self._require_view(conn, principal, await self._load(conn, meta.item_id))
+        return meta.filename, meta.content_type, content
+
+    async def notifications(self, principal: Principal, *, unread_only: bool = False, limit: int = 50) -> list[Any]:
+        async with self.db.connect() as conn:
+            return await store.notifications_of(conn, principal.id, unread_only=unread_only, limit=limit)
+
+    async def mark_read(self, principal: Principal, notification_id: int) -> None:
+        async with self.db.begin() as conn:
+            if not await store.mark_read(conn, principal.id, notification_id, self.clock.now()):
+                raise NotFound("notification_not_found", f"no notification {notification_id}")
