@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import WSCloseCode, web
+from aiortc import RTCIceServer
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, openapi_document
@@ -22,13 +23,20 @@ from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
 from hub.directory.service import DirectoryService
+from hub.meetings.routes import routes as meeting_routes
+from hub.meetings.service import MeetingService
 from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
 from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
 from hub.supervision.runtime import supervision_ctx
+from signaling.media_router import LocalMediaRouter
+from signaling.meeting_rooms import MeetingRooms
+from signaling.meetings import commands as meeting_commands
 from signaling.server import setup_signaling
+from signaling.sfu import Sfu, SfuConfig
+from web.meetings import setup_meeting_pages
 from web.pages import locale_middleware, setup_web
 from web.supervision import setup_supervision_pages
 
@@ -85,10 +93,38 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         TokenCodec(settings, clock), directory, db, bus, clock,
         on_refusal=lambda code: metrics.auth_refusals.labels(code).inc(),
     )
+    app[keys.MEETINGS] = MeetingService(db, bus, directory, clock)
     if settings.server.demo and await directory.is_empty():
         report = await directory.import_data(load_file(DEMO_DIRECTORY))
         log.info("demo mode: loaded the demo directory (%d org units, %d people)", report.org_units, report.people)
     yield
+
+
+async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    options = settings.meetings
+    config = SfuConfig(
+        ice_servers=ice_config(settings.ice.servers),
+        negotiation_timeout=options.negotiation_timeout,
+        inactivity_timeout=options.inactivity_timeout,
+        speaker_interval=options.speaker_interval,
+    )
+    events: list[MeetingRooms] = []
+    sfu = Sfu(config, on_event=lambda event: events[0].on_sfu_event(event) if events else None)
+    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], LocalMediaRouter(sfu))
+    events.append(rooms)
+    app[keys.MEETING_ROOMS] = rooms
+    await sfu.start()
+    await rooms.start()
+    yield
+    await rooms.stop()
+    await sfu.stop()
+
+
+def ice_config(servers: tuple[str, ...]) -> tuple[RTCIceServer, ...]:
+    """The SFU's own STUN servers (TURN is for clients; the hub has a routable address)."""
+    stun = [url for url in servers if url.startswith("stun:")]
+    return (RTCIceServer(urls=stun),) if stun else ()
 
 
 async def _close_sockets(app: web.Application) -> None:
@@ -147,8 +183,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, supervision_routes]
-    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, supervision_ctx])
+    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, supervision_routes]
+    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, supervision_ctx])
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -156,7 +192,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/metrics", metrics)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
-    setup_signaling(app, registries=[])
+    setup_signaling(app, registries=[meeting_commands])
     setup_web(app)
+    setup_meeting_pages(app)
     setup_supervision_pages(app)
     return app

@@ -189,6 +189,20 @@ async def nodes(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("bot join")
+async def bot_join(args: argparse.Namespace, settings: Settings) -> int:
+    from signaling.client import run_bot
+
+    url = args.url or settings.public_url.replace("http", "ws", 1) + "/ws"
+    token = args.token or ""
+    if not token and args.token_file:
+        token = (await asyncio.to_thread(Path(args.token_file).read_text, encoding="utf-8")).strip()
+    if not token:
+        print("cityhub: bot join needs --token or --token-file", file=sys.stderr)
+        return 2
+    return await run_bot(url, token, args.meeting, seconds=args.seconds, media_file=args.media, name=args.name)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     top = argparse.ArgumentParser(prog="cityhub", description="CityHub, a city government's collaboration hub")
@@ -223,6 +237,15 @@ def parser() -> argparse.ArgumentParser:
     audit_p.add_parser("verify", help="check that the audit chain is intact (exit 1 and the first broken link if not)")
     nodes_p = sub.add_parser("nodes", help="list the live hub nodes (from Redis)")
     nodes_p.add_argument("--json", action="store_true")
+    bot_p = sub.add_parser("bot", help="a Python meeting participant").add_subparsers(dest="action", required=True)
+    bot = bot_p.add_parser("join", help="join a meeting, publish a test pattern (or a file), count decoded frames")
+    bot.add_argument("meeting", help="the meeting id")
+    bot.add_argument("--url", help="the hub's /ws URL (default: from the public URL)")
+    bot.add_argument("--token", help="a bearer token of the person the bot acts as")
+    bot.add_argument("--token-file", help="read the token from this file (keeps it out of the process list)")
+    bot.add_argument("--media", help="a media file to publish instead of the synthetic camera and tone")
+    bot.add_argument("--seconds", type=float, help="leave after this many seconds (default: stay)")
+    bot.add_argument("--name", default="bot")
     return top
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from hub.bus.nodes import NodeRegistry
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
+    from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from hub.supervision.scheduler import ReminderScheduler
     from hub.supervision.service import SupervisionService
     from hub.supervision.webhooks import WebhookSender
+    from signaling.meeting_rooms import MeetingRooms
     from signaling.server import SignalingHub
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -33,6 +35,9 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
+# This node's meeting rooms: participants, lobby, the SFU behind them.
+MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

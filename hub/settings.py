@@ -128,6 +128,20 @@ class SignalingSettings:
 
 
 @dataclass(frozen=True)
+class MeetingSettings:
+    # A participant whose media stops arriving for this many seconds is removed (no ghost participants).
+    inactivity_timeout: float = 6.0
+    # Seconds a client has to answer a server offer before it is removed.
+    negotiation_timeout: float = 15.0
+    # How often the active speaker is re-evaluated.
+    speaker_interval: float = 0.3
+    # Presence of a participant on the bus lives this long unless its node refreshes it (node crash -> gone).
+    presence_ttl: float = 30.0
+    # Chat messages a late joiner receives.
+    chat_history: int = 50
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -136,6 +150,7 @@ class Settings:
     ice: IceSettings = field(default_factory=IceSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    meetings: MeetingSettings = field(default_factory=MeetingSettings)
 
     @property
     def database_url(self) -> str:

@@ -26,16 +26,22 @@ def load_catalogs() -> dict[str, Translations]:
     """Every locale's translations, read from its .po file."""
     catalogs: dict[str, Translations] = {}
     for locale in LOCALES:
-        po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-        if not po.exists():
-            catalogs[locale] = Translations()
-            continue
-        with po.open("rb") as handle:
-            catalog = read_po(handle, locale=locale)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog)
-        buffer.seek(0)
-        catalogs[locale] = Translations(buffer)
+        # messages.po holds the shell's strings; each domain may keep its own <domain>.po next to it.
+        # messages.po comes first: its header (plural forms) rules the merged catalog.
+        files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"), key=lambda p: (p.name != "messages.po", p))
+        merged: Translations | None = None
+        for po in files:
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=locale)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            loaded = Translations(buffer)
+            if merged is None:
+                merged = loaded
+            else:
+                merged.merge(loaded)
+        catalogs[locale] = merged if merged is not None else Translations()
     return catalogs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hub.auth.principal import Principal
 from hub.directory.model import Role
 from hub.errors import Forbidden
+from hub.meetings.model import Meeting, MeetingStatus
 
 
 def require(allowed: bool, code: str, message: str) -> None:
@@ -30,6 +31,50 @@ def can_read_directory(principal: Principal) -> bool:
 def can_revoke(principal: Principal, token_subject: str | None) -> bool:
     """Admins revoke any token; anyone may revoke their own."""
     return can_administer(principal) or (token_subject is not None and token_subject == principal.id)
+
+
+# --- meetings -----------------------------------------------------------------------------------------------
+
+
+def can_create_meeting(principal: Principal) -> bool:
+    """Any active official schedules meetings; office terminals do not."""
+    return principal.person.active and not principal.has(Role.TERMINAL)
+
+
+def can_manage_meeting(principal: Principal, meeting: Meeting) -> bool:
+    """The organizer, the chair and admins change or cancel a meeting."""
+    return principal.id in (meeting.organizer_id, meeting.chair_id) or can_administer(principal)
+
+
+def can_moderate_meeting(principal: Principal, meeting: Meeting) -> bool:
+    """The chair and admins mute, remove, lock, admit and end."""
+    return principal.id == meeting.chair_id or can_administer(principal)
+
+
+def is_invited(principal: Principal, meeting: Meeting) -> bool:
+    """Invited in person, a member of an invited unit, or holding a role in the meeting."""
+    return (
+        principal.id in meeting.invited_people
+        or principal.org_unit.id in meeting.invited_units
+        or principal.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+    )
+
+
+def can_see_meeting(principal: Principal, meeting: Meeting) -> bool:
+    """Who may read a meeting's details: whoever may join it without the lobby, supervisors and admins."""
+    return is_invited(principal, meeting) or principal.has(Role.SUPERVISOR) or can_administer(principal)
+
+
+def bypasses_lock(principal: Principal, meeting: Meeting) -> bool:
+    """Who still gets in when the meeting is locked."""
+    return principal.id in (meeting.chair_id, meeting.organizer_id, meeting.secretary_id) or can_administer(principal)
+
+
+def can_record_decisions(principal: Principal, meeting: Meeting) -> bool:
+    """The chair, the secretary and admins record decisions, while the meeting is open for edits."""
+    return not meeting.closed_for_edits and meeting.status != MeetingStatus.CANCELLED and (
+        principal.id in (meeting.chair_id, meeting.secretary_id) or can_administer(principal)
+    )
 
 
 # --- Supervision -------------------------------------------------------------------------------------------------

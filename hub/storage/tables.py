@@ -2,4 +2,5 @@
 
 from hub.auth import store as _auth_store  # noqa: F401
 from hub.directory import store as _directory_store  # noqa: F401
+from hub.meetings import store as _meetings_store  # noqa: F401
 from hub.supervision import tables as _supervision_tables  # noqa: F401

@@ -90,6 +90,10 @@ class SfuPeer:
         self._server_cycle = False
         self._answer: asyncio.Future[None] | None = None
         self._negotiation_needed = asyncio.Event()
+        # Server offers wait until the connection is up: createOffer() resets every transceiver's codecs and
+        # header extensions to aiortc's defaults until the answer, and aiortc's first connect task registers
+        # the publisher's receivers from exactly those when DTLS comes up -> wrong payload types forever.
+        self._transport_up = asyncio.Event()
         self._client_negotiated = False
         self._published: dict[str, TrackInfo] = {}  # publisher-side mid -> track
         self._subscriptions: dict[str, _Subscription] = {}  # track id -> subscription
@@ -259,6 +263,7 @@ class SfuPeer:
                 # the first offer is the client's; handle_offer re-arms us
                 self._negotiation_needed.clear()
                 continue
+            await self._transport_up.wait()
             async with self._lock:
                 self._server_cycle = True
                 try:
@@ -337,6 +342,8 @@ class SfuPeer:
 
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
+        if state == "connected":
+            self._transport_up.set()
         logger.debug("participant %s connection %s", self.participant_id, state)
         if state in ("failed", "closed") and not self._closed:
             self._fail(state)

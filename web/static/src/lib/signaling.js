@@ -85,6 +85,8 @@ export class Signaling extends EventTarget {
       if (!reconnected) return
     }
     this.dispatchEvent(new CustomEvent(message.event, { detail: message.data }))
+    // Every pushed event also as one generic 'any' event ({event, data}), for code that follows them all.
+    this.dispatchEvent(new CustomEvent('any', { detail: { event: message.event, data: message.data } }))
   }
 
   _fatal (error) {

@@ -1,0 +1,1 @@
+"""Meetings: schedule, invitations, roles, lobby, moderation, lifecycle, chat history."""

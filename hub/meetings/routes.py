@@ -1,0 +1,156 @@
+"""HTTP endpoints of meetings: create, update, cancel, close, list, get, and an .ics for calendars."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hub import keys
+from hub.api import ApiRoutes, json_response, read_body, read_query
+from hub.auth.http import principal_of
+from hub.meetings.ics import meeting_ics
+from hub.meetings.model import Meeting, MeetingChanges
+from hub.meetings.service import NewMeeting
+
+routes = ApiRoutes("meetings")
+
+PersonId = Field(min_length=1, max_length=64)
+
+
+class CreateMeeting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=4000)
+    chair: str = PersonId
+    secretary: str | None = Field(None, max_length=64)
+    starts_at: AwareDatetime = Field(examples=["2030-03-01T09:00:00+08:00"])
+    ends_at: AwareDatetime = Field(examples=["2030-03-01T10:30:00+08:00"])
+    invited_units: list[str] = Field(default_factory=list, max_length=500)
+    invited_people: list[str] = Field(default_factory=list, max_length=500)
+    lobby: bool = True
+    locked: bool = False
+
+
+class UpdateMeeting(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, max_length=4000)
+    chair: str | None = Field(None, min_length=1, max_length=64)
+    secretary: str | None = Field(None, max_length=64)
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    invited_units: list[str] | None = Field(None, max_length=500)
+    invited_people: list[str] | None = Field(None, max_length=500)
+    lobby: bool | None = None
+    locked: bool | None = None
+
+
+class ListQuery(BaseModel):
+    scope: Literal["mine", "unit", "all"] = "mine"
+    when: Literal["upcoming", "past", "all"] = "upcoming"
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+async def meeting_json(request: web.Request, meeting: Meeting) -> dict[str, object]:
+    """A meeting with its people's names and the page link."""
+    directory = request.app[keys.DIRECTORY]
+    ids = [meeting.organizer_id, meeting.chair_id, *([meeting.secretary_id] if meeting.secretary_id else [])]
+    people = await directory.people(ids)
+    names = {pid: p.name for pid, p in people.items()}
+    return {
+        **meeting.to_dict(),
+        "names": names,
+        "url": f"/meetings/{meeting.id}",
+        "calendar": f"/api/v1/meetings/{meeting.id}/calendar.ics",
+    }
+
+
+@routes.post("/api/v1/meetings", summary="Schedule a meeting (the caller organizes it)", body=CreateMeeting)
+async def create_meeting(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, CreateMeeting)
+    meeting = await request.app[keys.MEETINGS].create(
+        principal,
+        NewMeeting(
+            title=body.title, description=body.description, chair_id=body.chair, secretary_id=body.secretary,
+            starts_at=body.starts_at, ends_at=body.ends_at, invited_units=tuple(body.invited_units),
+            invited_people=tuple(body.invited_people), lobby=body.lobby, locked=body.locked,
+        ),
+    )
+    return json_response(await meeting_json(request, meeting), status=201)
+
+
+@routes.get("/api/v1/meetings", summary="Meetings: mine, my unit's or all; upcoming, past or all", query=ListQuery)
+async def list_meetings(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, ListQuery)
+    found = await request.app[keys.MEETINGS].listing(
+        principal, scope=query.scope, when=query.when, limit=query.limit, offset=query.offset
+    )
+    return json_response({"items": [await meeting_json(request, m) for m in found], "limit": query.limit,
+                          "offset": query.offset})
+
+
+@routes.get("/api/v1/meetings/{meeting_id}", summary="One meeting")
+async def get_meeting(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    meeting = await request.app[keys.MEETINGS].get(principal, request.match_info["meeting_id"])
+    return json_response(await meeting_json(request, meeting))
+
+
+@routes.patch("/api/v1/meetings/{meeting_id}", summary="Change a meeting (organizer, chair, admins)",
+              body=UpdateMeeting)
+async def update_meeting(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, UpdateMeeting)
+    changes = MeetingChanges(
+        title=body.title, description=body.description, chair_id=body.chair,
+        secretary_id=body.secretary if "secretary" in body.model_fields_set and body.secretary is not None
+        else ("" if "secretary" in body.model_fields_set else None),
+        starts_at=body.starts_at, ends_at=body.ends_at,
+        invited_units=tuple(body.invited_units) if body.invited_units is not None else None,
+        invited_people=tuple(body.invited_people) if body.invited_people is not None else None,
+        lobby=body.lobby, locked=body.locked,
+    )
+    meeting = await request.app[keys.MEETINGS].update(principal, request.match_info["meeting_id"], changes)
+    return json_response(await meeting_json(request, meeting))
+
+
+@routes.post("/api/v1/meetings/{meeting_id}/cancel", summary="Cancel a meeting (a live one ends for everybody)")
+async def cancel_meeting(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    meeting = await request.app[keys.MEETINGS].cancel(principal, request.match_info["meeting_id"])
+    return json_response(await meeting_json(request, meeting))
+
+
+@routes.post("/api/v1/meetings/{meeting_id}/close",
+             summary="Close an ended meeting for edits (chair, secretary): decisions and minutes become final")
+async def close_meeting(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    meeting = await request.app[keys.MEETINGS].close_for_edits(principal, request.match_info["meeting_id"])
+    return json_response(await meeting_json(request, meeting))
+
+
+@routes.get("/api/v1/meetings/{meeting_id}/calendar.ics", summary="The meeting as an iCalendar file",
+            content_type="text/calendar")
+async def meeting_calendar(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    meetings = request.app[keys.MEETINGS]
+    meeting = await meetings.get(principal, request.match_info["meeting_id"])
+    settings = request.app[keys.SETTINGS]
+    organizer = await request.app[keys.DIRECTORY].find_person(meeting.organizer_id)
+    text = meeting_ics(
+        meeting, url=f"{settings.public_url}/meetings/{meeting.id}",
+        organizer_name=organizer.name if organizer else meeting.organizer_id,
+        now=request.app[keys.CLOCK].now(), host=urlsplit(settings.public_url).hostname or "cityhub",
+    )
+    return web.Response(
+        text=text, content_type="text/calendar", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.id}.ics"'},
+    )

@@ -1,0 +1,338 @@
+"""The rules of meetings: scheduling, who may see, join and moderate, the lifecycle, chat, who is in the room."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hub.auth import policy
+from hub.auth.principal import Principal
+from hub.bus.base import Bus, Message
+from hub.clock import Clock
+from hub.directory.model import Role
+from hub.directory.service import DirectoryService
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound
+from hub.meetings import store
+from hub.meetings.model import ChatMessage, JoinDecision, Meeting, MeetingChanges, MeetingStatus
+from hub.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_INVITED = 500
+MAX_CHAT_CHARS = 2000
+REMOVED_TTL = 12 * 3600.0
+
+
+def channel(meeting_id: str) -> str:
+    """The bus channel every participant of a meeting follows: events for everyone in it."""
+    return f"meeting.{meeting_id}"
+
+
+def presence_group(meeting_id: str) -> str:
+    """Who is in the meeting right now (bus presence, refreshed by the node holding each participant)."""
+    return f"meeting:{meeting_id}:participants"
+
+
+def lobby_group(meeting_id: str) -> str:
+    """Who is waiting in the lobby right now."""
+    return f"meeting:{meeting_id}:lobby"
+
+
+@dataclass(frozen=True)
+class NewMeeting:
+    title: str
+    chair_id: str
+    starts_at: datetime
+    ends_at: datetime
+    secretary_id: str | None = None
+    description: str = ""
+    invited_units: tuple[str, ...] = ()
+    invited_people: tuple[str, ...] = ()
+    lobby: bool = True
+    locked: bool = False
+
+
+class MeetingService:
+    """Meetings: the one place that decides who may do what with them."""
+
+    def __init__(self, db: Database, bus: Bus, directory: DirectoryService, clock: Clock) -> None:
+        self.db = db
+        self.bus = bus
+        self.directory = directory
+        self.clock = clock
+
+    # --- scheduling -----------------------------------------------------------------------------------------
+
+    async def create(self, principal: Principal, new: NewMeeting) -> Meeting:
+        """Schedule a meeting organised by the principal."""
+        policy.require(policy.can_create_meeting(principal), "meeting_forbidden", "you may not schedule meetings")
+        meeting = Meeting(
+            id=uuid.uuid4().hex[:16],
+            title=new.title.strip(),
+            description=new.description.strip(),
+            organizer_id=principal.id,
+            chair_id=new.chair_id,
+            secretary_id=new.secretary_id or None,
+            starts_at=new.starts_at,
+            ends_at=new.ends_at,
+            invited_units=_unique(new.invited_units),
+            invited_people=_unique(new.invited_people),
+            lobby=new.lobby,
+            locked=new.locked,
+            created_at=self.clock.now(),
+        )
+        await self._check(meeting)
+        async with self.db.begin() as conn:
+            await store.insert(conn, meeting)
+        log.info("meeting %s scheduled by %s", meeting.id, principal.id)
+        return meeting
+
+    async def update(self, principal: Principal, meeting_id: str, changes: MeetingChanges) -> Meeting:
+        """Change a meeting that has not ended."""
+        meeting = await self.get(principal, meeting_id)
+        policy.require(policy.can_manage_meeting(principal, meeting), "meeting_forbidden",
+                       "only the organizer, the chair or an admin may change this meeting")
+        if meeting.over:
+            raise Conflict("meeting_over", "this meeting is over and can no longer be changed")
+        values = {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
+        for key in ("invited_units", "invited_people"):
+            if key in values:
+                values[key] = _unique(values[key])
+        if "secretary_id" in values and not values["secretary_id"]:
+            values["secretary_id"] = None
+        if "title" in values:
+            values["title"] = values["title"].strip()
+        updated = dataclasses.replace(meeting, **values)
+        await self._check(updated)
+        async with self.db.begin() as conn:
+            await store.update(conn, updated)
+        await self.publish(meeting_id, "meeting.updated", {"meeting": updated.to_dict()})
+        return updated
+
+    async def cancel(self, principal: Principal, meeting_id: str) -> Meeting:
+        """Cancel a scheduled meeting (a live one is ended instead)."""
+        meeting = await self.get(principal, meeting_id)
+        policy.require(policy.can_manage_meeting(principal, meeting), "meeting_forbidden",
+                       "only the organizer, the chair or an admin may cancel this meeting")
+        if meeting.status == MeetingStatus.LIVE:
+            return await self.end(principal, meeting_id)
+        async with self.db.begin() as conn:
+            moved = await store.set_status(conn, meeting_id, MeetingStatus.CANCELLED,
+                                           only_from=[MeetingStatus.SCHEDULED], ended_at=self.clock.now())
+        if not moved:
+            raise Conflict("meeting_over", "this meeting is over already")
+        await self.publish(meeting_id, "meeting.ended", {"meeting_id": meeting_id, "reason": "cancelled"})
+        return await self._get(meeting_id)
+
+    async def _check(self, meeting: Meeting) -> None:
+        if not meeting.title:
+            raise BadRequest("invalid_body", "title: a title is required", field="title")
+        if meeting.ends_at <= meeting.starts_at:
+            raise BadRequest("invalid_body", "ends_at: the meeting must end after it starts", field="ends_at")
+        if meeting.ends_at - meeting.starts_at > timedelta(days=7):
+            raise BadRequest("invalid_body", "ends_at: a meeting lasts at most 7 days", field="ends_at")
+        if len(meeting.invited_units) + len(meeting.invited_people) > MAX_INVITED:
+            raise BadRequest("invalid_body", f"invite at most {MAX_INVITED} units and people", field="invited_people")
+        wanted = {meeting.chair_id, *meeting.invited_people}
+        if meeting.secretary_id:
+            wanted.add(meeting.secretary_id)
+        found = await self.directory.people(sorted(wanted))
+        for role, person_id in (("chair_id", meeting.chair_id), ("secretary_id", meeting.secretary_id)):
+            if person_id and (person_id not in found or not found[person_id].active):
+                raise BadRequest("unknown_person", f"{role}: no active person {person_id!r}", field=role)
+        for person_id in meeting.invited_people:
+            if person_id not in found:
+                raise BadRequest("unknown_person", f"invited_people: no person {person_id!r}", field="invited_people")
+        units = {u.id for u in await self.directory.units()}
+        for unit_id in meeting.invited_units:
+            if unit_id not in units:
+                raise BadRequest("unknown_org_unit", f"invited_units: no org unit {unit_id!r}", field="invited_units")
+
+    # --- reading --------------------------------------------------------------------------------------------
+
+    async def _get(self, meeting_id: str) -> Meeting:
+        async with self.db.connect() as conn:
+            meeting = await store.get(conn, meeting_id)
+        if meeting is None:
+            raise NotFound("meeting_not_found", f"no meeting {meeting_id!r}")
+        return meeting
+
+    async def get(self, principal: Principal, meeting_id: str) -> Meeting:
+        """A meeting the principal may see (NotFound otherwise, so ids are not probed)."""
+        meeting = await self._get(meeting_id)
+        if not policy.can_see_meeting(principal, meeting):
+            raise NotFound("meeting_not_found", f"no meeting {meeting_id!r}")
+        return meeting
+
+    async def find(self, meeting_id: str) -> Meeting | None:
+        """A meeting by id, without permission checks (signaling decides with join_decision)."""
+        async with self.db.connect() as conn:
+            return await store.get(conn, meeting_id)
+
+    async def listing(
+        self, principal: Principal, *, scope: str = "mine", when: str = "upcoming", limit: int = 50, offset: int = 0
+    ) -> list[Meeting]:
+        """Meetings of the principal ("mine"), of their unit ("unit") or every one (admins, "all")."""
+        person_id: str | None = principal.id
+        unit_ids: list[str] | None = None
+        if scope == "unit":
+            person_id, unit_ids = None, [principal.org_unit.id]
+        elif scope == "all":
+            policy.require(policy.can_administer(principal) or principal.has(Role.SUPERVISOR),
+                           "meeting_forbidden", "only admins and supervisors list every meeting")
+            person_id = None
+        elif scope == "mine":
+            unit_ids = [principal.org_unit.id]
+        else:
+            raise BadRequest("invalid_parameter", "scope: mine, unit or all", field="scope")
+        now = self.clock.now()
+        after, before = (now, None) if when == "upcoming" else (None, now) if when == "past" else (None, None)
+        async with self.db.connect() as conn:
+            return await store.listing(
+                conn, person_id=person_id, unit_ids=unit_ids, starts_after=after, starts_before=before,
+                descending=when == "past", limit=limit, offset=offset,
+            )
+
+    # --- joining and the lifecycle --------------------------------------------------------------------------
+
+    async def join_decision(self, principal: Principal, meeting_id: str) -> tuple[Meeting, JoinDecision]:
+        """Whether the principal gets in, waits in the lobby, or is refused (Forbidden / Conflict)."""
+        meeting = await self._get(meeting_id)
+        if meeting.over:
+            raise Conflict("meeting_over", "this meeting has ended")
+        if principal.has(Role.TERMINAL) and not policy.is_invited(principal, meeting):
+            raise Forbidden("not_invited", "this terminal is not invited to the meeting")
+        removed = await self.bus.get_key(_removed_key(meeting_id, principal.id)) is not None
+        admitted = policy.bypasses_lock(principal, meeting) or (
+            policy.is_invited(principal, meeting) and not meeting.locked and not removed
+        )
+        if policy.can_administer(principal) and not removed:
+            admitted = True
+        if admitted:
+            return meeting, JoinDecision.ADMIT
+        if meeting.lobby:
+            return meeting, JoinDecision.LOBBY
+        if removed:
+            raise Forbidden("removed", "the chair removed you from this meeting")
+        if meeting.locked:
+            raise Forbidden("meeting_locked", "the meeting is locked")
+        raise Forbidden("not_invited", "you are not invited to this meeting")
+
+    async def mark_live(self, meeting_id: str) -> None:
+        """The first participant came in: a scheduled meeting is live."""
+        async with self.db.begin() as conn:
+            moved = await store.set_status(conn, meeting_id, MeetingStatus.LIVE,
+                                           only_from=[MeetingStatus.SCHEDULED], started_at=self.clock.now())
+        if moved:
+            log.info("meeting %s is live", meeting_id)
+            await self.publish(meeting_id, "meeting.updated", {"meeting": (await self._get(meeting_id)).to_dict()})
+
+    async def moderated(self, principal: Principal, meeting_id: str) -> Meeting:
+        """The meeting, if the principal may moderate it (Forbidden `not_chair` otherwise)."""
+        meeting = await self._get(meeting_id)
+        policy.require(policy.can_moderate_meeting(principal, meeting), "not_chair",
+                       "only the chair may do this")
+        return meeting
+
+    async def set_locked(self, principal: Principal, meeting_id: str, locked: bool) -> Meeting:
+        """Lock (no one new joins without the chair) or unlock a meeting."""
+        await self.moderated(principal, meeting_id)
+        async with self.db.begin() as conn:
+            await store.set_flags(conn, meeting_id, locked=locked)
+        meeting = await self._get(meeting_id)
+        await self.publish(meeting_id, "meeting.updated", {"meeting": meeting.to_dict()})
+        return meeting
+
+    async def end(self, principal: Principal, meeting_id: str) -> Meeting:
+        """End the meeting for everybody."""
+        meeting = await self.moderated(principal, meeting_id)
+        if meeting.over:
+            raise Conflict("meeting_over", "this meeting is over already")
+        async with self.db.begin() as conn:
+            await store.set_status(conn, meeting_id, MeetingStatus.ENDED,
+                                   only_from=[MeetingStatus.SCHEDULED, MeetingStatus.LIVE], ended_at=self.clock.now())
+        log.info("meeting %s ended by %s", meeting_id, principal.id)
+        await self.publish(meeting_id, "meeting.ended",
+                           {"meeting_id": meeting_id, "reason": "ended", "by": principal.id})
+        return await self._get(meeting_id)
+
+    async def close_for_edits(self, principal: Principal, meeting_id: str) -> Meeting:
+        """After the meeting ended, the chair or secretary closes it: decisions and minutes are final."""
+        meeting = await self.get(principal, meeting_id)
+        policy.require(
+            principal.id in (meeting.chair_id, meeting.secretary_id) or policy.can_administer(principal),
+            "meeting_forbidden", "only the chair or the secretary may close the meeting for edits",
+        )
+        if meeting.status != MeetingStatus.ENDED:
+            raise Conflict("meeting_not_ended", "a meeting is closed for edits only after it ended")
+        async with self.db.begin() as conn:
+            await store.set_flags(conn, meeting_id, closed_for_edits=True)
+        meeting = await self._get(meeting_id)
+        await self.publish(meeting_id, "meeting.updated", {"meeting": meeting.to_dict()})
+        return meeting
+
+    async def mark_removed(self, meeting_id: str, person_id: str) -> None:
+        """Remember that the chair removed someone: they no longer get straight back in."""
+        await self.bus.set_key(_removed_key(meeting_id, person_id), {"removed": True}, REMOVED_TTL)
+
+    async def readmit(self, meeting_id: str, person_id: str) -> None:
+        """The chair let a removed person back in from the lobby."""
+        await self.bus.delete_key(_removed_key(meeting_id, person_id))
+
+    # --- the service API other domains use (supervision, documents) -----------------------------------------
+
+    async def can_record_decisions(self, principal: Principal, meeting_id: str) -> bool:
+        """Whether the principal may record decisions of this meeting now."""
+        meeting = await self.find(meeting_id)
+        return meeting is not None and policy.can_record_decisions(principal, meeting)
+
+    async def is_closed_for_edits(self, meeting_id: str) -> bool:
+        """Whether the meeting's decisions and minutes are final (NotFound for an unknown meeting)."""
+        meeting = await self._get(meeting_id)
+        return meeting.closed_for_edits or meeting.status == MeetingStatus.CANCELLED
+
+    async def participants(self, meeting_id: str) -> list[dict[str, Any]]:
+        """Who is in the meeting right now, on any node, ordered by arrival."""
+        members = await self.bus.presence_members(presence_group(meeting_id))
+        return sorted(members.values(), key=lambda p: (p.get("joined_at", 0), p.get("participant_id", "")))
+
+    async def lobby(self, meeting_id: str) -> list[dict[str, Any]]:
+        """Who waits in the lobby right now."""
+        members = await self.bus.presence_members(lobby_group(meeting_id))
+        return sorted(members.values(), key=lambda p: (p.get("joined_at", 0), p.get("participant_id", "")))
+
+    async def publish(self, meeting_id: str, event: str, data: Message) -> None:
+        """Tell everyone in the meeting, on every node."""
+        await self.bus.publish(channel(meeting_id), {"event": event, **data})
+
+    # --- chat -----------------------------------------------------------------------------------------------
+
+    async def chat(self, principal: Principal, meeting_id: str, text: str) -> ChatMessage:
+        """Store a chat message and send it to everyone in the meeting."""
+        text = text.strip()
+        if not text:
+            raise BadRequest("invalid_message", "text: a chat message needs some text", field="text")
+        if len(text) > MAX_CHAT_CHARS:
+            raise BadRequest("invalid_message", f"text: at most {MAX_CHAT_CHARS} characters", field="text")
+        async with self.db.begin() as conn:
+            message = await store.add_chat(conn, meeting_id, principal.id, principal.person.name, text,
+                                           self.clock.now())
+        await self.publish(meeting_id, "chat.message", {"message": message.to_dict()})
+        return message
+
+    async def recent_chat(self, meeting_id: str, limit: int = 50) -> list[ChatMessage]:
+        """The latest chat messages, oldest first (for late joiners)."""
+        async with self.db.connect() as conn:
+            return await store.recent_chat(conn, meeting_id, limit)
+
+
+def _removed_key(meeting_id: str, person_id: str) -> str:
+    return f"meeting:{meeting_id}:removed:{person_id}"
+
+
+def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))

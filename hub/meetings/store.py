@@ -1,0 +1,221 @@
+"""The only place with SQL for meetings: meetings, their invitations, chat messages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.meetings.model import ChatMessage, Meeting, MeetingStatus
+from hub.storage.meta import UtcDateTime, metadata
+
+meetings = sa.Table(
+    "meetings",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("organizer_id", sa.String(64), nullable=False),
+    sa.Column("chair_id", sa.String(64), nullable=False, index=True),
+    sa.Column("secretary_id", sa.String(64), nullable=True),
+    sa.Column("starts_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("ends_at", UtcDateTime, nullable=False),
+    sa.Column("lobby", sa.Boolean, nullable=False),
+    sa.Column("locked", sa.Boolean, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("closed_for_edits", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("minutes_doc_id", sa.String(64), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("ended_at", UtcDateTime, nullable=True),
+)
+
+# kind is "unit" or "person"; one row per invited org unit or person.
+meeting_invitations = sa.Table(
+    "meeting_invitations",
+    metadata,
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("target_id", sa.String(64), primary_key=True),
+    sa.Index("ix_meeting_invitations_target", "kind", "target_id"),
+)
+
+meeting_chat = sa.Table(
+    "meeting_chat",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("person_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=False),
+    sa.Index("ix_meeting_chat_meeting", "meeting_id", "id"),
+)
+
+
+async def _invitations(conn: AsyncConnection, ids: list[str]) -> dict[str, tuple[list[str], list[str]]]:
+    found: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    if not ids:
+        return found
+    rows = await conn.execute(
+        sa.select(meeting_invitations)
+        .where(meeting_invitations.c.meeting_id.in_(ids))
+        .order_by(meeting_invitations.c.target_id)
+    )
+    for row in rows:
+        units, people = found[row.meeting_id]
+        (units if row.kind == "unit" else people).append(row.target_id)
+    return found
+
+
+def _meeting(row: Any, units: list[str], people: list[str]) -> Meeting:
+    return Meeting(
+        id=row.id,
+        title=row.title,
+        description=row.description,
+        organizer_id=row.organizer_id,
+        chair_id=row.chair_id,
+        secretary_id=row.secretary_id,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        invited_units=tuple(units),
+        invited_people=tuple(people),
+        lobby=row.lobby,
+        locked=row.locked,
+        status=MeetingStatus(row.status),
+        closed_for_edits=row.closed_for_edits,
+        minutes_doc_id=row.minutes_doc_id,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+    )
+
+
+async def _load(conn: AsyncConnection, query: sa.Select[Any]) -> list[Meeting]:
+    rows = list(await conn.execute(query))
+    invitations = await _invitations(conn, [row.id for row in rows])
+    return [_meeting(row, *invitations[row.id]) for row in rows]
+
+
+async def get(conn: AsyncConnection, meeting_id: str) -> Meeting | None:
+    found = await _load(conn, sa.select(meetings).where(meetings.c.id == meeting_id))
+    return found[0] if found else None
+
+
+async def _write_invitations(conn: AsyncConnection, meeting: Meeting) -> None:
+    await conn.execute(sa.delete(meeting_invitations).where(meeting_invitations.c.meeting_id == meeting.id))
+    rows = [{"meeting_id": meeting.id, "kind": "unit", "target_id": u} for u in meeting.invited_units]
+    rows += [{"meeting_id": meeting.id, "kind": "person", "target_id": p} for p in meeting.invited_people]
+    if rows:
+        await conn.execute(sa.insert(meeting_invitations), rows)
+
+
+def _columns(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "title": meeting.title,
+        "description": meeting.description,
+        "organizer_id": meeting.organizer_id,
+        "chair_id": meeting.chair_id,
+        "secretary_id": meeting.secretary_id,
+        "starts_at": meeting.starts_at,
+        "ends_at": meeting.ends_at,
+        "lobby": meeting.lobby,
+        "locked": meeting.locked,
+        "status": meeting.status.value,
+        "closed_for_edits": meeting.closed_for_edits,
+        "minutes_doc_id": meeting.minutes_doc_id,
+        "started_at": meeting.started_at,
+        "ended_at": meeting.ended_at,
+    }
+
+
+async def insert(conn: AsyncConnection, meeting: Meeting) -> None:
+    await conn.execute(sa.insert(meetings).values(id=meeting.id, created_at=meeting.created_at, **_columns(meeting)))
+    await _write_invitations(conn, meeting)
+
+
+async def update(conn: AsyncConnection, meeting: Meeting) -> None:
+    await conn.execute(sa.update(meetings).where(meetings.c.id == meeting.id).values(**_columns(meeting)))
+    await _write_invitations(conn, meeting)
+
+
+async def set_status(
+    conn: AsyncConnection, meeting_id: str, status: MeetingStatus, *, only_from: Iterable[MeetingStatus],
+    **stamps: datetime,
+) -> bool:
+    """Move a meeting to `status` if it is in one of `only_from`; whether it moved (races lose quietly)."""
+    result = await conn.execute(
+        sa.update(meetings)
+        .where(meetings.c.id == meeting_id, meetings.c.status.in_([s.value for s in only_from]))
+        .values(status=status.value, **stamps)
+    )
+    return bool(result.rowcount)
+
+
+async def set_flags(conn: AsyncConnection, meeting_id: str, **flags: bool) -> bool:
+    result = await conn.execute(sa.update(meetings).where(meetings.c.id == meeting_id).values(**flags))
+    return bool(result.rowcount)
+
+
+async def listing(
+    conn: AsyncConnection,
+    *,
+    person_id: str | None,
+    unit_ids: list[str] | None,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> list[Meeting]:
+    """Meetings involving a person (invited, chair, secretary, organizer) and/or invited units, by start time."""
+    conditions: list[Any] = []
+    if person_id is not None:
+        invited = sa.select(meeting_invitations.c.meeting_id).where(
+            meeting_invitations.c.kind == "person", meeting_invitations.c.target_id == person_id
+        )
+        conditions += [
+            meetings.c.id.in_(invited),
+            meetings.c.chair_id == person_id,
+            meetings.c.secretary_id == person_id,
+            meetings.c.organizer_id == person_id,
+        ]
+    if unit_ids:
+        by_unit = sa.select(meeting_invitations.c.meeting_id).where(
+            meeting_invitations.c.kind == "unit", meeting_invitations.c.target_id.in_(unit_ids)
+        )
+        conditions.append(meetings.c.id.in_(by_unit))
+    query = sa.select(meetings)
+    if conditions:
+        query = query.where(sa.or_(*conditions))
+    if starts_after is not None:
+        query = query.where(meetings.c.ends_at >= starts_after)
+    if starts_before is not None:
+        query = query.where(meetings.c.ends_at < starts_before)
+    order = meetings.c.starts_at.desc() if descending else meetings.c.starts_at
+    return await _load(conn, query.order_by(order, meetings.c.id).limit(limit).offset(offset))
+
+
+async def add_chat(conn: AsyncConnection, meeting_id: str, person_id: str, name: str, text: str,
+                   sent_at: datetime) -> ChatMessage:
+    result = await conn.execute(
+        sa.insert(meeting_chat)
+        .values(meeting_id=meeting_id, person_id=person_id, name=name, text=text, sent_at=sent_at)
+        .returning(meeting_chat.c.id)
+    )
+    return ChatMessage(int(result.scalar_one()), meeting_id, person_id, name, text, sent_at)
+
+
+async def recent_chat(conn: AsyncConnection, meeting_id: str, limit: int) -> list[ChatMessage]:
+    """The last `limit` chat messages of a meeting, oldest first."""
+    rows = await conn.execute(
+        sa.select(meeting_chat)
+        .where(meeting_chat.c.meeting_id == meeting_id)
+        .order_by(meeting_chat.c.id.desc())
+        .limit(limit)
+    )
+    found = [ChatMessage(r.id, r.meeting_id, r.person_id, r.name, r.text, r.sent_at) for r in rows]
+    return list(reversed(found))

@@ -1,0 +1,115 @@
+"""Writes docs/signaling.md from the registered commands and events: the protocol document cannot drift.
+
+`python -m signaling.docgen` rewrites the file; tests/signaling/test_protocol_doc.py fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from signaling.meetings import commands as meeting_commands
+from signaling.protocol import Commands
+from signaling.server import core
+from signaling.socket import CloseCode
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "signaling.md"
+
+# Every registry hub.app registers; a domain adding one adds it here too (the doc test checks the running hub).
+REGISTRIES: list[Commands] = [core, meeting_commands]
+
+INTRO = """# /ws signaling protocol
+
+Generated from the code by `python -m signaling.docgen` (do not edit by hand; a test fails when this file
+and the registered schemas disagree).
+
+One WebSocket per browser tab at `/ws`. Browsers are authenticated by the session cookie at the upgrade
+(and their `Origin` must be the hub's); other clients send an `auth` message with a bearer token within
+the auth timeout (10 s by default). The server pings every `heartbeat` seconds; a peer that stops
+answering is dropped, and everything it had joined is cleaned up.
+
+## Envelope
+
+- Request: `{"id": 7, "type": "meeting.join", ...fields}`; ids are positive integers that increase.
+- Success: `{"id": 7, "type": "result", "success": true, "result": {...}}`.
+- Refusal: `{"id": 7, "type": "result", "success": false, "error": {"code": "not_chair", "message": "..."}}`;
+  the connection stays open. Malformed JSON, a message without a valid id, an unknown type, a reused id, a
+  schema violation (`invalid_message`, with `field`), an oversized SDP (`sdp_too_large`): all refusals.
+- Event: `{"type": "event", "event": "participant.joined", "data": {...}}`.
+
+## Limits and close codes
+
+Frames above `signaling.max_frame_bytes` close the socket; sending faster than `signaling.rate` messages
+per second (burst `signaling.burst`) closes it; SDPs above `signaling.max_sdp_bytes` are refused.
+
+| code | meaning |
+|---|---|
+"""
+
+MEETING_FLOW = """
+## Meeting flow
+
+1. `meeting.join {meeting_id}` → `status: "joined"` with the participants, published tracks, recent chat
+   and ICE servers, or `status: "lobby"` (wait for `lobby.admitted` or `lobby.denied`).
+2. The client offers its tracks (`sdp.offer`, with `sources` naming each mid's camera / microphone /
+   screen); the result carries the SFU's answer. Client candidates trickle with `ice.candidate`.
+3. Whenever tracks come or go the SFU sends `sdp.offer` events; the client answers with `sdp.answer`.
+   The server is the impolite side: a client offer during a server offer is refused with `glare`; the
+   client rolls back, answers, then offers again.
+4. Each received stream's msid track id is the `track_id` of `track.published`, which names the
+   participant and the source, so tiles are labelled with the person's name and org unit.
+5. After a network drop the client reconnects the socket and joins again with `replaces` set to its old
+   participant id (that one is removed at once) and a fresh peer connection.
+
+Every event published on the bus channel `meeting.{id}` (by any domain, e.g. supervision's
+`decision.recorded`) is forwarded to that meeting's participants.
+"""
+
+
+def _schema(model: type[BaseModel]) -> str:
+    return json.dumps(model.model_json_schema(), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def render(registries: list[Commands] | None = None) -> str:
+    """The whole protocol document."""
+    parts = [INTRO]
+    codes = {name: value for name, value in vars(CloseCode).items() if name.isupper()}
+    for name, value in sorted(codes.items(), key=lambda item: item[1]):
+        parts.append(f"| {value} | {name.lower().replace('_', ' ')} |\n")
+    parts.append(MEETING_FLOW)
+    for registry in registries or REGISTRIES:
+        parts.append(f"\n## Domain `{registry.name}`\n\n### Messages\n\n| type | what |\n|---|---|\n")
+        for command in registry.commands.values():
+            public = " (before auth)" if command.public else ""
+            parts.append(f"| `{command.name}` | {command.summary}{public} |\n")
+        if registry.events:
+            parts.append("\n### Events\n\n| event | what |\n|---|---|\n")
+            for event in registry.events.values():
+                parts.append(f"| `{event.name}` | {event.summary} |\n")
+        for command in registry.commands.values():
+            parts.append(f"\n#### message `{command.name}`\n\n{command.summary}.\n\n```json\n"
+                         f"{_schema(command.schema)}\n```\n")
+        for event in registry.events.values():
+            parts.append(f"\n#### event `{event.name}`\n\n{event.summary}.\n\n```json\n{_schema(event.schema)}\n```\n")
+    return "".join(parts)
+
+
+def main() -> int:
+    """Rewrite docs/signaling.md; with --check, only say whether it is current."""
+    text = render()
+    if "--check" in sys.argv[1:]:
+        current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
+        if current != text:
+            print(f"{DOC} is stale: run python -m signaling.docgen", file=sys.stderr)
+            return 1
+        return 0
+    DOC.write_text(text, encoding="utf-8")
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

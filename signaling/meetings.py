@@ -1,0 +1,333 @@
+"""The meeting messages of /ws: join and leave, SDP and ICE, media state, hands, chat, moderation.
+
+Handlers are thin: the schema is checked by the dispatcher, MeetingRooms does the work, HubError refuses.
+Every message and event here is documented in docs/signaling.md (generated: `python -m signaling.docgen`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub import keys
+from hub.errors import HubError
+from signaling.meeting_rooms import MeetingRooms
+from signaling.protocol import Commands, Request, Result
+from signaling.session import Session
+
+commands = Commands("meetings")
+
+MeetingId = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+ParticipantId = Field(min_length=1, max_length=64)
+
+
+class MeetingRequest(Request):
+    meeting_id: str = MeetingId
+
+
+class JoinRequest(MeetingRequest):
+    # After a reconnect: the participant id this tab had, so the old one is removed at once (same person only).
+    replaces: str | None = Field(None, max_length=64)
+
+
+class SdpRequest(MeetingRequest):
+    sdp: str = Field(min_length=1)
+
+
+class OfferRequest(SdpRequest):
+    # mid or msid track id -> "camera" | "microphone" | "screen"
+    sources: dict[str, Literal["camera", "microphone", "screen"]] = Field(default_factory=dict, max_length=16)
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(None, max_length=64)  # noqa: N815 - the browser's RTCIceCandidateInit names
+    sdpMLineIndex: int | None = Field(None, ge=0, le=1024)  # noqa: N815
+    usernameFragment: str | None = Field(None, max_length=256)  # noqa: N815
+
+
+class CandidateRequest(MeetingRequest):
+    # null: the client finished gathering
+    candidate: Candidate | None
+
+
+class MediaStateRequest(MeetingRequest):
+    audio: bool | None = None
+    video: bool | None = None
+
+
+class ChatRequest(MeetingRequest):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class TargetRequest(MeetingRequest):
+    participant_id: str = ParticipantId
+
+
+class MuteRequest(TargetRequest):
+    kind: Literal["audio", "video"] = "audio"
+
+
+class LockRequest(MeetingRequest):
+    locked: bool
+
+
+def rooms(session: Session) -> MeetingRooms:
+    return session.app[keys.MEETING_ROOMS]
+
+
+def _check_sdp(session: Session, sdp: str) -> None:
+    limit = session.app[keys.SETTINGS].signaling.max_sdp_bytes
+    if len(sdp.encode()) > limit:
+        raise HubError("sdp_too_large", f"an SDP may be at most {limit} bytes", 413)
+
+
+@commands.command("meeting.join", JoinRequest, "Join a meeting; result status `joined` or `lobby`")
+async def join(session: Session, request: JoinRequest) -> Result:
+    return await rooms(session).join(session, request.meeting_id, request.replaces)
+
+
+@commands.command("meeting.leave", MeetingRequest, "Leave the meeting (or its lobby)")
+async def leave(session: Session, request: MeetingRequest) -> Result:
+    att = rooms(session).attendance_of(session)
+    if att is None or att.meeting_id != request.meeting_id:
+        raise HubError("not_joined", f"not in meeting {request.meeting_id!r}", 409)
+    await rooms(session).leave(session, "left")
+    return {}
+
+
+@commands.command("sdp.offer", OfferRequest, "The client's offer (its published tracks); result: the answer SDP")
+async def offer(session: Session, request: OfferRequest) -> Result:
+    _check_sdp(session, request.sdp)
+    att = rooms(session).joined(session, request.meeting_id)
+    answer = await rooms(session).media.offer(request.meeting_id, att.participant_id, request.sdp, request.sources)
+    return {"sdp": answer}
+
+
+@commands.command("sdp.answer", SdpRequest, "The client's answer to a server offer (event sdp.offer)")
+async def answer(session: Session, request: SdpRequest) -> Result:
+    _check_sdp(session, request.sdp)
+    att = rooms(session).joined(session, request.meeting_id)
+    await rooms(session).media.answer(request.meeting_id, att.participant_id, request.sdp)
+    return {}
+
+
+@commands.command("ice.candidate", CandidateRequest, "A trickled ICE candidate of the client (null: gathering done)")
+async def candidate(session: Session, request: CandidateRequest) -> Result:
+    att = rooms(session).joined(session, request.meeting_id)
+    value: dict[str, Any] | None = request.candidate.model_dump() if request.candidate is not None else None
+    await rooms(session).media.candidate(request.meeting_id, att.participant_id, value)
+    return {}
+
+
+@commands.command("media.state", MediaStateRequest, "Say whether the microphone / camera is on (mute, camera off)")
+async def media_state(session: Session, request: MediaStateRequest) -> Result:
+    changes = {k: v for k, v in (("audio", request.audio), ("video", request.video)) if v is not None}
+    return {"participant": await rooms(session).update_self(session, request.meeting_id, **changes)}
+
+
+@commands.command("screen.start", MeetingRequest, "Say a screen share starts (its track comes by renegotiation)")
+async def screen_start(session: Session, request: MeetingRequest) -> Result:
+    return {"participant": await rooms(session).update_self(session, request.meeting_id, screen=True)}
+
+
+@commands.command("screen.stop", MeetingRequest, "Say the screen share stopped")
+async def screen_stop(session: Session, request: MeetingRequest) -> Result:
+    return {"participant": await rooms(session).update_self(session, request.meeting_id, screen=False)}
+
+
+@commands.command("hand.raise", MeetingRequest, "Raise one's hand")
+async def hand_raise(session: Session, request: MeetingRequest) -> Result:
+    return {"participant": await rooms(session).update_self(session, request.meeting_id, hand=True)}
+
+
+@commands.command("hand.lower", MeetingRequest, "Lower one's hand")
+async def hand_lower(session: Session, request: MeetingRequest) -> Result:
+    return {"participant": await rooms(session).update_self(session, request.meeting_id, hand=False)}
+
+
+@commands.command("chat.send", ChatRequest, "Send a chat message to the meeting (stored for late joiners)")
+async def chat_send(session: Session, request: ChatRequest) -> Result:
+    rooms(session).joined(session, request.meeting_id)
+    assert session.principal is not None
+    message = await rooms(session).service.chat(session.principal, request.meeting_id, request.text)
+    return {"message": message.to_dict()}
+
+
+@commands.command("moderator.mute", MuteRequest, "Chair: mute a participant's microphone or camera")
+async def moderator_mute(session: Session, request: MuteRequest) -> Result:
+    await rooms(session).order(session, request.meeting_id, request.participant_id, "mute", kind=request.kind)
+    return {}
+
+
+@commands.command("moderator.remove", TargetRequest, "Chair: remove a participant (back only through the lobby)")
+async def moderator_remove(session: Session, request: TargetRequest) -> Result:
+    await rooms(session).order(session, request.meeting_id, request.participant_id, "remove")
+    return {}
+
+
+@commands.command("moderator.admit", TargetRequest, "Chair: let someone in from the lobby")
+async def moderator_admit(session: Session, request: TargetRequest) -> Result:
+    await rooms(session).order(session, request.meeting_id, request.participant_id, "admit")
+    return {}
+
+
+@commands.command("moderator.deny", TargetRequest, "Chair: turn someone in the lobby away")
+async def moderator_deny(session: Session, request: TargetRequest) -> Result:
+    await rooms(session).order(session, request.meeting_id, request.participant_id, "deny")
+    return {}
+
+
+@commands.command("moderator.lock", LockRequest, "Chair: lock (no one new without the chair) or unlock")
+async def moderator_lock(session: Session, request: LockRequest) -> Result:
+    rooms(session).joined(session, request.meeting_id)
+    assert session.principal is not None
+    meeting = await rooms(session).service.set_locked(session.principal, request.meeting_id, request.locked)
+    return {"meeting": meeting.to_dict()}
+
+
+@commands.command("moderator.end", MeetingRequest, "Chair: end the meeting for everybody")
+async def moderator_end(session: Session, request: MeetingRequest) -> Result:
+    rooms(session).joined(session, request.meeting_id)
+    assert session.principal is not None
+    meeting = await rooms(session).service.end(session.principal, request.meeting_id)
+    return {"meeting": meeting.to_dict()}
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+
+
+class Participant(BaseModel):
+    participant_id: str
+    person_id: str
+    name: str
+    title: str
+    org_unit_id: str
+    org_unit_name: str
+    role: Literal["chair", "secretary", "organizer", "participant"]
+    audio: bool
+    video: bool
+    screen: bool
+    hand: bool
+    joined_at: float
+
+
+class Track(BaseModel):
+    track_id: str = Field(description="the msid track id of the stream the subscriber receives")
+    participant_id: str
+    kind: Literal["audio", "video"]
+    source: Literal["camera", "microphone", "screen"]
+
+
+class ParticipantEvent(BaseModel):
+    participant: Participant
+
+
+class LeftEvent(BaseModel):
+    participant_id: str
+    person_id: str
+    reason: str = Field(description="left, disconnected, removed, replaced, rejoined, ended, media_failed, ...")
+
+
+class LobbyLeftEvent(BaseModel):
+    participant_id: str
+    reason: str
+
+
+class TrackEvent(BaseModel):
+    track: Track
+
+
+class SpeakerEvent(BaseModel):
+    participant_id: str | None
+    previous: str | None
+
+
+class ChatMessageModel(BaseModel):
+    id: int
+    meeting_id: str
+    person_id: str
+    name: str
+    text: str
+    sent_at: str
+
+
+class ChatEvent(BaseModel):
+    message: ChatMessageModel
+
+
+class MeetingEvent(BaseModel):
+    meeting: dict[str, Any]
+
+
+class EndedEvent(BaseModel):
+    meeting_id: str
+    reason: Literal["ended", "cancelled"]
+    by: str | None = None
+
+
+class OfferEvent(BaseModel):
+    meeting_id: str
+    sdp: str
+
+
+class MutedEvent(BaseModel):
+    meeting_id: str
+    kind: Literal["audio", "video"]
+    by: str
+
+
+class RemovedEvent(BaseModel):
+    meeting_id: str
+    by: str
+
+
+class SelfLeftEvent(BaseModel):
+    meeting_id: str
+    reason: str = Field(description="replaced, or media_<reason> when the media connection failed: join again")
+
+
+class DeniedEvent(BaseModel):
+    meeting_id: str
+    reason: str
+
+
+class AdmittedEvent(BaseModel):
+    status: Literal["joined"]
+    participant_id: str
+    meeting: dict[str, Any]
+    participants: list[Participant]
+    tracks: list[Track]
+    chat: list[ChatMessageModel]
+
+
+class ForwardedEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+EVENTS: list[tuple[str, type[BaseModel], str]] = [
+    ("participant.joined", ParticipantEvent, "Someone came into the meeting"),
+    ("participant.updated", ParticipantEvent, "Mute, camera, screen share or raised hand changed"),
+    ("participant.left", LeftEvent, "Someone left (or was removed, or lost the connection)"),
+    ("lobby.waiting", ParticipantEvent, "Someone waits in the lobby (the chair admits or denies)"),
+    ("lobby.left", LobbyLeftEvent, "Someone left the lobby (admitted, denied or gone)"),
+    ("lobby.admitted", AdmittedEvent, "To the waiter: you are in; same fields as the meeting.join result"),
+    ("lobby.denied", DeniedEvent, "To the waiter: the chair turned you away"),
+    ("track.published", TrackEvent, "A participant's camera, microphone or screen track is forwarded"),
+    ("track.unpublished", TrackEvent, "A track stopped"),
+    ("speaker.active", SpeakerEvent, "The active speaker changed (from the audio-level header extension)"),
+    ("chat.message", ChatEvent, "A chat message"),
+    ("meeting.updated", MeetingEvent, "The meeting changed (locked, live, details)"),
+    ("meeting.ended", EndedEvent, "The chair ended (or the organizer cancelled) the meeting; everyone is out"),
+    ("sdp.offer", OfferEvent, "A server offer (tracks came or went): answer with sdp.answer"),
+    ("moderator.muted", MutedEvent, "To the participant: the chair muted your microphone or camera"),
+    ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),
+    ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),
+    ("decision.recorded", ForwardedEvent,
+     "Any other event published on the bus channel meeting.{id} (e.g. by supervision) is forwarded as is"),
+]
+for _name, _schema, _summary in EVENTS:
+    commands.event(_name, _schema, _summary)

@@ -1,0 +1,151 @@
+"""The meetings REST API: schedule, list, read, change, cancel, close, .ics; and the service API others use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub import keys
+from tests.conftest import Hub
+from tests.meetings.conftest import create_meeting
+
+
+async def error_of(response: Any) -> str:
+    return str((await response.json())["error"]["code"])
+
+
+async def test_create_get_and_list(hub: Hub) -> None:
+    meeting = await create_meeting(hub, secretary="pub-util-03", invited_people=["edu-02"], description="议程：供水")
+    assert meeting["organizer"] == "p-xie" and meeting["status"] == "scheduled"
+    assert meeting["names"]["pub-util-03"] == "邓婷"
+    assert meeting["minutes_doc_id"] is None and meeting["closed_for_edits"] is False
+    got = await hub.client.get(f"/api/v1/meetings/{meeting['id']}", headers=hub.auth("edu-02"))
+    assert got.status == 200 and (await got.json())["title"] == "城市供水保障专题会"
+
+    mine = await (await hub.client.get("/api/v1/meetings", headers=hub.auth("edu-02"))).json()
+    assert [m["id"] for m in mine["items"]] == [meeting["id"]]
+    unit = await (await hub.client.get("/api/v1/meetings?scope=unit", headers=hub.auth("pub-util-05"))).json()
+    assert [m["id"] for m in unit["items"]] == [meeting["id"]]
+    past = await (await hub.client.get("/api/v1/meetings?when=past", headers=hub.auth("edu-02"))).json()
+    assert past["items"] == []
+
+
+async def test_past_meetings_are_listed_as_past(hub: Hub) -> None:
+    start = datetime.now(UTC) - timedelta(days=2)
+    old = await create_meeting(hub, starts_at=start.isoformat(), ends_at=(start + timedelta(hours=1)).isoformat())
+    new = await create_meeting(hub)
+    past = await (await hub.client.get("/api/v1/meetings?when=past", headers=hub.auth("p-xie"))).json()
+    upcoming = await (await hub.client.get("/api/v1/meetings", headers=hub.auth("p-xie"))).json()
+    assert [m["id"] for m in past["items"]] == [old["id"]]
+    assert [m["id"] for m in upcoming["items"]] == [new["id"]]
+
+
+async def test_bad_meetings_are_refused_naming_the_field(hub: Hub) -> None:
+    now = datetime.now(UTC)
+    base = {"title": "t", "chair": "p-xie", "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat()}
+    cases = [
+        ({**base, "ends_at": (now - timedelta(hours=1)).isoformat()}, "invalid_body", "ends_at"),
+        ({**base, "chair": "nobody"}, "unknown_person", "chair_id"),
+        ({**base, "invited_units": ["no-unit"]}, "unknown_org_unit", "invited_units"),
+        ({**base, "starts_at": "2026-01-01T10:00:00"}, "invalid_body", "starts_at"),
+        ({**base, "surprise": 1}, "invalid_body", "surprise"),
+        ({**base, "title": ""}, "invalid_body", "title"),
+    ]
+    for body, code, field in cases:
+        response = await hub.client.post("/api/v1/meetings", json=body, headers=hub.auth("p-xie"))
+        assert response.status == 400, body
+        error = (await response.json())["error"]
+        assert (error["code"], error["field"]) == (code, field)
+    terminal = await hub.client.post("/api/v1/meetings", json=base, headers=hub.auth("shinan-office-term"))
+    assert terminal.status == 403
+    anonymous = await hub.client.post("/api/v1/meetings", json=base)
+    assert anonymous.status == 401
+
+
+async def test_outsiders_do_not_see_and_only_managers_change(hub: Hub) -> None:
+    meeting = await create_meeting(hub)
+    hidden = await hub.client.get(f"/api/v1/meetings/{meeting['id']}", headers=hub.auth("edu-02"))
+    assert hidden.status == 404 and await error_of(hidden) == "meeting_not_found"
+    supervisor = await hub.client.get(f"/api/v1/meetings/{meeting['id']}", headers=hub.auth("supervision-01"))
+    assert supervisor.status == 200
+    member = await hub.client.patch(f"/api/v1/meetings/{meeting['id']}", json={"title": "x"},
+                                    headers=hub.auth("pub-util-05"))
+    assert member.status == 403
+    changed = await hub.client.patch(f"/api/v1/meetings/{meeting['id']}", json={"title": "新标题", "lobby": False},
+                                     headers=hub.auth("p-xie"))
+    body = await changed.json()
+    assert changed.status == 200 and body["title"] == "新标题" and body["lobby"] is False
+    again = await hub.client.get(f"/api/v1/meetings/{meeting['id']}", headers=hub.auth("pub-util-05"))
+    assert (await again.json())["title"] == "新标题"
+
+
+async def test_cancel_then_nothing_changes_and_ics_says_cancelled(hub: Hub) -> None:
+    meeting = await create_meeting(hub)
+    ics = await hub.client.get(f"/api/v1/meetings/{meeting['id']}/calendar.ics", headers=hub.auth("pub-util-04"))
+    text = await ics.text()
+    assert ics.status == 200 and ics.content_type == "text/calendar"
+    assert "BEGIN:VEVENT" in text and "SUMMARY:城市供水保障专题会" in text and "STATUS:CONFIRMED" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    forbidden = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=hub.auth("pub-util-04"))
+    assert forbidden.status == 403
+    cancelled = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=hub.auth("p-xie"))
+    assert (await cancelled.json())["status"] == "cancelled"
+    twice = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/cancel", headers=hub.auth("p-xie"))
+    assert twice.status == 409
+    late = await hub.client.patch(f"/api/v1/meetings/{meeting['id']}", json={"title": "x"}, headers=hub.auth("p-xie"))
+    assert late.status == 409 and await error_of(late) == "meeting_over"
+    ics = await hub.client.get(f"/api/v1/meetings/{meeting['id']}/calendar.ics", headers=hub.auth("p-xie"))
+    assert "STATUS:CANCELLED" in await ics.text()
+
+
+async def test_service_api_for_decisions_and_closing(hub: Hub) -> None:
+    meeting = await create_meeting(hub, secretary="pub-util-03")
+    service = hub.app[keys.MEETINGS]
+    auth = hub.app[keys.AUTH]
+    chair = await auth.authenticate(hub.token("p-xie"), peer="test")
+    secretary = await auth.authenticate(hub.token("pub-util-03"), peer="test")
+    member = await auth.authenticate(hub.token("pub-util-05"), peer="test")
+    assert await service.can_record_decisions(chair, meeting["id"])
+    assert await service.can_record_decisions(secretary, meeting["id"])
+    assert not await service.can_record_decisions(member, meeting["id"])
+    assert not await service.can_record_decisions(chair, "no-such-meeting")
+    early = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/close", headers=hub.auth("pub-util-03"))
+    assert early.status == 409 and await error_of(early) == "meeting_not_ended"
+    await service.end(chair, meeting["id"])
+    assert not await service.is_closed_for_edits(meeting["id"])
+    assert await service.can_record_decisions(secretary, meeting["id"])
+    refused = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/close", headers=hub.auth("pub-util-05"))
+    assert refused.status == 403
+    closed = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/close", headers=hub.auth("pub-util-03"))
+    assert (await closed.json())["closed_for_edits"] is True
+    assert await service.is_closed_for_edits(meeting["id"])
+    assert not await service.can_record_decisions(chair, meeting["id"])
+    assert await service.participants(meeting["id"]) == []
+
+
+async def test_openapi_lists_the_meeting_endpoints(hub: Hub) -> None:
+    document = await (await hub.client.get("/api/v1/openapi.json")).json()
+    assert {"/api/v1/meetings", "/api/v1/meetings/{meeting_id}", "/api/v1/meetings/{meeting_id}/calendar.ics",
+            "/api/v1/meetings/{meeting_id}/cancel", "/api/v1/meetings/{meeting_id}/close"} <= set(document["paths"])
+    assert "CreateMeeting" in document["components"]["schemas"]
+
+
+def test_turn_credentials_are_per_person_and_time_limited(tmp_path: Any) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import time
+
+    from signaling.meeting_rooms import ice_servers
+    from tests.conftest import make_settings
+
+    plain = make_settings(tmp_path)
+    assert ice_servers(plain, "p-xie") == []
+    settings = make_settings(tmp_path, ice={"servers": ("turn:turn.city.example:3478",), "turn_secret": "s3cret",
+                                            "turn_ttl": 600})
+    [entry] = ice_servers(settings, "p-xie")
+    expires, person = entry["username"].split(":")
+    assert person == "p-xie" and 0 < int(expires) - time.time() <= 600
+    expected = base64.b64encode(hmac.new(b"s3cret", entry["username"].encode(), hashlib.sha1).digest()).decode()
+    assert entry["credential"] == expected and entry["urls"] == ["turn:turn.city.example:3478"]

@@ -1,0 +1,180 @@
+"""The meeting page in headless Chromium (fake camera and microphone): joining, video, chair controls, lobby,
+a network drop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from hub import keys
+from tests.conftest import Hub, make_settings, start_hub
+from tests.meetings.browser import People, join, remote_videos_playing
+from tests.meetings.conftest import create_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+
+
+@pytest.fixture
+async def web_hub(aiohttp_client: Any, tmp_path: Path) -> Hub:
+    settings = make_settings(tmp_path, meetings={"inactivity_timeout": 4.0})
+    return await start_hub(aiohttp_client, settings)
+
+
+@pytest.fixture
+async def people(chromium: Browser, web_hub: Hub) -> AsyncIterator[People]:
+    crowd = People(chromium, web_hub)
+    yield crowd
+    await crowd.close()
+    assert crowd.errors == []
+
+
+async def test_two_then_three_pages_see_each_others_video(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    member = await people.page("pub-util-04", f"/meetings/{meeting['id']}")
+    await join(chair)
+    await join(member)
+    await remote_videos_playing(chair, 1)
+    await remote_videos_playing(member, 1)
+    # tiles are labelled from the directory
+    assert "周淑珍" in await chair.inner_text('[data-test="grid"]')
+    assert "市公用事业局" in await chair.inner_text('[data-test="grid"]')
+    # keyboard shortcuts: M mutes the microphone, V turns the camera off; everyone sees it
+    await member.keyboard.press("m")
+    await member.keyboard.press("v")
+    assert await member.get_attribute('[data-test="mute"]', "aria-pressed") == "true"
+    assert await member.get_attribute('[data-test="camera"]', "aria-pressed") == "true"
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]')
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]')
+    await member.keyboard.press("m")
+    await member.keyboard.press("v")
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]', state="detached")
+    await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]', state="detached")
+
+    # whatever another domain publishes on the meeting's bus channel reaches the page's extensions
+    await chair.evaluate("""() => { window.seen = []
+      window.addEventListener('cityhub:meeting-event', (e) => window.seen.push(e.detail)) }""")
+    await web_hub.app[keys.BUS].publish(f"meeting.{meeting['id']}", {"event": "minutes.saved", "version": 3})
+    await chair.wait_for_function(
+        "() => window.seen.some((e) => e.event === 'minutes.saved' && e.data.version === 3)")
+
+    third = await people.page("pub-util-03", f"/meetings/{meeting['id']}")
+    await join(third)
+    for page in (chair, member, third):
+        await remote_videos_playing(page, 2)
+    assert await chair.inner_text('[data-test="count"]') == "3"
+
+
+async def test_chair_mutes_and_removes_someone(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    member = await people.page("pub-util-05", f"/meetings/{meeting['id']}")
+    await join(chair)
+    await join(member)
+    await remote_videos_playing(chair, 1)
+    await chair.click('[data-test="mute-pub-util-05"]')
+    await member.wait_for_function(
+        "() => window.cityhubMeeting.local.getAudioTracks().every((t) => !t.enabled)")
+    assert await member.get_attribute('[data-test="mute"]', "aria-pressed") == "true"
+    await chair.wait_for_function(
+        "() => document.querySelector('[data-person=\"pub-util-05\"] [data-flag=\"muted\"]') !== null")
+    # a non-chair sees no chair controls
+    assert await member.is_hidden('[data-test="end"]')
+    assert await member.locator('[data-test="mute-p-xie"]').count() == 0
+
+    await chair.click('[data-test="remove-pub-util-05"]')
+    await member.wait_for_selector('.meeting[data-phase="left"]')
+    assert "移出" in await member.inner_text(".left-message")
+    await chair.wait_for_function("() => document.querySelectorAll('.tile:not(.local)').length === 0")
+    assert await chair.inner_text('[data-test="count"]') == "1"
+    # back through the lobby only: the chair sees the request; then the chair ends the meeting for all
+    await member.click('[data-test="rejoin"]')
+    await member.wait_for_selector('.meeting[data-phase="lobby"]')
+    await chair.wait_for_selector('[data-test="deny-pub-util-05"]')
+    await chair.click('[data-test="end"]')
+    await chair.wait_for_selector('.meeting[data-phase="left"]')
+    assert "会议已结束" in await chair.inner_text(".left-message")
+    await member.wait_for_selector('.meeting[data-phase="left"]')
+    assert "会议已结束" in await member.inner_text(".left-message")
+
+
+async def test_screen_share_starts_and_stops(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    member = await people.page("pub-util-04", f"/meetings/{meeting['id']}")
+    await join(chair)
+    await join(member)
+    await remote_videos_playing(chair, 1)
+    await member.click('[data-test="screen"]')  # the fake UI picks the (fake) screen
+    await chair.wait_for_selector(".tile.screen")
+    assert "周淑珍" in await chair.inner_text(".tile.screen")
+    await remote_videos_playing(chair, 2)  # camera and screen
+    await chair.wait_for_selector('[data-person="pub-util-04"]')
+    participants = await web_hub.app[keys.MEETINGS].participants(meeting["id"])
+    assert {p["person_id"]: p["screen"] for p in participants}["pub-util-04"] is True
+    await member.click('[data-test="screen"]')
+    await chair.wait_for_selector(".tile.screen", state="detached", timeout=15_000)
+    await remote_videos_playing(chair, 1)
+
+
+async def test_an_uninvited_person_is_told_why_when_the_lobby_is_off(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub, lobby=False)
+    outsider = await people.page("edu-02", f"/meetings/{meeting['id']}")
+    await outsider.click('[data-test="join"]')
+    error = outsider.locator('[data-test="join-error"]')
+    await error.wait_for()
+    assert await error.inner_text() == "您未受邀参加本次会议。"
+    assert await error.get_attribute("data-code") == "not_invited"
+    assert await outsider.get_attribute(".meeting", "data-phase") == "preview"
+
+
+async def test_lobby_admission(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub, lobby=True)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    await join(chair)
+    guest = await people.page("edu-02", f"/meetings/{meeting['id']}", locale="en")
+    await guest.click('[data-test="join"]')
+    await guest.wait_for_selector('.meeting[data-phase="lobby"]')
+    assert "Waiting in the lobby" in await guest.inner_text('[data-test="lobby-wait"]')
+    await chair.click('[data-test="admit-edu-02"]')
+    await guest.wait_for_selector('.meeting[data-phase="in"]', timeout=15_000)
+    await remote_videos_playing(guest, 1)
+    await remote_videos_playing(chair, 1)
+    # chat: the guest writes, the chair reads it
+    await guest.click('[data-tab="chat"]')
+    await guest.fill('[data-test="chat-input"]', "Thanks for letting me in")
+    await guest.press('[data-test="chat-input"]', "Enter")
+    await chair.click('[data-tab="chat"]')
+    await chair.wait_for_selector('[data-test="chat-log"] >> text=Thanks for letting me in')
+
+
+async def test_a_page_whose_network_drops_comes_back_with_video(web_hub: Hub, people: People) -> None:
+    meeting = await create_meeting(web_hub)
+    chair = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    member = await people.page("pub-util-04", f"/meetings/{meeting['id']}")
+    await join(chair)
+    await join(member)
+    await remote_videos_playing(member, 1)
+    before = await member.evaluate("() => window.cityhubMeeting.participantId")
+
+    context = member.context
+    await context.set_offline(True)
+    for session in web_hub.app[keys.SIGNALING].sessions_of("pub-util-04"):
+        # the network is gone: the TCP connection dies without a close handshake
+        session._socket.ws._req.transport.abort()  # type: ignore[union-attr]
+    await member.wait_for_selector('[data-test="conn-banner"]:not([hidden])')
+    await member.wait_for_timeout(1500)
+    await context.set_offline(False)
+
+    await member.wait_for_function(
+        "(before) => window.cityhubMeeting.participantId !== before && window.cityhubMeeting.phase === 'in'",
+        arg=before, timeout=20_000)
+    await member.wait_for_selector('[data-test="conn-banner"]', state="hidden")
+    await remote_videos_playing(member, 1)
+    await remote_videos_playing(chair, 1)
+    participants = await web_hub.app[keys.MEETINGS].participants(meeting["id"])
+    assert sorted(p["person_id"] for p in participants) == ["p-xie", "pub-util-04"]

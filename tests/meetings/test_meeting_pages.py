@@ -1,0 +1,61 @@
+"""The meetings pages over HTTP: the list, the create form (good and bad input), the meeting page's data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.conftest import Hub
+from tests.meetings.conftest import create_meeting
+
+
+async def signed_in(hub: Hub, person: str) -> None:
+    response = await hub.client.post("/api/v1/auth/session", json={"token": hub.token(person)})
+    assert response.status == 200
+
+
+async def test_the_form_schedules_a_meeting_and_the_list_shows_it(hub: Hub) -> None:
+    await signed_in(hub, "p-xie")
+    form = {"title": "河道整治协调会", "date": "2031-05-06", "start": "09:30", "duration": "90", "chair": "p-xie",
+            "secretary": "pub-util-03", "units": "pub-util", "people": "edu-02", "lobby": "on", "description": ""}
+    response = await hub.client.post("/meetings", data=form, allow_redirects=False)
+    assert response.status == 303
+    location = response.headers["Location"]
+    assert re.fullmatch(r"/meetings/[0-9a-f]{16}", location)
+    meeting = await (await hub.client.get("/api/v1" + location)).json()
+    assert meeting["starts_at"] == "2031-05-06T01:30:00+00:00"  # 09:30 in Beijing
+    assert meeting["ends_at"] == "2031-05-06T03:00:00+00:00"
+    assert meeting["invited_people"] == ["edu-02"] and meeting["secretary"] == "pub-util-03"
+    page = await (await hub.client.get("/meetings")).text()
+    assert "河道整治协调会" in page and "2031-05-06 09:30" in page
+
+
+async def test_a_bad_form_is_shown_again_with_the_reason(hub: Hub) -> None:
+    await signed_in(hub, "p-xie")
+    form = {"title": "没有结束", "date": "2031-05-06", "start": "09:30", "duration": "2", "chair": "p-xie"}
+    response = await hub.client.post("/meetings", data=form)
+    assert response.status == 400
+    text = await response.text()
+    assert 'data-test="form-error"' in text and 'value="没有结束"' in text
+    form = {"title": "x", "date": "not a date", "start": "09:30", "duration": "60", "chair": "nobody"}
+    assert (await hub.client.post("/meetings", data=form)).status == 400
+
+
+async def test_the_meeting_page_carries_its_data_and_strings(hub: Hub) -> None:
+    meeting = await create_meeting(hub)
+    await signed_in(hub, "pub-util-04")
+    response = await hub.client.get(f"/meetings/{meeting['id']}")
+    assert response.status == 200
+    html = await response.text()
+    data = json.loads(re.search(r'<script type="application/json" id="meeting-data">(.*?)</script>', html, re.S)[1])
+    assert data["meeting"]["id"] == meeting["id"] and data["me"]["person_id"] == "pub-util-04"
+    assert data["strings"]["Join"] == "加入会议"
+    assert 'data-test="join"' in html and "dist/meeting.js" in html
+    assert "<script>" not in html  # strict CSP: no inline code
+    missing = await hub.client.get("/meetings/doesnotexist")
+    assert missing.status == 404
+
+
+async def test_pages_need_a_session(hub: Hub) -> None:
+    response = await hub.client.get("/meetings", allow_redirects=False)
+    assert response.status == 302 and response.headers["Location"].startswith("/login")

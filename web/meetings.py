@@ -1,0 +1,140 @@
+"""Meeting pages: the list with a create form (/meetings) and the meeting room (/meetings/{id})."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from hub import keys
+from hub.auth import policy
+from hub.errors import BadRequest, HubError
+from hub.meetings.service import NewMeeting
+from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
+
+# Officials enter local times; the city runs on China Standard Time.
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# Strings the meeting page's script shows (passed as JSON, translated on the server).
+SCRIPT_STRINGS = (
+    "Join", "Joining…", "Leave", "Mute", "Unmute", "Camera off", "Camera on", "Share screen", "Stop sharing",
+    "Raise hand", "Lower hand", "Send", "You", "Chair", "Secretary", "Organizer", "Muted", "Camera is off",
+    "Remove", "Admit", "Deny", "Lock", "Unlock", "End meeting", "End the meeting for everybody?",
+    "Remove this participant?", "Waiting in the lobby", "The chair will let you in shortly.",
+    "You were let in.", "The chair turned you away.", "The meeting has ended.", "The chair removed you.",
+    "The chair muted you.", "Connection lost: reconnecting…", "Reconnected.", "Connection quality",
+    "good", "fair", "poor", "No camera or microphone found: you can still join to listen.",
+    "Could not join: %(reason)s", "is speaking", "raised a hand", "Meeting locked", "Meeting unlocked",
+    "Screen", "Participants", "Chat", "Decisions", "Minutes", "Lobby", "No one is waiting.",
+    "Nothing yet.", "Decisions recorded in this meeting appear here.", "The shared minutes appear here.",
+    "Someone else shares their screen.", "Rejoining…", "In the meeting", "You left the meeting.",
+    "Join again", "Microphone", "Camera", "Hand raised", "Type a message", "participants",
+    "error.not_invited", "error.meeting_locked", "error.removed", "error.meeting_over", "error.meeting_not_found",
+    "error.disconnected", "error.person_inactive",
+)
+
+
+async def meetings_page(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    service = request.app[keys.MEETINGS]
+    upcoming = await service.listing(principal, scope="mine", when="upcoming", limit=100)
+    past = await service.listing(principal, scope="mine", when="past", limit=20)
+    return await render(request, "meetings.html", await _list_context(request, upcoming, past, {}, None))
+
+
+async def _list_context(request: web.Request, upcoming: list[Any], past: list[Any], form: dict[str, Any],
+                        error: str | None) -> dict[str, Any]:
+    principal = await page_principal(request)
+    directory = request.app[keys.DIRECTORY]
+    units = await directory.units()
+    people = await directory.members([u.id for u in units])
+    names = {p.id: p.name for p in people}
+    start = (datetime.now(LOCAL_TZ) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    defaults = {
+        "title": "", "description": "", "chair": principal.id, "secretary": "",
+        "date": start.strftime("%Y-%m-%d"), "start": start.strftime("%H:%M"), "duration": "60",
+        "units": [], "people": [], "lobby": True,
+    }
+    return {
+        "upcoming": upcoming,
+        "past": past,
+        "names": names,
+        "units": units,
+        "unit_names": {u.id: u.name for u in units},
+        "people": people,
+        "form": {**defaults, **form},
+        "error": error,
+        "can_create": policy.can_create_meeting(principal),
+        "local": lambda moment: moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+async def create_from_form(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    form = await request.post()
+    values: dict[str, Any] = {
+        "title": str(form.get("title", "")), "description": str(form.get("description", "")),
+        "chair": str(form.get("chair", "")), "secretary": str(form.get("secretary", "")),
+        "date": str(form.get("date", "")), "start": str(form.get("start", "")),
+        "duration": str(form.get("duration", "60")),
+        "units": [str(v) for v in form.getall("units", [])], "people": [str(v) for v in form.getall("people", [])],
+        "lobby": form.get("lobby") == "on",
+    }
+    try:
+        try:
+            starts = datetime.strptime(f"{values['date']} {values['start']}", "%Y-%m-%d %H:%M").replace(tzinfo=LOCAL_TZ)
+            minutes = int(values["duration"])
+        except ValueError:
+            raise BadRequest("invalid_body", "date and time") from None
+        if not 5 <= minutes <= 24 * 60:
+            raise BadRequest("invalid_body", "duration")
+        meeting = await request.app[keys.MEETINGS].create(
+            principal,
+            NewMeeting(
+                title=values["title"], description=values["description"], chair_id=values["chair"],
+                secretary_id=values["secretary"] or None, starts_at=starts.astimezone(UTC),
+                ends_at=(starts + timedelta(minutes=minutes)).astimezone(UTC),
+                invited_units=tuple(values["units"]), invited_people=tuple(values["people"]), lobby=values["lobby"],
+            ),
+        )
+    except HubError as refusal:
+        service = request.app[keys.MEETINGS]
+        upcoming = await service.listing(principal, scope="mine", when="upcoming", limit=100)
+        past = await service.listing(principal, scope="mine", when="past", limit=20)
+        context = await _list_context(request, upcoming, past, values, refusal.message)
+        return await render(request, "meetings.html", context, status=400)
+    raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
+
+
+async def meeting_page(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    meeting_id = request.match_info["meeting_id"]
+    service = request.app[keys.MEETINGS]
+    meeting = await service.find(meeting_id)
+    if meeting is None:
+        raise web.HTTPNotFound()
+    directory = request.app[keys.DIRECTORY]
+    chair = await directory.find_person(meeting.chair_id)
+    data = {
+        "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status.value,
+                    "lobby": meeting.lobby, "locked": meeting.locked},
+        "me": {"person_id": principal.id, "name": principal.person.name, "org_unit": principal.org_unit.name},
+        "strings": request.app[TRANSLATOR].strings(*SCRIPT_STRINGS),
+    }
+    return await render(request, "meeting.html", {
+        "meeting": meeting,
+        "chair_name": chair.name if chair else meeting.chair_id,
+        "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+        "local": lambda moment: moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+    })
+
+
+def setup_meeting_pages(app: web.Application) -> None:
+    """The meetings list, its form, and the meeting page."""
+    app[NAV].insert(0, NavItem("/meetings", "Meetings"))
+    app.router.add_get("/meetings", meetings_page)
+    app.router.add_post("/meetings", create_from_form)
+    app.router.add_get("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}", meeting_page)

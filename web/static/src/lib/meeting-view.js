@@ -1,0 +1,152 @@
+// The meeting page's DOM: video tiles, the participants list (hands, chair controls), the lobby, chat.
+// No HTML strings from data: every name goes through textContent.
+
+function el (tag, attrs = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue
+    if (key === 'class') node.className = value
+    else if (key === 'text') node.textContent = value
+    else if (key.startsWith('data') || key === 'title' || key === 'type' || key === 'role') node.setAttribute(key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()), value)
+    else node[key] = value
+  }
+  for (const child of children) if (child) node.append(child)
+  return node
+}
+
+export class MeetingView {
+  constructor (root, t) {
+    this.root = root
+    this.t = t
+    this.grid = root.querySelector('#grid')
+    this.people = root.querySelector('[data-test="people"]')
+    this.lobbyList = root.querySelector('[data-test="lobby-list"]')
+    this.chatLog = root.querySelector('[data-test="chat-log"]')
+    this.count = root.querySelector('[data-test="count"]')
+    this.tiles = new Map() // tile key -> { tile, video, stream }
+    this.onAction = () => {}
+  }
+
+  setPhase (phase) {
+    this.root.dataset.phase = phase
+  }
+
+  _roleLabel (role) {
+    return { chair: this.t('Chair'), secretary: this.t('Secretary'), organizer: this.t('Organizer') }[role] || ''
+  }
+
+  // A tile per participant camera (key = participant id) and per screen share (key = id + ":screen").
+  tile (key, participant, { local = false, screen = false } = {}) {
+    let entry = this.tiles.get(key)
+    if (!entry) {
+      const video = el('video', { autoplay: true, playsInline: true, muted: local })
+      const name = el('span', { class: 'tile-name' })
+      const unit = el('span', { class: 'tile-unit' })
+      const flags = el('span', { class: 'tile-flags' })
+      const tile = el('figure', { class: 'tile' + (local ? ' local' : '') + (screen ? ' screen' : ''), dataKey: key, dataTest: 'tile' },
+        video, el('div', { class: 'tile-off', text: this.t('Camera is off') }),
+        el('figcaption', {}, name, unit, flags))
+      entry = { tile, video, stream: new MediaStream(), name, unit, flags }
+      video.srcObject = entry.stream
+      this.tiles.set(key, entry)
+      if (local) this.grid.prepend(tile)
+      else this.grid.append(tile)
+    }
+    if (participant) this.label(entry, participant, { local, screen })
+    this._layout()
+    return entry
+  }
+
+  label (entry, p, { local = false, screen = false } = {}) {
+    entry.name.textContent = (screen ? this.t('Screen') + ' · ' : '') + p.name + (local ? ` (${this.t('You')})` : '')
+    entry.unit.textContent = p.org_unit_name || ''
+    entry.flags.replaceChildren(...this._flags(p, false))
+    entry.tile.dataset.person = p.person_id
+    entry.tile.classList.toggle('video-off', !screen && p.video === false)
+  }
+
+  // Text badges, not emoji: office PCs on the closed network may lack an emoji font.
+  _flags (p, withVideo) {
+    const flags = []
+    if (p.hand) flags.push(el('span', { class: 'flag hand', dataFlag: 'hand', text: this.t('Hand raised') }))
+    if (p.audio === false) flags.push(el('span', { class: 'flag', dataFlag: 'muted', text: this.t('Muted') }))
+    if (withVideo && p.video === false) flags.push(el('span', { class: 'flag', dataFlag: 'camera-off', text: this.t('Camera is off') }))
+    return flags
+  }
+
+  removeTile (key) {
+    const entry = this.tiles.get(key)
+    if (!entry) return
+    entry.video.srcObject = null
+    entry.tile.remove()
+    this.tiles.delete(key)
+    this._layout()
+  }
+
+  clearTiles () {
+    for (const key of [...this.tiles.keys()]) this.removeTile(key)
+  }
+
+  speaking (participantId) {
+    for (const [key, entry] of this.tiles) entry.tile.classList.toggle('speaking', key === participantId)
+  }
+
+  _layout () {
+    const n = Math.max(1, this.tiles.size)
+    const columns = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4
+    this.grid.style.setProperty('--columns', String(columns))
+  }
+
+  renderPeople (participants, { me, moderator }) {
+    this.people.replaceChildren()
+    const sorted = [...participants.values()].sort((a, b) => (b.hand - a.hand) || (a.joined_at - b.joined_at))
+    for (const p of sorted) {
+      const actions = el('span', { class: 'person-actions' })
+      if (moderator && p.participant_id !== me) {
+        actions.append(
+          el('button', { type: 'button', class: 'small', text: this.t('Mute'), dataTest: 'mute-' + p.person_id,
+            onclick: () => this.onAction('mute', p) }),
+          el('button', { type: 'button', class: 'small danger', text: this.t('Remove'), dataTest: 'remove-' + p.person_id,
+            onclick: () => this.onAction('remove', p) }))
+      }
+      const role = this._roleLabel(p.role)
+      this.people.append(el('li', { class: 'person' + (p.hand ? ' hand' : ''), dataPerson: p.person_id },
+        el('span', { class: 'person-name', text: p.name + (p.participant_id === me ? ` (${this.t('You')})` : '') }),
+        role ? el('span', { class: 'tag', text: role }) : null,
+        el('span', { class: 'person-unit muted', text: p.org_unit_name }),
+        el('span', { class: 'person-flags' }, ...this._flags(p, true)),
+        actions))
+    }
+    this.count.textContent = String(participants.size)
+  }
+
+  renderLobby (waiting) {
+    this.lobbyList.replaceChildren()
+    if (waiting.size === 0) {
+      this.lobbyList.append(el('li', { class: 'muted', text: this.t('No one is waiting.') }))
+      return
+    }
+    for (const p of waiting.values()) {
+      this.lobbyList.append(el('li', { class: 'lobby-person', dataPerson: p.person_id },
+        el('span', { text: `${p.name} · ${p.org_unit_name}` }),
+        el('button', { type: 'button', class: 'small primary', text: this.t('Admit'), dataTest: 'admit-' + p.person_id,
+          onclick: () => this.onAction('admit', p) }),
+        el('button', { type: 'button', class: 'small', text: this.t('Deny'), dataTest: 'deny-' + p.person_id,
+          onclick: () => this.onAction('deny', p) })))
+    }
+  }
+
+  addChat (message, mine) {
+    const time = new Date(message.sent_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    this.chatLog.append(el('li', { class: 'chat-line' + (mine ? ' mine' : '') },
+      el('span', { class: 'chat-who', text: message.name }), el('time', { class: 'muted', text: time }),
+      el('p', { text: message.text })))
+    this.chatLog.scrollTop = this.chatLog.scrollHeight
+  }
+}
+
+export function toast (root, text) {
+  const note = el('div', { class: 'toast', role: 'status', text })
+  root.append(note)
+  setTimeout(() => note.remove(), 4000)
+}

@@ -1,0 +1,407 @@
+// The meeting page: device preview, one big Join button, the lobby, the room (tiles, controls, side panel),
+// reconnection after a network drop (fresh peer connection, same meeting), keyboard shortcuts M and V.
+import { Signaling } from './lib/signaling.js'
+import { MeetingConnection, openDevices } from './lib/meeting-media.js'
+import { pollQuality, previewDevices, setupShortcuts, setupTabs } from './lib/meeting-chrome.js'
+import { MeetingView, toast } from './lib/meeting-view.js'
+
+const data = JSON.parse(document.getElementById('meeting-data').textContent)
+const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
+const root = document.getElementById('meeting')
+const $ = (sel) => root.querySelector(sel)
+const view = new MeetingView(root, t)
+const meetingId = data.meeting.id
+
+const state = {
+  phase: 'preview',
+  signaling: null,
+  media: null,
+  local: null, // MediaStream of the camera and microphone
+  screen: null, // { stream, transceiver }
+  participantId: null,
+  moderator: false,
+  participants: new Map(),
+  lobby: new Map(),
+  tracks: new Map(), // track id -> { participant_id, kind, source }
+  audioOn: true,
+  videoOn: true,
+  hand: false,
+  locked: data.meeting.locked,
+  rejoining: false,
+  wantIn: false
+}
+window.cityhubMeeting = state // for tests and the browser console
+
+// --- preview ---------------------------------------------------------------------------------------------
+
+async function preview () {
+  state.local = await previewDevices({
+    video: $('#preview'), cameraSelect: $('#camera-select'), micSelect: $('#mic-select'),
+    empty: $('.preview-empty'), previous: state.local
+  })
+}
+$('#camera-select').addEventListener('change', () => preview().catch(() => {}))
+$('#mic-select').addEventListener('change', () => preview().catch(() => {}))
+
+// --- joining ---------------------------------------------------------------------------------------------
+
+async function connectSignaling () {
+  if (state.signaling) return state.signaling
+  const signaling = new Signaling()
+  state.signaling = signaling
+  signaling.addEventListener('state', (e) => banner(e.detail))
+  signaling.on('reconnected', () => { if (state.wantIn) rejoin('reconnected') })
+  for (const name of ['participant.joined', 'participant.updated', 'participant.left', 'lobby.waiting', 'lobby.left',
+    'lobby.admitted', 'lobby.denied', 'track.published', 'track.unpublished', 'speaker.active', 'chat.message',
+    'meeting.updated', 'meeting.ended', 'sdp.offer', 'moderator.muted', 'meeting.removed', 'meeting.left',
+    'decision.recorded']) {
+    signaling.on(name, (detail) => onEvent(name, detail))
+  }
+  // Every event, including those other domains publish on the meeting's bus channel, reaches the
+  // extensions of the side panel (decisions, minutes) as a window event.
+  signaling.on('any', (detail) => window.dispatchEvent(new CustomEvent('cityhub:meeting-event', { detail })))
+  await signaling.start()
+  return signaling
+}
+
+function banner (connection) {
+  const node = $('[data-test="conn-banner"]')
+  if (connection === 'reconnecting' && state.wantIn) {
+    node.hidden = false
+    node.textContent = t('Connection lost: reconnecting…')
+  } else if (connection === 'open') {
+    node.hidden = true
+  }
+}
+
+async function join () {
+  const button = $('#join-button')
+  button.disabled = true
+  button.textContent = t('Joining…')
+  $('[data-test="join-error"]').hidden = true
+  try {
+    state.wantIn = true
+    const signaling = await connectSignaling()
+    const result = await signaling.request('meeting.join', { meeting_id: meetingId })
+    if (result.status === 'lobby') {
+      state.participantId = result.participant_id
+      setPhase('lobby')
+    } else {
+      await enter(result)
+    }
+  } catch (error) {
+    state.wantIn = false
+    const node = $('[data-test="join-error"]')
+    node.hidden = false
+    const known = error.code && data.strings['error.' + error.code]
+    node.textContent = known || t('Could not join: %(reason)s', { reason: error.message || String(error) })
+    node.dataset.code = error.code || ''
+  } finally {
+    button.disabled = false
+    button.textContent = t('Join')
+  }
+}
+
+function setPhase (phase) {
+  state.phase = phase
+  view.setPhase(phase)
+}
+
+async function enter (result) {
+  state.participantId = result.participant_id
+  state.moderator = result.moderator
+  state.locked = result.meeting.locked
+  state.participants = new Map(result.participants.map((p) => [p.participant_id, p]))
+  state.tracks = new Map(result.tracks.map((tr) => [tr.track_id, tr]))
+  state.lobby = new Map((result.lobby || []).map((p) => [p.participant_id, p]))
+  root.classList.toggle('is-moderator', state.moderator)
+  view.clearTiles()
+  view.chatLog.replaceChildren()
+  for (const message of result.chat) view.addChat(message, message.person_id === data.me.person_id)
+  setPhase('in')
+  await startMedia(result.ice_servers)
+  const me = state.participants.get(state.participantId)
+  view.tile(state.participantId, me, { local: true })
+  const mine = view.tiles.get(state.participantId)
+  state.local.getVideoTracks().forEach((tr) => mine.stream.addTrack(tr))
+  await sendState()
+  refreshPanels()
+  updateButtons()
+}
+
+async function startMedia (iceServers) {
+  if (state.media) state.media.close()
+  const media = new MeetingConnection({ signaling: state.signaling, meetingId, iceServers })
+  state.media = media
+  media.addEventListener('track', (e) => onTrack(e.detail))
+  media.addEventListener('state', (e) => {
+    if (e.detail === 'failed' && state.media === media && state.wantIn) rejoin('media failed')
+  })
+  if (!state.local || state.local.getTracks().every((tr) => tr.readyState === 'ended')) {
+    state.local = await openDevices({ cameraId: $('#camera-select').value || undefined, micId: $('#mic-select').value || undefined })
+  }
+  const audio = state.local.getAudioTracks()[0]
+  const video = state.local.getVideoTracks()[0]
+  if (audio) { audio.enabled = state.audioOn; media.addTrack(audio, 'microphone') }
+  if (video) { video.enabled = state.videoOn; media.addTrack(video, 'camera') }
+  if (!audio && !video) media.addTrack(null, 'microphone') // listen only: one m-line to connect
+  if (state.screen) state.screen.transceiver = media.addTrack(state.screen.stream.getVideoTracks()[0], 'screen')
+  await media.offer()
+}
+
+async function rejoin (why) {
+  if (state.rejoining || !state.wantIn) return
+  state.rejoining = true
+  const previous = state.participantId
+  try {
+    for (let attempt = 0; state.wantIn; attempt++) {
+      try {
+        if (state.signaling.state !== 'open') { await waitFor(() => state.signaling.state === 'open'); continue }
+        const result = await state.signaling.request('meeting.join', { meeting_id: meetingId, replaces: previous })
+        if (result.status === 'lobby') { setPhase('lobby'); state.participantId = result.participant_id; return }
+        await enter(result)
+        toast(root, t('Reconnected.'))
+        return
+      } catch (error) {
+        if (['meeting_over', 'not_invited', 'meeting_locked', 'removed', 'meeting_not_found'].includes(error.code)) {
+          leftWith(t('The meeting has ended.'))
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 500 * 2 ** attempt)))
+      }
+    }
+  } finally {
+    state.rejoining = false
+  }
+}
+
+function waitFor (predicate) {
+  return new Promise((resolve) => {
+    const check = () => predicate() ? resolve() : setTimeout(check, 200)
+    check()
+  })
+}
+
+function leftWith (message) {
+  state.wantIn = false
+  if (state.media) state.media.close()
+  state.media = null
+  view.clearTiles()
+  if (state.screen) { state.screen.stream.getTracks().forEach((tr) => tr.stop()); state.screen = null }
+  $('.left-message').textContent = message
+  setPhase('left')
+  $('[data-test="conn-banner"]').hidden = true
+}
+
+// --- remote media ----------------------------------------------------------------------------------------
+
+function onTrack (event) {
+  const track = event.track
+  const info = state.tracks.get(track.id)
+  const participantId = info ? info.participant_id : (event.streams[0] && event.streams[0].id)
+  if (!participantId) return
+  const screen = info && info.source === 'screen'
+  const key = screen ? participantId + ':screen' : participantId
+  const participant = state.participants.get(participantId)
+  const entry = view.tile(key, participant, { screen })
+  entry.stream.getTracks().filter((tr) => tr.kind === track.kind).forEach((tr) => entry.stream.removeTrack(tr))
+  entry.stream.addTrack(track)
+  entry.video.play().catch(() => {})
+  track.addEventListener('ended', () => dropTrack(key, track))
+  track.addEventListener('mute', () => {
+    // an unpublished track goes quiet before its m-line goes inactive
+    if (!state.tracks.has(track.id)) dropTrack(key, track)
+  })
+}
+
+function dropTrack (key, track) {
+  const entry = view.tiles.get(key)
+  if (!entry) return
+  entry.stream.removeTrack(track)
+  if (entry.stream.getTracks().length === 0) view.removeTile(key)
+}
+
+// --- events ----------------------------------------------------------------------------------------------
+
+function onEvent (name, detail) {
+  switch (name) {
+    case 'participant.joined':
+    case 'participant.updated': {
+      const p = detail.participant
+      if (state.phase !== 'in') return
+      state.participants.set(p.participant_id, p)
+      const entry = view.tiles.get(p.participant_id)
+      if (entry) view.label(entry, p, { local: p.participant_id === state.participantId })
+      const screen = view.tiles.get(p.participant_id + ':screen')
+      if (screen) view.label(screen, p, { screen: true })
+      refreshPanels()
+      break
+    }
+    case 'participant.left':
+      state.participants.delete(detail.participant_id)
+      view.removeTile(detail.participant_id)
+      view.removeTile(detail.participant_id + ':screen')
+      refreshPanels()
+      break
+    case 'lobby.waiting':
+      state.lobby.set(detail.participant.participant_id, detail.participant)
+      if (state.moderator) toast(root, `${detail.participant.name} · ${t('Waiting in the lobby')}`)
+      refreshPanels()
+      break
+    case 'lobby.left':
+      state.lobby.delete(detail.participant_id)
+      refreshPanels()
+      break
+    case 'lobby.admitted':
+      toast(root, t('You were let in.'))
+      enter(detail).catch((error) => leftWith(String(error.message || error)))
+      break
+    case 'lobby.denied':
+      leftWith(t('The chair turned you away.'))
+      break
+    case 'track.published':
+      state.tracks.set(detail.track.track_id, detail.track)
+      break
+    case 'track.unpublished':
+      state.tracks.delete(detail.track.track_id)
+      if (detail.track.source === 'screen') view.removeTile(detail.track.participant_id + ':screen')
+      break
+    case 'speaker.active':
+      view.speaking(detail.participant_id)
+      break
+    case 'chat.message':
+      view.addChat(detail.message, detail.message.person_id === data.me.person_id)
+      if (activeTab() !== 'chat') root.querySelector('.unread').hidden = false
+      break
+    case 'meeting.updated':
+      state.locked = detail.meeting.locked
+      updateButtons()
+      break
+    case 'meeting.ended':
+      leftWith(t('The meeting has ended.'))
+      break
+    case 'sdp.offer':
+      if (state.media) state.media.handleServerOffer(detail.sdp).catch((error) => console.warn('server offer', error))
+      break
+    case 'moderator.muted':
+      if (detail.kind === 'audio') setAudio(false, false)
+      else setVideo(false, false)
+      toast(root, t('The chair muted you.'))
+      break
+    case 'meeting.removed':
+      leftWith(t('The chair removed you.'))
+      break
+    case 'meeting.left':
+      if (detail.reason !== 'replaced' && state.wantIn) rejoin(detail.reason)
+      break
+  }
+}
+
+function refreshPanels () {
+  view.renderPeople(state.participants, { me: state.participantId, moderator: state.moderator })
+  if (state.moderator) view.renderLobby(state.lobby)
+}
+
+view.onAction = (action, p) => {
+  const request = (type, fields) => state.signaling.request(type, { meeting_id: meetingId, ...fields })
+    .catch((error) => toast(root, error.message))
+  if (action === 'mute') request('moderator.mute', { participant_id: p.participant_id, kind: 'audio' })
+  if (action === 'remove' && window.confirm(t('Remove this participant?'))) request('moderator.remove', { participant_id: p.participant_id })
+  if (action === 'admit') request('moderator.admit', { participant_id: p.participant_id })
+  if (action === 'deny') request('moderator.deny', { participant_id: p.participant_id })
+}
+
+// --- own controls ----------------------------------------------------------------------------------------
+
+async function sendState () {
+  if (state.phase !== 'in') return
+  await state.signaling.request('media.state', { meeting_id: meetingId, audio: state.audioOn, video: state.videoOn })
+    .catch(() => {})
+}
+
+function setAudio (on, tell = true) {
+  state.audioOn = on
+  if (state.local) state.local.getAudioTracks().forEach((tr) => { tr.enabled = on })
+  updateButtons()
+  if (tell) sendState()
+}
+
+function setVideo (on, tell = true) {
+  state.videoOn = on
+  if (state.local) state.local.getVideoTracks().forEach((tr) => { tr.enabled = on })
+  const mine = view.tiles.get(state.participantId)
+  if (mine) mine.tile.classList.toggle('video-off', !on)
+  updateButtons()
+  if (tell) sendState()
+}
+
+async function toggleScreen () {
+  if (state.screen) {
+    const { transceiver } = state.screen
+    state.screen = null
+    updateButtons()
+    await state.media.stopSharing(transceiver)
+    await state.signaling.request('screen.stop', { meeting_id: meetingId }).catch(() => {})
+    return
+  }
+  const shared = await state.media.shareScreen(() => { if (state.screen === shared) toggleScreen() })
+  if (!shared) return
+  state.screen = shared
+  updateButtons()
+  await state.signaling.request('screen.start', { meeting_id: meetingId }).catch(() => {})
+}
+
+function updateButtons () {
+  $('#mute-button').textContent = state.audioOn ? t('Mute') : t('Unmute')
+  $('#mute-button').setAttribute('aria-pressed', String(!state.audioOn))
+  $('#camera-button').textContent = state.videoOn ? t('Camera off') : t('Camera on')
+  $('#camera-button').setAttribute('aria-pressed', String(!state.videoOn))
+  $('#screen-button').textContent = state.screen ? t('Stop sharing') : t('Share screen')
+  $('#screen-button').hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia)
+  $('#hand-button').textContent = state.hand ? t('Lower hand') : t('Raise hand')
+  $('#lock-button').textContent = state.locked ? t('Unlock') : t('Lock')
+}
+
+$('#join-button').addEventListener('click', join)
+$('#rejoin-button').addEventListener('click', () => { setPhase('preview'); preview().catch(() => {}).then(join) })
+$('#mute-button').addEventListener('click', () => setAudio(!state.audioOn))
+$('#camera-button').addEventListener('click', () => setVideo(!state.videoOn))
+$('#screen-button').addEventListener('click', () => toggleScreen().catch((error) => toast(root, error.message)))
+$('#hand-button').addEventListener('click', async () => {
+  state.hand = !state.hand
+  updateButtons()
+  await state.signaling.request(state.hand ? 'hand.raise' : 'hand.lower', { meeting_id: meetingId }).catch(() => {})
+})
+$('#lock-button').addEventListener('click', () => state.signaling.request('moderator.lock', { meeting_id: meetingId, locked: !state.locked })
+  .then(() => toast(root, state.locked ? t('Meeting locked') : t('Meeting unlocked')))
+  .catch((error) => toast(root, error.message)))
+$('#end-button').addEventListener('click', () => {
+  if (window.confirm(t('End the meeting for everybody?'))) {
+    state.signaling.request('moderator.end', { meeting_id: meetingId }).catch((error) => toast(root, error.message))
+  }
+})
+$('#leave-button').addEventListener('click', async () => {
+  await state.signaling.request('meeting.leave', { meeting_id: meetingId }).catch(() => {})
+  leftWith(t('You left the meeting.'))
+})
+$('[data-test="chat-form"]').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  const input = e.target.elements.text
+  const text = input.value.trim()
+  if (!text) return
+  input.value = ''
+  await state.signaling.request('chat.send', { meeting_id: meetingId, text }).catch((error) => toast(root, error.message))
+})
+
+const activeTab = setupTabs(root, (tab) => { if (tab === 'chat') root.querySelector('.unread').hidden = true })
+$('#panel-button').addEventListener('click', () => root.classList.toggle('side-open'))
+setupShortcuts({
+  enabled: () => state.phase === 'in',
+  toggleAudio: () => setAudio(!state.audioOn),
+  toggleVideo: () => setVideo(!state.videoOn)
+})
+pollQuality($('[data-test="quality"]'), () => (state.phase === 'in' ? state.media : null), t)
+
+window.addEventListener('pagehide', () => { if (state.signaling) state.signaling.stop() })
+updateButtons()
+preview().catch(() => { $('.preview-empty').hidden = false })
