@@ -12,8 +12,12 @@ if TYPE_CHECKING:
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
     from hub.bus.nodes import NodeRegistry
+    from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
+    from hub.docs.service import DocumentService
+    from hub.docs.sync_rooms import DocRooms
+    from hub.docs.versions import DocumentVersions
     from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.settings import Settings
@@ -35,9 +39,14 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
+DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
+DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
+# The open shared documents of this node (y-websocket rooms).
+DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

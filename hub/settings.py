@@ -128,6 +128,21 @@ class SignalingSettings:
 
 
 @dataclass(frozen=True)
+class DocsSettings:
+    # One Yjs update (or awareness message) from a client; larger ones close the socket with 4413.
+    max_update_bytes: int = 1_048_576
+    # A document's encoded size; an update that would grow it further is refused with 4414.
+    max_document_bytes: int = 16_777_216
+    # Stored updates are folded into a snapshot after this many, or after this many idle seconds.
+    compact_every_updates: int = 200
+    compact_idle_seconds: float = 10.0
+    # Messages queued for one slow client before it is disconnected (4529).
+    send_queue: int = 1024
+    # Named versions kept per document.
+    max_versions: int = 200
+
+
+@dataclass(frozen=True)
 class MeetingSettings:
     # A participant whose media stops arriving for this many seconds is removed (no ghost participants).
     inactivity_timeout: float = 6.0
@@ -142,6 +157,18 @@ class MeetingSettings:
 
 
 @dataclass(frozen=True)
+class CallSettings:
+    # Seconds a call rings before it is missed.
+    ring_timeout: float = 30.0
+    # Seconds a phone device (browser tab, terminal) stays online without refreshing its presence.
+    presence_ttl: float = 20.0
+    # Seconds between sweeps for calls whose ring time ran out or whose parties vanished (crashed nodes).
+    sweep_interval: float = 5.0
+    # Seconds an answered call waits for a party whose socket closed to come back (call.resume); 0: end at once.
+    reconnect_grace: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -150,7 +177,9 @@ class Settings:
     ice: IceSettings = field(default_factory=IceSettings)
     supervision: SupervisionSettings = field(default_factory=SupervisionSettings)
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
+    docs: DocsSettings = field(default_factory=DocsSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
 
     @property
     def database_url(self) -> str:
@@ -288,7 +317,18 @@ def _validate(settings: Settings) -> None:
     url = settings.database.url
     if url and not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise SettingsError("database.url: must be sqlite+aiosqlite://... or postgresql+asyncpg://...")
+    docs = settings.docs
+    for key in ("max_update_bytes", "max_document_bytes", "compact_every_updates", "send_queue", "max_versions"):
+        if getattr(docs, key) <= 0:
+            raise SettingsError(f"docs.{key}: must be positive")
+    if docs.max_update_bytes > docs.max_document_bytes:
+        raise SettingsError("docs.max_update_bytes: must not exceed docs.max_document_bytes")
     _validate_supervision(settings.supervision)
+    for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
+        if getattr(settings.calls, key) <= 0:
+            raise SettingsError(f"calls.{key}: must be positive")
+    if settings.calls.reconnect_grace < 0:
+        raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
 

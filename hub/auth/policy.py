@@ -6,8 +6,11 @@ and changed in one place; services call them and raise Forbidden when they say n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hub.auth.principal import Principal
-from hub.directory.model import Role
+from hub.directory.model import OrgKind, OrgUnit, Person, Role
+from hub.docs.model import Attendance, DocRole, Grant, SubjectKind
 from hub.errors import Forbidden
 from hub.meetings.model import Meeting, MeetingStatus
 
@@ -131,3 +134,72 @@ def can_act_on_item(principal: Principal, action: str, *, lead_unit: str) -> boo
 def can_record_decision(principal: Principal, meeting_role: str | None) -> bool:
     """The chair or the secretary of a meeting records its decisions."""
     return _is_person(principal) and meeting_role in DECISION_RECORDERS
+
+
+# --- calls --------------------------------------------------------------------------------------------------
+
+
+def can_call(principal: Principal, caller_units: list[OrgUnit], target_units: list[OrgUnit]) -> bool:
+    """Video phone: any active official may call anyone; a terminal may call its own district and the departments.
+
+    The unit lists run from the caller's (or the callee's / duty line's) own unit up to the city.
+    """
+    if not principal.person.active:
+        return False
+    if principal.has(Role.OFFICIAL):
+        return True
+    if principal.has(Role.TERMINAL):
+        district = next((unit.id for unit in caller_units if unit.kind is OrgKind.DISTRICT), None)
+        if district is not None and any(unit.id == district for unit in target_units):
+            return True
+        return any(unit.kind is OrgKind.DEPARTMENT for unit in target_units)
+    return False
+# --- documents -----------------------------------------------------------------------------------------------
+
+
+def doc_role(person_id: str, unit_id: str, *, created_by: str | None, grants: Iterable[Grant],
+             attendance: Attendance | None = None) -> DocRole | None:
+    """What a person may do with a document: the strongest of what its creator status, the meeting and the
+    grants (to the person, or to the person's own org unit) give; None is no access at all."""
+    if created_by is not None and created_by == person_id:
+        return DocRole.EDITOR
+    roles = set()
+    if attendance is Attendance.PARTICIPANT:
+        roles.add(DocRole.EDITOR)
+    elif attendance is Attendance.OBSERVER:
+        roles.add(DocRole.READER)
+    for grant in grants:
+        if (grant.kind is SubjectKind.PERSON and grant.subject_id == person_id) or (
+                grant.kind is SubjectKind.UNIT and grant.subject_id == unit_id):
+            roles.add(grant.role)
+    if DocRole.EDITOR in roles:
+        return DocRole.EDITOR
+    return DocRole.READER if roles else None
+
+
+def can_manage_doc(role: DocRole | None) -> bool:
+    """Editors rename and share a document and save and restore its versions; readers only read."""
+    return role is DocRole.EDITOR
+
+
+def can_create_doc_for(principal: Principal, unit_id: str) -> bool:
+    """A person creates documents for their own org unit; admins for any unit. Terminals create none."""
+    if principal.has(Role.TERMINAL) and not can_administer(principal):
+        return False
+    return principal.org_unit.id == unit_id or can_administer(principal)
+
+
+def minutes_attendance(person: Person, meeting: Meeting) -> Attendance | None:
+    """Who works on a meeting's minutes: the invited (in person, through their unit, or holding a role in it)
+    edit them until the meeting is closed for edits or cancelled, and read them afterwards; supervisors read."""
+    invited = (
+        person.id in meeting.invited_people
+        or person.org_unit_id in meeting.invited_units
+        or person.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+    )
+    if invited:
+        final = meeting.closed_for_edits or meeting.status is MeetingStatus.CANCELLED
+        return Attendance.OBSERVER if final else Attendance.PARTICIPANT
+    if Role.SUPERVISOR in person.roles:
+        return Attendance.OBSERVER
+    return None

@@ -1,4 +1,7 @@
-"""Durable storage of Yjs document updates and snapshots (SQLAlchemy 2 async Core; SQLite or PostgreSQL)."""
+"""Durable storage of Yjs document updates and snapshots (SQLAlchemy 2 async Core; SQLite or PostgreSQL).
+
+The tables are in hub/docs/tables.py and created by the migration docs_0001.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +11,7 @@ from typing import NamedTuple, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-metadata = sa.MetaData()
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-_SeqType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-doc_updates = sa.Table(
-    "doc_updates",
-    metadata,
-    # One sequence over all documents: increasing per document too, and safe under concurrent writers.
-    sa.Column("seq", _SeqType, primary_key=True, autoincrement=True),
-    sa.Column("doc_id", sa.String(64), nullable=False),
-    sa.Column("update", sa.LargeBinary, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_doc_updates_doc_id_seq", "doc_id", "seq"),
-    # Without AUTOINCREMENT SQLite reuses the numbers of deleted rows: after a compaction emptied the log,
-    # new updates would get seqs at or below the snapshot's upto_seq and be skipped on load.
-    sqlite_autoincrement=True,
-)
-
-doc_snapshots = sa.Table(
-    "doc_snapshots",
-    metadata,
-    sa.Column("doc_id", sa.String(64), primary_key=True),
-    sa.Column("snapshot", sa.LargeBinary, nullable=False),
-    sa.Column("upto_seq", sa.BigInteger, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
+from hub.docs.tables import doc_snapshots, doc_updates
 
 
 class LoadedDoc(NamedTuple):
@@ -54,6 +31,10 @@ class DocUpdateStore(Protocol):
 
     async def append_update(self, doc_id: str, update: bytes) -> int:
         """Store one update durably and return its sequence number (increasing per document)."""
+        ...
+
+    async def append_updates(self, doc_id: str, updates: list[bytes]) -> list[int]:
+        """Store several updates in one transaction (all or none), in order; return their sequence numbers."""
         ...
 
     async def compact(self, doc_id: str, snapshot: bytes, upto_seq: int) -> None:
@@ -93,6 +74,20 @@ class SqlDocUpdateStore:
                 .returning(doc_updates.c.seq)
             )
             return int(result.scalar_one())
+
+    async def append_updates(self, doc_id: str, updates: list[bytes]) -> list[int]:
+        # One commit for the lot: a commit costs far more than an insert (group commit under load).
+        now = datetime.now(UTC)
+        seqs = []
+        async with self._engine.begin() as conn:
+            for update in updates:
+                result = await conn.execute(
+                    doc_updates.insert()
+                    .values(doc_id=doc_id, update=update, created_at=now)
+                    .returning(doc_updates.c.seq)
+                )
+                seqs.append(int(result.scalar_one()))
+        return seqs
 
     async def compact(self, doc_id: str, snapshot: bytes, upto_seq: int) -> None:
         now = datetime.now(UTC)

@@ -93,6 +93,9 @@ class DocRoom:
         self._last_update = time.monotonic()
         self._compact_now = asyncio.Event()
         self._compactor: asyncio.Task[None] | None = None
+        # Group commit: updates that arrive while a batch is being stored wait here and go in the next one.
+        self._pending: list[tuple[DocClient, bytes, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
         self.closed = False
 
     @property
@@ -135,6 +138,9 @@ class DocRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._compactor
             self._compactor = None
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer  # what was accepted before closing is stored
         async with self._lock:
             if self._uncompacted:
                 await self._compact()
@@ -206,28 +212,56 @@ class DocRoom:
             check_update(update)
         except ProtocolError as exc:
             raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
-        async with self._lock:
-            if self.closed:
-                raise Refusal(CloseCode.GOING_AWAY, "document closed")
-            new_size = self._checked_size(update)
-            try:
-                seq = await self._store.append_update(self.doc_id, update)
-            except Exception as exc:
-                log.exception("doc %s: storing an update failed", self.doc_id)
-                raise Refusal(CloseCode.INTERNAL_ERROR, "the update could not be stored") from exc
-            self._uncompacted.append((seq, update))
-            self._size_bound = new_size
-            self._last_update = time.monotonic()
-            try:
-                self.doc.apply_update(update)
-            except BaseException as exc:
-                if not _crdt_error(exc):
-                    raise
-                log.error("doc %s: stored update %d did not apply: %s", self.doc_id, seq, exc)
-            self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=client)
-            self._ack(client)
+        if self.closed:
+            raise Refusal(CloseCode.GOING_AWAY, "document closed")
+        self._size_bound = self._checked_size(update)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((client, update, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending(), name=f"doc-writer-{self.doc_id}")
+        await done  # stored, applied, relayed and acknowledged; or a Refusal when storing failed
         if len(self._uncompacted) >= self._limits.compact_every_updates:
             self._compact_now.set()
+
+    async def _write_pending(self) -> None:
+        """Store the waiting updates in one transaction, then apply, relay and acknowledge them in order."""
+        try:
+            while self._pending:
+                async with self._lock:
+                    batch, self._pending = self._pending, []
+                    try:
+                        seqs = await self._store.append_updates(self.doc_id, [u for _, u, _ in batch])
+                    except Exception:
+                        log.exception("doc %s: storing %d updates failed", self.doc_id, len(batch))
+                        self._fail(batch)
+                        self._size_bound = self._stored_size() + sum(len(u) for _, u, _ in self._pending)
+                        continue
+                    self._last_update = time.monotonic()
+                    for (client, update, done), seq in zip(batch, seqs, strict=True):
+                        self._uncompacted.append((seq, update))
+                        try:
+                            self.doc.apply_update(update)
+                        except BaseException as exc:
+                            if not _crdt_error(exc):
+                                raise
+                            log.error("doc %s: stored update %d did not apply: %s", self.doc_id, seq, exc)
+                        self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=client)
+                        self._ack(client)
+                        if not done.done():
+                            done.set_result(None)
+        except BaseException:
+            self._fail(self._pending)
+            self._pending = []
+            raise
+
+    @staticmethod
+    def _fail(batch: list[tuple[DocClient, bytes, asyncio.Future[None]]]) -> None:
+        for _, _, done in batch:
+            if not done.done():
+                done.set_exception(Refusal(CloseCode.INTERNAL_ERROR, "the update could not be stored"))
+
+    def _stored_size(self) -> int:
+        return len(self._snapshot or b"") + sum(len(u) for _, u in self._uncompacted)
 
     def _checked_size(self, update: bytes) -> int:
         """The document size bound after ``update``; raises Refusal above the document limit."""
@@ -237,6 +271,7 @@ class DocRoom:
             return bound
         # The cheap bound counts every update in full; only near the limit is the real size computed.
         parts = [p for p in (self._snapshot,) if p is not None] + [u for _, u in self._uncompacted]
+        parts += [u for _, u, _ in self._pending]
         exact = len(merge_updates(*parts, update))
         if exact > limit:
             raise Refusal(CloseCode.DOCUMENT_TOO_LARGE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -64,6 +65,11 @@ class MeetingService:
         self.bus = bus
         self.directory = directory
         self.clock = clock
+        self._create_minutes: Callable[[Meeting], Awaitable[str]] | None = None
+
+    def use_minutes(self, create_minutes: Callable[[Meeting], Awaitable[str]]) -> None:
+        """The documents domain plugs in here: every meeting gets its minutes document when it is created."""
+        self._create_minutes = create_minutes
 
     # --- scheduling -----------------------------------------------------------------------------------------
 
@@ -86,6 +92,8 @@ class MeetingService:
             created_at=self.clock.now(),
         )
         await self._check(meeting)
+        if self._create_minutes is not None:
+            meeting = dataclasses.replace(meeting, minutes_doc_id=await self._create_minutes(meeting))
         async with self.db.begin() as conn:
             await store.insert(conn, meeting)
         log.info("meeting %s scheduled by %s", meeting.id, principal.id)

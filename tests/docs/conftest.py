@@ -11,12 +11,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.docs.store import DocUpdateStore, SqlDocUpdateStore, metadata
+from hub.docs.store import DocUpdateStore, SqlDocUpdateStore
 from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
+from hub.storage.db import Database
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -59,11 +60,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_async_engine(database_url)
-    async with eng.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield eng
-    await eng.dispose()
+    """The database migrated as the hub does it (Alembic, every branch)."""
+    db = Database(database_url)
+    await db.upgrade()
+    yield db.engine
+    await db.close()
 
 
 @pytest.fixture

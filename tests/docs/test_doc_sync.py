@@ -223,6 +223,9 @@ class PausingStore:
     async def append_update(self, doc_id: str, update: bytes) -> int:
         return await self.inner.append_update(doc_id, update)
 
+    async def append_updates(self, doc_id: str, updates: list[bytes]) -> list[int]:
+        return await self.inner.append_updates(doc_id, updates)
+
     async def compact(self, doc_id: str, snapshot: bytes, upto_seq: int) -> None:
         self.compacting.set()
         await self.release.wait()

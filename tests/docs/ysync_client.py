@@ -66,6 +66,15 @@ class YClient:
             self.sent_updates += 1
             await self.send_raw(sync_message(YSyncMessageType.SYNC_UPDATE, update))
 
+    async def edit_doc(self, change: Callable[[Doc], None]) -> None:
+        """Change anything in the document (e.g. its XmlFragment) in one transaction and send the update."""
+        with self.doc.transaction():
+            change(self.doc)
+        outbox, self._outbox = self._outbox, []
+        for update in outbox:
+            self.sent_updates += 1
+            await self.send_raw(sync_message(YSyncMessageType.SYNC_UPDATE, update))
+
     async def set_awareness(self, client_id: int, clock: int, state: dict[str, object] | None) -> None:
         entry = AwarenessEntry(client_id, clock, json.dumps(state))
         await self.send_raw(awareness_message(encode_awareness([entry])))

@@ -18,7 +18,10 @@ async def test_create_get_and_list(hub: Hub) -> None:
     meeting = await create_meeting(hub, secretary="pub-util-03", invited_people=["edu-02"], description="议程：供水")
     assert meeting["organizer"] == "p-xie" and meeting["status"] == "scheduled"
     assert meeting["names"]["pub-util-03"] == "邓婷"
-    assert meeting["minutes_doc_id"] is None and meeting["closed_for_edits"] is False
+    assert meeting["closed_for_edits"] is False
+    # Every meeting gets its minutes document; the invited edit it.
+    minutes = await hub.client.get(f"/api/v1/docs/{meeting['minutes_doc_id']}", headers=hub.auth("edu-02"))
+    assert minutes.status == 200 and (await minutes.json())["role"] == "editor"
     got = await hub.client.get(f"/api/v1/meetings/{meeting['id']}", headers=hub.auth("edu-02"))
     assert got.status == 200 and (await got.json())["title"] == "城市供水保障专题会"
 

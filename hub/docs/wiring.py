@@ -1,0 +1,105 @@
+"""Wires shared documents into the app: rooms, services, re-checks from the bus, and /docs/{doc_id}/ws."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from hub import keys
+from hub.auth.http import principal_of
+from hub.auth.service import REVOKED_CHANNEL
+from hub.bus.base import Message, Subscription
+from hub.directory.service import CHANGED_CHANNEL
+from hub.docs.meetings_link import DecisionMinutes, MeetingAttendance, MeetingMinutes
+from hub.docs.service import DocumentService
+from hub.docs.store import SqlDocUpdateStore
+from hub.docs.sync_room import DocAccess, DocLimits
+from hub.docs.sync_rooms import DocRooms
+from hub.docs.sync_ws import handle_doc_ws
+from hub.docs.versions import DocumentVersions
+from signaling.server import check_origin
+
+log = logging.getLogger(__name__)
+
+
+async def ws_access(request: web.Request, doc_id: str) -> DocAccess:
+    """As for /ws: same-origin browsers with the session cookie, or a bearer token; then the document's grants."""
+    check_origin(request)
+    principal = await principal_of(request)
+    return await request.app[keys.DOCS].connection_access(principal, doc_id)
+
+
+async def _follow(subscription: Subscription, handle: Callable[[Message], Awaitable[None]]) -> None:
+    with subscription:
+        async for message in subscription:
+            try:
+                await handle(message)
+            except Exception:
+                log.exception("docs: handling a bus message failed")
+
+
+async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
+    """cleanup_ctx (after the meetings service, before supervision): rooms, services, the meetings link."""
+    settings = app[keys.SETTINGS].docs
+    limits = DocLimits(
+        max_update_bytes=settings.max_update_bytes,
+        max_document_bytes=settings.max_document_bytes,
+        max_awareness_bytes=min(settings.max_update_bytes, 64 << 10),
+        compact_every_updates=settings.compact_every_updates,
+        compact_idle_seconds=settings.compact_idle_seconds,
+        send_queue_messages=settings.send_queue,
+    )
+    rooms = DocRooms(SqlDocUpdateStore(app[keys.DB].engine), limits)
+    await rooms.start()
+    service = DocumentService(app[keys.DB], rooms.store, rooms, app[keys.DIRECTORY], app[keys.CLOCK])
+    app[keys.DOC_ROOMS] = rooms
+    app[keys.DOCS] = service
+    app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions)
+    directory = app[keys.DIRECTORY]
+    if keys.MEETINGS in app:
+        meetings = app[keys.MEETINGS]
+        service.use_meetings(MeetingAttendance(meetings, directory))
+        meetings.use_minutes(MeetingMinutes(service, directory))
+    if keys.MINUTES_WRITER not in app:  # tests may give supervision their own
+        app[keys.MINUTES_WRITER] = DecisionMinutes(service)
+
+    async def revoked(message: Message) -> None:
+        if service.revoke_token(str(message.get("jti", ""))):
+            log.info("docs: closed the connections of a revoked token")
+
+    async def changed(message: Message) -> None:
+        await service.recheck_people(str(p) for p in message.get("people", []))
+
+    bus = app[keys.BUS]
+    watchers = [
+        asyncio.create_task(_follow(await bus.subscribe(REVOKED_CHANNEL), revoked), name="docs-revoked"),
+        asyncio.create_task(_follow(await bus.subscribe(CHANGED_CHANNEL), changed), name="docs-directory"),
+    ]
+    try:
+        yield
+    finally:
+        for task in watchers:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await rooms.stop()
+
+
+async def _stop_rooms(app: web.Application) -> None:
+    # On shutdown, before cleanup: open document sockets are closed (1001) after a final compaction.
+    if keys.DOC_ROOMS in app:
+        await app[keys.DOC_ROOMS].stop()
+
+
+def setup_docs(app: web.Application) -> None:
+    """Add /docs/{doc_id}/ws and the rooms' shutdown; create_app lists docs_ctx, the REST routes are in routes.py."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await handle_doc_ws(request, request.app[keys.DOC_ROOMS], ws_access)
+
+    app.on_shutdown.append(_stop_rooms)
+    app.router.add_get("/docs/{doc_id}/ws", handler)
