@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub import keys
+from hub.docs.content import doc_from_state, plain_text
 from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting, signaling  # noqa: F401 - the /ws client fixture
 
@@ -36,6 +37,13 @@ async def test_decision_in_a_live_meeting_to_a_closed_item(hub: Hub, signaling: 
     for client in (chair, member):
         event = await client.event("decision.recorded")
         assert event["decision"]["text"] == body["text"] and event["item"]["id"] == item_id
+
+    # Written into the meeting's minutes, under its Decisions heading.
+    minutes_id = recorded["decision"]["minutes_doc_id"]
+    assert minutes_id is not None and minutes_id == (await hub.app[keys.DOCS].minutes_of(meeting_id)).id
+    minutes = plain_text(doc_from_state(await hub.app[keys.DOCS].current_state(minutes_id)))
+    assert "决定事项" in minutes and "1. 两周内完成城区供水管网排查" in minutes
+    assert minutes.index("决定事项") < minutes.index("1. 两周内完成城区供水管网排查")
 
     panel = await hub.client.get(f"/api/v1/meetings/{meeting_id}/decisions", headers=hub.auth("water-04"))
     assert [d["text"] for d in (await panel.json())["decisions"]] == [body["text"]]
