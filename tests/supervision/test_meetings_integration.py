@@ -40,7 +40,8 @@ async def test_decision_in_a_live_meeting_to_a_closed_item(hub: Hub, signaling: 
 
     # Written into the meeting's minutes, under its Decisions heading.
     minutes_id = recorded["decision"]["minutes_doc_id"]
-    assert minutes_id is not None and minutes_id == (await hub.app[keys.DOCS].minutes_of(meeting_id)).id
+    document = await hub.app[keys.DOCS].minutes_of(meeting_id)
+    assert minutes_id is not None and document is not None and minutes_id == document.id
     minutes = plain_text(doc_from_state(await hub.app[keys.DOCS].current_state(minutes_id)))
     assert "决定事项" in minutes and "1. 两周内完成城区供水管网排查" in minutes
     assert minutes.index("决定事项") < minutes.index("1. 两周内完成城区供水管网排查")
