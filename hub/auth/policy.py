@@ -78,6 +78,8 @@ def can_record_decisions(principal: Principal, meeting: Meeting) -> bool:
     return not meeting.closed_for_edits and meeting.status != MeetingStatus.CANCELLED and (
         principal.id in (meeting.chair_id, meeting.secretary_id) or can_administer(principal)
     )
+
+
 # --- Supervision -------------------------------------------------------------------------------------------------
 # Lead-unit members accept, report, submit and ask for more time; supervisors review: return, close, grant or deny
 # extensions, cancel. Actions are plain strings here so this module does not depend on the supervision package.

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.supervision.decisions import DecisionService
+from hub.supervision.meetings_gate import MeetingsGate
 from hub.supervision.reports import Reports
 from hub.supervision.scheduler import ReminderScheduler
 from hub.supervision.service import SupervisionService
@@ -23,9 +24,11 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.WEBHOOKS] = webhooks
     app[keys.SUPERVISION] = service
     app[keys.SUPERVISION_REPORTS] = Reports(service)
-    app[keys.DECISIONS] = DecisionService(
-        service, directory, bus, app.get(keys.MEETING_GATE), app.get(keys.MINUTES_WRITER)
-    )
+    # A gate set on the app before start wins (tests); otherwise the meetings domain's own.
+    gate = app.get(keys.MEETING_GATE)
+    if gate is None and keys.MEETINGS in app:
+        gate = MeetingsGate(app[keys.MEETINGS], directory)
+    app[keys.DECISIONS] = DecisionService(service, directory, bus, gate, app.get(keys.MINUTES_WRITER))
     scheduler = ReminderScheduler(service, settings)
     app[keys.REMINDERS] = scheduler
     await webhooks.start()
