@@ -134,7 +134,9 @@ class TokenCodec:
                 audience=self.settings.audience,
                 issuer=self.settings.issuer,
                 leeway=self.settings.leeway,
-                options={"require": list(REQUIRED_CLAIMS), "verify_iat": True},
+                # Times are checked below against the hub's clock (the one schedulers and tests control).
+                options={"require": list(REQUIRED_CLAIMS), "verify_exp": False, "verify_nbf": False,
+                         "verify_iat": False},
             )
         except jwt.MissingRequiredClaimError as exc:
             raise Unauthorized(f"token_missing_{exc.claim}", f"the token has no {exc.claim!r} claim") from None
@@ -150,6 +152,7 @@ class TokenCodec:
             raise Unauthorized("token_bad_signature", "the token's signature does not verify") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("token_invalid", f"the token is not valid: {exc}") from None
+        self._check_times(payload)
         roles = payload["roles"]
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise Unauthorized("token_invalid", "the roles claim must be a list of strings")
@@ -162,3 +165,14 @@ class TokenCodec:
             iat=int(payload["iat"]), jti=payload["jti"], scope=scope if isinstance(scope, str) else None,
             kind=str(payload.get("kind", "access")),
         )
+
+    def _check_times(self, payload: dict[str, Any]) -> None:
+        now, leeway = self.clock.timestamp(), self.settings.leeway
+        for claim in ("exp", "iat", "nbf"):
+            value = payload.get(claim)
+            if claim in payload and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise Unauthorized("token_invalid", f"the {claim} claim must be a number of seconds")
+        if payload["exp"] <= now - leeway:
+            raise Unauthorized("token_expired", "the token has expired")
+        if payload.get("nbf", 0) > now + leeway or payload["iat"] > now + leeway:
+            raise Unauthorized("token_not_yet_valid", "the token is not valid yet")

@@ -191,3 +191,22 @@ def test_unreadable_key_files_name_the_setting(tmp_path: Path) -> None:
     garbage.write_text("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
     with pytest.raises(SettingsError, match="jwt.public_key_files: cannot use"):
         codec_for(tmp_path, algorithm="EdDSA", public_key_files=(f"k1={garbage}",))
+
+
+def test_token_times_follow_the_hubs_clock(tmp_path: Path) -> None:
+    """A token issued on the hub's clock expires by that clock (schedulers and tests run on a ManualClock)."""
+    from datetime import UTC, datetime
+
+    from hub.clock import ManualClock
+
+    clock = ManualClock(datetime(2031, 5, 1, 9, 0, tzinfo=UTC))
+    settings = load_settings(environ={}).replace(server={"var_dir": tmp_path})
+    codec = TokenCodec(settings, clock)
+    token, _ = codec.issue(sub="p-xie", org="pub-util", roles=["official"], ttl=600)
+    assert codec.decode(token).sub == "p-xie"
+    clock.advance(599 + settings.jwt.leeway)
+    assert codec.decode(token).sub == "p-xie"
+    clock.advance(2)
+    assert refusal(codec, token).code == "token_expired"
+    clock.advance(-3600)
+    assert refusal(codec, token).code == "token_not_yet_valid"
