@@ -217,6 +217,11 @@ async def test_a_reconnected_socket_resumes_the_answered_call(calls_hub: Hub, ph
         await second_tab.request("call.resume", call_id=call_id)
     assert busy_tab.value.code == "call_on_another_device"
     await callee.close()
+    service = calls_hub.app[keys.CALLS]
+    for _ in range(100):
+        if len(await service.devices("gov-office-03")) == 1:
+            break
+        await asyncio.sleep(0.02)
     resumed = await second_tab.request("call.resume", call_id=call_id)
     assert resumed["call"]["state"] == "active"
     assert (await caller.event("call.resumed"))["call"]["id"] == call_id
