@@ -19,6 +19,8 @@ from hub.auth.service import AuthService
 from hub.auth.tokens import TokenCodec
 from hub.bus import create_bus
 from hub.bus.nodes import NodeRegistry
+from hub.calls.routes import calls_lifecycle
+from hub.calls.routes import routes as calls_routes
 from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.directory.routes import routes as directory_routes
@@ -33,6 +35,7 @@ from hub.settings import Settings
 from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
 from hub.supervision.runtime import supervision_ctx
+from signaling.calls import calls as calls_commands
 from signaling.media_router import LocalMediaRouter
 from signaling.meeting_rooms import MeetingRooms
 from signaling.meetings import commands as meeting_commands
@@ -41,6 +44,7 @@ from signaling.sfu import Sfu, SfuConfig
 from web.docs_pages import setup_docs_pages
 from web.meetings import setup_meeting_pages
 from web.pages import locale_middleware, setup_web
+from web.phone import setup_phone
 from web.supervision import setup_supervision_pages
 
 log = logging.getLogger(__name__)
@@ -189,8 +193,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
     app[keys.SOCKETS] = weakref.WeakSet()
-    app[keys.API_ROUTES] = [meta_routes, auth_routes, directory_routes, meeting_routes, supervision_routes, docs_routes]
-    app.cleanup_ctx.extend([_database, _bus, _node_registry, _services, _meeting_rooms, docs_ctx, supervision_ctx])
+    app[keys.API_ROUTES] = [
+        meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
+    ]
+    app.cleanup_ctx.extend(
+        [_database, _bus, _node_registry, _services, _meeting_rooms, docs_ctx, supervision_ctx, calls_lifecycle]
+    )
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)
@@ -198,10 +206,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/metrics", metrics)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
-    setup_signaling(app, registries=[meeting_commands])
+    setup_signaling(app, registries=[meeting_commands, calls_commands])
     setup_docs(app)
     setup_web(app)
     setup_meeting_pages(app)
-    setup_supervision_pages(app)
     setup_docs_pages(app)
+    setup_supervision_pages(app)
+    setup_phone(app)
     return app

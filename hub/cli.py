@@ -166,6 +166,38 @@ async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.intact else 1
 
 
+def _phone_inputs(args: argparse.Namespace) -> tuple[str, str]:
+    """The terminal's token, and what is wrong with the options (empty when nothing)."""
+    token = args.token or ""
+    if args.token_file:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            return "", f"cannot read {args.token_file}: {exc.strerror}"
+    if not token:
+        return "", "give --token or --token-file"
+    if args.video != "test-pattern" and not Path(args.video).is_file():
+        return "", f"{args.video} does not exist"
+    return token, ""
+
+
+@command("phone")
+async def phone(args: argparse.Namespace, settings: Settings) -> int:
+    from signaling.phone_client import PhoneTerminal, run_terminal
+
+    token, problem = _phone_inputs(args)
+    if problem:
+        print(f"cityhub phone: {problem}", file=sys.stderr)
+        return 2
+    try:
+        terminal = PhoneTerminal(args.url, token, auto_answer=args.auto_answer, video=args.video, dial=args.dial,
+                                 label=args.label)
+    except ValueError as exc:
+        print(f"cityhub phone: {exc}", file=sys.stderr)
+        return 2
+    return await run_terminal(terminal)
+
+
 @command("nodes")
 async def nodes(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.redis.url:
@@ -235,6 +267,15 @@ def parser() -> argparse.ArgumentParser:
 
     audit_p = sub.add_parser("audit", help="the supervision audit chain").add_subparsers(dest="action", required=True)
     audit_p.add_parser("verify", help="check that the audit chain is intact (exit 1 and the first broken link if not)")
+    phone_p = sub.add_parser("phone", help="a district office's video phone terminal (events on stdout)")
+    phone_p.add_argument("--url", required=True, help="the hub, e.g. https://hub.city.example")
+    phone_p.add_argument("--token", help="the terminal's token (see `cityhub token issue`)")
+    phone_p.add_argument("--token-file", help="a file holding the token (keeps it out of the process list)")
+    phone_p.add_argument("--auto-answer", action="store_true", help="answer incoming calls by itself")
+    phone_p.add_argument("--video", default="test-pattern", help="FILE to send, or test-pattern (default)")
+    phone_p.add_argument("--dial", help="call this on start (extension, person id or unit:ID) and exit after")
+    phone_p.add_argument("--label", default="terminal", help="how this device shows in presence")
+
     nodes_p = sub.add_parser("nodes", help="list the live hub nodes (from Redis)")
     nodes_p.add_argument("--json", action="store_true")
     bot_p = sub.add_parser("bot", help="a Python meeting participant").add_subparsers(dest="action", required=True)

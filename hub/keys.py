@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
     from hub.bus.nodes import NodeRegistry
+    from hub.calls.service import CallService
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.docs.service import DocumentService
@@ -45,6 +46,7 @@ DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
+CALLS: web.AppKey[CallService] = web.AppKey("calls")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

@@ -157,6 +157,18 @@ class MeetingSettings:
 
 
 @dataclass(frozen=True)
+class CallSettings:
+    # Seconds a call rings before it is missed.
+    ring_timeout: float = 30.0
+    # Seconds a phone device (browser tab, terminal) stays online without refreshing its presence.
+    presence_ttl: float = 20.0
+    # Seconds between sweeps for calls whose ring time ran out or whose parties vanished (crashed nodes).
+    sweep_interval: float = 5.0
+    # Seconds an answered call waits for a party whose socket closed to come back (call.resume); 0: end at once.
+    reconnect_grace: float = 15.0
+
+
+@dataclass(frozen=True)
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -167,6 +179,7 @@ class Settings:
     signaling: SignalingSettings = field(default_factory=SignalingSettings)
     docs: DocsSettings = field(default_factory=DocsSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
+    calls: CallSettings = field(default_factory=CallSettings)
 
     @property
     def database_url(self) -> str:
@@ -311,6 +324,11 @@ def _validate(settings: Settings) -> None:
     if docs.max_update_bytes > docs.max_document_bytes:
         raise SettingsError("docs.max_update_bytes: must not exceed docs.max_document_bytes")
     _validate_supervision(settings.supervision)
+    for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
+        if getattr(settings.calls, key) <= 0:
+            raise SettingsError(f"calls.{key}: must be positive")
+    if settings.calls.reconnect_grace < 0:
+        raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
 

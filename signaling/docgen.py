@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from signaling.calls import calls as call_commands
 from signaling.meetings import commands as meeting_commands
 from signaling.protocol import Commands
 from signaling.server import core
@@ -19,7 +20,7 @@ from signaling.socket import CloseCode
 DOC = Path(__file__).resolve().parents[1] / "docs" / "signaling.md"
 
 # Every registry hub.app registers; a domain adding one adds it here too (the doc test checks the running hub).
-REGISTRIES: list[Commands] = [core, meeting_commands]
+REGISTRIES: list[Commands] = [core, meeting_commands, call_commands]
 
 INTRO = """# /ws signaling protocol
 
@@ -66,6 +67,19 @@ MEETING_FLOW = """
 
 Every event published on the bus channel `meeting.{id}` (by any domain, e.g. supervision's
 `decision.recorded`) is forwarded to that meeting's participants.
+
+## Call flow (video phone, peer to peer; details in docs/calls.md)
+
+1. Each phone tab or terminal sends `call.register`; the caller sends `call.dial` (`person`, `unit` or
+   `extension`) and gets the call (`ringing`, or `ended` with `busy` / `unavailable`) and its ICE servers.
+2. Every device of each callee gets `call.incoming`; the first `call.answer` wins, the others get
+   `call.ringing_stopped` (`answered_elsewhere`). `call.decline`, `call.cancel`, `call.hangup` end it;
+   an unanswered call ends `missed` after `calls.ring_timeout`.
+3. The caller gets `call.answered` and sends its offer with `call.signal`; the callee answers with
+   `call.signal`; candidates trickle with `call.signal`. Both get `call.ended` with the outcome.
+4. After a network drop the same person's new socket sends `call.resume` within `calls.reconnect_grace`.
+5. `call.to_meeting` adds a third person: the call ends with outcome `meeting`, both ends go to the
+   meeting, the third gets `call.meeting_invite`.
 """
 
 

@@ -199,7 +199,8 @@ class SignalingSocket:
                 result = await command.handler(self.session, request)
         except HubError as exc:
             log.info("ws %s: %s refused: %s (%s)", self.session.id, command.name, exc.code, exc.message)
-            self.send(error_message(request.id, exc.code, exc.message, **({"field": exc.field} if exc.field else {})))
+            details = {**exc.extra, **({"field": exc.field} if exc.field else {})}
+            self.send(error_message(request.id, exc.code, exc.message, **details))
             return
         except Exception:
             log.exception("ws %s: %s failed", self.session.id, command.name)

@@ -23,27 +23,24 @@ current_locale: contextvars.ContextVar[str] = contextvars.ContextVar("current_lo
 
 
 def load_catalogs() -> dict[str, Translations]:
-    """Every locale's translations, read from its .po file."""
+    """Every locale's translations, read from its one catalog, messages.po.
+
+    One catalog, not one per domain: the same msgid meaning two things in two files would silently override one
+    of them; in one file the collision is seen when it is written.
+    """
     catalogs: dict[str, Translations] = {}
     for locale in LOCALES:
-        # messages.po holds the shell's strings; each domain may keep its own <domain>.po next to it.
-        # messages.po comes first: its header (plural forms) rules the merged catalog.
-        files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"), key=lambda p: (p.name != "messages.po", p))
-        merged: Translations | None = None
-        for po in files:
-            with po.open("rb") as handle:
-                catalog = read_po(handle, locale=locale)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            loaded = Translations(buffer)
-            if merged is None:
-                merged = loaded
-            else:
-                merged.merge(loaded)
-        catalogs[locale] = merged if merged is not None else Translations()
+        po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            catalogs[locale] = Translations()
+            continue
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=locale)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        catalogs[locale] = Translations(buffer)
     return catalogs
-
 
 def negotiate(request: web.Request) -> str:
     """The request's locale: the switch's cookie first, then Accept-Language, then Chinese."""

@@ -22,7 +22,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SCRIPT_STRINGS = (
     "Join", "Joining…", "Leave", "Mute", "Unmute", "Camera off", "Camera on", "Share screen", "Stop sharing",
     "Raise hand", "Lower hand", "Send", "You", "Chair", "Secretary", "Organizer", "Muted", "Camera is off",
-    "Remove", "Admit", "Deny", "Lock", "Unlock", "End meeting", "End the meeting for everybody?",
+    "Remove", "Admit", "Refuse entry", "Lock", "Unlock", "End meeting", "End the meeting for everybody?",
     "Remove this participant?", "Waiting in the lobby", "The chair will let you in shortly.",
     "You were let in.", "The chair turned you away.", "The meeting has ended.", "The chair removed you.",
     "The chair muted you.", "Connection lost: reconnecting…", "Reconnected.", "Connection quality",

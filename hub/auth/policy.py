@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hub.auth.principal import Principal
-from hub.directory.model import Person, Role
+from hub.directory.model import OrgKind, OrgUnit, Person, Role
 from hub.docs.model import Attendance, DocRole, Grant, SubjectKind
 from hub.errors import Forbidden
 from hub.meetings.model import Meeting, MeetingStatus
@@ -134,6 +134,24 @@ def can_record_decision(principal: Principal, meeting_role: str | None) -> bool:
     return _is_person(principal) and meeting_role in DECISION_RECORDERS
 
 
+# --- calls --------------------------------------------------------------------------------------------------
+
+
+def can_call(principal: Principal, caller_units: list[OrgUnit], target_units: list[OrgUnit]) -> bool:
+    """Video phone: any active official may call anyone; a terminal may call its own district and the departments.
+
+    The unit lists run from the caller's (or the callee's / duty line's) own unit up to the city.
+    """
+    if not principal.person.active:
+        return False
+    if principal.has(Role.OFFICIAL):
+        return True
+    if principal.has(Role.TERMINAL):
+        district = next((unit.id for unit in caller_units if unit.kind is OrgKind.DISTRICT), None)
+        if district is not None and any(unit.id == district for unit in target_units):
+            return True
+        return any(unit.kind is OrgKind.DEPARTMENT for unit in target_units)
+    return False
 # --- documents -----------------------------------------------------------------------------------------------
 
 

@@ -22,8 +22,18 @@ KEY = re.compile(r"^[A-Za-z]+(\.[A-Za-z_]+)+$")
 
 
 def catalog(locale: str) -> Catalog:
-    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
-        return read_po(handle, locale=locale)
+    """messages.po and every domain's <domain>.po of a locale, as the hub merges them (web.i18n)."""
+    folder = LOCALE_DIR / locale / "LC_MESSAGES"
+    with (folder / "messages.po").open("rb") as handle:
+        merged = read_po(handle, locale=locale)
+    for path in sorted(folder.glob("*.po")):
+        if path.name == "messages.po":
+            continue
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=locale):
+                if message.id:
+                    merged[message.id] = message
+    return merged
 
 
 def template_msgids() -> set[str]:
@@ -90,3 +100,4 @@ def test_catalogs_have_no_fuzzy_entries() -> None:
     for locale in ("zh_CN", "en"):
         fuzzy = [message.id for message in catalog(locale) if message.id and message.fuzzy]
         assert not fuzzy, (locale, fuzzy)
+

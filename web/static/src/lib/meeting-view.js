@@ -131,7 +131,7 @@ export class MeetingView {
         el('span', { text: `${p.name} · ${p.org_unit_name}` }),
         el('button', { type: 'button', class: 'small primary', text: this.t('Admit'), dataTest: 'admit-' + p.person_id,
           onclick: () => this.onAction('admit', p) }),
-        el('button', { type: 'button', class: 'small', text: this.t('Deny'), dataTest: 'deny-' + p.person_id,
+        el('button', { type: 'button', class: 'small', text: this.t('Refuse entry'), dataTest: 'deny-' + p.person_id,
           onclick: () => this.onAction('deny', p) })))
     }
   }

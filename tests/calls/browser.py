@@ -1,0 +1,109 @@
+"""The phone page in headless Chromium, on the shared browser fixtures (tests/browser/conftest.py).
+
+`live.phone("p-xie")` is a signed-in tab on /phone, registered on the hub as a phone device; every tab only
+reaches the hub (outside requests and console errors fail the test at teardown).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page
+
+from hub import keys
+from tests.browser.conftest import BrowserGuard, LiveHub, StartLiveHub, new_context
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "web" / "static" / "dist"
+SHOTS = ROOT / "test-artifacts" / "phone"
+# Long enough to click through a test, short enough that nothing waits long for a missed call.
+RING_TIMEOUT = 6.0
+
+
+@dataclass
+class PhoneHub:
+    """A live hub and the tabs opened on it."""
+
+    hub: LiveHub
+    browser: Browser
+    guard: BrowserGuard
+    contexts: list[BrowserContext] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.hub.url
+
+    async def token(self, person_id: str) -> str:
+        person = await self.hub.app[keys.DIRECTORY].person(person_id)
+        return self.hub.app[keys.AUTH].issue_for(person)[0]
+
+    async def phone(self, person_id: str, *, locale: str = "zh_CN", width: int = 1280,
+                    context: BrowserContext | None = None) -> Page:
+        """A signed-in tab on /phone (a new context, unless given, is a new person's cookies)."""
+        if context is None:
+            context = await new_context(self.browser, self.hub, self.guard, locale=locale.replace("_", "-"),
+                                        width=width, height=860 if width > 600 else 800)
+            self.contexts.append(context)
+            async with aiohttp.ClientSession() as http:
+                response = await http.post(f"{self.url}/api/v1/auth/session",
+                                           json={"token": await self.token(person_id)})
+                assert response.status == 200, await response.text()
+                cookie = response.cookies["cityhub_session"].value
+            await context.add_cookies([{"name": "cityhub_session", "value": cookie, "url": self.url}])
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{person_id}: {exc}"))
+        await page.goto(f"{self.url}/phone")
+        await page.wait_for_function("() => window.cityhubPhone && window.cityhubPhone.deviceId")
+        return page
+
+
+@pytest.fixture(scope="session")
+def bundle() -> Path:
+    """The built phone bundle; built here when node_modules is there but dist/ is not."""
+    if not (DIST / "phone.js").exists() and (ROOT / "node_modules").exists():
+        subprocess.run(["npm", "run", "build"], cwd=ROOT, check=True, capture_output=True, timeout=120)
+    if not (DIST / "phone.js").exists():
+        pytest.fail("web/static/dist/phone.js is missing: run `npm ci && npm run build`")
+    return DIST
+
+
+@pytest.fixture
+async def live(start_live_hub: StartLiveHub, browser: Browser, browser_guard: BrowserGuard, tmp_path: Path,
+               bundle: Path) -> AsyncIterator[PhoneHub]:
+    """A live hub (SQLite, in-process bus) whose calls ring for RING_TIMEOUT seconds."""
+    hub = await start_live_hub(make_settings(tmp_path / "phone", calls={"ring_timeout": RING_TIMEOUT}))
+    phones = PhoneHub(hub, browser, browser_guard)
+    yield phones
+    for context in phones.contexts:
+        await context.close()
+    assert not browser_guard.outside, f"requests outside the hub: {browser_guard.outside}"
+    assert not phones.errors, phones.errors
+
+
+async def frames_decoded(page: Page) -> int:
+    """Video frames this tab decoded from the other end of its current call."""
+    return int(await page.evaluate(
+        "async () => { const c = window.cityhubPhone.call; return c && c.peer ? await c.peer.framesDecoded() : 0 }"))
+
+
+async def wait_frames(page: Page, at_least: int = 5, within_ms: int = 30_000) -> None:
+    """Until the tab decoded some video frames of the other end (and the video element has their size)."""
+    await page.wait_for_function(
+        """async (n) => { const c = window.cityhubPhone.call
+           if (!c || !c.peer) return false
+           const v = document.querySelector('[data-test=remote-video]')
+           return (await c.peer.framesDecoded()) >= n && v.videoWidth > 0 }""",
+        arg=at_least, timeout=within_ms, polling=250)
+
+
+async def shot(page: Page, name: str) -> None:
+    """A screenshot for a human to look at (test-artifacts/ is git-ignored)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"))

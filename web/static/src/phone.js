@@ -1,0 +1,433 @@
+// The phone page: dial by extension, directory search, my unit, recent contacts, incoming calls with a
+// ringtone, the in-call view, and the call log. Signaling over /ws (lib/signaling.js), media peer to peer.
+
+import { Signaling } from './lib/signaling.js'
+import { Tones } from './lib/tones.js'
+import { PhoneCall, localMedia } from './lib/phone-call.js'
+import { CallLog, formatDuration } from './lib/call-log.js'
+import { contactItem, searchAs } from './lib/contacts.js'
+
+const $ = (selector) => document.querySelector(selector)
+const data = JSON.parse($('#phone-data').textContent)
+const strings = JSON.parse($('#phone-strings').textContent)
+const t = (key) => strings[key] || key
+
+const PRESENCE_EVERY_MS = 15000
+
+const MESSAGES = {
+  busy: 'The line is busy.',
+  missed: 'No answer',
+  declined: 'Declined',
+  cancelled: 'Cancelled',
+  unavailable: 'Not reachable',
+  answered: 'Call ended',
+  meeting: 'Moved to a meeting'
+}
+
+class PhonePage {
+  constructor () {
+    this.signaling = new Signaling()
+    this.tones = new Tones()
+    this.call = null // { id, role, peer, media, answeredAt }
+    this.incoming = null // the call.incoming event data ringing on this tab
+    this.durationTimer = null
+    this.log = new CallLog({
+      list: $('[data-test=call-log]'),
+      badge: $('[data-test=missed-badge]'),
+      filters: document.querySelectorAll('.log-filter [data-filter]'),
+      t,
+      meId: data.me.id,
+      onCallBack: (target, card) => this.dial(target, card.name)
+    })
+    this.log.setMissed(data.missed)
+  }
+
+  async start () {
+    this.bindUi()
+    const sig = this.signaling
+    sig.on('state', (state) => this.showConnection(state))
+    sig.on('reconnected', () => this.onReconnected())
+    sig.on('disconnected', () => this.onDisconnected())
+    // this node is going away: reconnect now (to another node); an answered call resumes there
+    sig.on('server.draining', () => { if (sig.ws) sig.ws.close(1000, 'moving') })
+    sig.on('call.incoming', (d) => this.onIncoming(d))
+    sig.on('call.ringing_stopped', (d) => this.onRingingStopped(d))
+    sig.on('call.answered', (d) => this.onAnswered(d))
+    sig.on('call.signal', (d) => { if (this.call && this.call.peer && d.call_id === this.call.id) this.call.peer.onSignal(d) })
+    sig.on('call.ended', (d) => this.onEnded(d.call))
+    sig.on('call.missed', (d) => this.log.setMissed(d.count))
+    sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
+    await sig.start()
+    await this.register()
+    await this.log.refresh()
+    this.soundHint()
+    this.refreshPresence()
+    setInterval(() => this.refreshPresence(), PRESENCE_EVERY_MS)
+  }
+
+  // A green dot on the people of my unit and my recent contacts who have a phone online.
+  async refreshPresence () {
+    const buttons = [...document.querySelectorAll('.contacts [data-dial-kind=person]')]
+    const ids = [...new Set(buttons.map((b) => b.dataset.dialId))].slice(0, 50)
+    if (!ids.length) return
+    const response = await fetch(`/api/v1/calls/presence?people=${encodeURIComponent(ids.join(','))}`)
+    if (!response.ok) return
+    const { people } = await response.json()
+    for (const button of buttons) {
+      const online = Boolean(people[button.dataset.dialId] && people[button.dataset.dialId].online)
+      const item = button.closest('.contact')
+      item.dataset.online = String(online)
+      const dot = item.querySelector('.online-dot')
+      if (dot) dot.title = online ? t('Online') : ''
+    }
+  }
+
+  async register () {
+    const reply = await this.signaling.request('call.register', { device: 'browser', label: navigator.userAgent.slice(0, 60) })
+    this.deviceId = reply.device_id
+    this.log.setMissed(reply.missed)
+  }
+
+  // The socket dropped: a call that rings is over (the hub cancels it); an answered call goes on peer to
+  // peer while we reconnect, and is resumed on the new socket (calls.reconnect_grace on the hub).
+  onDisconnected () {
+    if (this.incoming) this.hideIncoming()
+    if (!this.call) return
+    if (this.call.peer) this.setCallState(t('Connection lost: reconnecting…'), 'reconnecting')
+    else this.finish(null, t('Connection lost: reconnecting…'))
+  }
+
+  async onReconnected () {
+    await this.register()
+    if (!this.call || !this.call.peer) return
+    try {
+      await this.signaling.request('call.resume', { call_id: this.call.id })
+      this.setCallState(t('In call'), 'connected')
+    } catch {
+      this.finish(null, t('Call ended'))
+    }
+  }
+
+  showConnection (state) {
+    const box = $('[data-test=phone-connection]')
+    box.dataset.state = state
+    box.textContent = state === 'reconnecting' ? t('Connection lost: reconnecting…') : ''
+  }
+
+  soundHint () {
+    const hint = $('[data-test=sound-hint]')
+    const update = () => { hint.hidden = this.tones.audible }
+    this.tones.context()
+    update()
+    const unlock = async () => { await this.tones.unlock(); update() }
+    document.addEventListener('click', unlock, { once: true })
+    document.addEventListener('keydown', unlock, { once: true })
+  }
+
+  bindUi () {
+    const number = $('[data-test=dial-number]')
+    document.querySelectorAll('.dialpad .key').forEach((key) => key.addEventListener('click', () => {
+      number.value = (number.value + key.dataset.key).slice(0, 20)
+      number.focus()
+    }))
+    $('[data-action=backspace]').addEventListener('click', () => { number.value = number.value.slice(0, -1) })
+    $('[data-test=dial-form]').addEventListener('submit', (e) => {
+      e.preventDefault()
+      const digits = number.value.trim()
+      if (!digits) { this.toast(t('Enter a number')); return }
+      this.dial({ kind: 'extension', id: digits }, digits)
+    })
+    document.addEventListener('click', (e) => {
+      const button = e.target.closest('[data-dial-kind]')
+      if (!button) return
+      if (button.dataset.dialKind === 'add') this.toMeeting(button.dataset.dialId)
+      else this.dial({ kind: button.dataset.dialKind, id: button.dataset.dialId }, button.dataset.dialName)
+    })
+    this.bindSearch()
+    $('[data-action=answer]').addEventListener('click', () => this.answer())
+    $('[data-action=decline]').addEventListener('click', () => this.decline())
+    $('[data-action=hangup]').addEventListener('click', () => this.hangup())
+    $('[data-action=mute]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'mute'))
+    $('[data-action=camera]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'camera'))
+    $('[data-action=enable-sound]').addEventListener('click', () => this.tones.unlock())
+    $('[data-action=add-person]').addEventListener('click', () => this.showAddPerson(true))
+    $('[data-action=add-person-close]').addEventListener('click', () => this.showAddPerson(false))
+    $('[data-action=join-meeting]').addEventListener('click', () => this.joinInvite())
+    $('[data-action=skip-meeting]').addEventListener('click', () => this.hideInvite())
+  }
+
+  bindSearch () {
+    $('[data-test=phone-search-form]').addEventListener('submit', (e) => e.preventDefault())
+    const options = { meId: data.me.id, t }
+    searchAs($('[data-test=phone-search]'), $('[data-test=search-results]'),
+      (person) => contactItem(person, { kind: 'person', label: t('Call') }), options)
+    searchAs($('[data-test=add-person-q]'), $('[data-test=add-person-results]'),
+      (person) => contactItem(person, { kind: 'add', label: t('Add a person') }), options)
+  }
+
+  // -- calls ------------------------------------------------------------------------------------------
+
+  async dial (target, label) {
+    if (this.call || this.incoming) return
+    this.tones.unlock()
+    const fields = { [target.kind]: target.id }
+    this.openCallView(label, t('Calling…'))
+    const media = await localMedia()
+    this.showSelf(media)
+    let reply
+    try {
+      reply = await this.signaling.request('call.dial', fields)
+    } catch (err) {
+      stopMedia(media)
+      this.closeCallView()
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Calling failed'))
+      return
+    }
+    const call = reply.call
+    this.call = { id: call.id, role: 'caller', media, iceServers: reply.ice_servers, peer: null }
+    if (reply.callee) $('[data-test=call-peer]').textContent = reply.callee.name
+    if (call.state === 'ended') {
+      this.onEnded(call)
+      return
+    }
+    this.setCallState(t('Ringing…'), 'ringing')
+    this.tones.play('ringback')
+  }
+
+  async onAnswered (d) {
+    if (!this.call || d.call.id !== this.call.id) return
+    this.tones.stop()
+    this.setCallState(t('Putting the call through…'), 'connecting')
+    this.startPeer(d.call)
+    await this.call.peer.offer()
+  }
+
+  startPeer (call) {
+    const peer = new PhoneCall(this.signaling, { callId: call.id, iceServers: this.call.iceServers, stream: this.call.media })
+    this.call.peer = peer
+    this.call.answeredAt = Date.parse(call.answered_at) || Date.now()
+    peer.addEventListener('remote', (e) => {
+      const video = $('[data-test=remote-video]')
+      if (video.srcObject !== e.detail) video.srcObject = e.detail
+    })
+    peer.addEventListener('state', (e) => {
+      if (e.detail === 'connected') this.setCallState(t('In call'), 'connected')
+    })
+    this.startDuration()
+  }
+
+  onIncoming (d) {
+    if (this.call || this.incoming) return // busy here: other devices may answer; the server says busy to new callers
+    this.incoming = d
+    const overlay = $('[data-test=incoming]')
+    $('[data-test=incoming-name]').textContent = d.caller.name
+    $('[data-test=incoming-unit]').textContent = [d.caller.unit_name, d.caller.title].filter(Boolean).join(' · ')
+    const duty = $('[data-test=incoming-duty]')
+    duty.hidden = !d.duty_line
+    duty.textContent = d.duty_line ? `${t('Duty line')}: ${d.duty_line.name}` : ''
+    overlay.dataset.callId = d.call.id
+    overlay.hidden = false
+    $('[data-action=answer]').focus()
+    this.tones.play('ring')
+  }
+
+  hideIncoming () {
+    this.incoming = null
+    $('[data-test=incoming]').hidden = true
+    this.tones.stop()
+  }
+
+  async answer () {
+    const d = this.incoming
+    if (!d) return
+    this.hideIncoming()
+    this.openCallView(d.caller.name, t('Putting the call through…'))
+    const media = await localMedia()
+    this.showSelf(media)
+    try {
+      const reply = await this.signaling.request('call.answer', { call_id: d.call.id })
+      this.call = { id: d.call.id, role: 'callee', media, iceServers: reply.ice_servers, peer: null }
+      this.setCallState(t('Putting the call through…'), 'connecting')
+      this.startPeer(reply.call)
+    } catch (err) {
+      stopMedia(media)
+      this.closeCallView()
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Call ended'))
+    }
+  }
+
+  async decline () {
+    const d = this.incoming
+    if (!d) return
+    this.hideIncoming()
+    try { await this.signaling.request('call.decline', { call_id: d.call.id }) } catch { /* it stopped anyway */ }
+    this.log.refresh()
+  }
+
+  onRingingStopped (d) {
+    if (!this.incoming || this.incoming.call.id !== d.call_id) return
+    this.hideIncoming()
+    if (d.reason === 'answered_elsewhere') this.toast(t('Answered on another device'))
+    this.log.refresh()
+  }
+
+  async hangup () {
+    if (!this.call) { this.closeCallView(); return }
+    const id = this.call.id
+    try {
+      const reply = await this.signaling.request('call.hangup', { call_id: id })
+      this.onEnded(reply.call)
+    } catch {
+      this.finish(null, t('Call ended'))
+    }
+  }
+
+  onEnded (call) {
+    if (!this.call || call.id !== this.call.id) return
+    const message = t(MESSAGES[call.outcome] || 'Call ended')
+    $('[data-test=in-call]').dataset.outcome = call.outcome || ''
+    this.finish(call.outcome, message)
+    // the call became a meeting: both ends move to it
+    if (call.outcome === 'meeting' && call.meeting_id) location.assign(`/meetings/${encodeURIComponent(call.meeting_id)}`)
+  }
+
+  // -- a third person: the call becomes a meeting ------------------------------------------------------------
+
+  showAddPerson (open) {
+    $('[data-test=add-person-panel]').hidden = !open
+    $('[data-action=add-person]').setAttribute('aria-expanded', String(open))
+    if (open) $('[data-test=add-person-q]').focus()
+  }
+
+  async toMeeting (personId) {
+    if (!this.call || !this.call.peer) return
+    try {
+      const reply = await this.signaling.request('call.to_meeting', { call_id: this.call.id, person: personId })
+      this.showAddPerson(false)
+      this.onEnded(reply.call)
+    } catch (err) {
+      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : err.message)
+    }
+  }
+
+  onMeetingInvite (d) {
+    if (this.call || this.incoming) return
+    this.invite = d
+    $('[data-test=invite-by]').textContent = d.by.name
+    $('[data-test=invite-title]').textContent = [d.by.unit_name, d.title].filter(Boolean).join(' · ')
+    $('[data-test=meeting-invite]').hidden = false
+    $('[data-action=join-meeting]').focus()
+    this.tones.play('ring', { forMs: 15000 })
+  }
+
+  hideInvite () {
+    this.invite = null
+    $('[data-test=meeting-invite]').hidden = true
+    this.tones.stop()
+  }
+
+  joinInvite () {
+    const invite = this.invite
+    this.hideInvite()
+    if (invite) location.assign(invite.url)
+  }
+
+  finish (outcome, message) {
+    const current = this.call
+    this.call = null
+    if (current) {
+      if (current.peer) current.peer.close()
+      stopMedia(current.media)
+    }
+    clearInterval(this.durationTimer)
+    this.setCallState(message, outcome === 'busy' ? 'busy' : 'ended')
+    if (outcome === 'busy') this.tones.play('busy', { forMs: 3500 })
+    else this.tones.stop()
+    this.showAddPerson(false)
+    clearTimeout(this.closeTimer)
+    this.closeTimer = setTimeout(() => { if (!this.call) this.closeCallView() }, outcome === 'busy' ? 3500 : 2000)
+    this.log.refresh()
+  }
+
+  toggle (button, what) {
+    if (!this.call) return
+    const on = button.getAttribute('aria-pressed') !== 'true'
+    button.setAttribute('aria-pressed', String(on))
+    const label = button.querySelector('.ctl-label')
+    if (what === 'mute') {
+      if (this.call.peer) this.call.peer.setMuted(on)
+      else for (const track of this.call.media ? this.call.media.getAudioTracks() : []) track.enabled = !on
+      label.textContent = t(on ? 'Unmute' : 'Mute')
+      button.querySelector('use').setAttribute('href', on ? '#i-mic-off' : '#i-mic')
+    } else {
+      for (const track of this.call.media ? this.call.media.getVideoTracks() : []) track.enabled = !on
+      label.textContent = t(on ? 'Camera on' : 'Camera off')
+      button.querySelector('use').setAttribute('href', on ? '#i-camera-off' : '#i-camera')
+    }
+  }
+
+  // -- the in-call view ----------------------------------------------------------------------------------
+
+  openCallView (name, state) {
+    clearTimeout(this.closeTimer)
+    const view = $('[data-test=in-call]')
+    view.hidden = false
+    view.dataset.outcome = ''
+    $('[data-test=call-peer]').textContent = name || ''
+    $('[data-test=call-duration]').textContent = '00:00'
+    for (const button of view.querySelectorAll('[aria-pressed]')) button.setAttribute('aria-pressed', 'false')
+    view.querySelector('[data-action=mute] .ctl-label').textContent = t('Mute')
+    view.querySelector('[data-action=mute] use').setAttribute('href', '#i-mic')
+    view.querySelector('[data-action=camera] .ctl-label').textContent = t('Camera off')
+    view.querySelector('[data-action=camera] use').setAttribute('href', '#i-camera')
+    this.setCallState(state, 'calling')
+  }
+
+  closeCallView () {
+    const view = $('[data-test=in-call]')
+    view.hidden = true
+    for (const video of view.querySelectorAll('video')) video.srcObject = null
+  }
+
+  showSelf (media) {
+    const self = $('[data-test=self-video]')
+    self.srcObject = media && media.getVideoTracks().length ? media : null
+    self.hidden = !self.srcObject
+    if (!media) this.toast(t('Camera or microphone not available'))
+  }
+
+  setCallState (text, state) {
+    const box = $('[data-test=call-state]')
+    box.textContent = text
+    $('[data-test=in-call]').dataset.state = state
+  }
+
+  startDuration () {
+    clearInterval(this.durationTimer)
+    const started = Date.now()
+    const tick = () => { $('[data-test=call-duration]').textContent = formatDuration((Date.now() - started) / 1000) }
+    tick()
+    this.durationTimer = setInterval(tick, 1000)
+  }
+
+  toast (message) {
+    const box = $('[data-test=toast]')
+    box.textContent = message
+    box.hidden = false
+    clearTimeout(this.toastTimer)
+    this.toastTimer = setTimeout(() => { box.hidden = true }, 4000)
+  }
+}
+
+function stopMedia (media) {
+  if (media) for (const track of media.getTracks()) track.stop()
+}
+
+const page = new PhonePage()
+window.cityhubPhone = page
+page.start().catch((err) => {
+  console.error('phone page failed to start', err)
+  const box = $('[data-test=phone-connection]')
+  box.dataset.state = 'closed'
+  box.textContent = err.message || String(err)
+})
