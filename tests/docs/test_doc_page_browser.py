@@ -226,5 +226,7 @@ async def test_minutes_panel_in_the_meeting_page(web_hub: Hub, browser: Browser)
             "async () => (await window.minutesPanels)[0].editor.getText().includes('同意供水改造方案')",
             timeout=10_000)
     # The panel lists who is in the minutes, with directory names.
+    await member.wait_for_function(
+        "() => document.querySelectorAll('[data-panel=minutes] .doc-presence li').length === 2", timeout=10_000)
     names = await member.locator("[data-panel=minutes] .doc-presence li").all_text_contents()
     assert sorted(names) == ["周淑珍 (you)", "谢继成"]  # Chromium asks for English
