@@ -280,6 +280,12 @@ class DocumentService:
                 except NotFound:
                     continue
 
+    async def minutes_final(self, meeting_id: str) -> None:
+        """The meeting's minutes became final: open connections that may no longer edit are closed."""
+        doc = await self.minutes_of(meeting_id)
+        if doc is not None:
+            await self._recheck_connections(doc)
+
     def revoke_token(self, jti: str) -> int:
         """Close every document connection opened with a revoked token."""
         return self.rooms.disconnect(lambda a: isinstance(a, PersonDocAccess) and a.jti == jti, "token revoked")

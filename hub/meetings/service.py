@@ -66,10 +66,14 @@ class MeetingService:
         self.directory = directory
         self.clock = clock
         self._create_minutes: Callable[[Meeting], Awaitable[str]] | None = None
+        self._minutes_final: Callable[[str], Awaitable[None]] | None = None
 
-    def use_minutes(self, create_minutes: Callable[[Meeting], Awaitable[str]]) -> None:
-        """The documents domain plugs in here: every meeting gets its minutes document when it is created."""
+    def use_minutes(self, create_minutes: Callable[[Meeting], Awaitable[str]],
+                    minutes_final: Callable[[str], Awaitable[None]] | None = None) -> None:
+        """The documents domain plugs in here: every meeting gets its minutes document when it is created, and
+        is told (with the meeting id) when the minutes became final."""
         self._create_minutes = create_minutes
+        self._minutes_final = minutes_final
 
     # --- scheduling -----------------------------------------------------------------------------------------
 
@@ -279,6 +283,8 @@ class MeetingService:
             raise Conflict("meeting_not_ended", "a meeting is closed for edits only after it ended")
         async with self.db.begin() as conn:
             await store.set_flags(conn, meeting_id, closed_for_edits=True)
+        if self._minutes_final is not None:
+            await self._minutes_final(meeting_id)
         meeting = await self._get(meeting_id)
         await self.publish(meeting_id, "meeting.updated", {"meeting": meeting.to_dict()})
         return meeting

@@ -16,6 +16,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from hub import keys
 from hub.docs.content import doc_from_state, plain_text
 from tests.conftest import Hub, make_settings, start_hub
+from tests.meetings.conftest import create_meeting
 
 pytestmark = pytest.mark.browser
 
@@ -199,3 +200,33 @@ async def test_save_and_restore_a_version_from_the_side_panel(web_hub: Hub, brow
     await ann.click("#doc-versions [data-test=restore-version]")
     await ben.wait_for_function("() => window.docEditor.editor.getText() === 'Approved text'", timeout=10_000)
     await ann.wait_for_function("() => window.docEditor.editor.getText() === 'Approved text'", timeout=10_000)
+
+
+async def test_minutes_panel_in_the_meeting_page(web_hub: Hub, browser: Browser) -> None:
+    meeting = await create_meeting(web_hub, "p-xie")
+    pages = []
+    for person in ("p-xie", "pub-util-04"):
+        page = await (await signed_in(browser, web_hub, person)).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        await page.goto(str(web_hub.client.make_url(f"/meetings/{meeting['id']}")))
+        await page.wait_for_function(
+            "async () => { const [h] = await window.minutesPanels; return !!h && h.provider.synced }",
+            timeout=15_000)
+        assert errors == []
+        pages.append(page)
+    chair, member = pages
+    await chair.evaluate("async () => (await window.minutesPanels)[0].editor.commands.insertContent('议程一')")
+    await member.wait_for_function(
+        "async () => (await window.minutesPanels)[0].editor.getText().includes('议程一')", timeout=10_000)
+    await web_hub.app[keys.DOCS].append_to_section(meeting["minutes_doc_id"], ("决定事项", "Decisions"),
+                                                   "同意供水改造方案")
+    for page in pages:
+        await page.wait_for_function(
+            "async () => (await window.minutesPanels)[0].editor.getText().includes('同意供水改造方案')",
+            timeout=10_000)
+    # The panel lists who is in the minutes, with directory names.
+    await member.wait_for_function(
+        "() => document.querySelectorAll('[data-panel=minutes] .doc-presence li').length === 2", timeout=10_000)
+    names = await member.locator("[data-panel=minutes] .doc-presence li").all_text_contents()
+    assert sorted(names) == ["周淑珍 (you)", "谢继成"]  # Chromium asks for English
