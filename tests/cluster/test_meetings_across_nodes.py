@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -90,4 +91,55 @@ async def test_a_meeting_is_placed_once_even_when_both_nodes_join_at_once(cluste
             await stranger.close()
     finally:
         for client in clients:
+            await client.close()
+
+
+async def test_killing_the_owner_node_puts_its_meeting_back_on_the_other_within_ten_seconds(cluster: Cluster) -> None:
+    a = await cluster.start("node-a")
+    b = await cluster.start("node-b")
+    meeting = await cluster.create_meeting(a, "p-xie")
+
+    def media(person: str) -> MediaClient:
+        return MediaClient(person, audio=False)
+
+    on_b = [MeetingClient(b.ws, cluster.token(p), meeting["id"], media(p), rejoin_with=lambda p=p: media(p))
+            for p in ("p-xie", "pub-util-02")]
+    on_a = MeetingClient(a.ws, cluster.token("pub-util-03"), meeting["id"], media("pub-util-03"))
+    moved: MeetingClient | None = None
+    try:
+        for client in (*on_b, on_a):
+            await client.connect()
+        await asyncio.sleep(4 * cluster.heartbeat)  # the registry knows node-b holds more sessions
+        for client in (*on_b, on_a):
+            assert (await client.join())["status"] == "joined"
+        assert await owner_of(cluster, meeting["id"]) == "node-a"
+        for client in on_b:
+            await client.wait(lambda c=client: len(c.decoded("video")) == 2  # type: ignore[misc]
+                              and min(c.decoded().values()) >= 5, within=20, what="decoding both others")
+
+        a.kill()
+        killed = time.monotonic()
+        # the client whose socket was on node-a comes back through the front door, which sends it to node-b
+        moved = MeetingClient(b.ws, cluster.token("pub-util-03"), meeting["id"], media("pub-util-03"))
+
+        # (once node-b's clients are back, as a browser's reconnect backoff would have it)
+        await on_b[0].wait(lambda: on_b[0].rejoins == 1, within=8, what="rejoined after the owner died")
+        assert (await moved.join())["status"] == "joined"
+        everyone = [*on_b, moved]
+
+        def decoding_again(c: MeetingClient) -> bool:
+            return len(c.decoded("video")) == 2 and min(c.decoded().values()) >= 3
+
+        for client in everyone:
+            remaining = 10 - (time.monotonic() - killed)
+            await client.wait(lambda c=client: decoding_again(c), within=max(remaining, 0.1),  # type: ignore[misc]
+                              what="decoding both others again on node-b")
+        assert time.monotonic() - killed < 10
+        assert await owner_of(cluster, meeting["id"]) == "node-b"
+        assert all(client.rejoins == 1 for client in on_b)
+        ids = {c.participant_id for c in everyone}
+        # (the dead node's own participant entries expire with their presence TTL; no left event is sent for them)
+        assert ids <= set(on_b[0].participants)
+    finally:
+        for client in (*on_b, on_a, *([moved] if moved else [])):
             await client.close()
