@@ -80,6 +80,7 @@ class Cluster:
             "CITYHUB_SERVER_HEARTBEAT": str(self.heartbeat),
             "CITYHUB_SERVER_DRAIN_SECONDS": "1",
             "CITYHUB_MEETINGS_PRESENCE_TTL": "3",
+            "CITYHUB_CALLS_RING_TIMEOUT": "4",
         })
         return env
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,21 +13,8 @@ from signaling.client import MeetingClient
 from signaling.media_client import MediaClient
 from signaling.ws_client import SignalingError
 from tests.cluster.nodes import Cluster
-from tests.services import REDIS_URL, create_pg_database, drop_pg_database, redis_available
 
 pytestmark = pytest.mark.media
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    redis_available()
-    url = create_pg_database()
-    made = Cluster(tmp_path, url, REDIS_URL)
-    try:
-        yield made
-    finally:
-        await made.stop()
-        drop_pg_database(url)
 
 
 async def owner_of(cluster: Cluster, meeting_id: str) -> str | None:
