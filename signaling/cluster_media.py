@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -66,6 +67,7 @@ class ClusterMediaRouter:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+        self._missing: dict[str, float] = {}  # owner nodes absent from the registry -> since when (monotonic)
 
     @property
     def sfu(self) -> Sfu:
@@ -134,8 +136,19 @@ class ClusterMediaRouter:
             except HubError as exc:
                 log.warning("node %s: claims not refreshed (%s)", self.node_id, exc.message)
                 continue
+            # A node counts as gone once it is missing from the registry for half a claim TTL: right after Redis
+            # restarted empty, every node is missing until its next heartbeat, and no meeting should move for that.
+            now = time.monotonic()
+            for node in list(self._missing):
+                if node in live:
+                    del self._missing[node]
+            gone: set[str] = set()
+            for owner in set(self.owners.values()) - live - {self.node_id}:
+                since = self._missing.setdefault(owner, now)
+                if now - since >= self.claim_ttl / 2:
+                    gone.add(owner)
             for key, owner in list(self.owners.items()):
-                if owner != self.node_id and owner not in live:
+                if owner in gone:
                     log.info("meeting %s: owner node %s is gone; %s must join again", key[0], owner, key[1])
                     self.owners.pop(key, None)
                     self._sinks.pop(key, None)
