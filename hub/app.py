@@ -36,6 +36,7 @@ from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
 from hub.supervision.runtime import supervision_ctx
 from signaling.calls import calls as calls_commands
+from signaling.cluster_media import ClusterMediaRouter
 from signaling.media_router import LocalMediaRouter
 from signaling.meeting_rooms import MeetingRooms
 from signaling.meetings import commands as meeting_commands
@@ -79,6 +80,7 @@ async def _node_registry(app: web.Application) -> AsyncIterator[None]:
         signaling_url=server.internal_url or f"http://{server.host}:{server.port}",
         media_address=server.media_address or server.host,
         load=lambda: _load(app),
+        interval=server.heartbeat,
     )
     app[keys.NODES] = registry
     await registry.start()
@@ -88,7 +90,12 @@ async def _node_registry(app: web.Application) -> AsyncIterator[None]:
 
 def _load(app: web.Application) -> dict[str, float]:
     signaling = app.get(keys.SIGNALING)
-    return {"sessions": float(len(signaling.sessions)) if signaling is not None else 0.0}
+    load = {"sessions": float(len(signaling.sessions)) if signaling is not None else 0.0}
+    rooms = app.get(keys.MEETING_ROOMS)
+    media = rooms.media if rooms is not None else None
+    if isinstance(media, ClusterMediaRouter):
+        load["media_peers"] = float(sum(len(room.peers) for room in media.local.sfu.rooms.values()))
+    return load
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
@@ -118,13 +125,25 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
     )
     events: list[MeetingRooms] = []
     sfu = Sfu(config, on_event=lambda event: events[0].on_sfu_event(event) if events else None)
-    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], LocalMediaRouter(sfu))
+    local = LocalMediaRouter(sfu)
+    cluster: ClusterMediaRouter | None = None
+    if settings.redis.url:
+        # several nodes may share this Redis: each meeting's media on one owner node, relayed from the others
+        cluster = ClusterMediaRouter(
+            app[keys.BUS], app[keys.NODES], local, claim_ttl=settings.server.heartbeat * 3,
+            on_owner_lost=lambda meeting_id, participant_id: rooms.media_lost(meeting_id, participant_id),
+        )
+    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], cluster or local)
     events.append(rooms)
     app[keys.MEETING_ROOMS] = rooms
     await sfu.start()
+    if cluster is not None:
+        await cluster.start()
     await rooms.start()
     yield
     await rooms.stop()
+    if cluster is not None:
+        await cluster.stop()
     await sfu.stop()
 
 

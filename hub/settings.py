@@ -43,6 +43,8 @@ class ServerSettings:
     internal_url: str = ""
     # The address browsers send media to on this node; empty: host.
     media_address: str = ""
+    # Seconds between this node's announcements in the node registry (it expires after three; so do room claims).
+    heartbeat: float = 5.0
     # On SIGTERM: seconds to wait for clients to leave before exiting.
     drain_seconds: float = 30.0
 
@@ -310,6 +312,8 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"jwt.{name}: must be positive, not {getattr(jwt, name)}")
     if jwt.leeway < 0:
         raise SettingsError(f"jwt.leeway: must not be negative, not {jwt.leeway}")
+    if settings.server.heartbeat <= 0:
+        raise SettingsError(f"server.heartbeat: must be positive, not {settings.server.heartbeat}")
     if settings.server.max_body_bytes <= 0:
         raise SettingsError(f"server.max_body_bytes: must be positive, not {settings.server.max_body_bytes}")
     if not 0 < settings.server.port < 65536 and settings.server.port != 0:

@@ -23,8 +23,13 @@ class MeetingClient:
     """One participant: `await client.join()`, then `client.media.frames()` grows as media is decoded."""
 
     def __init__(self, url: str, token: str, meeting_id: str, media: MediaClient | None = None,
-                 *, headers: dict[str, str] | None = None) -> None:
+                 *, headers: dict[str, str] | None = None,
+                 rejoin_with: Callable[[], MediaClient] | None = None) -> None:
         self.meeting_id = meeting_id
+        # When set: after losing its media (meeting.left media_*, e.g. the node holding the meeting's media died),
+        # join again with fresh media from this factory; the hub places the meeting again if needed.
+        self.rejoin_with = rejoin_with
+        self.rejoins = 0
         self.signaling = SignalingClient(url, token=token, headers=headers)
         self.media = media or MediaClient("bot")
         self.participant_id: str | None = None
@@ -106,6 +111,20 @@ class MeetingClient:
             self._spawn(self.negotiate())
         elif name in ("lobby.denied", "meeting.removed", "meeting.ended", "meeting.left"):
             self.status = name
+            if name == "meeting.left" and str(data.get("reason", "")).startswith("media_") and self.rejoin_with:
+                self._spawn(self._rejoin(self.rejoin_with))
+
+    async def _rejoin(self, media: Callable[[], MediaClient]) -> None:
+        await self.media.close()
+        self.media = media()
+        self.participants, self.tracks = {}, {}
+        try:
+            await self.join()
+        except (SignalingError, ConnectionError) as exc:
+            log.warning("%s: joining again failed: %s", self.media.name, exc)
+            return
+        self.rejoins += 1
+        await self._notify()
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

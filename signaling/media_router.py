@@ -1,8 +1,7 @@
 """Where a meeting's media goes: a small interface in front of the SFU room that holds it.
 
-Today every room lives in this node's SFU (LocalMediaRouter). With several nodes (issue 7) a room has an
-owner node, and a router that forwards these calls to it can take this one's place without the meeting
-signaling changing.
+LocalMediaRouter: every room in this node's SFU (one node). With several nodes a room has an owner node and
+signaling.cluster_media.ClusterMediaRouter relays these calls to it, the meeting signaling unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ class MediaRouter(Protocol):
 
     async def candidate(self, meeting_id: str, participant_id: str, candidate: Mapping[str, Any] | None) -> None: ...
 
-    def tracks(self, meeting_id: str) -> list[TrackInfo]: ...
+    async def tracks(self, meeting_id: str) -> list[TrackInfo]: ...
 
 
 def sfu_refusal(exc: SfuError) -> HubError:
@@ -78,7 +77,7 @@ class LocalMediaRouter:
         except SfuError as exc:
             raise sfu_refusal(exc) from None
 
-    def tracks(self, meeting_id: str) -> list[TrackInfo]:
+    async def tracks(self, meeting_id: str) -> list[TrackInfo]:
         room = self.sfu.rooms.get(meeting_id)
         return room.tracks() if room is not None else []
 

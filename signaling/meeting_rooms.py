@@ -203,7 +203,7 @@ class MeetingRooms:
             "role": att.info["role"],
             "moderator": moderator,
             "participants": participants,
-            "tracks": [track_json(t) for t in self.media.tracks(meeting_id)],
+            "tracks": [track_json(t) for t in await self.media.tracks(meeting_id)],
             "chat": [m.to_dict() for m in history],
             "lobby": await self.service.lobby(meeting_id) if moderator else [],
             "ice_servers": ice_servers(self.settings, principal.id),
@@ -290,8 +290,17 @@ class MeetingRooms:
         elif order == "remove":
             self._leave_then(session, "removed", "meeting.removed", {"meeting_id": att.meeting_id,
                                                                       "by": message.get("by")})
+        elif order == "media_lost" and att.joined:
+            # the node holding this participant's media lost its peer, or died: join again (it is placed anew)
+            reason = f"media_{message.get('reason', 'failed')}"
+            self._leave_then(session, reason, "meeting.left", {"meeting_id": att.meeting_id, "reason": reason})
         elif order == "replaced":
             self._leave_then(session, "replaced", "meeting.left", {"meeting_id": att.meeting_id, "reason": "replaced"})
+
+    async def media_lost(self, meeting_id: str, participant_id: str) -> None:
+        """The node holding a local participant's media is gone: it leaves, and its client joins again."""
+        await self.bus.publish(direct_channel(meeting_id, participant_id),
+                               {"order": "media_lost", "reason": "node_lost"})
 
     def _leave_then(self, session: Session, reason: str, event: str, data: dict[str, Any]) -> None:
         # Leaving unfollows the bus channel whose pump is running this very handler: do it in a task of our own.
@@ -331,6 +340,9 @@ class MeetingRooms:
     async def _peer_failed(self, event: PeerFailed) -> None:
         entry = self.attendance.get(event.participant_id)
         if entry is None:
+            # a participant whose socket is on another node: its node takes it out
+            await self.bus.publish(direct_channel(event.room_id, event.participant_id),
+                                   {"order": "media_lost", "reason": event.reason})
             return
         session, att = entry
         if att.meeting_id != event.room_id:

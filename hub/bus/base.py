@@ -140,6 +140,10 @@ class Bus(ABC):
         """Store a value for `ttl` seconds; with only_new, only if the key is absent. Returns whether it was set."""
 
     @abstractmethod
+    async def compare_and_set(self, key: str, expected: Message, value: Message, ttl: float) -> bool:
+        """Replace a key's value only if it still is `expected` (as read by get_key), atomically across nodes."""
+
+    @abstractmethod
     async def get_key(self, key: str) -> Message | None:
         """The value of a key, or None when absent or expired."""
 

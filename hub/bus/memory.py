@@ -54,6 +54,12 @@ class MemoryBus(Bus):
         self._keys[key] = (time.monotonic() + ttl, copy.deepcopy(value))
         return True
 
+    async def compare_and_set(self, key: str, expected: Message, value: Message, ttl: float) -> bool:
+        if await self.get_key(key) != expected:
+            return False
+        self._keys[key] = (time.monotonic() + ttl, copy.deepcopy(value))
+        return True
+
     async def get_key(self, key: str) -> Message | None:
         entry = self._keys.get(key)
         if entry is None:

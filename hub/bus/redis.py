@@ -23,6 +23,15 @@ from hub.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
+# KEYS[1] key; ARGV: expected JSON, new JSON, TTL in ms. Set only if the stored JSON is the expected one.
+_CAS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 
 
@@ -191,6 +200,14 @@ class RedisBus(Bus):
         result = await self._call(
             "key", self.client.set(f"{self.prefix}:key:{key}", data, px=max(1, int(ttl * 1000)), nx=only_new)
         )
+        return bool(result)
+
+    async def compare_and_set(self, key: str, expected: Message, value: Message, ttl: float) -> bool:
+        # get_key's value dumped again is byte for byte what set_key stored (same dumps, key order kept).
+        old, new = json.dumps(expected, ensure_ascii=False), json.dumps(value, ensure_ascii=False)
+        result = await self._call("key", self.client.eval(
+            _CAS, 1, f"{self.prefix}:key:{key}", old, new, str(max(1, int(ttl * 1000)))
+        ))
         return bool(result)
 
     async def get_key(self, key: str) -> Message | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 from pycrdt import Doc, YSyncMessageType, merge_updates
 
+from hub.bus.base import Bus, Subscription
 from hub.docs.store import DocUpdateStore
 from hub.docs.sync_awareness import AwarenessRelay, decode_awareness, encode_awareness
 from hub.docs.sync_protocol import (
@@ -79,8 +81,15 @@ def check_update(update: bytes) -> None:
 class DocRoom:
     """One open document: every update is stored before it is applied, relayed or acknowledged."""
 
-    def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits) -> None:
+    def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits, bus: Bus | None = None) -> None:
         self.doc_id = doc_id
+        # With a bus (several nodes): stored updates go out on `doc.{id}`; other nodes' come in, applied and
+        # relayed here without being stored again (their seq says whether this room has them already).
+        self._bus = bus
+        self._feed: Subscription | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._loaded_seq = 0
+        self._seen: set[int] = set()
         self._store = store
         self._limits = limits
         self.doc: Doc = Doc()
@@ -108,7 +117,10 @@ class DocRoom:
 
     async def start(self) -> None:
         """Load the stored snapshot and updates, then start background compaction."""
+        if self._bus is not None:
+            self._feed = await self._bus.subscribe(f"doc.{self.doc_id}")  # before loading: nothing falls between
         loaded = await self._store.load(self.doc_id)
+        self._loaded_seq = loaded.last_seq
         if loaded.snapshot is not None:
             self.doc.apply_update(loaded.snapshot)
             self._snapshot = loaded.snapshot
@@ -126,6 +138,8 @@ class DocRoom:
         if loaded.updates and len(loaded.updates) != len(self._uncompacted):
             self._uncompacted.append((loaded.last_seq, EMPTY_UPDATE))  # so compaction covers last_seq
         self._compactor = asyncio.create_task(self._run_compactor(), name=f"doc-compactor-{self.doc_id}")
+        if self._feed is not None:
+            self._reader = asyncio.create_task(self._read_feed(self._feed), name=f"doc-feed-{self.doc_id}")
         if len(self._uncompacted) >= self._limits.compact_every_updates:
             self._compact_now.set()
         log.info("doc %s: opened (%d stored updates after the snapshot)", self.doc_id, len(loaded.updates))
@@ -133,6 +147,13 @@ class DocRoom:
     async def stop(self) -> None:
         """Compact what is pending, disconnect whoever is left and free the document."""
         self.closed = True
+        if self._feed is not None:
+            self._feed.close()
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+            self._reader = None
         if self._compactor is not None:
             self._compactor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -247,12 +268,45 @@ class DocRoom:
                             log.error("doc %s: stored update %d did not apply: %s", self.doc_id, seq, exc)
                         self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=client)
                         self._ack(client)
+                        await self._announce(seq, update)
                         if not done.done():
                             done.set_result(None)
         except BaseException:
             self._fail(self._pending)
             self._pending = []
             raise
+
+    async def _announce(self, seq: int, update: bytes) -> None:
+        if self._bus is not None:
+            self._seen.add(seq)
+            await self._bus.publish(f"doc.{self.doc_id}", {
+                "node": self._bus.node_id, "seq": seq, "update": base64.b64encode(update).decode(),
+            })
+
+    async def _read_feed(self, feed: Subscription) -> None:
+        """Updates stored by other nodes: applied and relayed to this node's clients, once each."""
+        assert self._bus is not None
+        async for message in feed:
+            try:
+                origin, seq = str(message["node"]), int(message["seq"])
+                update = base64.b64decode(str(message["update"]), validate=True)
+            except (KeyError, TypeError, ValueError):
+                log.warning("doc %s: unreadable update announcement dropped", self.doc_id)
+                continue
+            if origin == self._bus.node_id or seq <= self._loaded_seq or seq in self._seen:
+                continue
+            async with self._lock:
+                self._seen.add(seq)
+                try:
+                    self.doc.apply_update(update)
+                except BaseException as exc:
+                    if not _crdt_error(exc):
+                        raise
+                    log.error("doc %s: update %d from node %s did not apply: %s", self.doc_id, seq, origin, exc)
+                    continue
+                self._uncompacted.append((seq, update))
+                self._size_bound += len(update)
+                self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=None)
 
     @staticmethod
     def _fail(batch: list[tuple[DocClient, bytes, asyncio.Future[None]]]) -> None:
@@ -321,6 +375,16 @@ class DocRoom:
             return
         upto = max(seq for seq, _ in taken)
         parts = [p for p in (self._snapshot,) if p is not None] + [u for _, u in taken]
+        if self._bus is not None:
+            # Other nodes store updates too, and their announcement may not be here yet: fold in everything
+            # stored so far, so the snapshot holds every update the compaction removes from the log.
+            try:
+                stored = await self._store.load(self.doc_id)
+            except Exception:
+                log.exception("doc %s: compaction could not read the stored updates", self.doc_id)
+                return
+            parts += [p for p in (stored.snapshot,) if p is not None] + stored.updates
+            upto = max(upto, stored.last_seq)
         snapshot = merge_updates(*parts)
         try:
             await self._store.compact(self.doc_id, snapshot, upto)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from hub.bus.base import Bus
 from hub.docs.store import DocUpdateStore
 from hub.docs.sync_protocol import CloseCode
 from hub.docs.sync_room import DocAccess, DocClient, DocLimits, DocRoom
@@ -20,8 +21,9 @@ class DocRoomsClosed(Exception):
 class DocRooms:
     """All open documents of this process, one DocRoom per document id."""
 
-    def __init__(self, store: DocUpdateStore, limits: DocLimits | None = None) -> None:
+    def __init__(self, store: DocUpdateStore, limits: DocLimits | None = None, bus: Bus | None = None) -> None:
         self.store = store
+        self.bus = bus  # several nodes: rooms exchange stored updates on the bus
         self.limits = limits or DocLimits()
         self._rooms: dict[str, DocRoom] = {}
         self._starting: dict[str, asyncio.Task[DocRoom]] = {}
@@ -70,7 +72,7 @@ class DocRooms:
             starting.result()  # re-raises a loading failure to every waiting client
 
     async def _open(self, doc_id: str) -> DocRoom:
-        room = DocRoom(doc_id, self.store, self.limits)
+        room = DocRoom(doc_id, self.store, self.limits, self.bus)
         try:
             await room.start()
             if not self._running:

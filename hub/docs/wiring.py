@@ -53,7 +53,8 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
         compact_idle_seconds=settings.compact_idle_seconds,
         send_queue_messages=settings.send_queue,
     )
-    rooms = DocRooms(SqlDocUpdateStore(app[keys.DB].engine), limits)
+    bus = app[keys.BUS] if app[keys.SETTINGS].redis.url else None
+    rooms = DocRooms(SqlDocUpdateStore(app[keys.DB].engine), limits, bus)
     await rooms.start()
     service = DocumentService(app[keys.DB], rooms.store, rooms, app[keys.DIRECTORY], app[keys.CLOCK])
     app[keys.DOC_ROOMS] = rooms
