@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
@@ -18,36 +16,15 @@ from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
 from hub.storage.db import Database
-
-PG_ADMIN_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+from tests.services import create_pg_database, drop_pg_database
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A randomly named PostgreSQL database for this test session, dropped afterwards."""
-    name = f"cityhub_docs_{uuid.uuid4().hex[:12]}"
-    try:
-        _pg_admin(f'CREATE DATABASE "{name}"')
-    except (OSError, ConnectionError) as exc:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"PostgreSQL is not reachable: {exc!r}")
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    yield f"{base}/{name}"
-    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = create_pg_database()
+    yield url
+    drop_pg_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
