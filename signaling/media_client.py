@@ -242,24 +242,9 @@ class MediaClient:
     def _on_track(self, track: MediaStreamTrack) -> None:
         received = ReceivedTrack(track_id=track.id, kind=track.kind, subscribed_at=time.monotonic())
         self.received[track.id] = received
-        task = asyncio.ensure_future(self._consume(track, received))
+        task = asyncio.ensure_future(count_frames(track, received))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    async def _consume(self, track: MediaStreamTrack, received: ReceivedTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                if received.first_frame_at is None:
-                    received.first_frame_at = time.monotonic()
-                    logger.debug("%s: first %s frame of %s", self.name, received.kind, received.track_id)
-                received.frames += 1
-                if isinstance(frame, av.VideoFrame):
-                    received.sizes.add((frame.width, frame.height))
-        except MediaStreamError:
-            pass
-        finally:
-            received.ended = True
 
     async def close(self) -> None:
         """Close the connection and stop every track and task."""
@@ -282,3 +267,20 @@ async def connect_direct(client: MediaClient, peer: object, sources: Mapping[str
     offer = await client.create_offer()
     answer = await peer.handle_offer(offer, sources if sources is not None else client.sources())
     await client.handle_answer(answer)
+
+
+async def count_frames(track: MediaStreamTrack, received: ReceivedTrack) -> None:
+    """Decode a remote track until it ends, counting frames (and video sizes) into `received`."""
+    try:
+        while True:
+            frame = await track.recv()
+            if received.first_frame_at is None:
+                received.first_frame_at = time.monotonic()
+                logger.debug("first %s frame of %s", received.kind, received.track_id)
+            received.frames += 1
+            if isinstance(frame, av.VideoFrame):
+                received.sizes.add((frame.width, frame.height))
+    except MediaStreamError:
+        pass
+    finally:
+        received.ended = True

@@ -11,13 +11,11 @@ import logging
 import time
 from typing import Any
 
-import av
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
-from signaling.media_client import PatternVideoTrack, ReceivedTrack, ToneTrack
+from signaling.media_client import PatternVideoTrack, ReceivedTrack, ToneTrack, count_frames
 
 log = logging.getLogger(__name__)
 
@@ -99,23 +97,10 @@ class CallMedia:
     def _on_track(self, track: MediaStreamTrack) -> None:
         received = ReceivedTrack(track_id=track.id, kind=track.kind, subscribed_at=time.monotonic())
         self.received[track.id] = received
-        task = asyncio.ensure_future(self._consume(track, received))
+        task = asyncio.ensure_future(count_frames(track, received))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _consume(self, track: MediaStreamTrack, received: ReceivedTrack) -> None:
-        try:
-            while True:
-                frame = await track.recv()
-                if received.first_frame_at is None:
-                    received.first_frame_at = time.monotonic()
-                received.frames += 1
-                if isinstance(frame, av.VideoFrame):
-                    received.sizes.add((frame.width, frame.height))
-        except MediaStreamError:
-            pass
-        finally:
-            received.ended = True
 
     async def close(self) -> None:
         """Close the connection, stop our tracks and the decoding tasks."""
