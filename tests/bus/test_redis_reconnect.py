@@ -11,8 +11,9 @@ import pytest
 from hub import keys
 from hub.bus import RedisBus
 from hub.errors import Unavailable
-from tests.bus.conftest import ThrowawayRedis, prefix, until
+from tests.bus.conftest import prefix, until
 from tests.conftest import make_settings, start_hub
+from tests.services import ThrowawayRedis
 
 
 async def test_bus_reports_down_then_reconnects_and_delivers(throwaway_redis: ThrowawayRedis) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -21,14 +20,9 @@ from hub.auth.tokens import TokenCodec
 from hub.clock import Clock
 from hub.directory.importer import load_file
 from hub.settings import load_settings
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

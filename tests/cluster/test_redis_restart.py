@@ -13,44 +13,20 @@ import aiohttp
 import pytest
 
 from signaling.ws_client import SignalingClient
-from tests.cluster.nodes import ROOT, Cluster, Node, free_port
-from tests.services import create_pg_database, drop_pg_database
-
-
-class RedisServer:
-    """redis-server on a free loopback port, without persistence, that the test can stop and start again."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.tmp = tmp
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
+from tests.cluster.nodes import ROOT, Cluster, Node
+from tests.services import ThrowawayRedis, create_pg_database, drop_pg_database
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
+def redis_server(tmp_path: Path) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(tmp_path)
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture
-async def own_cluster(tmp_path: Path, redis_server: RedisServer) -> AsyncIterator[Cluster]:
+async def own_cluster(tmp_path: Path, redis_server: ThrowawayRedis) -> AsyncIterator[Cluster]:
     url = create_pg_database()
     made = Cluster(tmp_path, url, redis_server.url)
     try:
@@ -74,7 +50,7 @@ async def until(predicate: Callable[[], Awaitable[bool]], within: float, what: s
 
 
 async def test_nodes_report_not_ready_keep_serving_and_recover_after_redis_restarts(
-    own_cluster: Cluster, redis_server: RedisServer,
+    own_cluster: Cluster, redis_server: ThrowawayRedis,
 ) -> None:
     cluster = own_cluster
     a = await cluster.start("node-a")
