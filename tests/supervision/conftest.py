@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from hub import keys
 from hub.app import create_app
 from hub.auth.tokens import TokenCodec
-from hub.clock import Clock, ManualClock
+from hub.clock import ManualClock
 from hub.settings import Settings
 from hub.supervision.model import Decision, Item, MeetingInfo
 from tests.conftest import Hub, _truncate
@@ -85,13 +85,9 @@ class SvHub:
         return self.hub.app
 
     def auth(self, person_id: str) -> dict[str, str]:
-        """Headers of a request as this person.
-
-        pyjwt checks exp/nbf against the wall clock while the hub runs on the manual clock (months or days away),
-        so tokens here are issued on the wall clock with a ttl long enough for both.
-        """
+        """Headers of a request as this person (a token on the hub's clock, long enough for the clock's moves)."""
         person = self.hub.people[person_id]
-        codec = TokenCodec(self.app[keys.SETTINGS], Clock())
+        codec = TokenCodec(self.app[keys.SETTINGS], self.clock)
         token, _ = codec.issue(sub=person.id, org=person.org_unit_id, roles=[r.value for r in person.roles],
                                ttl=5 * 365 * 86400)
         return {"Authorization": f"Bearer {token}"}
