@@ -1,7 +1,7 @@
 """Signaling across nodes: join latency and message fan-out, participants on one node versus split over two.
 
-Real `cityhub serve` processes on a fresh PostgreSQL database and a random Redis prefix (the cluster helper of
-tests/cluster/nodes.py). In one run: a meeting with `--participants` WebSocket clients all on node A, then a
+Real `cityhub serve` processes on a fresh PostgreSQL database and a random Redis prefix (bench/cluster.py, which
+the cross-node tests use too). In one run: a meeting with `--participants` WebSocket clients all on node A, then a
 second meeting with them alternating between node A and node B. Join latency is meeting.join sent -> answered
 (placement, presence, and for participants off the owner node the relayed media join). Fan-out latency is
 chat.send on one client -> chat.message received by each of the others (bus within a node, Redis between nodes).
@@ -22,9 +22,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.cluster import LOCAL_PG_DSN, LOCAL_REDIS_URL, Cluster, Node, create_database, drop_database
 from signaling.ws_client import SignalingClient
-from tests.cluster.nodes import Cluster, Node
-from tests.services import REDIS_URL, create_pg_database, drop_pg_database
 
 SECTION = "## Signaling across nodes: join and fan-out, one node versus two"
 PEOPLE = ["p-xie", "pub-util-02", "pub-util-03", "pub-util-04", "pub-util-05"]
@@ -68,7 +67,7 @@ async def scenario(cluster: Cluster, nodes: list[Node], participants: int, messa
 
 
 async def run(args: argparse.Namespace) -> str:
-    url = create_pg_database()
+    url = create_database(args.pg_dsn)
     with tempfile.TemporaryDirectory() as tmp:
         cluster = Cluster(Path(tmp), url, args.redis, heartbeat=1.0)
         try:
@@ -78,7 +77,7 @@ async def run(args: argparse.Namespace) -> str:
             two = await scenario(cluster, [a, b], args.participants, args.messages)
         finally:
             await cluster.stop()
-            drop_pg_database(url)
+            drop_database(url, args.pg_dsn)
     load = os.getloadavg()[0]
     lines = [
         SECTION, "",
@@ -114,7 +113,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--participants", type=int, default=10)
     parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--redis", default=REDIS_URL)
+    parser.add_argument("--redis", default=LOCAL_REDIS_URL)
+    parser.add_argument("--pg-dsn", default=LOCAL_PG_DSN,
+                        help="a PostgreSQL server to make a scratch database on (dropped afterwards)")
     parser.add_argument("--write", help="replace this benchmark's section in that markdown file")
     args = parser.parse_args()
     if args.participants < 2 or args.messages < 1:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import subprocess
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import asyncpg
 import pytest
 import redis
 
-PG_DSN = os.environ.get("TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from bench.cluster import LOCAL_PG_DSN, LOCAL_REDIS_URL, create_database, drop_database, free_port
+
+__all__ = ["PG_DSN", "REDIS_URL", "ThrowawayRedis", "create_pg_database", "drop_pg_database", "free_port",
+           "missing", "redis_available"]
+
+PG_DSN = os.environ.get("TEST_PG_DSN", LOCAL_PG_DSN)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", LOCAL_REDIS_URL)
 
 
 def missing(service: str, error: BaseException) -> None:
@@ -34,40 +35,17 @@ def redis_available() -> None:
         missing("Redis", exc)
 
 
-async def _admin_async(statement: str) -> None:
-    conn = await asyncpg.connect(PG_DSN, timeout=5)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def _admin(statement: str) -> None:
-    """Run an admin statement on its own loop in a thread: callers may be inside a running loop (async fixtures)."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(_admin_async(statement))).result()
-
-
 def create_pg_database() -> str:
     """A new, randomly named PostgreSQL database; returns its SQLAlchemy URL."""
-    name = f"cityhub_test_{uuid.uuid4().hex[:10]}"
     try:
-        _admin(f'CREATE DATABASE "{name}"')
+        return create_database(PG_DSN)
     except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
         missing("PostgreSQL", exc)
-    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return f"{base}/{name}"
+        raise
 
 
 def drop_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    drop_database(url, PG_DSN)
 
 
 class ThrowawayRedis:
