@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -13,9 +12,10 @@ from typing import Any, Protocol
 
 from pycrdt import Doc, YSyncMessageType, merge_updates
 
-from hub.bus.base import Bus, Subscription
+from hub.bus.base import Bus
 from hub.docs.store import DocUpdateStore
-from hub.docs.sync_awareness import AwarenessRelay, decode_awareness, encode_awareness
+from hub.docs.sync_awareness import AwarenessEntry, AwarenessRelay, decode_awareness, encode_awareness
+from hub.docs.sync_nodes import DocFeed
 from hub.docs.sync_protocol import (
     EMPTY_UPDATE,
     AwarenessMessage,
@@ -83,11 +83,9 @@ class DocRoom:
 
     def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits, bus: Bus | None = None) -> None:
         self.doc_id = doc_id
-        # With a bus (several nodes): stored updates go out on `doc.{id}`; other nodes' come in, applied and
-        # relayed here without being stored again (their seq says whether this room has them already).
-        self._bus = bus
-        self._feed: Subscription | None = None
-        self._reader: asyncio.Task[None] | None = None
+        # With a bus (several nodes): stored updates and awareness go out on `doc.{id}`; other nodes' come in,
+        # relayed here (updates applied without being stored again: their seq says whether we have them).
+        self._feed = DocFeed(bus, doc_id, self) if bus is not None else None
         self._loaded_seq = 0
         self._seen: set[int] = set()
         self._store = store
@@ -117,8 +115,8 @@ class DocRoom:
 
     async def start(self) -> None:
         """Load the stored snapshot and updates, then start background compaction."""
-        if self._bus is not None:
-            self._feed = await self._bus.subscribe(f"doc.{self.doc_id}")  # before loading: nothing falls between
+        if self._feed is not None:
+            await self._feed.subscribe()  # before loading: nothing falls between
         loaded = await self._store.load(self.doc_id)
         self._loaded_seq = loaded.last_seq
         if loaded.snapshot is not None:
@@ -139,7 +137,7 @@ class DocRoom:
             self._uncompacted.append((loaded.last_seq, EMPTY_UPDATE))  # so compaction covers last_seq
         self._compactor = asyncio.create_task(self._run_compactor(), name=f"doc-compactor-{self.doc_id}")
         if self._feed is not None:
-            self._reader = asyncio.create_task(self._read_feed(self._feed), name=f"doc-feed-{self.doc_id}")
+            self._feed.start()
         if len(self._uncompacted) >= self._limits.compact_every_updates:
             self._compact_now.set()
         log.info("doc %s: opened (%d stored updates after the snapshot)", self.doc_id, len(loaded.updates))
@@ -147,13 +145,6 @@ class DocRoom:
     async def stop(self) -> None:
         """Compact what is pending, disconnect whoever is left and free the document."""
         self.closed = True
-        if self._feed is not None:
-            self._feed.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-            self._reader = None
         if self._compactor is not None:
             self._compactor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -165,6 +156,10 @@ class DocRoom:
         async with self._lock:
             if self._uncompacted:
                 await self._compact()
+        if self._feed is not None:
+            # the clients still here leave with the room: the other nodes drop their awareness too
+            self._feed.send_awareness([e for c in self._clients for e in self._awareness.remove_owner(c)])
+            await self._feed.stop()
         for client in list(self._clients):
             client.close(CloseCode.GOING_AWAY, "document closed")
         self._clients.clear()
@@ -188,6 +183,8 @@ class DocRoom:
         removed = self._awareness.remove_owner(client)
         if removed:
             self._broadcast(awareness_message(encode_awareness(removed)), exclude=None)
+            if self._feed is not None:
+                self._feed.send_awareness(removed)
         return not self._clients
 
     async def receive(self, client: DocClient, frame: bytes) -> None:
@@ -268,7 +265,9 @@ class DocRoom:
                             log.error("doc %s: stored update %d did not apply: %s", self.doc_id, seq, exc)
                         self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=client)
                         self._ack(client)
-                        await self._announce(seq, update)
+                        if self._feed is not None:
+                            self._seen.add(seq)
+                            await self._feed.announce(seq, update)
                         if not done.done():
                             done.set_result(None)
         except BaseException:
@@ -276,37 +275,32 @@ class DocRoom:
             self._pending = []
             raise
 
-    async def _announce(self, seq: int, update: bytes) -> None:
-        if self._bus is not None:
+    async def remote_update(self, origin: str, seq: int, update: bytes) -> None:
+        """An update another node stored: applied and relayed to this node's clients, once each."""
+        if seq <= self._loaded_seq or seq in self._seen:
+            return
+        async with self._lock:
             self._seen.add(seq)
-            await self._bus.publish(f"doc.{self.doc_id}", {
-                "node": self._bus.node_id, "seq": seq, "update": base64.b64encode(update).decode(),
-            })
-
-    async def _read_feed(self, feed: Subscription) -> None:
-        """Updates stored by other nodes: applied and relayed to this node's clients, once each."""
-        assert self._bus is not None
-        async for message in feed:
             try:
-                origin, seq = str(message["node"]), int(message["seq"])
-                update = base64.b64decode(str(message["update"]), validate=True)
-            except (KeyError, TypeError, ValueError):
-                log.warning("doc %s: unreadable update announcement dropped", self.doc_id)
-                continue
-            if origin == self._bus.node_id or seq <= self._loaded_seq or seq in self._seen:
-                continue
-            async with self._lock:
-                self._seen.add(seq)
-                try:
-                    self.doc.apply_update(update)
-                except BaseException as exc:
-                    if not _crdt_error(exc):
-                        raise
-                    log.error("doc %s: update %d from node %s did not apply: %s", self.doc_id, seq, origin, exc)
-                    continue
-                self._uncompacted.append((seq, update))
-                self._size_bound += len(update)
-                self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=None)
+                self.doc.apply_update(update)
+            except BaseException as exc:
+                if not _crdt_error(exc):
+                    raise
+                log.error("doc %s: update %d from node %s did not apply: %s", self.doc_id, seq, origin, exc)
+                return
+            self._uncompacted.append((seq, update))
+            self._size_bound += len(update)
+            self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=None)
+
+    def remote_awareness(self, origin: str, entries: list[AwarenessEntry]) -> None:
+        """Awareness another node accepted from its clients (or removed): relayed to this node's clients."""
+        accepted = self._awareness.apply_remote(origin, entries)
+        if accepted:
+            self._broadcast(awareness_message(encode_awareness(accepted)), exclude=None)
+
+    def local_awareness(self) -> list[AwarenessEntry]:
+        """The awareness states of this node's clients."""
+        return self._awareness.local_entries()
 
     @staticmethod
     def _fail(batch: list[tuple[DocClient, bytes, asyncio.Future[None]]]) -> None:
@@ -349,6 +343,8 @@ class DocRoom:
         accepted = self._awareness.apply(client, client.access.label, entries, client.access.user)
         if accepted:
             self._broadcast(awareness_message(encode_awareness(accepted)), exclude=client)
+            if self._feed is not None:
+                self._feed.send_awareness(accepted)
 
     def _broadcast(self, message: bytes, exclude: DocClient | None) -> None:
         for other in list(self._clients):
@@ -375,7 +371,7 @@ class DocRoom:
             return
         upto = max(seq for seq, _ in taken)
         parts = [p for p in (self._snapshot,) if p is not None] + [u for _, u in taken]
-        if self._bus is not None:
+        if self._feed is not None:
             # Other nodes store updates too, and their announcement may not be here yet: fold in everything
             # stored so far, so the snapshot holds every update the compaction removes from the log.
             try:
