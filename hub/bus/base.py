@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+# Called with `lost` each time a bus (re)connects: True when Redis came back without the data it held.
+ConnectHook = Callable[[bool], Awaitable[None]]
 
 
 class Subscription:
@@ -72,6 +74,18 @@ class Bus(ABC):
     def __init__(self, node_id: str) -> None:
         self.node_id = node_id
         self._subscriptions: dict[str, set[Subscription]] = {}
+        # Which life of the shared data this node last saw (Redis: a marker key; a restart without persistence
+        # empties it and a new one is written). None: never connected.
+        self.epoch: str | None = None
+        self._connect_hooks: list[ConnectHook] = []
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        """Run `hook(lost)` after every reconnection, before the bus reports ready again (in registration order)."""
+        self._connect_hooks.append(hook)
+
+    async def resync(self) -> bool:
+        """Whether the shared data was lost since this node last saw it; if so, the connect hooks run first."""
+        return False
 
     @abstractmethod
     async def start(self) -> None:

@@ -2,6 +2,10 @@
 
 Local subscribers get a node's own messages directly, so a node keeps working for the people connected to it
 while Redis is away; other nodes get them through Redis (messages carry the sender's node id to skip echoes).
+
+An epoch marker key tells whether Redis still holds what the nodes wrote: the first node to find it missing
+writes a new random value, and a node that finds a value other than the one it knew sees that Redis came back
+empty (restarted without persistence, flushed). Its connect hooks then run before it reports ready again.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from typing import Any
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -34,6 +41,12 @@ return 0
 
 _DOWN = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 
+# The longest wait between two reconnection attempts (the backoff doubles from 0.1 s up to this).
+RECONNECT_MAX_BACKOFF = 5.0
+# The epoch marker outlives any running cluster: every connected node renews it hourly.
+EPOCH_TTL = 86400
+EPOCH_RENEW = 3600.0
+
 
 class RedisBus(Bus):
     """A bus shared by every node through one Redis."""
@@ -48,6 +61,8 @@ class RedisBus(Bus):
         self._ready = False
         self._stopping = False
         self._connected = asyncio.Event()
+        self._sync_lock = asyncio.Lock()
+        self._epoch_renewed = 0.0
         self.reconnects = 0
 
     def _channel(self, channel: str) -> str:
@@ -55,7 +70,9 @@ class RedisBus(Bus):
 
     async def start(self) -> None:
         self._client = aioredis.Redis.from_url(
-            self.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10
+            self.url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5, health_check_interval=10,
+            # A pooled connection from before Redis restarted fails once: connect again at once, and only for that.
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._reader = asyncio.create_task(self._read_forever(), name="redis-bus-reader")
         # Start even when Redis is down (the node serves locally and reports not ready); give it a moment to connect.
@@ -93,6 +110,7 @@ class RedisBus(Bus):
                 await pubsub.subscribe(self._channel("_control"), *map(self._channel, self._subscriptions))
                 await self.client.ping()
                 self._pubsub = pubsub
+                await self._synced()
                 if not self._ready:
                     log.info("redis bus connected to %s (node %s)", self.url, self.node_id)
                 self._ready = True
@@ -102,6 +120,10 @@ class RedisBus(Bus):
                     raw = await pubsub.get_message(timeout=1.0)
                     if raw is not None:
                         self._on_raw(raw)
+                    if not self._ready or time.monotonic() - self._epoch_renewed > EPOCH_RENEW:
+                        # a command failed meanwhile (or an hour went by) while this connection stayed up
+                        await self._synced()
+                        self._ready = True
             except asyncio.CancelledError:
                 raise
             except _DOWN as exc:
@@ -111,11 +133,41 @@ class RedisBus(Bus):
                 self._pubsub = None
                 self.reconnects += 1
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, RECONNECT_MAX_BACKOFF)
             finally:
                 self._pubsub = None
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
+
+    async def _synced(self) -> bool:
+        """Read (or write) the epoch marker, then run the connect hooks; returns whether Redis lost its data."""
+        async with self._sync_lock:
+            key = f"{self.prefix}:epoch"
+            if await self.client.expire(key, EPOCH_TTL):
+                current = str(await self.client.get(key))
+            else:  # missing: the first node to see it writes a new one, every node reads the winner's
+                await self.client.set(key, uuid.uuid4().hex, ex=EPOCH_TTL, nx=True)
+                current = str(await self.client.get(key))
+            self._epoch_renewed = time.monotonic()
+            lost = self.epoch is not None and current != self.epoch
+            if lost:
+                log.warning("redis bus: Redis came back without its data (epoch %s, was %s)", current, self.epoch)
+            self.epoch = current
+            for hook in self._connect_hooks:
+                try:
+                    await hook(lost)
+                except Exception:
+                    log.exception("redis bus: a connect hook failed")
+            return lost
+
+    async def resync(self) -> bool:
+        current = await self._call("epoch", self.client.get(f"{self.prefix}:epoch"))
+        if current is not None and current == self.epoch:
+            return False
+        try:
+            return await self._synced()
+        except (RedisError, OSError) as exc:
+            raise Unavailable("bus_unavailable", "the coordination service is unavailable (epoch)") from exc
 
     def _on_raw(self, raw: dict[str, Any]) -> None:
         if raw.get("type") != "message":

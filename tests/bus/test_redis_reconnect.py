@@ -87,3 +87,46 @@ async def test_readyz_reports_the_bus_down_while_redis_is_away(
     await until(lambda: bus.ready, "the hub's bus reconnects")
     back = await hub.client.get("/readyz")
     assert back.status == 200 and (await back.json())["bus"] == "up"
+
+
+async def test_redis_back_without_its_data_is_noticed_and_the_first_command_works(
+    throwaway_redis: ThrowawayRedis,
+) -> None:
+    shared = prefix()
+    a = RedisBus(throwaway_redis.url, prefix=shared, node_id="a")
+    b = RedisBus(throwaway_redis.url, prefix=shared, node_id="b")
+    seen: list[tuple[str, bool]] = []
+
+    def record(node: str) -> Any:
+        async def hook(lost: bool) -> None:
+            seen.append((node, lost))
+        return hook
+
+    a.on_connect(record("a"))
+    b.on_connect(record("b"))
+    await a.start()
+    await b.start()
+    try:
+        first = a.epoch
+        assert first and b.epoch == first and seen == [("a", False), ("b", False)]
+        await a.set_key("k", {"v": 1}, ttl=30)  # a pooled connection from before the restart
+        assert not await a.resync()
+
+        throwaway_redis.stop()
+        await until(lambda: not a.ready and not b.ready, "both nodes notice Redis is gone")
+        throwaway_redis.start()
+        # at once, on the old pooled connection: no bus_unavailable, and the key is gone with the data
+        assert await a.get_key("k") is None
+        await until(lambda: a.ready and b.ready, "both nodes reconnect")
+        assert ("a", True) in seen and ("b", True) in seen
+        assert a.epoch == b.epoch != first
+        assert not await a.resync() and not await b.resync()
+
+        # emptied without a restart (FLUSHALL): nothing reconnects, resync() finds out
+        await a.client.flushall()
+        assert await b.resync() is True
+        assert seen[-1] == ("b", True) and b.epoch != a.epoch
+        assert await a.resync() is True and a.epoch == b.epoch
+    finally:
+        await a.stop()
+        await b.stop()
