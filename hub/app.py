@@ -131,7 +131,9 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
         # several nodes may share this Redis: each meeting's media on one owner node, relayed from the others
         cluster = ClusterMediaRouter(
             app[keys.BUS], app[keys.NODES], local, claim_ttl=settings.server.heartbeat * 3,
+            rpc_timeout=options.relay_timeout,
             on_owner_lost=lambda meeting_id, participant_id: rooms.media_lost(meeting_id, participant_id),
+            on_origin_lost=lambda meeting_id, participant_id: rooms.node_lost(meeting_id, participant_id),
         )
     rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], cluster or local)
     events.append(rooms)

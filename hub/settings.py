@@ -156,6 +156,10 @@ class MeetingSettings:
     presence_ttl: float = 30.0
     # Chat messages a late joiner receives.
     chat_history: int = 50
+    # Several nodes: seconds a node waits for the node holding a meeting's media to answer a relayed request
+    # (join, offer, answer, candidate, leave); then the client gets `media_node_unreachable`. Above the SFU's
+    # own worst case for an answer (ICE gathering with an unreachable STUN server takes a few seconds).
+    relay_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,8 @@ def _validate(settings: Settings) -> None:
     for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
         if getattr(settings.calls, key) <= 0:
             raise SettingsError(f"calls.{key}: must be positive")
+    if settings.meetings.relay_timeout <= 0:
+        raise SettingsError("meetings.relay_timeout: must be positive")
     if settings.calls.reconnect_grace < 0:
         raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):

@@ -7,6 +7,11 @@ the meeting again. A participant whose WebSocket is on another node keeps it the
 candidates and leave travel as requests on `node.{owner}.rpc` and the owner's replies (and its SFU's own offers)
 come back on `node.{origin}.reply`. The SDP answer is the owner's, so its ICE candidates carry the owner's media
 address and the media goes straight to the owner (relay of signaling, not redirect: see docs/deploy.md).
+
+Nodes that die: a node whose registry entry expired is gone. Participants of this node whose media was on it are
+told to join again (`on_owner_lost`); peers in this node's SFU whose socket was on it are taken out of the SFU
+and out of the meeting (`on_origin_lost`). Right after Redis came back empty, no node is gone and no meeting is
+placed until the registry has settled (hub.bus.nodes); owners re-write their claims before they re-announce.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -28,6 +32,8 @@ from signaling.sfu import Sfu, TrackInfo, TrackSource
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
+# Called with (meeting id, participant id).
+ParticipantHook = Callable[[str, str], Awaitable[None]]
 
 
 def room_key(meeting_id: str) -> str:
@@ -52,13 +58,15 @@ class ClusterMediaRouter:
     """A MediaRouter for several nodes: local rooms in this node's SFU, the others' through their owner."""
 
     def __init__(self, bus: Bus, registry: NodeRegistry, local: LocalMediaRouter, *, claim_ttl: float = 15.0,
-                 rpc_timeout: float = 10.0, on_owner_lost: Callable[[str, str], Awaitable[None]] | None = None) -> None:
+                 rpc_timeout: float = 10.0, on_owner_lost: ParticipantHook | None = None,
+                 on_origin_lost: ParticipantHook | None = None) -> None:
         self.bus = bus
         self.registry = registry
         self.local = local
         self.claim_ttl = claim_ttl
         self.rpc_timeout = rpc_timeout
         self.on_owner_lost = on_owner_lost
+        self.on_origin_lost = on_origin_lost
         self.node_id = bus.node_id
         self.owners: dict[Key, str] = {}  # participants on this node -> the node holding their media
         self.remote_peers: dict[Key, str] = {}  # peers in this node's SFU -> the node their socket is on
@@ -67,7 +75,6 @@ class ClusterMediaRouter:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._missing: dict[str, float] = {}  # owner nodes absent from the registry -> since when (monotonic)
 
     @property
     def sfu(self) -> Sfu:
@@ -78,6 +85,8 @@ class ClusterMediaRouter:
         """Answer other nodes' requests, read replies, keep this node's claims alive."""
         rpc = await self.bus.subscribe(rpc_channel(self.node_id))
         replies = await self.bus.subscribe(reply_channel(self.node_id))
+        # After a reconnection (Redis perhaps emptied) this node's claims are back before the node itself is.
+        self.registry.first_on_reconnect(self.claim_rooms)
         self._loops = [
             asyncio.create_task(self._serve(rpc), name="media-rpc"),
             asyncio.create_task(self._read_replies(replies), name="media-replies"),
@@ -101,6 +110,9 @@ class ClusterMediaRouter:
     async def place(self, meeting_id: str) -> str:
         """The node that holds the meeting's media: the live claim's, or the least-loaded live node's (claimed)."""
         try:
+            if await self.bus.resync() or self.registry.settling:
+                # Redis came back empty: the owner of this meeting may not have re-written its claim yet
+                await self.registry.settled()
             nodes = {n.id: n for n in await self.registry.nodes()}
             for _ in range(3):
                 claim = await self.bus.get_key(room_key(meeting_id))
@@ -125,35 +137,43 @@ class ClusterMediaRouter:
             return self.node_id
         raise Unavailable("placement_contended", "the meeting could not be placed: try again")
 
+    async def claim_rooms(self) -> None:
+        """Write (or refresh) the claims of the rooms in this node's SFU."""
+        for meeting_id in list(self.local.sfu.rooms):
+            await self.bus.set_key(room_key(meeting_id), {"node": self.node_id}, self.claim_ttl)
+
     async def _maintain(self) -> None:
-        """Refresh the claims of rooms in this SFU; tell participants whose owner left the registry."""
+        """Refresh this node's claims; let go of the participants that a node gone from the registry held."""
         while True:
             await asyncio.sleep(self.claim_ttl / 3)
             try:
-                for meeting_id in list(self.local.sfu.rooms):
-                    await self.bus.set_key(room_key(meeting_id), {"node": self.node_id}, self.claim_ttl)
+                await self.claim_rooms()
+                if not self.bus.ready or self.registry.settling:
+                    continue  # the registry is being rebuilt: a node missing from it now is not dead
                 live = {n.id for n in await self.registry.nodes()}
             except HubError as exc:
                 log.warning("node %s: claims not refreshed (%s)", self.node_id, exc.message)
                 continue
-            # A node counts as gone once it is missing from the registry for half a claim TTL: right after Redis
-            # restarted empty, every node is missing until its next heartbeat, and no meeting should move for that.
-            now = time.monotonic()
-            for node in list(self._missing):
-                if node in live:
-                    del self._missing[node]
-            gone: set[str] = set()
-            for owner in set(self.owners.values()) - live - {self.node_id}:
-                since = self._missing.setdefault(owner, now)
-                if now - since >= self.claim_ttl / 2:
-                    gone.add(owner)
-            for key, owner in list(self.owners.items()):
-                if owner in gone:
-                    log.info("meeting %s: owner node %s is gone; %s must join again", key[0], owner, key[1])
-                    self.owners.pop(key, None)
-                    self._sinks.pop(key, None)
-                    if self.on_owner_lost is not None:
-                        await self.on_owner_lost(*key)
+            gone = {*self.owners.values(), *self.remote_peers.values()} - live - {self.node_id}
+            if gone:
+                await self._forget(gone)
+
+    async def _forget(self, gone: set[str]) -> None:
+        for key, owner in list(self.owners.items()):
+            if owner in gone:
+                log.info("meeting %s: owner node %s is gone; %s must join again", key[0], owner, key[1])
+                self.owners.pop(key, None)
+                self._sinks.pop(key, None)
+                if self.on_owner_lost is not None:
+                    await self.on_owner_lost(*key)
+        for key, origin in list(self.remote_peers.items()):
+            if origin in gone:
+                log.info("meeting %s: node %s of participant %s is gone; its peer leaves", key[0], origin, key[1])
+                self.remote_peers.pop(key, None)
+                self._locks.pop(key, None)
+                await self.local.leave(*key)
+                if self.on_origin_lost is not None:
+                    await self.on_origin_lost(*key)
 
     # --- the MediaRouter interface -------------------------------------------------------------------------
 
@@ -244,6 +264,8 @@ class ClusterMediaRouter:
             })
             reply = await asyncio.wait_for(future, self.rpc_timeout)
         except TimeoutError:
+            log.warning("meeting %s: node %s did not answer %s for %s within %.1f s (meetings.relay_timeout)",
+                        meeting_id, node, op, participant_id or "-", self.rpc_timeout)
             raise Unavailable("media_node_unreachable",
                               f"the node holding this meeting's media ({node}) does not answer") from None
         finally:

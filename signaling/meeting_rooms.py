@@ -302,6 +302,23 @@ class MeetingRooms:
         await self.bus.publish(direct_channel(meeting_id, participant_id),
                                {"order": "media_lost", "reason": "node_lost"})
 
+    async def node_lost(self, meeting_id: str, participant_id: str) -> None:
+        """A participant whose socket was on a node that died (its peer in this SFU is gone): out of the meeting."""
+        group = presence_group(meeting_id)
+        try:
+            info = (await self.bus.presence_members(group)).get(participant_id) or {}
+            await self.bus.presence_remove(group, participant_id)
+            await self.service.publish(meeting_id, "participant.left", {
+                "participant_id": participant_id, "person_id": str(info.get("person_id", "")), "reason": "node_lost",
+            })
+            # should its node be alive after all (a stall, not a death), its session leaves and joins again
+            await self.bus.publish(direct_channel(meeting_id, participant_id),
+                                   {"order": "media_lost", "reason": "node_lost"})
+        except HubError as exc:
+            log.warning("meeting %s: %s of a lost node not taken out (%s)", meeting_id, participant_id, exc.message)
+            return
+        log.info("meeting %s: %s left (its node is gone)", meeting_id, participant_id)
+
     def _leave_then(self, session: Session, reason: str, event: str, data: dict[str, Any]) -> None:
         # Leaving unfollows the bus channel whose pump is running this very handler: do it in a task of our own.
         async def run() -> None:

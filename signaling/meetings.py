@@ -229,7 +229,8 @@ class ParticipantEvent(BaseModel):
 class LeftEvent(BaseModel):
     participant_id: str
     person_id: str
-    reason: str = Field(description="left, disconnected, removed, replaced, rejoined, ended, media_failed, ...")
+    reason: str = Field(description="left, disconnected, removed, replaced, rejoined, ended, media_failed, "
+                                    "node_lost (its node died), ...")
 
 
 class LobbyLeftEvent(BaseModel):

@@ -84,6 +84,7 @@ audience = "cityhub-prod"
         ({"CITYHUB_JWT_SESSION_TTL": "-5"}, "jwt.session_ttl"),
         ({"CITYHUB_JWT_ALGORITHM": "HS512"}, "jwt.algorithm"),
         ({"CITYHUB_SERVER_MAX_BODY_BYTES": "0"}, "server.max_body_bytes"),
+        ({"CITYHUB_MEETINGS_RELAY_TIMEOUT": "0"}, "meetings.relay_timeout"),
     ],
 )
 def test_bad_environment_names_the_key(environ: dict[str, str], named: str) -> None:
