@@ -33,6 +33,10 @@ from aiortc import (
 )
 from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtpPacket
+
+from signaling.sfu.aiortc_internals import adopt_receiver
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +69,19 @@ class PatternVideoTrack(MediaStreamTrack):
         else:
             self._count += 1
             await asyncio.sleep(max(0.0, self._start + self._count / self.fps - time.monotonic()))
+        return self.frame(self._count)
+
+    def frame(self, count: int) -> av.VideoFrame:
+        """Frame number `count` of the pattern (also used to pre-encode media files)."""
         frame = av.VideoFrame(self.width, self.height, "yuv420p")
-        shift = (self._phase + self._count * 4) % self.width
+        shift = (self._phase + count * 4) % self.width
         luma = frame.planes[0]
         stride = luma.line_size
         rows = [self._base[shift + (y % 64) : shift + (y % 64) + stride] for y in range(self.height)]
         luma.update(b"".join(rows))
         for chroma in frame.planes[1:]:
             chroma.update(bytes([(64 + self._phase * 40) & 0xFF]) * chroma.buffer_size)
-        frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
+        frame.pts = int(count * VIDEO_CLOCK / self.fps)
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
         return frame
 
@@ -111,9 +119,13 @@ class ToneTrack(MediaStreamTrack):
         else:
             self._count += 1
             await asyncio.sleep(max(0.0, self._start + self._count * AUDIO_PTIME - time.monotonic()))
+        return self.frame(self._count)
+
+    def frame(self, count: int) -> av.AudioFrame:
+        """The 20 ms frame number `count` (also used to pre-encode media files)."""
         frame = av.AudioFrame(format="s16", layout="mono", samples=self._samples)
         frame.planes[0].update(self._chunk)
-        frame.pts = self._count * self._samples
+        frame.pts = count * self._samples
         frame.sample_rate = AUDIO_RATE
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
         return frame
@@ -153,18 +165,26 @@ class MediaClient:
         fps: int = 15,
         video_codec: str | None = None,
         media_file: str | None = None,
+        passthrough: bool = False,
+        decode: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
     ) -> None:
+        """`passthrough`: send the file's encoded VP8/H.264/Opus packets as they are, looping (no decode,
+        no re-encode: a load generator). `decode=False`: count remote frames from their RTP packets
+        (video: the marker bit ends a frame) instead of decoding them."""
         self.name = name
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         self.received: dict[str, ReceivedTrack] = {}
         self._video_codec = video_codec
+        self._decode = decode
         self._tracks: list[tuple[MediaStreamTrack, str]] = []
         self._player: MediaPlayer | None = None
+        if passthrough and media_file is None:
+            raise ValueError("passthrough sends a media file's packets: give media_file")
         if media_file is not None:
-            self._player = MediaPlayer(media_file)
+            self._player = MediaPlayer(media_file, decode=not passthrough, loop=passthrough)
             if self._player.video is not None:
                 self._tracks.append((self._player.video, "camera"))
             if self._player.audio is not None:
@@ -242,6 +262,12 @@ class MediaClient:
     def _on_track(self, track: MediaStreamTrack) -> None:
         received = ReceivedTrack(track_id=track.id, kind=track.kind, subscribed_at=time.monotonic())
         self.received[track.id] = received
+        if not self._decode:
+            # "track" fires inside setRemoteDescription, before aiortc starts the receiver
+            receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+            adopt_receiver(receiver).set_sink(RtpFrameCounter(received))
+            track.on("ended", lambda: setattr(received, "ended", True))
+            return
         task = asyncio.ensure_future(count_frames(track, received))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -257,6 +283,20 @@ class MediaClient:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class RtpFrameCounter:
+    """Counts a remote track's frames from its RTP packets, without decoding (a receiver sink)."""
+
+    def __init__(self, received: ReceivedTrack) -> None:
+        self.received = received
+
+    def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
+        received = self.received
+        if received.kind == "audio" or packet.marker:
+            if received.first_frame_at is None:
+                received.first_frame_at = time.monotonic()
+            received.frames += 1
 
 
 async def connect_direct(client: MediaClient, peer: object, sources: Mapping[str, str] | None = None) -> None:

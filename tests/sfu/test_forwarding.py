@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from signaling.media_client import MediaClient
+from signaling.media_sample import encode_sample
 from signaling.sfu import Sfu, TrackSource
 from signaling.sfu.aiortc_internals import ForwardingReceiver, decoder_threads_alive
 from tests.sfu.conftest import wait_for
@@ -138,21 +140,8 @@ async def test_viewers_joining_after_two_publishers_decode_both(sfu: Sfu, partic
 
 
 async def test_a_media_file_can_be_published(sfu: Sfu, participants, tmp_path) -> None:
-    import fractions
-
-    import av
-
     path = str(tmp_path / "clip.webm")
-    with av.open(path, "w") as container:
-        stream = container.add_stream("libvpx", rate=15)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        for i in range(60):
-            frame = av.VideoFrame(160, 120, "yuv420p")
-            for plane in frame.planes:
-                plane.update(bytes([(i * 4) & 0xFF]) * plane.buffer_size)
-            frame.pts, frame.time_base = i, fractions.Fraction(1, 15)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    encode_sample(path, width=160, height=120, fps=15, seconds=4, bitrate=200_000)
 
     await participants("player", media_file=path)
     viewer = await participants("viewer", video=False, audio=False)
@@ -161,3 +150,29 @@ async def test_a_media_file_can_be_published(sfu: Sfu, participants, tmp_path) -
         what="the viewer decoding the file",
     )
     assert {size for t in viewer.client.received.values() for size in t.sizes} == {(160, 120)}
+
+
+async def test_a_file_passed_through_undecoded_is_counted_from_rtp_undecoded(
+    sfu: Sfu, participants, tmp_path
+) -> None:
+    # the load generator of bench/sfu_forwarding.py --passthrough: nobody encodes or decodes
+    path = str(tmp_path / "sample.webm")
+    encode_sample(path, width=160, height=120, fps=15, seconds=4, bitrate=200_000)
+    await participants("player", media_file=path, passthrough=True)
+    counting = await participants("counter", video=False, audio=False, decode=False)
+    decoding = await participants("decoder", video=False, audio=False)
+    await wait_for(
+        lambda: all(
+            len(p.client.received) == 2 and min(p.client.frames().values()) > 10 for p in (counting, decoding)
+        ),
+        what="both viewers receiving the file's audio and video",
+    )
+    assert {size for t in decoding.client.received.values() for size in t.sizes} == {(160, 120)}
+    assert all(not t.sizes for t in counting.client.received.values())  # nothing decoded
+    receivers = [t.receiver for t in counting.client.pc.getTransceivers() if t.receiver.track is not None]
+    assert receivers and all(isinstance(r, ForwardingReceiver) and not r.decoder_running() for r in receivers)
+
+
+def test_passthrough_needs_a_file() -> None:
+    with pytest.raises(ValueError, match="media_file"):
+        MediaClient("x", passthrough=True)
