@@ -15,14 +15,14 @@ this module relies on.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiortc
 import pylibsrtp
 from aioice import ice as aioice_ice
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
-from aiortc import clock as aiortc_clock
 from aiortc import rtcdtlstransport as aiortc_dtls
 from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
@@ -94,6 +94,7 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
         "unprotect",
         "_handle_rtp_data",
     ),
+    aiortc_dtls.RTCDtlsTransport._set_state: ("emit",),
     aiortc_dtls.RTCDtlsTransport._send_rtp: (
         "_state",
         "_tx_srtp",
@@ -125,6 +126,14 @@ REQUIRED_ATTRIBUTES: tuple[tuple[object, str], ...] = (
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_run_rtcp"),
 )
+
+
+NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+
+
+def ntp_ms() -> int:
+    """aiortc.clock.current_ms() (milliseconds since 1900) without going through datetime."""
+    return int((time.time() + NTP_UNIX_OFFSET) * 1000)
 
 
 class AiortcInternalsChanged(ImportError):
@@ -281,12 +290,23 @@ class ForwardingReceiver(RTCRtpReceiver):
         return dict(self._RTCRtpReceiver__codecs)  # type: ignore[attr-defined]
 
 
+class DirectRoute(NamedTuple):
+    """Where a forwarding sender's packets go: its DTLS transport's SRTP session, UDP socket and peer."""
+
+    dtls: aiortc_dtls.RTCDtlsTransport
+    srtp: pylibsrtp.Session
+    udp: asyncio.DatagramTransport
+    address: tuple[Any, ...]
+
+
 class ForwardingSender(RTCRtpSender):
     """An RTCRtpSender without a track or encoder: the SFU hands it RTP packets to rewrite and send."""
 
     _sfu_hooks: SenderHooks | None
     _sfu_parameters: RTCRtpSendParameters | None
     _sfu_ready: asyncio.Event
+    _sfu_route: DirectRoute | None
+    _sfu_route_watched: bool
 
     async def send(self, parameters: RTCRtpSendParameters) -> None:
         """Remember the negotiated parameters, then start aiortc's RTCP (SR/SDES/BYE) loop."""
@@ -353,12 +373,11 @@ class ForwardingSender(RTCRtpSender):
         """The header extension ids negotiated with the subscriber."""
         return self._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined, no-any-return]
 
-    def try_send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool | None:
-        """Send one plain RTP packet synchronously on a direct UDP candidate pair.
+    def _direct_route(self) -> DirectRoute | bool | None:
+        """The SRTP session and UDP socket of the nominated direct pair.
 
-        aiortc's own path is five nested coroutines per packet; this is the same
-        work (SRTP protect, sendto on the nominated pair) without them. Returns
         False if not connected, None if only the async path can send (TURN relay).
+        The route is kept until the DTLS transport changes state.
         """
         dtls = self.transport
         if dtls._state is not aiortc_dtls.State.CONNECTED:
@@ -372,11 +391,38 @@ class ForwardingSender(RTCRtpSender):
         udp = protocol.transport
         if udp is None or udp.is_closing():
             return False
+        if not self._sfu_route_watched:
+            self._sfu_route_watched = True
+            dtls.on("statechange", self._forget_route)
+        route = self._sfu_route = DirectRoute(dtls, dtls._tx_srtp, udp, pair.remote_addr)
+        return route
+
+    def _forget_route(self) -> None:
+        self._sfu_route = None
+
+    def try_send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool | None:
+        """Send one plain RTP packet synchronously on a direct UDP candidate pair.
+
+        aiortc's own path is five nested coroutines per packet; this is the same
+        work (SRTP protect, sendto on the nominated pair) without them. Returns
+        False if not connected, None if only the async path can send (TURN relay).
+        """
+        route = self._sfu_route
+        if route is None:
+            found = self._direct_route()
+            if not isinstance(found, DirectRoute):
+                return found
+            route = found
+        udp = route.udp
+        if udp.is_closing():
+            self._sfu_route = None
+            return False
         try:
-            protected = dtls._tx_srtp.protect(data)
+            protected = route.srtp.protect(data)
         except pylibsrtp.Error:
             return False
-        udp.sendto(protected, pair.remote_addr)
+        udp.sendto(protected, route.address)
+        dtls = route.dtls
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
         self._count_sent(ntp_time, rtp_timestamp, payload_size)
@@ -441,6 +487,8 @@ def adopt_sender(sender: RTCRtpSender, stream_id: str, track_id: str) -> Forward
     sender._sfu_hooks = None
     sender._sfu_parameters = None
     sender._sfu_ready = asyncio.Event()
+    sender._sfu_route = None
+    sender._sfu_route_watched = False
     sender._stream_id = stream_id
     sender._track_id = track_id
     return sender
@@ -477,7 +525,7 @@ def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
             return
         receiver = dtls._rtp_router.route_rtp(packet)
         if isinstance(receiver, ForwardingReceiver):
-            receiver.handle_rtp_now(packet, aiortc_clock.current_ms())
+            receiver.handle_rtp_now(packet, ntp_ms())
 
     for protocol in protocols:
         original = protocol.datagram_received

@@ -19,7 +19,7 @@ from typing import Any
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability, RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from signaling.sfu.aiortc_internals import ForwardingReceiver, ForwardingSender
+from signaling.sfu.aiortc_internals import NTP_UNIX_OFFSET, ForwardingReceiver, ForwardingSender
 from signaling.sfu.events import ForwardingStats, TrackInfo
 from signaling.sfu.keyframes import keyframe_start, needs_keyframe
 
@@ -39,7 +39,6 @@ LevelSink = Callable[[str, int], None]
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 _HEADER = struct.Struct("!BBHLL")
 _HEADER_WITH_EXT = struct.Struct("!BBHLLHH")
 

@@ -116,3 +116,10 @@ async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, partici
     await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
     # the liveness counter keeps counting packets taken by the fast path
     assert internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver) > before
+
+
+def test_the_fast_clock_is_aiortcs_clock() -> None:
+    from aiortc import clock
+
+    # arrival times fed to aiortc's REMB estimator must be on aiortc's own clock (ms since 1900)
+    assert abs(internals.ntp_ms() - clock.current_ms()) < 50
