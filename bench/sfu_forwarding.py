@@ -32,6 +32,7 @@ from signaling.sfu import Sfu, SfuConfig, SfuPeer
 
 ROOM = "bench"
 AUDIO_FRAMES_PER_SECOND = 50  # Opus, 20 ms frames
+START_DEADLINE = 60.0  # seconds for media to flow to everyone before a run counts as failed
 
 
 @dataclass
@@ -219,11 +220,11 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
         )
         try:
             await asyncio.wait_for(hub.connected.wait(), 30)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + START_DEADLINE
             while True:
                 frames = await hub.report()
                 if len(frames) == args.publishers + args.subscribers and all(
-                    len(f) == expected_tracks(n, args.publishers) and min(f.values(), default=0) > 0
+                    len(f) == expected_tracks(n, args.publishers) and all(count > 0 for count in f.values())
                     for n, f in frames.items()
                 ):
                     break
@@ -331,7 +332,8 @@ async def hub_main(args: argparse.Namespace) -> None:
                 width=args.width,
                 height=args.height,
                 fps=args.fps,
-                seconds=max(30.0, 2 * (args.warmup + args.seconds)),
+                # longer than a client lives (start-up deadline included): the file plays once
+                seconds=START_DEADLINE + 30 + args.warmup + args.seconds,
                 bitrate=args.bitrate,
             )
         await run_all(results, args)

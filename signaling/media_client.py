@@ -169,8 +169,8 @@ class MediaClient:
         decode: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
     ) -> None:
-        """`passthrough`: send the file's encoded VP8/H.264/Opus packets as they are, looping (no decode,
-        no re-encode: a load generator). `decode=False`: count remote frames from their RTP packets
+        """`passthrough`: send the file's encoded VP8/H.264/Opus packets as they are, once (no decode, no
+        re-encode: a load generator; aiortc loses real-time pacing when it loops an undecoded file). `decode=False`: count remote frames from their RTP packets
         (video: the marker bit ends a frame) instead of decoding them."""
         self.name = name
         self.pc = RTCPeerConnection(
@@ -184,7 +184,7 @@ class MediaClient:
         if passthrough and media_file is None:
             raise ValueError("passthrough sends a media file's packets: give media_file")
         if media_file is not None:
-            self._player = MediaPlayer(media_file, decode=not passthrough, loop=passthrough)
+            self._player = MediaPlayer(media_file, decode=not passthrough)
             if self._player.video is not None:
                 self._tracks.append((self._player.video, "camera"))
             if self._player.audio is not None:
