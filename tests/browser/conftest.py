@@ -11,7 +11,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import pytest
@@ -51,6 +51,13 @@ class LiveHub:
 
 
 StartLiveHub = Callable[..., Awaitable[LiveHub]]
+
+
+class Served(Protocol):
+    """Anything serving the hub at a URL: a LiveHub, or a `cityhub serve` node of tests/cluster."""
+
+    @property
+    def url(self) -> str: ...
 
 
 @pytest.fixture
@@ -111,7 +118,7 @@ def browser_guard() -> BrowserGuard:
 
 
 async def new_context(
-    browser: Browser, live_hub: LiveHub, guard: BrowserGuard, *, locale: str = "zh-CN", width: int = 1280,
+    browser: Browser, live_hub: Served, guard: BrowserGuard, *, locale: str = "zh-CN", width: int = 1280,
     height: int = 900,
 ) -> BrowserContext:
     """A browser context that only reaches the hub and records console errors."""

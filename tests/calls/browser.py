@@ -51,17 +51,26 @@ class PhoneHub:
             context = await new_context(self.browser, self.hub, self.guard, locale=locale.replace("_", "-"),
                                         width=width, height=860 if width > 600 else 800)
             self.contexts.append(context)
-            async with aiohttp.ClientSession() as http:
-                response = await http.post(f"{self.url}/api/v1/auth/session",
-                                           json={"token": await self.token(person_id)})
-                assert response.status == 200, await response.text()
-                cookie = response.cookies["cityhub_session"].value
-            await context.add_cookies([{"name": "cityhub_session", "value": cookie, "url": self.url}])
-        page = await context.new_page()
-        page.on("pageerror", lambda exc: self.errors.append(f"{person_id}: {exc}"))
-        await page.goto(f"{self.url}/phone")
-        await page.wait_for_function("() => window.cityhubPhone && window.cityhubPhone.deviceId")
-        return page
+            await sign_in(context, self.url, await self.token(person_id))
+        return await open_phone(context, self.url, person_id, self.errors)
+
+
+async def sign_in(context: BrowserContext, url: str, token: str) -> None:
+    """Give a browser context the session cookie of the hub at ``url`` for a token (as the login page does)."""
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{url}/api/v1/auth/session", json={"token": token})
+        assert response.status == 200, await response.text()
+        cookie = response.cookies["cityhub_session"].value
+    await context.add_cookies([{"name": "cityhub_session", "value": cookie, "url": url}])
+
+
+async def open_phone(context: BrowserContext, url: str, person_id: str, errors: list[str]) -> Page:
+    """A new tab on /phone of the hub at ``url``, once it is registered as a phone device; page errors go to errors."""
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"{person_id}: {exc}"))
+    await page.goto(f"{url}/phone")
+    await page.wait_for_function("() => window.cityhubPhone && window.cityhubPhone.deviceId")
+    return page
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import browser, browser_guard  # noqa: F401 - shared browser fixtures
+from tests.calls.browser import bundle  # noqa: F401 - the built phone page
 from tests.cluster.nodes import Cluster
+from tests.cluster.phones import phones  # noqa: F401 - phone tabs on a chosen node
 from tests.services import REDIS_URL, create_pg_database, drop_pg_database, redis_available
 
 
