@@ -4,7 +4,8 @@ A socket that closes while its call rings cancels the call at once. A socket tha
 call (a network drop, a node draining) leaves the call a grace period (`calls.reconnect_grace`): the same
 person's new socket may `call.resume` it, and the peer-to-peer media never noticed. Without that the call
 ends. A node that dies runs no cleanup at all: its devices' presence runs out, and the sweep on every
-node ends their calls (and misses ringing calls whose ring time is over).
+node ends their calls (ringing ones as missed: once the ring time is over, or at once when the caller's
+device is gone).
 """
 
 from __future__ import annotations
@@ -138,10 +139,10 @@ class CallKeeper:
         for call in live:
             caller_here = await self._here(call, call.caller_id, call.caller_device)
             if call.state is CallState.RINGING:
-                if call.ring_deadline <= now:
+                # A caller's device that vanished without its socket's cleanup went with its node (a closing
+                # socket cancels at once): nobody gave up, nobody answered, so the call is missed, and early.
+                if call.ring_deadline <= now or not caller_here:
                     await service.end(call.id, [CallState.RINGING], Outcome.MISSED, None)
-                elif not caller_here:
-                    await service.end(call.id, [CallState.RINGING], Outcome.CANCELLED, call.caller_id)
                 continue
             assert call.answered_by is not None and call.answered_device is not None
             callee_here = await self._here(call, call.answered_by, call.answered_device)

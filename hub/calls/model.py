@@ -17,10 +17,10 @@ class CallState(StrEnum):
 class Outcome(StrEnum):
     # answered and then hung up by either side
     ANSWERED = "answered"
-    # nobody answered within the ring time
+    # nobody answered within the ring time, or the caller's node died while it rang
     MISSED = "missed"
     DECLINED = "declined"
-    # the caller gave up (or vanished) while it rang
+    # the caller gave up (hung up, or closed the socket) while it rang
     CANCELLED = "cancelled"
     # the callee was in another call
     BUSY = "busy"

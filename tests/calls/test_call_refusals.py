@@ -137,8 +137,8 @@ async def test_presence_lists_each_online_device(calls_hub: Hub, phone: Phone) -
     assert response.status == 400 and (await response.json())["error"]["field"] == "people"
 
 
-async def test_sweep_cancels_calls_whose_caller_device_is_gone(calls_hub: Hub, phone: Phone) -> None:
-    """A node that died cannot run its sockets' cleanups: presence runs out and the sweep ends its calls."""
+async def test_sweep_misses_calls_whose_caller_device_is_gone(calls_hub: Hub, phone: Phone) -> None:
+    """A node that died cannot run its sockets' cleanups: presence runs out and the sweep ends its calls as missed."""
     caller = await phone("p-xie")
     callee = await phone("gov-office-03")
     call_id = (await caller.request("call.dial", person="gov-office-03"))["call"]["id"]
@@ -147,6 +147,7 @@ async def test_sweep_cancels_calls_whose_caller_device_is_gone(calls_hub: Hub, p
     device = caller.registration["device_id"]  # type: ignore[attr-defined]
     await service.bus.presence_remove(presence_group("p-xie"), device)
     await service.keeper.sweep()
-    assert (await callee.event("call.ringing_stopped"))["reason"] == "cancelled"
+    assert (await callee.event("call.ringing_stopped"))["reason"] == "missed"
+    assert (await callee.event("call.missed"))["count"] == 1
     call = await service.get(calls_hub.app[keys.SIGNALING].sessions_of("p-xie")[0].principal, call_id)  # type: ignore[arg-type]
-    assert call.outcome is not None and call.outcome.value == "cancelled"
+    assert call.outcome is not None and call.outcome.value == "missed" and call.ended_by is None
