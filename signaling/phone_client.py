@@ -191,8 +191,10 @@ class PhoneTerminal:
         """Place a call; False when it could not ring (busy, unavailable, refused)."""
         try:
             placed = await self.client.request("call.dial", **parse_target(target))
-        except SignalingError as exc:
-            self.emit("error", code=exc.code, message=exc.message)
+        except (SignalingError, TimeoutError, ConnectionError) as exc:
+            # The socket may go (its node died) before the hub answers: whether it rang is unknown then.
+            failed = exc if isinstance(exc, SignalingError) else SignalingError("not_connected", str(exc) or "timeout")
+            self.emit("error", code=failed.code, message=failed.message)
             self.exit_code = 1
             return False
         call = placed["call"]

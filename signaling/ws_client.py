@@ -92,7 +92,8 @@ class SignalingClient:
 
     async def request(self, type_: str, *, within: float = 15, **fields: Any) -> dict[str, Any]:
         """Send a request and wait for its result; raises SignalingError on an error reply."""
-        assert self.ws is not None
+        if self.ws is None:
+            raise ConnectionError("signaling is not connected")
         request_id = next(self._ids)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
@@ -121,3 +122,4 @@ class SignalingClient:
                 await self._reader
         if self._own_session and self._http is not None:
             await self._http.close()
+        self.closed.set()  # also when it never connected (a reconnect that failed)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from hub import keys
 from hub.cli import _phone_inputs, parser
@@ -81,6 +83,32 @@ async def test_terminal_refuses_a_bad_token_an_unknown_extension_and_a_forbidden
     code, seen = await run(term, dial="licang-office-01")
     assert code == 1 and any(name == "error" and f["code"] == "call_forbidden" for name, f in seen)
     assert seen[-1][0] == "bye"
+
+
+async def test_a_hub_that_dies_before_answering_a_dial_is_an_error_not_a_crash(aiohttp_client: Any) -> None:
+    """Its node killed between call.dial and the reply: the terminal says so and exits 1, no traceback."""
+
+    async def dying_node(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        me = {"person": {"id": "shinan-office-term", "name": "市南区政府办公室视频终端"}}
+        await ws.send_json({"type": "event", "event": "hello", "data": {"authenticated": True, "me": me}})
+        async for frame in ws:
+            message = json.loads(frame.data)
+            if message["type"] != "call.register":
+                break  # call.dial: gone before it answers
+            await ws.send_json({"id": message["id"], "type": "result", "success": True,
+                                "result": {"device_id": "d-1", "missed": 0}})
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/ws", dying_node)
+    node = await aiohttp_client(app)
+    sink = LineSink()
+    terminal = PhoneTerminal(str(node.make_url("/")), "token", dial="6119", out=sink)
+    assert await terminal.run() == 1
+    assert [name for name, _ in sink.seen] == ["ready", "error", "bye"]
+    assert sink.seen[1][1]["code"] == "not_connected"
 
 
 async def test_cli_without_a_token_says_so(media_hub: Hub) -> None:
