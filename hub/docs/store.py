@@ -38,7 +38,9 @@ class DocUpdateStore(Protocol):
         ...
 
     async def compact(self, doc_id: str, snapshot: bytes, upto_seq: int) -> None:
-        """Replace the updates with seq <= upto_seq by ``snapshot`` (which must contain them all)."""
+        """Replace the updates with seq <= upto_seq by ``snapshot`` (which must contain them all).
+
+        Only the updates committed by then are removed; one committed later with a lower seq stays and loads."""
         ...
 
 
@@ -62,7 +64,11 @@ class SqlDocUpdateStore:
                 .where(doc_snapshots.c.doc_id == doc_id)
             )).first()
         upto = snap.upto_seq if snap is not None else 0
-        updates = [bytes(r.update) for r in rows if r.seq > upto]
+        # Every row left is loaded, also one below the snapshot's upto_seq: with several nodes a transaction can
+        # take its seq before another node's and commit after that node compacted past it, so the compaction
+        # neither saw nor removed it and the snapshot lacks it. A row the snapshot holds too is applied twice:
+        # harmless for a CRDT.
+        updates = [bytes(r.update) for r in rows]
         last_seq = max([upto, *(r.seq for r in rows)])
         return LoadedDoc(bytes(snap.snapshot) if snap is not None else None, updates, last_seq)
 

@@ -84,9 +84,8 @@ class DocRoom:
     def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits, bus: Bus | None = None) -> None:
         self.doc_id = doc_id
         # With a bus (several nodes): stored updates and awareness go out on `doc.{id}`; other nodes' come in,
-        # relayed here (updates applied without being stored again: their seq says whether we have them).
+        # relayed here (updates applied without being stored again: what this room has already changes nothing).
         self._feed = DocFeed(bus, doc_id, self) if bus is not None else None
-        self._loaded_seq = 0
         self._seen: set[int] = set()
         self._store = store
         self._limits = limits
@@ -118,7 +117,6 @@ class DocRoom:
         if self._feed is not None:
             await self._feed.subscribe()  # before loading: nothing falls between
         loaded = await self._store.load(self.doc_id)
-        self._loaded_seq = loaded.last_seq
         if loaded.snapshot is not None:
             self.doc.apply_update(loaded.snapshot)
             self._snapshot = loaded.snapshot
@@ -277,20 +275,32 @@ class DocRoom:
 
     async def remote_update(self, origin: str, seq: int, update: bytes) -> None:
         """An update another node stored: applied and relayed to this node's clients, once each."""
-        if seq <= self._loaded_seq or seq in self._seen:
+        # Not `seq <= last seq loaded`: another node's transaction may take its seq before one this room loaded
+        # and commit after it. What the room has already changes nothing and is not relayed.
+        if seq in self._seen:
             return
         async with self._lock:
             self._seen.add(seq)
             try:
-                self.doc.apply_update(update)
+                self._apply_stored(seq, update)
             except BaseException as exc:
                 if not _crdt_error(exc):
                     raise
                 log.error("doc %s: update %d from node %s did not apply: %s", self.doc_id, seq, origin, exc)
-                return
-            self._uncompacted.append((seq, update))
-            self._size_bound += len(update)
-            self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, update), exclude=None)
+
+    def _apply_stored(self, seq: int, update: bytes) -> bool:
+        """Apply an update stored elsewhere; relay to this room's clients what it changed (False: nothing)."""
+        changes: list[bytes] = []
+        subscription = self.doc.observe(lambda event: changes.append(event.update))
+        try:
+            self.doc.apply_update(update)
+        finally:
+            self.doc.unobserve(subscription)
+        for change in changes:
+            self._uncompacted.append((seq, change))
+            self._size_bound += len(change)
+            self._broadcast(sync_message(YSyncMessageType.SYNC_UPDATE, change), exclude=None)
+        return bool(changes)
 
     def remote_awareness(self, origin: str, entries: list[AwarenessEntry]) -> None:
         """Awareness another node accepted from its clients (or removed): relayed to this node's clients."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import aiohttp
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.calls.browser import wait_frames
 from tests.calls.terminals import InProcessTerminal, media_flowing, next_line
-from tests.cluster.nodes import Cluster, Node
+from tests.cluster.api import call_log
+from tests.cluster.nodes import Cluster
 from tests.cluster.phones import NodePhones, remote_video_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -22,14 +20,6 @@ async def dial(page: Page, extension: str) -> None:
     await page.fill("[data-test=dial-number]", extension)
     await page.click("[data-test=dial-call]")
 
-
-async def call_log(cluster: Cluster, node: Node, person: str) -> list[dict[str, Any]]:
-    """A person's call log as the API of node serves it, newest first."""
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{node.url}/api/v1/calls", headers={"Authorization": f"Bearer {cluster.token(person)}"}
-    ) as response:
-        assert response.status == 200, await response.text()
-        return list((await response.json())["items"])
 
 
 async def test_a_browser_on_node_a_calls_a_terminal_on_node_b_with_video_both_ways(

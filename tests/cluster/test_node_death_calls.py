@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-import aiohttp
 import pytest
 
 from tests.calls.terminals import InProcessTerminal, next_line
-from tests.cluster.nodes import Cluster, Node
+from tests.cluster.api import call_log
+from tests.cluster.nodes import Cluster
 
 pytestmark = pytest.mark.media
 
@@ -24,13 +23,6 @@ def dying(cluster: Cluster) -> Cluster:
                              "CITYHUB_CALLS_SWEEP_INTERVAL": str(SWEEP)})
     return cluster
 
-
-async def call_log(cluster: Cluster, node: Node, person: str) -> list[dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(
-        f"{node.url}/api/v1/calls", headers={"Authorization": f"Bearer {cluster.token(person)}"}
-    ) as response:
-        assert response.status == 200, await response.text()
-        return list((await response.json())["items"])
 
 
 async def test_the_callers_node_dies_while_it_rings_on_the_other_node(dying: Cluster) -> None:

@@ -27,6 +27,7 @@ class YClient:
         self.text = self.doc.get("t", type=Text)
         self.synced = asyncio.Event()
         self.sent_updates = 0
+        self.sent: list[bytes] = []  # every update sent, in order: the first ``acked`` of them are stored
         self.acked = 0
         self.relayed: list[bytes] = []  # updates the server relayed to us
         self.awareness: dict[int, object] = {}
@@ -40,8 +41,9 @@ class YClient:
 
     @classmethod
     async def connect(cls, session: aiohttp.ClientSession, url: str, role: str = "editor",
-                      name: str = "") -> YClient:
-        ws = await session.ws_connect(url, headers={"X-Test-Role": role, "X-Test-Name": name})
+                      name: str = "", headers: dict[str, str] | None = None) -> YClient:
+        """Connect and send sync step 1; ``headers`` (e.g. a bearer token) replace the test role headers."""
+        ws = await session.ws_connect(url, headers=headers or {"X-Test-Role": role, "X-Test-Name": name})
         client = cls(ws)
         await client.send_raw(sync_message(YSyncMessageType.SYNC_STEP1, client.doc.get_state()))
         return client
@@ -54,8 +56,18 @@ class YClient:
         if not self._remote:
             self._outbox.append(event.update)  # type: ignore[attr-defined]
 
+    @property
+    def acknowledged(self) -> list[bytes]:
+        """The updates the server said it stored."""
+        return self.sent[:self.acked]
+
     async def send_raw(self, frame: bytes) -> None:
         await self.ws.send_bytes(frame)
+
+    async def _send_update(self, kind: YSyncMessageType, update: bytes) -> None:
+        self.sent_updates += 1
+        self.sent.append(update)
+        await self.send_raw(sync_message(kind, update))
 
     async def edit(self, change: Callable[[Text], None]) -> None:
         """Change the text locally and send the resulting update, as a browser would."""
@@ -63,8 +75,7 @@ class YClient:
             change(self.text)
         outbox, self._outbox = self._outbox, []
         for update in outbox:
-            self.sent_updates += 1
-            await self.send_raw(sync_message(YSyncMessageType.SYNC_UPDATE, update))
+            await self._send_update(YSyncMessageType.SYNC_UPDATE, update)
 
     async def edit_doc(self, change: Callable[[Doc], None]) -> None:
         """Change anything in the document (e.g. its XmlFragment) in one transaction and send the update."""
@@ -72,8 +83,7 @@ class YClient:
             change(self.doc)
         outbox, self._outbox = self._outbox, []
         for update in outbox:
-            self.sent_updates += 1
-            await self.send_raw(sync_message(YSyncMessageType.SYNC_UPDATE, update))
+            await self._send_update(YSyncMessageType.SYNC_UPDATE, update)
 
     async def set_awareness(self, client_id: int, clock: int, state: dict[str, object] | None) -> None:
         entry = AwarenessEntry(client_id, clock, json.dumps(state))
@@ -120,9 +130,7 @@ class YClient:
             kind = reader.var_uint()
             payload = reader.var_bytes()
             if kind == YSyncMessageType.SYNC_STEP1:
-                reply = self.doc.get_update(payload)
-                self.sent_updates += 1
-                await self.send_raw(sync_message(YSyncMessageType.SYNC_STEP2, reply))
+                await self._send_update(YSyncMessageType.SYNC_STEP2, self.doc.get_update(payload))
                 return
             if kind == YSyncMessageType.SYNC_UPDATE:
                 self.relayed.append(payload)
