@@ -312,6 +312,19 @@ class DocRoom:
         """The awareness states of this node's clients."""
         return self._awareness.local_entries()
 
+    async def catch_up(self) -> None:
+        """Apply and relay what other nodes stored while their announcements could not come (Redis was away)."""
+        if self.closed:
+            return
+        loaded = await self._store.load(self.doc_id)
+        async with self._lock:
+            stored: Doc = Doc()
+            for part in [p for p in (loaded.snapshot,) if p is not None] + loaded.updates:
+                stored.apply_update(part)
+            if self._apply_stored(loaded.last_seq, stored.get_update(self.doc.get_state())):
+                log.info("doc %s: caught up with updates stored by other nodes (up to seq %d)",
+                         self.doc_id, loaded.last_seq)
+
     @staticmethod
     def _fail(batch: list[tuple[DocClient, bytes, asyncio.Future[None]]]) -> None:
         for _, _, done in batch:

@@ -29,6 +29,16 @@ class DocRooms:
         self._starting: dict[str, asyncio.Task[DocRoom]] = {}
         self._stopping: dict[str, asyncio.Task[None]] = {}
         self._running = False
+        if bus is not None:
+            bus.on_connect(self._bus_connected)
+
+    async def _bus_connected(self, lost: bool) -> None:
+        # Redis was away: other nodes' announcements of what they stored meanwhile never came.
+        for room in list(self._rooms.values()):
+            try:
+                await room.catch_up()
+            except Exception:
+                log.exception("doc %s: catching up after the bus came back failed", room.doc_id)
 
     def get(self, doc_id: str) -> DocRoom | None:
         """The open room of a document, if any."""

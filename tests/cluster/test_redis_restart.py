@@ -7,12 +7,19 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 
+from hub.storage.db import Database
+from hub.supervision.tables import followups, items
 from signaling.ws_client import SignalingClient
+from tests.cluster.api import api
+from tests.cluster.documents import converged, editor, holds, lines_of, stored, write
 from tests.cluster.nodes import ROOT, Cluster, Node
 from tests.services import ThrowawayRedis, create_pg_database, drop_pg_database
 
@@ -49,13 +56,18 @@ async def until(predicate: Callable[[], Awaitable[bool]], within: float, what: s
         await asyncio.sleep(0.2)
 
 
+async def two_nodes_and_a_meeting(cluster: Cluster) -> tuple[Node, Node, dict[str, Any]]:
+    """node-a and node-b, and a meeting chaired by p-xie created through node-a."""
+    a = await cluster.start("node-a")
+    b = await cluster.start("node-b")
+    return a, b, await cluster.create_meeting(a, "p-xie")
+
+
 async def test_nodes_report_not_ready_keep_serving_and_recover_after_redis_restarts(
     own_cluster: Cluster, redis_server: ThrowawayRedis,
 ) -> None:
     cluster = own_cluster
-    a = await cluster.start("node-a")
-    b = await cluster.start("node-b")
-    meeting = await cluster.create_meeting(a, "p-xie")
+    a, b, meeting = await two_nodes_and_a_meeting(cluster)
     on_a = SignalingClient(a.ws, token=cluster.token("p-xie"))
     on_b = SignalingClient(b.ws, token=cluster.token("pub-util-02"))
     await on_a.connect()
@@ -102,3 +114,101 @@ async def test_nodes_report_not_ready_keep_serving_and_recover_after_redis_resta
         await on_a.close()
         await on_b.close()
 
+
+
+LEAD = "pub-util-04"  # a member of the lead department of every decision here
+
+
+async def decide(cluster: Cluster, node: Node, meeting_id: str, text: str) -> str:
+    """The chair records a decision through node; its supervision item's id."""
+    due = (date.today() + timedelta(days=14)).isoformat()
+    body = {"text": text, "lead_unit": "pub-util", "responsible": LEAD, "due_date": due}
+    recorded = await api(cluster, node, "POST", f"/api/v1/meetings/{meeting_id}/decisions", "p-xie", json=body,
+                         expect=201)
+    return str(recorded["item"]["id"])
+
+
+async def progress(cluster: Cluster, node: Node, item_id: str, percent: int, *, accept: bool = False) -> None:
+    """The lead department (accepts the item and) reports progress through node."""
+    if accept:
+        await api(cluster, node, "POST", f"/api/v1/supervision/items/{item_id}/actions", LEAD,
+                  json={"action": "accept"})
+    await api(cluster, node, "POST", f"/api/v1/supervision/items/{item_id}/reports", LEAD,
+              json={"text": f"完成 {percent}%", "percent": percent}, expect=201)
+
+
+async def test_supervision_and_document_work_through_a_redis_outage_is_all_there_afterwards(
+    own_cluster: Cluster, redis_server: ThrowawayRedis,
+) -> None:
+    cluster = own_cluster
+    a, b, meeting = await two_nodes_and_a_meeting(cluster)
+    minutes = meeting["minutes_doc_id"]
+
+    async def both_down() -> bool:
+        return not await ready(a) and not await ready(b)
+
+    async def both_up() -> bool:
+        return await ready(a) and await ready(b)
+
+    async with aiohttp.ClientSession() as http:
+        # the meeting's minutes open on both nodes, edited through each
+        alice = await editor(http, cluster, a, minutes, "p-xie")
+        bob = await editor(http, cluster, b, minutes, "pub-util-02")
+        first = await decide(cluster, a, meeting["id"], "一号决定：排查管网")
+        await progress(cluster, b, first, 20, accept=True)
+        await write(alice, ["会前甲"])
+        await write(bob, ["会前乙"])
+        typed = {"会前甲", "会前乙"}
+        await converged([alice, bob], typed)
+
+        redis_server.stop()
+        await until(both_down, 10, "both nodes not ready without Redis")
+        # work through both nodes while Redis is away: all of it goes to PostgreSQL
+        second = await decide(cluster, b, meeting["id"], "二号决定：更换阀门")
+        await progress(cluster, a, first, 50)
+        await progress(cluster, b, second, 10, accept=True)
+        outage = {f"停机{who}{i}" for who in "甲乙" for i in range(5)}
+        await asyncio.gather(write(alice, sorted(w for w in outage if "甲" in w)),
+                             write(bob, sorted(w for w in outage if "乙" in w)))
+        for client in (alice, bob):
+            await client.wait_saved()  # acknowledged: stored
+
+        redis_server.start()
+        await until(both_up, 20, "both nodes ready again")
+        # without reconnecting, each editor gets what the other node stored while Redis was away
+        typed |= outage
+        final = await converged([alice, bob], typed)
+        assert all(any(text in line for line in final) for text in ("一号决定", "二号决定"))
+        for node in (a, b):
+            listed = await api(cluster, node, "GET", "/api/v1/supervision/items", "supervision-01")
+            assert {first, second} <= {i["id"] for i in listed["items"]}
+            got = await api(cluster, node, "GET", f"/api/v1/supervision/items/{first}", "supervision-01")
+            assert got["item"]["percent"] == 50
+            assert [f["percent"] for f in got["timeline"] if f["kind"] == "report"] == [20, 50]
+            markdown = await api(cluster, node, "GET", f"/api/v1/docs/{minutes}/export?format=md", "p-xie")
+            assert all(line in markdown for line in typed)
+        # new work goes through, and across nodes again
+        third = await decide(cluster, b, meeting["id"], "三号决定：通报结果")
+        await write(alice, ["恢复后甲"])
+        typed.add("恢复后甲")
+        final = await converged([alice, bob], typed)
+        assert any("三号决定" in line for line in final)
+        await progress(cluster, a, third, 5, accept=True)
+        for client in (alice, bob):
+            await client.wait_saved()
+            await client.close()
+
+    await cluster.stop()
+    kept = await stored(cluster.database_url, minutes)
+    assert lines_of(kept) == final
+    assert all(holds(kept, update) for client in (alice, bob) for update in client.acknowledged)
+    db = Database(cluster.database_url)
+    try:
+        async with db.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(items.c.id, items.c.percent))).all()
+            reports = (await conn.execute(sa.select(followups.c.item_id, followups.c.percent)
+                                          .where(followups.c.kind == "report"))).all()
+    finally:
+        await db.close()
+    assert dict(rows) == {first: 50, second: 10, third: 5}
+    assert sorted(reports) == sorted([(first, 20), (first, 50), (second, 10), (third, 5)])
