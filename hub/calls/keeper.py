@@ -5,7 +5,7 @@ call (a network drop, a node draining) leaves the call a grace period (`calls.re
 person's new socket may `call.resume` it, and the peer-to-peer media never noticed. Without that the call
 ends. A node that dies runs no cleanup at all: its devices' presence runs out, and the sweep on every
 node ends their calls (ringing ones as missed: once the ring time is over, or at once when the caller's
-device is gone).
+device is gone). After Redis comes back, absent presence proves nothing until every device had time to renew it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from hub.auth.principal import Principal
@@ -41,9 +42,17 @@ class CallKeeper:
         self.settings = service.settings
         self._sweeper: asyncio.Task[None] | None = None
         self._graces: dict[tuple[str, str], asyncio.Task[None]] = {}
+        # Until then a device missing from the presence proves nothing (monotonic time; see _bus_connected).
+        self._settled_at = 0.0
 
     async def start(self) -> None:
+        self.service.bus.on_connect(self._bus_connected)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="calls-sweeper")
+
+    async def _bus_connected(self, lost: bool) -> None:
+        # Redis may be back without the presence it held (a restart): every live device says it is online again
+        # within a third of the TTL, so for one TTL the sweep ends no call for a device it does not find.
+        self._settled_at = time.monotonic() + self.settings.presence_ttl
 
     async def stop(self) -> None:
         tasks = [t for t in [self._sweeper, *self._graces.values()] if t is not None]
@@ -136,12 +145,20 @@ class CallKeeper:
         now = service.clock.now()
         async with service.db.connect() as conn:
             live = await store.live_calls(conn)
+        # Redis away, or back but maybe without the presence it held (until the reader reconnects, commands may
+        # already find it empty): only ring times decide then.
+        settled = service.bus.ready and time.monotonic() >= self._settled_at
         for call in live:
+            if call.state is CallState.RINGING and call.ring_deadline <= now:
+                await service.end(call.id, [CallState.RINGING], Outcome.MISSED, None)
+                continue
+            if not settled:
+                continue
             caller_here = await self._here(call, call.caller_id, call.caller_device)
             if call.state is CallState.RINGING:
                 # A caller's device that vanished without its socket's cleanup went with its node (a closing
                 # socket cancels at once): nobody gave up, nobody answered, so the call is missed, and early.
-                if call.ring_deadline <= now or not caller_here:
+                if not caller_here:
                     await service.end(call.id, [CallState.RINGING], Outcome.MISSED, None)
                 continue
             assert call.answered_by is not None and call.answered_device is not None

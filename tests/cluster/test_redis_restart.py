@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from hub.storage.db import Database
 from hub.supervision.tables import followups, items
 from signaling.ws_client import SignalingClient
+from tests.calls.terminals import InProcessTerminal, media_flowing, next_line
 from tests.cluster.api import api
 from tests.cluster.documents import converged, editor, holds, lines_of, stored, write
 from tests.cluster.nodes import ROOT, Cluster, Node
@@ -46,6 +47,11 @@ async def own_cluster(tmp_path: Path, redis_server: ThrowawayRedis) -> AsyncIter
 async def ready(node: Node) -> bool:
     async with aiohttp.ClientSession() as http, http.get(f"{node.url}/readyz") as response:
         return response.status == 200
+
+
+async def nodes_ready(nodes: list[Node], wanted: bool) -> bool:
+    """Whether every node's /readyz says ready (wanted=True) or every one says not ready (False)."""
+    return all([await ready(node) == wanted for node in nodes])
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], within: float, what: str) -> None:
@@ -212,3 +218,34 @@ async def test_supervision_and_document_work_through_a_redis_outage_is_all_there
         await db.close()
     assert dict(rows) == {first: 50, second: 10, third: 5}
     assert sorted(reports) == sorted([(first, 20), (first, 50), (second, 10), (third, 5)])
+
+
+async def test_an_answered_call_across_nodes_goes_on_through_a_redis_restart(
+    own_cluster: Cluster, redis_server: ThrowawayRedis,
+) -> None:
+    cluster = own_cluster
+    # devices renew their presence every 10 s, and every node sweeps twice a second: a sweep comes right after
+    # Redis is back (empty: the throwaway redis-server keeps nothing), long before the devices renew
+    cluster.settings.update({"CITYHUB_CALLS_PRESENCE_TTL": "30", "CITYHUB_CALLS_SWEEP_INTERVAL": "0.5"})
+    a = await cluster.start("node-a")
+    b = await cluster.start("node-b")
+    office = await InProcessTerminal(b.url, cluster.token("shinan-office-term"), auto_answer=True).start()
+    city = await InProcessTerminal(a.url, cluster.token("drc-01"), dial="6119").start()
+    try:
+        call_id = (await next_line(city.sink.lines, "answered"))["call"]
+        await media_flowing(office.sink.lines)
+        redis_server.stop()
+        await until(lambda: nodes_ready([a, b], False), 10, "both nodes not ready without Redis")
+        redis_server.start()
+        await until(lambda: nodes_ready([a, b], True), 20, "both nodes ready again")
+        await asyncio.sleep(4 * 0.5)  # sweeps on both nodes
+        for node, person in ((a, "drc-01"), (b, "shinan-office-term")):
+            assert (await api(cluster, node, "GET", f"/api/v1/calls/{call_id}", person))["state"] == "active"
+        before = int((await next_line(office.sink.lines, "media"))["video_frames"])
+        assert int((await next_line(office.sink.lines, "media"))["video_frames"]) > before
+        assert not [name for name, _ in office.sink.seen + city.sink.seen if name in ("ended", "stopped")]
+    finally:
+        assert await city.stop() == 0
+    ended = await next_line(office.sink.lines, "ended")
+    assert (ended["call"], ended["outcome"]) == (call_id, "answered")
+    await office.stop()
