@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import socket
 import statistics
-import subprocess
 import sys
 import time
 
@@ -44,9 +43,9 @@ while True:
 async def measure(rate: int, burst: int, fanout: int, seconds: float) -> tuple[float, float]:
     """(datagrams received per second, forwarder CPU µs per datagram sent on)."""
     loop = asyncio.get_running_loop()
-    sink = subprocess.Popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    sink = await asyncio.create_subprocess_exec(sys.executable, "-c", SINK, stdout=asyncio.subprocess.PIPE)
     assert sink.stdout is not None
-    target = ("127.0.0.1", int(sink.stdout.readline()))
+    target = ("127.0.0.1", int(await sink.stdout.readline()))
     received = 0
 
     out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -62,15 +61,16 @@ async def measure(rate: int, burst: int, fanout: int, seconds: float) -> tuple[f
 
     transport, _ = await loop.create_datagram_endpoint(Forwarder, local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(port), str(rate), str(burst)])
+    sender = await asyncio.create_subprocess_exec(sys.executable, "-c", SENDER, str(port), str(rate), str(burst))
     try:
         await asyncio.sleep(2)
         cpu, count = time.process_time(), received
         await asyncio.sleep(seconds)
         cpu, count = time.process_time() - cpu, received - count
     finally:
-        sender.kill()
-        sink.kill()
+        for child in (sender, sink):
+            child.kill()
+            await child.wait()
         transport.close()
         out.close()
     return count / seconds, cpu / max(1, count * max(1, fanout)) * 1e6

@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from signaling.media_sample import encode_sample
 from bench.relay_baseline import RelayHub
 from signaling.media_client import MediaClient
+from signaling.media_sample import encode_sample
 from signaling.sfu import Sfu, SfuConfig, SfuPeer
 
 ROOM = "bench"

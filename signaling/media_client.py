@@ -170,8 +170,9 @@ class MediaClient:
         ice_servers: tuple[RTCIceServer, ...] = (),
     ) -> None:
         """`passthrough`: send the file's encoded VP8/H.264/Opus packets as they are, once (no decode, no
-        re-encode: a load generator; aiortc loses real-time pacing when it loops an undecoded file). `decode=False`: count remote frames from their RTP packets
-        (video: the marker bit ends a frame) instead of decoding them."""
+        re-encode: a load generator; aiortc loses real-time pacing when it loops an undecoded file).
+        `decode=False`: count remote frames from their RTP packets (video: the marker bit ends a frame)
+        instead of decoding them."""
         self.name = name
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)

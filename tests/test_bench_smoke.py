@@ -25,7 +25,8 @@ def test_sfu_forwarding_with_passthrough_media_reports_both_hubs() -> None:
         "--runs", "1", "--seconds", "1", "--warmup", "0.5", "--width", "160", "--height", "120",
         "--bitrate", "200000",
     )
-    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    table = [line for line in out.splitlines() if line.startswith("| ") and "---" not in line]
+    rows = {line.split("|")[1].strip(): line for line in table}
     assert "SFU (RTP forwarding)" in rows and "MediaRelay baseline (decode + re-encode)" in rows
     assert "Baseline / SFU hub CPU per forwarded stream" in out
     # one publisher, one subscriber: 2 streams (audio, video) forwarded, frames counted at the client
