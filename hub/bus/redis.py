@@ -121,8 +121,9 @@ class RedisBus(Bus):
                     if raw is not None:
                         self._on_raw(raw)
                     if not self._ready or time.monotonic() - self._epoch_renewed > EPOCH_RENEW:
-                        # a command failed meanwhile (or an hour went by) while this connection stayed up
-                        await self._synced()
+                        # a command failed meanwhile (or an hour went by) while this connection stayed up;
+                        # the hooks only run if something may have been missed
+                        await self._synced(renewal=self._ready)
                         self._ready = True
             except asyncio.CancelledError:
                 raise
@@ -139,8 +140,11 @@ class RedisBus(Bus):
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
 
-    async def _synced(self) -> bool:
-        """Read (or write) the epoch marker, then run the connect hooks; returns whether Redis lost its data."""
+    async def _synced(self, *, renewal: bool = False) -> bool:
+        """Read (or write) the epoch marker, then run the connect hooks; returns whether Redis lost its data.
+
+        A `renewal` (the connection stayed up, the marker's TTL is due) runs the hooks only if the data was lost.
+        """
         async with self._sync_lock:
             key = f"{self.prefix}:epoch"
             if await self.client.expire(key, EPOCH_TTL):
@@ -153,6 +157,8 @@ class RedisBus(Bus):
             if lost:
                 log.warning("redis bus: Redis came back without its data (epoch %s, was %s)", current, self.epoch)
             self.epoch = current
+            if renewal and not lost:
+                return False
             for hook in self._connect_hooks:
                 try:
                     await hook(lost)

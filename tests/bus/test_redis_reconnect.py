@@ -130,3 +130,30 @@ async def test_redis_back_without_its_data_is_noticed_and_the_first_command_work
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_renewing_the_epoch_runs_the_connect_hooks_only_when_data_was_lost(
+    throwaway_redis: ThrowawayRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hub.bus import redis as redis_bus
+
+    bus = RedisBus(throwaway_redis.url, prefix=prefix(), node_id="renewing")
+    runs: list[bool] = []
+
+    async def hook(lost: bool) -> None:
+        runs.append(lost)
+
+    bus.on_connect(hook)
+    await bus.start()
+    try:
+        start_epoch, start_runs = bus.epoch, len(runs)
+        monkeypatch.setattr(redis_bus, "EPOCH_RENEW", 0.2)
+        renewed = bus._epoch_renewed
+        await until(lambda: bus._epoch_renewed > renewed + 0.5, "several renewals while connected")
+        # the connection stayed up: nothing was missed, the hooks (document catch-up, call sweep pause) stay quiet
+        assert len(runs) == start_runs and bus.epoch == start_epoch
+        await bus.client.flushall()
+        await until(lambda: runs[start_runs:] == [True], "the next renewal notices the lost data")
+        assert bus.epoch != start_epoch
+    finally:
+        await bus.stop()
