@@ -1,8 +1,9 @@
 // The meeting page: device preview, one big Join button, the lobby, the room (tiles, controls, side panel),
-// reconnection after a network drop (fresh peer connection, same meeting), keyboard shortcuts M and V.
+// reconnection after a network drop (fresh peer connection, same meeting); own controls in lib/meeting-controls.js.
 import { Signaling } from './lib/signaling.js'
 import { MeetingConnection, openDevices } from './lib/meeting-media.js'
-import { pollQuality, previewDevices, setupShortcuts, setupTabs } from './lib/meeting-chrome.js'
+import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
+import { MeetingControls } from './lib/meeting-controls.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
@@ -124,9 +125,9 @@ async function enter (result) {
   view.tile(state.participantId, me, { local: true })
   const mine = view.tiles.get(state.participantId)
   state.local.getVideoTracks().forEach((tr) => mine.stream.addTrack(tr))
-  await sendState()
+  await controls.sendState()
   refreshPanels()
-  updateButtons()
+  controls.update()
 }
 
 async function startMedia (iceServers) {
@@ -275,7 +276,7 @@ function onEvent (name, detail) {
       break
     case 'meeting.updated':
       state.locked = detail.meeting.locked
-      updateButtons()
+      controls.update()
       break
     case 'meeting.ended':
       leftWith(t('The meeting has ended.'))
@@ -284,8 +285,8 @@ function onEvent (name, detail) {
       if (state.media) state.media.handleServerOffer(detail.sdp).catch((error) => console.warn('server offer', error))
       break
     case 'moderator.muted':
-      if (detail.kind === 'audio') setAudio(false, false)
-      else setVideo(false, false)
+      if (detail.kind === 'audio') controls.setAudio(false, false)
+      else controls.setVideo(false, false)
       toast(root, t('The chair muted you.'))
       break
     case 'meeting.removed':
@@ -302,106 +303,21 @@ function refreshPanels () {
   if (state.moderator) view.renderLobby(state.lobby)
 }
 
+const controls = new MeetingControls({ root, t, state, view, meetingId, onLeft: leftWith })
+
 view.onAction = (action, p) => {
-  const request = (type, fields) => state.signaling.request(type, { meeting_id: meetingId, ...fields })
-    .catch((error) => toast(root, error.message))
-  if (action === 'mute') request('moderator.mute', { participant_id: p.participant_id, kind: 'audio' })
-  if (action === 'remove' && window.confirm(t('Remove this participant?'))) request('moderator.remove', { participant_id: p.participant_id })
-  if (action === 'admit') request('moderator.admit', { participant_id: p.participant_id })
-  if (action === 'deny') request('moderator.deny', { participant_id: p.participant_id })
-}
-
-// --- own controls ----------------------------------------------------------------------------------------
-
-async function sendState () {
-  if (state.phase !== 'in') return
-  await state.signaling.request('media.state', { meeting_id: meetingId, audio: state.audioOn, video: state.videoOn })
-    .catch(() => {})
-}
-
-function setAudio (on, tell = true) {
-  state.audioOn = on
-  if (state.local) state.local.getAudioTracks().forEach((tr) => { tr.enabled = on })
-  updateButtons()
-  if (tell) sendState()
-}
-
-function setVideo (on, tell = true) {
-  state.videoOn = on
-  if (state.local) state.local.getVideoTracks().forEach((tr) => { tr.enabled = on })
-  const mine = view.tiles.get(state.participantId)
-  if (mine) mine.tile.classList.toggle('video-off', !on)
-  updateButtons()
-  if (tell) sendState()
-}
-
-async function toggleScreen () {
-  if (state.screen) {
-    const { transceiver } = state.screen
-    state.screen = null
-    updateButtons()
-    await state.media.stopSharing(transceiver)
-    await state.signaling.request('screen.stop', { meeting_id: meetingId }).catch(() => {})
-    return
-  }
-  const shared = await state.media.shareScreen(() => { if (state.screen === shared) toggleScreen() })
-  if (!shared) return
-  state.screen = shared
-  updateButtons()
-  await state.signaling.request('screen.start', { meeting_id: meetingId }).catch(() => {})
-}
-
-function updateButtons () {
-  $('#mute-button').textContent = state.audioOn ? t('Mute') : t('Unmute')
-  $('#mute-button').setAttribute('aria-pressed', String(!state.audioOn))
-  $('#camera-button').textContent = state.videoOn ? t('Camera off') : t('Camera on')
-  $('#camera-button').setAttribute('aria-pressed', String(!state.videoOn))
-  $('#screen-button').textContent = state.screen ? t('Stop sharing') : t('Share screen')
-  $('#screen-button').hidden = !(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia)
-  $('#hand-button').textContent = state.hand ? t('Lower hand') : t('Raise hand')
-  $('#lock-button').textContent = state.locked ? t('Unlock') : t('Lock')
+  const who = { participant_id: p.participant_id }
+  if (action === 'mute') controls.request('moderator.mute', { ...who, kind: 'audio' })
+  if (action === 'remove' && window.confirm(t('Remove this participant?'))) controls.request('moderator.remove', who)
+  if (action === 'admit') controls.request('moderator.admit', who)
+  if (action === 'deny') controls.request('moderator.deny', who)
 }
 
 $('#join-button').addEventListener('click', join)
 $('#rejoin-button').addEventListener('click', () => { setPhase('preview'); preview().catch(() => {}).then(join) })
-$('#mute-button').addEventListener('click', () => setAudio(!state.audioOn))
-$('#camera-button').addEventListener('click', () => setVideo(!state.videoOn))
-$('#screen-button').addEventListener('click', () => toggleScreen().catch((error) => toast(root, error.message)))
-$('#hand-button').addEventListener('click', async () => {
-  state.hand = !state.hand
-  updateButtons()
-  await state.signaling.request(state.hand ? 'hand.raise' : 'hand.lower', { meeting_id: meetingId }).catch(() => {})
-})
-$('#lock-button').addEventListener('click', () => state.signaling.request('moderator.lock', { meeting_id: meetingId, locked: !state.locked })
-  .then(() => toast(root, state.locked ? t('Meeting locked') : t('Meeting unlocked')))
-  .catch((error) => toast(root, error.message)))
-$('#end-button').addEventListener('click', () => {
-  if (window.confirm(t('End the meeting for everybody?'))) {
-    state.signaling.request('moderator.end', { meeting_id: meetingId }).catch((error) => toast(root, error.message))
-  }
-})
-$('#leave-button').addEventListener('click', async () => {
-  await state.signaling.request('meeting.leave', { meeting_id: meetingId }).catch(() => {})
-  leftWith(t('You left the meeting.'))
-})
-$('[data-test="chat-form"]').addEventListener('submit', async (e) => {
-  e.preventDefault()
-  const input = e.target.elements.text
-  const text = input.value.trim()
-  if (!text) return
-  input.value = ''
-  await state.signaling.request('chat.send', { meeting_id: meetingId, text }).catch((error) => toast(root, error.message))
-})
-
 const activeTab = setupTabs(root, (tab) => { if (tab === 'chat') root.querySelector('.unread').hidden = true })
 $('#panel-button').addEventListener('click', () => root.classList.toggle('side-open'))
-setupShortcuts({
-  enabled: () => state.phase === 'in',
-  toggleAudio: () => setAudio(!state.audioOn),
-  toggleVideo: () => setVideo(!state.videoOn)
-})
 pollQuality($('[data-test="quality"]'), () => (state.phase === 'in' ? state.media : null), t)
 
 window.addEventListener('pagehide', () => { if (state.signaling) state.signaling.stop() })
-updateButtons()
 preview().catch(() => { $('.preview-empty').hidden = false })

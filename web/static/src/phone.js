@@ -4,13 +4,16 @@
 import { Signaling } from './lib/signaling.js'
 import { Tones } from './lib/tones.js'
 import { PhoneCall, localMedia } from './lib/phone-call.js'
-import { CallLog, formatDuration } from './lib/call-log.js'
+import { CallLog } from './lib/call-log.js'
+import { CallView } from './lib/call-view.js'
 import { contactItem, searchAs } from './lib/contacts.js'
 
 const $ = (selector) => document.querySelector(selector)
 const data = JSON.parse($('#phone-data').textContent)
 const strings = JSON.parse($('#phone-strings').textContent)
 const t = (key) => strings[key] || key
+// A refusal's own message when the page has one for its code, else the fallback.
+const refusal = (err, fallback) => (strings[`error.${err.code}`] ? t(`error.${err.code}`) : fallback)
 
 const PRESENCE_EVERY_MS = 15000
 
@@ -30,7 +33,7 @@ class PhonePage {
     this.tones = new Tones()
     this.call = null // { id, role, peer, media, answeredAt }
     this.incoming = null // the call.incoming event data ringing on this tab
-    this.durationTimer = null
+    this.view = new CallView(t)
     this.log = new CallLog({
       list: $('[data-test=call-log]'),
       badge: $('[data-test=missed-badge]'),
@@ -93,7 +96,7 @@ class PhonePage {
   onDisconnected () {
     if (this.incoming) this.hideIncoming()
     if (!this.call) return
-    if (this.call.peer) this.setCallState(t('Connection lost: reconnecting…'), 'reconnecting')
+    if (this.call.peer) this.view.setState(t('Connection lost: reconnecting…'), 'reconnecting')
     else this.finish(null, t('Connection lost: reconnecting…'))
   }
 
@@ -102,7 +105,7 @@ class PhonePage {
     if (!this.call || !this.call.peer) return
     try {
       await this.signaling.request('call.resume', { call_id: this.call.id })
-      this.setCallState(t('In call'), 'connected')
+      this.view.setState(t('In call'), 'connected')
     } catch {
       this.finish(null, t('Call ended'))
     }
@@ -134,7 +137,7 @@ class PhonePage {
     $('[data-test=dial-form]').addEventListener('submit', (e) => {
       e.preventDefault()
       const digits = number.value.trim()
-      if (!digits) { this.toast(t('Enter a number')); return }
+      if (!digits) { this.view.toast(t('Enter a number')); return }
       this.dial({ kind: 'extension', id: digits }, digits)
     })
     document.addEventListener('click', (e) => {
@@ -147,8 +150,8 @@ class PhonePage {
     $('[data-action=answer]').addEventListener('click', () => this.answer())
     $('[data-action=decline]').addEventListener('click', () => this.decline())
     $('[data-action=hangup]').addEventListener('click', () => this.hangup())
-    $('[data-action=mute]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'mute'))
-    $('[data-action=camera]').addEventListener('click', (e) => this.toggle(e.currentTarget, 'camera'))
+    $('[data-action=mute]').addEventListener('click', () => this.toggle('mute'))
+    $('[data-action=camera]').addEventListener('click', () => this.toggle('camera'))
     $('[data-action=enable-sound]').addEventListener('click', () => this.tones.unlock())
     $('[data-action=add-person]').addEventListener('click', () => this.showAddPerson(true))
     $('[data-action=add-person-close]').addEventListener('click', () => this.showAddPerson(false))
@@ -171,16 +174,16 @@ class PhonePage {
     if (this.call || this.incoming) return
     this.tones.unlock()
     const fields = { [target.kind]: target.id }
-    this.openCallView(label, t('Calling…'))
+    this.view.open(label, t('Calling…'))
     const media = await localMedia()
-    this.showSelf(media)
+    this.view.showSelf(media)
     let reply
     try {
       reply = await this.signaling.request('call.dial', fields)
     } catch (err) {
       stopMedia(media)
-      this.closeCallView()
-      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Calling failed'))
+      this.view.close()
+      this.view.toast(refusal(err, t('Calling failed')))
       return
     }
     const call = reply.call
@@ -190,14 +193,14 @@ class PhonePage {
       this.onEnded(call)
       return
     }
-    this.setCallState(t('Ringing…'), 'ringing')
+    this.view.setState(t('Ringing…'), 'ringing')
     this.tones.play('ringback')
   }
 
   async onAnswered (d) {
     if (!this.call || d.call.id !== this.call.id) return
     this.tones.stop()
-    this.setCallState(t('Putting the call through…'), 'connecting')
+    this.view.setState(t('Putting the call through…'), 'connecting')
     this.startPeer(d.call)
     await this.call.peer.offer()
   }
@@ -206,14 +209,11 @@ class PhonePage {
     const peer = new PhoneCall(this.signaling, { callId: call.id, iceServers: this.call.iceServers, stream: this.call.media })
     this.call.peer = peer
     this.call.answeredAt = Date.parse(call.answered_at) || Date.now()
-    peer.addEventListener('remote', (e) => {
-      const video = $('[data-test=remote-video]')
-      if (video.srcObject !== e.detail) video.srcObject = e.detail
-    })
+    peer.addEventListener('remote', (e) => this.view.showRemote(e.detail))
     peer.addEventListener('state', (e) => {
-      if (e.detail === 'connected') this.setCallState(t('In call'), 'connected')
+      if (e.detail === 'connected') this.view.setState(t('In call'), 'connected')
     })
-    this.startDuration()
+    this.view.startDuration()
   }
 
   onIncoming (d) {
@@ -241,18 +241,18 @@ class PhonePage {
     const d = this.incoming
     if (!d) return
     this.hideIncoming()
-    this.openCallView(d.caller.name, t('Putting the call through…'))
+    this.view.open(d.caller.name, t('Putting the call through…'))
     const media = await localMedia()
-    this.showSelf(media)
+    this.view.showSelf(media)
     try {
       const reply = await this.signaling.request('call.answer', { call_id: d.call.id })
       this.call = { id: d.call.id, role: 'callee', media, iceServers: reply.ice_servers, peer: null }
-      this.setCallState(t('Putting the call through…'), 'connecting')
+      this.view.setState(t('Putting the call through…'), 'connecting')
       this.startPeer(reply.call)
     } catch (err) {
       stopMedia(media)
-      this.closeCallView()
-      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : t('Call ended'))
+      this.view.close()
+      this.view.toast(refusal(err, t('Call ended')))
     }
   }
 
@@ -267,12 +267,12 @@ class PhonePage {
   onRingingStopped (d) {
     if (!this.incoming || this.incoming.call.id !== d.call_id) return
     this.hideIncoming()
-    if (d.reason === 'answered_elsewhere') this.toast(t('Answered on another device'))
+    if (d.reason === 'answered_elsewhere') this.view.toast(t('Answered on another device'))
     this.log.refresh()
   }
 
   async hangup () {
-    if (!this.call) { this.closeCallView(); return }
+    if (!this.call) { this.view.close(); return }
     const id = this.call.id
     try {
       const reply = await this.signaling.request('call.hangup', { call_id: id })
@@ -285,7 +285,7 @@ class PhonePage {
   onEnded (call) {
     if (!this.call || call.id !== this.call.id) return
     const message = t(MESSAGES[call.outcome] || 'Call ended')
-    $('[data-test=in-call]').dataset.outcome = call.outcome || ''
+    this.view.setOutcome(call.outcome)
     this.finish(call.outcome, message)
     // the call became a meeting: both ends move to it
     if (call.outcome === 'meeting' && call.meeting_id) location.assign(`/meetings/${encodeURIComponent(call.meeting_id)}`)
@@ -306,7 +306,7 @@ class PhonePage {
       this.showAddPerson(false)
       this.onEnded(reply.call)
     } catch (err) {
-      this.toast(t(`error.${err.code}`) !== `error.${err.code}` ? t(`error.${err.code}`) : err.message)
+      this.view.toast(refusal(err, err.message))
     }
   }
 
@@ -339,83 +339,22 @@ class PhonePage {
       if (current.peer) current.peer.close()
       stopMedia(current.media)
     }
-    clearInterval(this.durationTimer)
-    this.setCallState(message, outcome === 'busy' ? 'busy' : 'ended')
+    this.view.stopDuration()
+    this.view.setState(message, outcome === 'busy' ? 'busy' : 'ended')
     if (outcome === 'busy') this.tones.play('busy', { forMs: 3500 })
     else this.tones.stop()
     this.showAddPerson(false)
-    clearTimeout(this.closeTimer)
-    this.closeTimer = setTimeout(() => { if (!this.call) this.closeCallView() }, outcome === 'busy' ? 3500 : 2000)
+    this.view.closeLater(outcome === 'busy' ? 3500 : 2000, () => this.call)
     this.log.refresh()
   }
 
-  toggle (button, what) {
+  // Mute and camera off disable the local track (the other end gets silence, black): no renegotiation.
+  toggle (what) {
     if (!this.call) return
-    const on = button.getAttribute('aria-pressed') !== 'true'
-    button.setAttribute('aria-pressed', String(on))
-    const label = button.querySelector('.ctl-label')
-    if (what === 'mute') {
-      if (this.call.peer) this.call.peer.setMuted(on)
-      else for (const track of this.call.media ? this.call.media.getAudioTracks() : []) track.enabled = !on
-      label.textContent = t(on ? 'Unmute' : 'Mute')
-      button.querySelector('use').setAttribute('href', on ? '#i-mic-off' : '#i-mic')
-    } else {
-      for (const track of this.call.media ? this.call.media.getVideoTracks() : []) track.enabled = !on
-      label.textContent = t(on ? 'Camera on' : 'Camera off')
-      button.querySelector('use').setAttribute('href', on ? '#i-camera-off' : '#i-camera')
-    }
-  }
-
-  // -- the in-call view ----------------------------------------------------------------------------------
-
-  openCallView (name, state) {
-    clearTimeout(this.closeTimer)
-    const view = $('[data-test=in-call]')
-    view.hidden = false
-    view.dataset.outcome = ''
-    $('[data-test=call-peer]').textContent = name || ''
-    $('[data-test=call-duration]').textContent = '00:00'
-    for (const button of view.querySelectorAll('[aria-pressed]')) button.setAttribute('aria-pressed', 'false')
-    view.querySelector('[data-action=mute] .ctl-label').textContent = t('Mute')
-    view.querySelector('[data-action=mute] use').setAttribute('href', '#i-mic')
-    view.querySelector('[data-action=camera] .ctl-label').textContent = t('Camera off')
-    view.querySelector('[data-action=camera] use').setAttribute('href', '#i-camera')
-    this.setCallState(state, 'calling')
-  }
-
-  closeCallView () {
-    const view = $('[data-test=in-call]')
-    view.hidden = true
-    for (const video of view.querySelectorAll('video')) video.srcObject = null
-  }
-
-  showSelf (media) {
-    const self = $('[data-test=self-video]')
-    self.srcObject = media && media.getVideoTracks().length ? media : null
-    self.hidden = !self.srcObject
-    if (!media) this.toast(t('Camera or microphone not available'))
-  }
-
-  setCallState (text, state) {
-    const box = $('[data-test=call-state]')
-    box.textContent = text
-    $('[data-test=in-call]').dataset.state = state
-  }
-
-  startDuration () {
-    clearInterval(this.durationTimer)
-    const started = Date.now()
-    const tick = () => { $('[data-test=call-duration]').textContent = formatDuration((Date.now() - started) / 1000) }
-    tick()
-    this.durationTimer = setInterval(tick, 1000)
-  }
-
-  toast (message) {
-    const box = $('[data-test=toast]')
-    box.textContent = message
-    box.hidden = false
-    clearTimeout(this.toastTimer)
-    this.toastTimer = setTimeout(() => { box.hidden = true }, 4000)
+    const on = !this.view.pressed(what)
+    this.view.setToggle(what, on)
+    const tracks = this.call.media ? (what === 'mute' ? this.call.media.getAudioTracks() : this.call.media.getVideoTracks()) : []
+    for (const track of tracks) track.enabled = !on
   }
 }
 

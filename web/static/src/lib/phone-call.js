@@ -82,14 +82,6 @@ export class PhoneCall extends EventTarget {
     }
   }
 
-  setMuted (muted) {
-    for (const track of this.stream ? this.stream.getAudioTracks() : []) track.enabled = !muted
-  }
-
-  setCameraOff (off) {
-    for (const track of this.stream ? this.stream.getVideoTracks() : []) track.enabled = !off
-  }
-
   // Frames the browser decoded from the other end's video so far (from the receiver's statistics).
   async framesDecoded () {
     let frames = 0
