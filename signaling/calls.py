@@ -40,6 +40,10 @@ class RegisterRequest(Request):
     label: str = Field("", max_length=80)
 
 
+class WatchMissedRequest(Request):
+    pass
+
+
 class DialRequest(Request):
     person: str | None = Field(None, min_length=1, max_length=64)
     unit: str | None = Field(None, min_length=1, max_length=64)
@@ -140,6 +144,8 @@ class PhoneDevice:
 
     async def start(self) -> None:
         person = self.session.person_id
+        # A socket that only watched the missed-calls count (call.watch_missed) now follows everything.
+        await self.session.unfollow(person_channel(person))
         await self.session.follow(person_channel(person), self._on_person)
         await self.session.follow(device_channel(self.id), self._on_device)
         await self.service.device_online(person, self.id, self.kind, self.label)
@@ -198,6 +204,20 @@ async def register(session: Session, request: RegisterRequest) -> Result:
     device = await _device(session, DeviceKind(request.device), request.label)
     service = _service(session)
     return {"device_id": device.id, "missed": await service.history.missed_count(session.person_id)}
+
+
+@calls.command("call.watch_missed", WatchMissedRequest,
+               "Follow my missed-calls count on this socket (call.missed) without becoming a phone: nothing rings here")
+async def watch_missed(session: Session, request: WatchMissedRequest) -> Result:
+    person = session.person_id
+    if session.state.get(STATE) is None:  # a phone device follows the person's channel already
+
+        async def forward(message: Message) -> None:
+            if message.get("event") == "call.missed":
+                session.send_event("call.missed", {k: v for k, v in message.items() if k != "event"})
+
+        await session.follow(person_channel(person), forward)
+    return {"missed": await _service(session).history.missed_count(person)}
 
 
 @calls.command("call.dial", DialRequest, "Call a person, an org unit's duty line or an extension")

@@ -78,6 +78,10 @@ class Translator:
         text = self.catalogs[current_locale.get()].ngettext(singular, plural, n)
         return text % {"num": n, **variables}
 
+    def raw_ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The translated form for n, placeholders left in (for a script to fill)."""
+        return str(self.catalogs[current_locale.get()].ngettext(singular, plural, n))
+
     def strings(self, *messages: str) -> dict[str, str]:
         """Translations of several messages, for a page's scripts (passed as JSON, not inline code)."""
         return {message: self.gettext(message) for message in messages}

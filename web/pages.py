@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,21 @@ from hub.errors import HubError, NotFound
 from hub.middleware import ERROR_PAGE
 from web.i18n import LANG_COOKIE, LOCALES, Translator, current_locale, negotiate
 
+log = logging.getLogger(__name__)
+
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
+
+
+@dataclass(frozen=True)
+class NavBadge:
+    """A count on a navigation entry (e.g. missed calls), rendered with every page; scripts may update it live."""
+
+    name: str  # data-badge on the link: what scripts look it up by
+    count: Callable[[web.Application, Principal], Awaitable[int]]
+    # The link's accessible name while the count is above zero: ngettext forms with %(num)d.
+    singular: str
+    plural: str
 
 
 @dataclass(frozen=True)
@@ -28,6 +43,18 @@ class NavItem:
     label: str
     # Only shown to principals for whom this says yes (None: everyone signed in).
     visible: Any = None
+    badge: NavBadge | None = None
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A navigation entry as one page shows it: its badge's count and the link's label for that count."""
+
+    item: NavItem
+    count: int = 0
+    aria_label: str = ""
+    label_one: str = ""
+    label_other: str = ""
 
 
 TRANSLATOR: web.AppKey[Translator] = web.AppKey("translator")
@@ -58,7 +85,8 @@ async def _context(request: web.Request) -> dict[str, Any]:
     except HubError:
         principal = None
     settings = request.app[keys.SETTINGS]
-    nav = [item for item in request.app[NAV] if principal and (item.visible is None or item.visible(principal))]
+    nav = [await _nav_entry(request, item, principal) for item in request.app[NAV]
+           if principal and (item.visible is None or item.visible(principal))]
     return {
         "user": principal,
         "locale": current_locale.get(),
@@ -68,6 +96,26 @@ async def _context(request: web.Request) -> dict[str, Any]:
         "path": request.path,
         "path_qs": request.path_qs,
     }
+
+
+async def _nav_entry(request: web.Request, item: NavItem, principal: Principal) -> NavEntry:
+    badge = item.badge
+    if badge is None:
+        return NavEntry(item)
+    try:
+        count = await badge.count(request.app, principal)
+    except Exception:
+        # A count is a courtesy: the page (maybe the error page of that very failure) renders without it.
+        log.warning("nav badge %s for %s could not be counted", badge.name, principal.id, exc_info=True)
+        return NavEntry(item)
+    catalog = request.app[TRANSLATOR]
+    return NavEntry(
+        item, count,
+        aria_label=catalog.ngettext(badge.singular, badge.plural, count) if count else "",
+        # Unformatted forms for scripts (one for 1, the other for any other count: right for zh-CN and English).
+        label_one=catalog.raw_ngettext(badge.singular, badge.plural, 1),
+        label_other=catalog.raw_ngettext(badge.singular, badge.plural, 2),
+    )
 
 
 async def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200) -> web.Response:

@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from hub import keys
-from web.pages import NAV, NavItem, page_principal, render
+from hub.auth.principal import Principal
+from web.pages import NAV, NavBadge, NavItem, page_principal, render
 
 # Strings the page's script shows, translated on the server (msgid = the English text).
 JS_STRINGS = (
@@ -21,6 +22,7 @@ JS_STRINGS = (
     "error.already_in_call", "error.cannot_call_yourself", "error.answered_elsewhere", "error.call_ended",
     "Camera or microphone not available", "Online", "Enter a number", "Calls", "Moved to a meeting",
     "Add a person", "error.meeting_forbidden", "error.already_in_the_call", "error.call_not_active",
+    "New",
 )
 
 
@@ -52,7 +54,15 @@ async def phone_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+async def missed_calls(app: web.Application, principal: Principal) -> int:
+    """The Phone link's badge: missed calls the person has not seen yet (docs/calls.md)."""
+    return await app[keys.CALLS].history.missed_count(principal.id)
+
+
+MISSED_BADGE = NavBadge("missed-calls", missed_calls, "Phone, %(num)d missed call", "Phone, %(num)d missed calls")
+
+
 def setup_phone(app: web.Application) -> None:
-    """The phone page and its navigation entry."""
-    app[NAV].append(NavItem("/phone", "Phone"))
+    """The phone page and its navigation entry (with the missed-calls badge)."""
+    app[NAV].append(NavItem("/phone", "Phone", badge=MISSED_BADGE))
     app.router.add_get("/phone", phone_page)

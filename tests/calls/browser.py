@@ -1,7 +1,8 @@
 """The phone page in headless Chromium, on the shared browser fixtures (tests/browser/conftest.py).
 
-`live.phone("p-xie")` is a signed-in tab on /phone, registered on the hub as a phone device; every tab only
-reaches the hub (outside requests and console errors fail the test at teardown).
+`live.phone("p-xie")` is a signed-in tab on /phone, registered on the hub as a phone device; `live.open(person,
+path)` a signed-in tab on any page; every tab only reaches the hub (outside requests and console errors fail the
+test at teardown).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +18,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page
 
 from hub import keys
+from signaling.ws_client import SignalingClient
 from tests.browser.conftest import BrowserGuard, LiveHub, StartLiveHub, new_context
 from tests.conftest import make_settings
 
@@ -35,6 +38,7 @@ class PhoneHub:
     guard: BrowserGuard
     contexts: list[BrowserContext] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    clients: list[SignalingClient] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -44,15 +48,28 @@ class PhoneHub:
         person = await self.hub.app[keys.DIRECTORY].person(person_id)
         return self.hub.app[keys.AUTH].issue_for(person)[0]
 
-    async def phone(self, person_id: str, *, locale: str = "zh_CN", width: int = 1280,
-                    context: BrowserContext | None = None) -> Page:
-        """A signed-in tab on /phone (a new context, unless given, is a new person's cookies)."""
+    async def open(self, person_id: str, path: str, *, locale: str = "zh_CN", width: int = 1280,
+                   context: BrowserContext | None = None) -> Page:
+        """A signed-in tab on a page (a new context, unless given, is a new person's cookies)."""
         if context is None:
             context = await new_context(self.browser, self.hub, self.guard, locale=locale.replace("_", "-"),
                                         width=width, height=860 if width > 600 else 800)
             self.contexts.append(context)
             await sign_in(context, self.url, await self.token(person_id))
-        return await open_phone(context, self.url, person_id, self.errors)
+        page = await context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{person_id}: {exc}"))
+        await page.goto(f"{self.url}{path}")
+        return page
+
+    async def phone(self, person_id: str, *, locale: str = "zh_CN", width: int = 1280,
+                    context: BrowserContext | None = None) -> Page:
+        """A signed-in tab on /phone, registered as a phone device."""
+        page = await self.open(person_id, "/phone", locale=locale, width=width, context=context)
+        await page.wait_for_function(PHONE_REGISTERED)
+        return page
+
+
+PHONE_REGISTERED = "() => window.cityhubPhone && window.cityhubPhone.deviceId"
 
 
 async def sign_in(context: BrowserContext, url: str, token: str) -> None:
@@ -69,8 +86,26 @@ async def open_phone(context: BrowserContext, url: str, person_id: str, errors: 
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"{person_id}: {exc}"))
     await page.goto(f"{url}/phone")
-    await page.wait_for_function("() => window.cityhubPhone && window.cityhubPhone.deviceId")
+    await page.wait_for_function(PHONE_REGISTERED)
     return page
+
+    async def client(self, person_id: str) -> SignalingClient:
+        """A /ws client of a person outside any browser (closed after the test)."""
+        client = SignalingClient(self.url.replace("http", "ws", 1) + "/ws", token=await self.token(person_id))
+        await client.connect()
+        self.clients.append(client)
+        return client
+
+    async def meeting(self, chair: str, *people: str) -> str:
+        """A meeting starting now, without a lobby, with these people invited; its id."""
+        now = datetime.now(UTC)
+        body = {"title": "防汛工作碰头会", "chair": chair, "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(hours=1)).isoformat(), "invited_people": list(people), "lobby": False}
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(f"{self.url}/api/v1/meetings", json=body,
+                                       headers={"Authorization": f"Bearer {await self.token(chair)}"})
+            assert response.status == 201, await response.text()
+            return str((await response.json())["id"])
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +125,8 @@ async def live(start_live_hub: StartLiveHub, browser: Browser, browser_guard: Br
     hub = await start_live_hub(make_settings(tmp_path / "phone", calls={"ring_timeout": RING_TIMEOUT}))
     phones = PhoneHub(hub, browser, browser_guard)
     yield phones
+    for client in phones.clients:
+        await client.close()
     for context in phones.contexts:
         await context.close()
     assert not browser_guard.outside, f"requests outside the hub: {browser_guard.outside}"

@@ -47,10 +47,12 @@ def template_msgids() -> set[str]:
 
 
 def dynamic_msgids() -> set[str]:
-    """Msgids built at run time: role labels, and every nav entry's label and blurb (other domains add theirs)."""
+    """Msgids built at run time: role labels, every nav entry's label and blurb (other domains add theirs), and
+    the accessible names of nav badges."""
     app = create_app(load_settings(environ={}))
     labels = {item.label for item in app[NAV]}
-    return {f"role.{role.value}" for role in Role} | labels | {f"{label}.blurb" for label in labels}
+    badges = {item.badge.singular for item in app[NAV] if item.badge}
+    return {f"role.{role.value}" for role in Role} | labels | {f"{label}.blurb" for label in labels} | badges
 
 
 def test_the_parser_finds_the_templates_strings() -> None:

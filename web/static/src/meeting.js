@@ -5,6 +5,7 @@ import { MeetingConnection, openDevices } from './lib/meeting-media.js'
 import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingControls } from './lib/meeting-controls.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
+import { followMissedCalls } from './lib/nav-badge.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
 const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
@@ -62,6 +63,7 @@ async function connectSignaling () {
   // extensions of the side panel (decisions, minutes) as a window event.
   signaling.on('any', (detail) => window.dispatchEvent(new CustomEvent('cityhub:meeting-event', { detail })))
   await signaling.start()
+  followMissedCalls(signaling) // the Phone link's badge, on this same socket
   return signaling
 }
 

@@ -62,7 +62,7 @@ class PhonePage {
     sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
     await sig.start()
     await this.register()
-    await this.log.refresh()
+    await this.log.opened()
     this.soundHint()
     this.refreshPresence()
     setInterval(() => this.refreshPresence(), PRESENCE_EVERY_MS)

@@ -1,5 +1,6 @@
-// The call log on the phone page: my calls from GET /api/v1/calls, the missed-calls badge until seen,
-// and a "call back" button on every entry.
+// The call log on the phone page: my calls from GET /api/v1/calls, the missed-calls count until seen (the
+// page's chip, the tab title, the Phone link's badge), and a "call back" button on every entry.
+import { setNavBadge } from './nav-badge.js'
 
 export function formatDuration (seconds) {
   const s = Math.max(0, Math.round(seconds || 0))
@@ -44,10 +45,25 @@ export class CallLog {
     this.meId = meId
     this.onCallBack = onCallBack
     this.filter = 'all'
+    this.missed = 0
+    // Missed calls that were new on this visit keep their "new" mark after they were marked seen.
+    this.fresh = new Set()
     for (const button of filters) {
       button.addEventListener('click', () => this.show(button.dataset.filter))
     }
     this.badge.addEventListener('click', () => this.show('missed'))
+    // A phone tab that was in the background comes to the front: the person is looking at the log now.
+    document.addEventListener('visibilitychange', () => {
+      if (this.missed && document.visibilityState === 'visible') this.opened()
+    })
+  }
+
+  // The log is on screen (the page was opened, or its tab came to the front): show it, then count what it
+  // shows as seen. A call missed while the page stays on screen counts until the person looks again
+  // (docs/calls.md: they may be away from the desk).
+  async opened () {
+    await this.refresh()
+    if (this.missed && document.visibilityState === 'visible') await this.markSeen()
   }
 
   async show (filter) {
@@ -72,6 +88,8 @@ export class CallLog {
   }
 
   setMissed (count) {
+    this.missed = count
+    setNavBadge('missed-calls', count)
     this.badge.hidden = !count
     this.badge.querySelector('b').textContent = String(count)
     document.title = document.title.replace(/^\(\d+\) /, '')
@@ -98,6 +116,8 @@ export class CallLog {
     if (item.state !== 'ended') detail = this.t('In call')
     else if (item.duration !== null && item.duration !== undefined) detail = `${detail} · ${formatDuration(item.duration)}`
     const kind = item.missed ? 'missed' : (outgoing ? 'outgoing' : 'incoming')
+    if (item.missed && !item.seen) this.fresh.add(item.id)
+    const fresh = this.fresh.has(item.id)
     const back = el('button', { type: 'button', className: 'call-btn', 'data-test': 'call-back' },
       icon('phone'), el('span', { className: 'call-btn-text' }, this.t('Call back')))
     // call back: the person who called me, or whatever I dialled (a person or a duty line)
@@ -108,7 +128,8 @@ export class CallLog {
       el('span', { className: 'log-icon', role: 'img', 'aria-label': label, title: label }, icon(kind)),
       el('span', { className: 'log-who' },
         el('span', { className: 'log-name' }, other.name,
-          other.kind === 'unit' ? el('span', { className: 'tag' }, this.t('Duty line')) : null),
+          other.kind === 'unit' ? el('span', { className: 'tag' }, this.t('Duty line')) : null,
+          fresh ? el('span', { className: 'tag tag-new', 'data-test': 'log-new' }, this.t('New')) : null),
         el('small', {}, other.kind === 'person' ? other.unit_name : (other.extension ? `☎ ${other.extension}` : '')),
         el('small', { className: 'log-detail' }, el('span', { 'data-test': 'log-outcome' }, detail), ` · ${time}`)),
       back)
