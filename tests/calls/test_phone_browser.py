@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import Page, expect
 
 from hub import keys
 from tests.calls.browser import PhoneHub, frames_decoded, shot, wait_frames
 from tests.calls.terminals import CliTerminal, media_flowing, next_line
+from tests.meetings.browser import remote_videos_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
 
@@ -220,13 +223,16 @@ async def test_answering_is_obvious_on_a_phone_and_a_desk(live: PhoneHub, locale
         await shot(callee, f"log-{locale}-{width}")
 
 
-async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHub) -> None:
+async def test_a_call_turned_into_a_meeting_joins_both_ends_with_their_devices(live: PhoneHub) -> None:
     caller = await live.phone("p-xie")
-    callee = await live.phone("gov-office-03")
+    callee = await live.phone("gov-office-03", locale="en")
     third = await live.phone("drc-01")
     await dial_extension(caller, "8103")
     await callee.click("[data-test=answer]")
     await expect(caller.locator("[data-test=call-state]")).to_have_text("通话中", timeout=20_000)
+    # as they were in the call: the caller's microphone off, the callee's camera off
+    await caller.click("[data-test=mute]")
+    await callee.click("[data-test=camera]")
     await caller.click("[data-test=add-person]")
     await caller.fill("[data-test=add-person-q]", "彭淑珍")
     await expect(caller.locator("[data-test=add-person-results] [data-dial-kind=add]")).to_have_count(1)
@@ -235,6 +241,24 @@ async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHu
         await caller.locator("[data-test=add-person-results] [data-dial-kind=add]").click()
     meeting_path = caller.url.removeprefix(live.url)
     assert meeting_path.startswith("/meetings/") and callee.url == caller.url
+    # both ends are in the meeting without a click, microphone and camera as in the call
+    for page in (caller, callee):
+        await page.wait_for_function("() => window.cityhubMeeting.phase === 'in'", timeout=20_000)
+    await expect(caller.locator("[data-test=mute]")).to_have_attribute("aria-pressed", "true")
+    await expect(caller.locator("[data-test=camera]")).to_have_attribute("aria-pressed", "false")
+    await expect(callee.locator("[data-test=camera]")).to_have_attribute("aria-pressed", "true")
+    await expect(callee.locator("[data-test=mute]")).to_have_attribute("aria-pressed", "false")
+    await expect(callee.locator('[data-person="p-xie"] [data-flag="muted"]')).to_have_count(2)  # tile and list
+    await expect(caller.locator('.tile[data-person="gov-office-03"]')).to_have_class(re.compile("video-off"))
+    await callee.keyboard.press("v")  # the camera back on: both see each other
+    await expect(caller.locator('.tile[data-person="gov-office-03"]')).not_to_have_class(re.compile("video-off"))
+    for page in (caller, callee):
+        await remote_videos_playing(page, 1)
+    for page, locale in ((caller, "zh_CN"), (callee, "en")):
+        for width, height in ((1366, 860), (390, 800)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await shot(page, f"meeting-from-call-{locale}-{width}")
+    # the third person was not in the call: the invitation, then the preview and its Join button
     invite = third.locator("[data-test=meeting-invite]")
     await expect(invite).to_be_visible()
     await expect(third.locator("[data-test=invite-by]")).to_have_text("谢继成")
@@ -242,9 +266,16 @@ async def test_adding_a_third_person_moves_everyone_into_a_meeting(live: PhoneHu
     async with third.expect_navigation():
         await third.click("[data-test=join-meeting]")
     assert third.url == caller.url
-    for page in (caller, callee, third):
-        await page.click("[data-test=join]")
-        await page.wait_for_function("() => window.cityhubMeeting.phase === 'in'", timeout=20_000)
+    await expect(third.locator("[data-test=preview]")).to_be_visible()
+    await third.wait_for_timeout(500)
+    assert await third.evaluate("window.cityhubMeeting.phase") == "preview"
+    await third.click("[data-test=join]")
+    await third.wait_for_function("() => window.cityhubMeeting.phase === 'in'", timeout=20_000)
     meeting_id = meeting_path.rsplit("/", 1)[1]
     participants = await live.hub.app[keys.MEETINGS].participants(meeting_id)
     assert sorted(p["person_id"] for p in participants) == ["drc-01", "gov-office-03", "p-xie"]
+    # the note was for one arrival only: a reload later shows the preview and waits for Join
+    await caller.reload()
+    await expect(caller.locator("[data-test=join]")).to_be_visible()
+    await caller.wait_for_timeout(500)
+    assert await caller.evaluate("window.cityhubMeeting.phase") == "preview"

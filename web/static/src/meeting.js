@@ -1,10 +1,12 @@
 // The meeting page: device preview, one big Join button, the lobby, the room (tiles, controls, side panel),
-// reconnection after a network drop (fresh peer connection, same meeting); own controls in lib/meeting-controls.js.
+// reconnection after a network drop (fresh peer connection, same meeting). Arriving from a call that became
+// this meeting, the person joins at once with the call's devices (lib/call-handoff.js).
 import { Signaling } from './lib/signaling.js'
 import { MeetingConnection, openDevices } from './lib/meeting-media.js'
 import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingControls } from './lib/meeting-controls.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
+import { takeHandoff } from './lib/call-handoff.js'
 import { followMissedCalls } from './lib/nav-badge.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
@@ -36,11 +38,22 @@ window.cityhubMeeting = state // for tests and the browser console
 
 // --- preview ---------------------------------------------------------------------------------------------
 
-async function preview () {
+async function preview (devices = {}) {
   state.local = await previewDevices({
     video: $('#preview'), cameraSelect: $('#camera-select'), micSelect: $('#mic-select'),
-    empty: $('.preview-empty'), previous: state.local
+    empty: $('.preview-empty'), previous: state.local, ...devices
   })
+}
+
+// From the person's own call: the call's camera and microphone, on or off as they were, and in at once.
+async function joinFromCall (note) {
+  $('#join-button').disabled = true
+  await preview({ cameraId: note.cameraId, micId: note.micId }).catch(() => {})
+  // a device of the call is gone (unplugged on the way): whatever the browser offers now
+  if (!state.local || !state.local.getTracks().length) await preview().catch(() => {})
+  controls.setAudio(note.audio, false)
+  controls.setVideo(note.video, false)
+  await join()
 }
 $('#camera-select').addEventListener('change', () => preview().catch(() => {}))
 $('#mic-select').addEventListener('change', () => preview().catch(() => {}))
@@ -322,4 +335,6 @@ $('#panel-button').addEventListener('click', () => root.classList.toggle('side-o
 pollQuality($('[data-test="quality"]'), () => (state.phase === 'in' ? state.media : null), t)
 
 window.addEventListener('pagehide', () => { if (state.signaling) state.signaling.stop() })
-preview().catch(() => { $('.preview-empty').hidden = false })
+const fromCall = data.meeting.status === 'ended' ? null : takeHandoff(meetingId)
+if (fromCall) joinFromCall(fromCall)
+else preview().catch(() => { $('.preview-empty').hidden = false })

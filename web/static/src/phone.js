@@ -6,6 +6,7 @@ import { Tones } from './lib/tones.js'
 import { PhoneCall, localMedia } from './lib/phone-call.js'
 import { CallLog } from './lib/call-log.js'
 import { CallView } from './lib/call-view.js'
+import { leaveForMeeting } from './lib/call-handoff.js'
 import { contactItem, searchAs } from './lib/contacts.js'
 
 const $ = (selector) => document.querySelector(selector)
@@ -286,9 +287,11 @@ class PhonePage {
     if (!this.call || call.id !== this.call.id) return
     const message = t(MESSAGES[call.outcome] || 'Call ended')
     this.view.setOutcome(call.outcome)
+    // the call became a meeting: both ends move to it and join at once, camera and microphone as in the call
+    const moving = call.outcome === 'meeting' && call.meeting_id
+    if (moving) leaveForMeeting(call.meeting_id, this.call.media)
     this.finish(call.outcome, message)
-    // the call became a meeting: both ends move to it
-    if (call.outcome === 'meeting' && call.meeting_id) location.assign(`/meetings/${encodeURIComponent(call.meeting_id)}`)
+    if (moving) location.assign(`/meetings/${encodeURIComponent(call.meeting_id)}`)
   }
 
   // -- a third person: the call becomes a meeting ------------------------------------------------------------

@@ -40,10 +40,11 @@ export function pollQuality (node, connection, t) {
   }, 2000)
 }
 
-// The preview: opens the chosen devices, lists them in the two selects, shows the picture.
-export async function previewDevices ({ video, cameraSelect, micSelect, empty, previous }) {
+// The preview: opens the chosen devices (cameraId / micId, else those of the selects), lists them in the two
+// selects, shows the picture.
+export async function previewDevices ({ video, cameraSelect, micSelect, empty, previous, cameraId, micId }) {
   if (previous) previous.getTracks().forEach((tr) => tr.stop())
-  const stream = await openDevices({ cameraId: cameraSelect.value || undefined, micId: micSelect.value || undefined })
+  const stream = await openDevices({ cameraId: cameraId || cameraSelect.value || undefined, micId: micId || micSelect.value || undefined })
   video.srcObject = stream
   empty.hidden = stream.getTracks().length > 0
   const { cameras, mics } = await listDevices()
