@@ -95,6 +95,7 @@ export class MeetingView {
     const n = Math.max(1, this.tiles.size)
     const columns = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4
     this.grid.style.setProperty('--columns', String(columns))
+    this.grid.dataset.tiles = String(this.tiles.size)
   }
 
   renderPeople (participants, { me, moderator }) {
