@@ -68,6 +68,24 @@ class PhoneHub:
         await page.wait_for_function(PHONE_REGISTERED)
         return page
 
+    async def client(self, person_id: str) -> SignalingClient:
+        """A /ws client of a person outside any browser (closed after the test)."""
+        client = SignalingClient(self.url.replace("http", "ws", 1) + "/ws", token=await self.token(person_id))
+        await client.connect()
+        self.clients.append(client)
+        return client
+
+    async def meeting(self, chair: str, *people: str) -> str:
+        """A meeting starting now, without a lobby, with these people invited; its id."""
+        now = datetime.now(UTC)
+        body = {"title": "防汛工作碰头会", "chair": chair, "starts_at": now.isoformat(),
+                "ends_at": (now + timedelta(hours=1)).isoformat(), "invited_people": list(people), "lobby": False}
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(f"{self.url}/api/v1/meetings", json=body,
+                                       headers={"Authorization": f"Bearer {await self.token(chair)}"})
+            assert response.status == 201, await response.text()
+            return str((await response.json())["id"])
+
 
 PHONE_REGISTERED = "() => window.cityhubPhone && window.cityhubPhone.deviceId"
 
@@ -88,24 +106,6 @@ async def open_phone(context: BrowserContext, url: str, person_id: str, errors: 
     await page.goto(f"{url}/phone")
     await page.wait_for_function(PHONE_REGISTERED)
     return page
-
-    async def client(self, person_id: str) -> SignalingClient:
-        """A /ws client of a person outside any browser (closed after the test)."""
-        client = SignalingClient(self.url.replace("http", "ws", 1) + "/ws", token=await self.token(person_id))
-        await client.connect()
-        self.clients.append(client)
-        return client
-
-    async def meeting(self, chair: str, *people: str) -> str:
-        """A meeting starting now, without a lobby, with these people invited; its id."""
-        now = datetime.now(UTC)
-        body = {"title": "防汛工作碰头会", "chair": chair, "starts_at": now.isoformat(),
-                "ends_at": (now + timedelta(hours=1)).isoformat(), "invited_people": list(people), "lobby": False}
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(f"{self.url}/api/v1/meetings", json=body,
-                                       headers={"Authorization": f"Bearer {await self.token(chair)}"})
-            assert response.status == 201, await response.text()
-            return str((await response.json())["id"])
 
 
 @pytest.fixture(scope="session")
