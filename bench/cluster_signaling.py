@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.cluster import LOCAL_PG_DSN, LOCAL_REDIS_URL, Cluster, Node, create_database, drop_database
+from bench.report import write_section
 from signaling.ws_client import SignalingClient
 
 SECTION = "## Signaling across nodes: join and fan-out, one node versus two"
@@ -83,7 +84,7 @@ async def run(args: argparse.Namespace) -> str:
         SECTION, "",
         f"`python -m bench.cluster_signaling --participants {args.participants} --messages {args.messages}` on "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} "
-        f"({datetime.now(UTC).date()}, 1-minute load average {load:.1f} at the end, other helpers' work included). "
+        f"({datetime.now(UTC).date()}, 1-minute load average {load:.1f} at the end). "
         "`cityhub serve` nodes on one PostgreSQL and one Redis (loopback): first node A alone with every "
         "participant, then node B started and the participants alternating between A and B. Signaling only (no "
         "media negotiated); each meeting.join still creates the participant's peer on the owner node.", "",
@@ -96,17 +97,6 @@ async def run(args: argparse.Namespace) -> str:
               "owner over Redis to create their peer) and half of every fan-out crosses Redis pub/sub. "
               "Not a timed test: numbers vary with load.", ""]
     return "\n".join(lines)
-
-
-def write_section(path: Path, text: str) -> None:
-    content = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in content:
-        start = content.index(SECTION)
-        following = content.find("\n## ", start + len(SECTION))
-        content = content[:start] + text + (content[following + 1:] if following >= 0 else "")
-    else:
-        content = content.rstrip("\n") + "\n\n" + text
-    path.write_text(content)
 
 
 def main() -> None:
@@ -123,7 +113,7 @@ def main() -> None:
     text = asyncio.run(run(args))
     print(text)
     if args.write:
-        write_section(Path(args.write), text)
+        write_section(args.write, SECTION, text.removeprefix(SECTION))
 
 
 if __name__ == "__main__":

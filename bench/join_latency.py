@@ -30,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bench.report import write_section
 from hub import keys
 from hub.app import create_app
 from hub.meetings.service import NewMeeting
@@ -159,8 +160,7 @@ def report(result: dict[str, Any]) -> str:
         "",
         f"`python -m bench.join_latency --joiners {result['joiners']}{' --publish' if result['publish'] else ''}`"
         f" on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        f" ({datetime.now(UTC):%Y-%m-%d}, 1-minute load average {result['load']:.1f} at the end,"
-        " other helpers' work included)."
+        f" ({datetime.now(UTC):%Y-%m-%d}, 1-minute load average {result['load']:.1f} at the end)."
         f" One host publishes a 320x240 15 fps VP8 camera and Opus;"
         f" {result['joiners']} Python clients ({mode}) join one after another over /ws.",
         "",
@@ -185,18 +185,6 @@ def report(result: dict[str, Any]) -> str:
     ])
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) this benchmark's section of docs/benchmarks.md, leaving other sections alone."""
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\n"
-    start = current.find(SECTION)
-    if start == -1:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(SECTION))
-        updated = current[:start] + text + (current[end + 1:] if end != -1 else "")
-    path.write_text(updated, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--joiners", type=int, default=20)
@@ -214,7 +202,7 @@ def main() -> None:
     text = report(result)
     print(text)
     if args.write:
-        write_section(Path(args.write), text)
+        write_section(args.write, SECTION, text.removeprefix(SECTION))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.relay_baseline import RelayHub
+from bench.report import write_section
 from signaling.media_client import MediaClient
 from signaling.media_sample import encode_sample
 from signaling.sfu import Sfu, SfuConfig, SfuPeer
@@ -358,7 +359,7 @@ async def hub_main(args: argparse.Namespace) -> None:
     print()
     print(report)
     if args.write:
-        write_section(args.write, report)
+        write_section(args.write, "## SFU forwarding", report)
 
 
 async def run_all(results: dict[str, list[RunResult]], args: argparse.Namespace) -> None:
@@ -372,19 +373,6 @@ async def run_all(results: dict[str, list[RunResult]], args: argparse.Namespace)
                 f"{result.streams} streams, {result.decoded_fps:.0f} frames/s at the clients",
                 flush=True,
             )
-
-
-def write_section(path: str, body: str) -> None:
-    """Replace (or add) the '## SFU forwarding' section of a markdown file."""
-    heading = "## SFU forwarding"
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    start = text.find(heading)
-    if start >= 0:
-        end = text.find("\n## ", start + len(heading))
-        text = text[:start] + text[end + 1 :] if end >= 0 else text[:start]
-    text = text.rstrip("\n") + "\n\n" + heading + "\n\n" + body
-    with open(path, "w") as f:
-        f.write(text)
 
 
 def parse_args() -> argparse.Namespace:

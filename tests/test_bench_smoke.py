@@ -40,3 +40,16 @@ def test_loop_floor_measures_a_forwarder() -> None:
     assert row, out
     received, _, fanout, per_packet = (float(cell) for cell in row[0].split("|")[1:5])
     assert received > 100 and fanout == 4 and per_packet > 0
+
+
+def test_a_benchmark_rewrites_only_its_own_section(tmp_path) -> None:
+    from bench.report import write_section
+
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## A\n\nold a\n\n## B\n\nold b\n", encoding="utf-8")
+    write_section(doc, "## A", "new a\n| x |\n")
+    write_section(doc, "## C", "\nnew c")
+    write_section(doc, "## B", "new b")
+    assert doc.read_text(encoding="utf-8") == (
+        "# Benchmarks\n\n## A\n\nnew a\n| x |\n\n## B\n\nnew b\n\n## C\n\nnew c\n"
+    )
