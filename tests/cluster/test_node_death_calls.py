@@ -24,7 +24,6 @@ def dying(cluster: Cluster) -> Cluster:
     return cluster
 
 
-
 async def test_the_callers_node_dies_while_it_rings_on_the_other_node(dying: Cluster) -> None:
     cluster = dying
     a = await cluster.start("node-a")
