@@ -145,6 +145,12 @@ class HubSide:
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.connected.set()
+        try:
+            await self._serve(reader)
+        except ConnectionError:
+            pass  # the client process exits as soon as it is told to stop
+
+    async def _serve(self, reader: asyncio.StreamReader) -> None:
         while line := await reader.readline():
             message = json.loads(line)
             kind, name = message["type"], message.get("id", "")
