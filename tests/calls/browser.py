@@ -87,6 +87,12 @@ class PhoneHub:
             return str((await response.json())["id"])
 
 
+async def dial_extension(page: Page, extension: str) -> None:
+    """Dial an extension on the phone page's pad."""
+    await page.fill("[data-test=dial-number]", extension)
+    await page.click("[data-test=dial-call]")
+
+
 PHONE_REGISTERED = "() => window.cityhubPhone && window.cityhubPhone.deviceId"
 
 

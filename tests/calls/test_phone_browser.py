@@ -5,19 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
 from hub import keys
-from tests.calls.browser import PhoneHub, frames_decoded, shot, wait_frames
+from tests.calls.browser import PhoneHub, dial_extension, frames_decoded, shot, wait_frames
 from tests.calls.terminals import CliTerminal, media_flowing, next_line
 from tests.meetings.browser import remote_videos_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
-
-
-async def dial_extension(page: Page, extension: str) -> None:
-    await page.fill("[data-test=dial-number]", extension)
-    await page.click("[data-test=dial-call]")
 
 
 async def test_browser_calls_browser_both_see_video_and_the_log_has_the_duration(live: PhoneHub) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.calls.browser import wait_frames
+from tests.calls.browser import dial_extension, wait_frames
 from tests.calls.terminals import InProcessTerminal, media_flowing, next_line
 from tests.cluster.api import call_log
 from tests.cluster.nodes import Cluster
@@ -16,12 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.media]
 OFFICE, OFFICE_EXTENSION = "shinan-office-term", "6119"
 
 
-async def dial(page: Page, extension: str) -> None:
-    await page.fill("[data-test=dial-number]", extension)
-    await page.click("[data-test=dial-call]")
-
-
-
 async def test_a_browser_on_node_a_calls_a_terminal_on_node_b_with_video_both_ways(
     cluster: Cluster, phones: NodePhones,
 ) -> None:
@@ -30,7 +24,7 @@ async def test_a_browser_on_node_a_calls_a_terminal_on_node_b_with_video_both_wa
     office = await InProcessTerminal(b.url, cluster.token(OFFICE)).start()
     try:
         page = await phones.phone(a, "p-xie")
-        await dial(page, OFFICE_EXTENSION)
+        await dial_extension(page, OFFICE_EXTENSION)
         ringing = await next_line(office.sink.lines, "ringing")
         assert ringing["caller"] == "p-xie" and ringing["name"] == "谢继成"
         await expect(page.locator("[data-test=call-state]")).to_have_text("对方振铃中…")
@@ -72,7 +66,7 @@ async def test_decline_busy_and_cancel_between_a_browser_on_node_a_and_a_termina
         state = page.locator("[data-test=call-state]")
         view = page.locator("[data-test=in-call]")
         # decline on node B: the browser on node A shows it
-        await dial(page, OFFICE_EXTENSION)
+        await dial_extension(page, OFFICE_EXTENSION)
         await next_line(office.sink.lines, "ringing", caller="p-xie")
         await office.terminal.command("decline")
         await expect(state).to_have_text("对方已拒接")
@@ -83,7 +77,7 @@ async def test_decline_busy_and_cancel_between_a_browser_on_node_a_and_a_termina
         await next_line(office.sink.lines, "ringing", caller="drc-01")
         await office.terminal.command("answer")
         await next_line(other.sink.lines, "answered")
-        await dial(page, OFFICE_EXTENSION)
+        await dial_extension(page, OFFICE_EXTENSION)
         await expect(view).to_have_attribute("data-state", "busy")
         await expect(state).to_have_text("对方忙线，请稍后再拨。")
         await other.terminal.command("hangup")
@@ -91,7 +85,7 @@ async def test_decline_busy_and_cancel_between_a_browser_on_node_a_and_a_termina
         await expect(view).to_be_hidden(timeout=6_000)
 
         # the caller on node A gives up while node B rings: the terminal stops ringing and counts a missed call
-        await dial(page, OFFICE_EXTENSION)
+        await dial_extension(page, OFFICE_EXTENSION)
         ringing = await next_line(office.sink.lines, "ringing", caller="p-xie")
         await expect(state).to_have_text("对方振铃中…")
         await page.click("[data-test=hangup]")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.calls.terminals import InProcessTerminal, next_line
 from tests.cluster.api import call_log
-from tests.cluster.nodes import Cluster
+from tests.cluster.nodes import Cluster, Node
 
 pytestmark = pytest.mark.media
 
@@ -24,15 +24,27 @@ def dying(cluster: Cluster) -> Cluster:
     return cluster
 
 
-async def test_the_callers_node_dies_while_it_rings_on_the_other_node(dying: Cluster) -> None:
-    cluster = dying
+async def ring_across(cluster: Cluster) -> tuple[Node, Node, InProcessTerminal, InProcessTerminal]:
+    """Nodes A and B; the office terminal on B, and a caller on A dialling it."""
     a = await cluster.start("node-a")
     b = await cluster.start("node-b")
     office = await InProcessTerminal(b.url, cluster.token(OFFICE)).start()
     caller = await InProcessTerminal(a.url, cluster.token("drc-01"), dial=OFFICE_EXTENSION).start()
+    return a, b, office, caller
+
+
+async def ringing_on_both(office: InProcessTerminal, caller: InProcessTerminal) -> dict[str, str]:
+    """The office's "ringing" line, once the caller says it is dialling that call."""
+    ringing = await next_line(office.sink.lines, "ringing", caller="drc-01")
+    await next_line(caller.sink.lines, "dialling", call=ringing["call"])
+    return ringing
+
+
+async def test_the_callers_node_dies_while_it_rings_on_the_other_node(dying: Cluster) -> None:
+    cluster = dying
+    a, b, office, caller = await ring_across(cluster)
     try:
-        ringing = await next_line(office.sink.lines, "ringing", caller="drc-01")
-        await next_line(caller.sink.lines, "dialling", call=ringing["call"])
+        ringing = await ringing_on_both(office, caller)
         a.kill()
         killed = asyncio.get_running_loop().time()
         # node-b's sweep finds the caller's device gone (its presence ran out, nobody cleaned up after it)
@@ -62,13 +74,9 @@ async def test_the_callers_node_dies_while_it_rings_on_the_other_node(dying: Clu
 async def test_the_callees_node_dies_while_it_rings(dying: Cluster) -> None:
     cluster = dying
     cluster.settings["CITYHUB_CALLS_RING_TIMEOUT"] = "5"
-    a = await cluster.start("node-a")
-    b = await cluster.start("node-b")
-    office = await InProcessTerminal(b.url, cluster.token(OFFICE)).start()
-    caller = await InProcessTerminal(a.url, cluster.token("drc-01"), dial=OFFICE_EXTENSION).start()
+    a, b, office, caller = await ring_across(cluster)
     try:
-        ringing = await next_line(office.sink.lines, "ringing", caller="drc-01")
-        await next_line(caller.sink.lines, "dialling", call=ringing["call"])
+        ringing = await ringing_on_both(office, caller)
         b.kill()
         ended = await next_line(caller.sink.lines, "ended", within=5 + 4)
         assert (ended["call"], ended["outcome"]) == (ringing["call"], "missed")
