@@ -123,8 +123,7 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
         inactivity_timeout=options.inactivity_timeout,
         speaker_interval=options.speaker_interval,
     )
-    events: list[MeetingRooms] = []
-    sfu = Sfu(config, on_event=lambda event: events[0].on_sfu_event(event) if events else None)
+    sfu = Sfu(config)
     local = LocalMediaRouter(sfu)
     cluster: ClusterMediaRouter | None = None
     if settings.redis.url:
@@ -132,11 +131,11 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
         cluster = ClusterMediaRouter(
             app[keys.BUS], app[keys.NODES], local, claim_ttl=settings.server.heartbeat * 3,
             rpc_timeout=options.relay_timeout,
-            on_owner_lost=lambda meeting_id, participant_id: rooms.media_lost(meeting_id, participant_id),
-            on_origin_lost=lambda meeting_id, participant_id: rooms.node_lost(meeting_id, participant_id),
         )
-    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], cluster or local)
-    events.append(rooms)
+    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.BUS], sfu, cluster or local)
+    sfu.listen(rooms.on_sfu_event)  # routed by room id to the meeting's room
+    if cluster is not None:
+        cluster.listen(rooms)
     app[keys.MEETING_ROOMS] = rooms
     await sfu.start()
     if cluster is not None:

@@ -9,9 +9,10 @@ come back on `node.{origin}.reply`. The SDP answer is the owner's, so its ICE ca
 address and the media goes straight to the owner (relay of signaling, not redirect: see docs/deploy.md).
 
 Nodes that die: a node whose registry entry expired is gone. Participants of this node whose media was on it are
-told to join again (`on_owner_lost`); peers in this node's SFU whose socket was on it are taken out of the SFU
-and out of the meeting (`on_origin_lost`). Right after Redis came back empty, no node is gone and no meeting is
-placed until the registry has settled (hub.bus.nodes); owners re-write their claims before they re-announce.
+told to join again (`NodeLossListener.media_lost`); peers in this node's SFU whose socket was on it are taken out
+of the SFU and out of the meeting (`NodeLossListener.node_lost`). Right after Redis came back empty, no node is
+gone and no meeting is placed until the registry has settled (hub.bus.nodes); owners re-write their claims before
+they re-announce.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, Protocol
 
 from hub.bus.base import Bus, Message
 from hub.bus.nodes import NodeInfo, NodeRegistry
@@ -32,8 +33,16 @@ from signaling.sfu import Sfu, TrackInfo, TrackSource
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
-# Called with (meeting id, participant id).
-ParticipantHook = Callable[[str, str], Awaitable[None]]
+
+
+class NodeLossListener(Protocol):
+    """Who hears of participants cut off by a node that died (the meeting rooms)."""
+
+    async def media_lost(self, meeting_id: str, participant_id: str) -> None:
+        """A participant of this node whose media was on the dead node: it must join again."""
+
+    async def node_lost(self, meeting_id: str, participant_id: str) -> None:
+        """A peer in this node's SFU whose socket was on the dead node (already out of the SFU)."""
 
 
 def room_key(meeting_id: str) -> str:
@@ -58,15 +67,13 @@ class ClusterMediaRouter:
     """A MediaRouter for several nodes: local rooms in this node's SFU, the others' through their owner."""
 
     def __init__(self, bus: Bus, registry: NodeRegistry, local: LocalMediaRouter, *, claim_ttl: float = 15.0,
-                 rpc_timeout: float = 10.0, on_owner_lost: ParticipantHook | None = None,
-                 on_origin_lost: ParticipantHook | None = None) -> None:
+                 rpc_timeout: float = 10.0) -> None:
         self.bus = bus
         self.registry = registry
         self.local = local
         self.claim_ttl = claim_ttl
         self.rpc_timeout = rpc_timeout
-        self.on_owner_lost = on_owner_lost
-        self.on_origin_lost = on_origin_lost
+        self._listener: NodeLossListener | None = None
         self.node_id = bus.node_id
         self.owners: dict[Key, str] = {}  # participants on this node -> the node holding their media
         self.remote_peers: dict[Key, str] = {}  # peers in this node's SFU -> the node their socket is on
@@ -75,6 +82,10 @@ class ClusterMediaRouter:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[None]] = []
+
+    def listen(self, listener: NodeLossListener) -> None:
+        """Tell `listener` of the participants a dead node cut off."""
+        self._listener = listener
 
     @property
     def sfu(self) -> Sfu:
@@ -164,16 +175,16 @@ class ClusterMediaRouter:
                 log.info("meeting %s: owner node %s is gone; %s must join again", key[0], owner, key[1])
                 self.owners.pop(key, None)
                 self._sinks.pop(key, None)
-                if self.on_owner_lost is not None:
-                    await self.on_owner_lost(*key)
+                if self._listener is not None:
+                    await self._listener.media_lost(*key)
         for key, origin in list(self.remote_peers.items()):
             if origin in gone:
                 log.info("meeting %s: node %s of participant %s is gone; its peer leaves", key[0], origin, key[1])
                 self.remote_peers.pop(key, None)
                 self._locks.pop(key, None)
                 await self.local.leave(*key)
-                if self.on_origin_lost is not None:
-                    await self.on_origin_lost(*key)
+                if self._listener is not None:
+                    await self._listener.node_lost(*key)
 
     # --- the MediaRouter interface -------------------------------------------------------------------------
 

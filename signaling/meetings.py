@@ -1,6 +1,7 @@
 """The meeting messages of /ws: join and leave, SDP and ICE, media state, hands, chat, moderation.
 
-Handlers are thin: the schema is checked by the dispatcher, MeetingRooms does the work, HubError refuses.
+Handlers are thin: the schema is checked by the dispatcher, the session's MeetingRoom (found through MeetingRooms)
+does the work, HubError refuses.
 Every message and event here is documented in docs/signaling.md (generated: `python -m signaling.docgen`).
 """
 
@@ -12,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
 from hub.errors import HubError
+from signaling.meeting_room import not_joined
 from signaling.meeting_rooms import MeetingRooms
+from signaling.participants import Member, Order, Participant
 from signaling.protocol import Commands, Request, Result
 from signaling.session import Session
 
@@ -79,6 +82,11 @@ def rooms(session: Session) -> MeetingRooms:
     return session.app[keys.MEETING_ROOMS]
 
 
+def joined(session: Session, request: MeetingRequest) -> Member:
+    """The session's membership in the request's meeting, or `not_joined`."""
+    return rooms(session).joined(session, request.meeting_id)
+
+
 def _check_sdp(session: Session, sdp: str) -> None:
     limit = session.app[keys.SETTINGS].signaling.max_sdp_bytes
     if len(sdp.encode()) > limit:
@@ -92,9 +100,9 @@ async def join(session: Session, request: JoinRequest) -> Result:
 
 @commands.command("meeting.leave", MeetingRequest, "Leave the meeting (or its lobby)")
 async def leave(session: Session, request: MeetingRequest) -> Result:
-    att = rooms(session).attendance_of(session)
-    if att is None or att.meeting_id != request.meeting_id:
-        raise HubError("not_joined", f"not in meeting {request.meeting_id!r}", 409)
+    member = rooms(session).member_of(session)
+    if member is None or member.room.meeting_id != request.meeting_id:
+        raise not_joined(request.meeting_id)
     await rooms(session).leave(session, "left")
     return {}
 
@@ -102,56 +110,61 @@ async def leave(session: Session, request: MeetingRequest) -> Result:
 @commands.command("sdp.offer", OfferRequest, "The client's offer (its published tracks); result: the answer SDP")
 async def offer(session: Session, request: OfferRequest) -> Result:
     _check_sdp(session, request.sdp)
-    att = rooms(session).joined(session, request.meeting_id)
-    answer = await rooms(session).media.offer(request.meeting_id, att.participant_id, request.sdp, request.sources)
+    member = joined(session, request)
+    answer = await member.room.offer(member, request.sdp, request.sources)
     return {"sdp": answer}
 
 
 @commands.command("sdp.answer", SdpRequest, "The client's answer to a server offer (event sdp.offer)")
 async def answer(session: Session, request: SdpRequest) -> Result:
     _check_sdp(session, request.sdp)
-    att = rooms(session).joined(session, request.meeting_id)
-    await rooms(session).media.answer(request.meeting_id, att.participant_id, request.sdp)
+    member = joined(session, request)
+    await member.room.answer(member, request.sdp)
     return {}
 
 
 @commands.command("ice.candidate", CandidateRequest, "A trickled ICE candidate of the client (null: gathering done)")
 async def candidate(session: Session, request: CandidateRequest) -> Result:
-    att = rooms(session).joined(session, request.meeting_id)
+    member = joined(session, request)
     value: dict[str, Any] | None = request.candidate.model_dump() if request.candidate is not None else None
-    await rooms(session).media.candidate(request.meeting_id, att.participant_id, value)
+    await member.room.candidate(member, value)
     return {}
 
 
 @commands.command("media.state", MediaStateRequest, "Say whether the microphone / camera is on (mute, camera off)")
 async def media_state(session: Session, request: MediaStateRequest) -> Result:
     changes = {k: v for k, v in (("audio", request.audio), ("video", request.video)) if v is not None}
-    return {"participant": await rooms(session).update_self(session, request.meeting_id, **changes)}
+    member = joined(session, request)
+    return {"participant": await member.room.update_self(member, **changes)}
 
 
 @commands.command("screen.start", MeetingRequest, "Say a screen share starts (its track comes by renegotiation)")
 async def screen_start(session: Session, request: MeetingRequest) -> Result:
-    return {"participant": await rooms(session).update_self(session, request.meeting_id, screen=True)}
+    member = joined(session, request)
+    return {"participant": await member.room.update_self(member, screen=True)}
 
 
 @commands.command("screen.stop", MeetingRequest, "Say the screen share stopped")
 async def screen_stop(session: Session, request: MeetingRequest) -> Result:
-    return {"participant": await rooms(session).update_self(session, request.meeting_id, screen=False)}
+    member = joined(session, request)
+    return {"participant": await member.room.update_self(member, screen=False)}
 
 
 @commands.command("hand.raise", MeetingRequest, "Raise one's hand")
 async def hand_raise(session: Session, request: MeetingRequest) -> Result:
-    return {"participant": await rooms(session).update_self(session, request.meeting_id, hand=True)}
+    member = joined(session, request)
+    return {"participant": await member.room.update_self(member, hand=True)}
 
 
 @commands.command("hand.lower", MeetingRequest, "Lower one's hand")
 async def hand_lower(session: Session, request: MeetingRequest) -> Result:
-    return {"participant": await rooms(session).update_self(session, request.meeting_id, hand=False)}
+    member = joined(session, request)
+    return {"participant": await member.room.update_self(member, hand=False)}
 
 
 @commands.command("chat.send", ChatRequest, "Send a chat message to the meeting (stored for late joiners)")
 async def chat_send(session: Session, request: ChatRequest) -> Result:
-    rooms(session).joined(session, request.meeting_id)
+    joined(session, request)
     assert session.principal is not None
     message = await rooms(session).service.chat(session.principal, request.meeting_id, request.text)
     return {"message": message.to_dict()}
@@ -159,31 +172,35 @@ async def chat_send(session: Session, request: ChatRequest) -> Result:
 
 @commands.command("moderator.mute", MuteRequest, "Chair: mute a participant's microphone or camera")
 async def moderator_mute(session: Session, request: MuteRequest) -> Result:
-    await rooms(session).order(session, request.meeting_id, request.participant_id, "mute", kind=request.kind)
+    member = joined(session, request)
+    await member.room.order(member, request.participant_id, Order.MUTE, kind=request.kind)
     return {}
 
 
 @commands.command("moderator.remove", TargetRequest, "Chair: remove a participant (back only through the lobby)")
 async def moderator_remove(session: Session, request: TargetRequest) -> Result:
-    await rooms(session).order(session, request.meeting_id, request.participant_id, "remove")
+    member = joined(session, request)
+    await member.room.order(member, request.participant_id, Order.REMOVE)
     return {}
 
 
 @commands.command("moderator.admit", TargetRequest, "Chair: let someone in from the lobby")
 async def moderator_admit(session: Session, request: TargetRequest) -> Result:
-    await rooms(session).order(session, request.meeting_id, request.participant_id, "admit")
+    member = joined(session, request)
+    await member.room.order(member, request.participant_id, Order.ADMIT)
     return {}
 
 
 @commands.command("moderator.deny", TargetRequest, "Chair: turn someone in the lobby away")
 async def moderator_deny(session: Session, request: TargetRequest) -> Result:
-    await rooms(session).order(session, request.meeting_id, request.participant_id, "deny")
+    member = joined(session, request)
+    await member.room.order(member, request.participant_id, Order.DENY)
     return {}
 
 
 @commands.command("moderator.lock", LockRequest, "Chair: lock (no one new without the chair) or unlock")
 async def moderator_lock(session: Session, request: LockRequest) -> Result:
-    rooms(session).joined(session, request.meeting_id)
+    joined(session, request)
     assert session.principal is not None
     meeting = await rooms(session).service.set_locked(session.principal, request.meeting_id, request.locked)
     return {"meeting": meeting.to_dict()}
@@ -191,28 +208,13 @@ async def moderator_lock(session: Session, request: LockRequest) -> Result:
 
 @commands.command("moderator.end", MeetingRequest, "Chair: end the meeting for everybody")
 async def moderator_end(session: Session, request: MeetingRequest) -> Result:
-    rooms(session).joined(session, request.meeting_id)
+    joined(session, request)
     assert session.principal is not None
     meeting = await rooms(session).service.end(session.principal, request.meeting_id)
     return {"meeting": meeting.to_dict()}
 
 
 # --- events ----------------------------------------------------------------------------------------------------
-
-
-class Participant(BaseModel):
-    participant_id: str
-    person_id: str
-    name: str
-    title: str
-    org_unit_id: str
-    org_unit_name: str
-    role: Literal["chair", "secretary", "organizer", "participant"]
-    audio: bool
-    video: bool
-    screen: bool
-    hand: bool
-    joined_at: float
 
 
 class Track(BaseModel):

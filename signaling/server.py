@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +54,7 @@ class SignalingHub:
         self.sessions: dict[str, Session] = {}
         self._by_person: dict[str, set[str]] = {}
         self._watchers: list[asyncio.Task[None]] = []
+        self._cleanups: set[asyncio.Task[None]] = set()
         self.draining = False
         self._emptied = asyncio.Event()
 
@@ -71,6 +72,15 @@ class SignalingHub:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # sessions still leaving their meetings and calls finish before the domains below them stop
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
+
+    def clean_up(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a closed session's cleanup as a task of its own, which the hub awaits before it stops."""
+        task = asyncio.ensure_future(cleanup)
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        return task
 
     async def drain(self, seconds: float) -> None:
         """Take no new sessions, tell the open ones to move to another node, wait until they have (or time is up)."""

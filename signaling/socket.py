@@ -124,11 +124,16 @@ class SignalingSocket:
             self._closing = True
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(None)
-            await self.hub.forget(self.session)
-            await self.session.close()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(writer, 2)
-            writer.cancel()
+            # Leaving meetings and calls runs to its end even when this handler is cancelled mid-way (aiohttp
+            # cancels handlers of lost connections with handler_cancellation, as its test server does).
+            await asyncio.shield(self.hub.clean_up(self._clean_up(writer)))
+
+    async def _clean_up(self, writer: asyncio.Task[None]) -> None:
+        await self.hub.forget(self.session)
+        await self.session.close()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(writer, 2)
+        writer.cancel()
 
     async def _authenticated(self, principal: Principal) -> None:
         self.session.principal = principal

@@ -113,6 +113,10 @@ class Bus(ABC):
             await self._channel_added(channel)
         return subscription
 
+    def local_subscribers(self, channel: str) -> int:
+        """How many consumers on this node follow a channel (each one costs a queue and a task)."""
+        return len(self._subscriptions.get(channel, ()))
+
     def _unsubscribe(self, subscription: Subscription) -> None:
         subscribers = self._subscriptions.get(subscription.channel)
         if subscribers is None:

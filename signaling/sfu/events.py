@@ -53,11 +53,18 @@ class PeerFailed:
 
 
 @dataclass(frozen=True)
+class RoomOpened:
+    """A room was created on this SFU (its first participant is joining); it is in `Sfu.rooms` already."""
+
+    room_id: str
+
+
+@dataclass(frozen=True)
 class RoomClosed:
     room_id: str
 
 
-SfuEvent = TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | RoomClosed
+SfuEvent = TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | RoomOpened | RoomClosed
 
 
 @dataclass

@@ -14,6 +14,7 @@ from signaling.sfu.events import (
     ForwardingStats,
     PeerFailed,
     RoomClosed,
+    RoomOpened,
     SfuEvent,
     TrackInfo,
     TrackPublished,
@@ -190,6 +191,10 @@ class Sfu:
         self._closed_stats = ForwardingStats()
         self._started = False
 
+    def listen(self, on_event: EventSink) -> None:
+        """Send every event to `on_event` (called synchronously) instead of the `events` queue."""
+        self._on_event = on_event
+
     async def start(self) -> None:
         """Accept joins."""
         self._started = True
@@ -225,6 +230,7 @@ class Sfu:
         if room is None:
             room = self.rooms[room_id] = SfuRoom(room_id, self.config, self._emit, self._room_closed)
             room.start()
+            self._emit(RoomOpened(room_id))
         return await room.join(participant_id, on_offer)
 
     async def leave(self, room_id: str, participant_id: str) -> None:

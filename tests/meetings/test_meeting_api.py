@@ -140,14 +140,14 @@ def test_turn_credentials_are_per_person_and_time_limited(tmp_path: Any) -> None
     import hmac
     import time
 
-    from signaling.meeting_rooms import ice_servers
+    from hub.calls.ice import ice_servers
     from tests.conftest import make_settings
 
     plain = make_settings(tmp_path)
-    assert ice_servers(plain, "p-xie") == []
+    assert ice_servers(plain.ice, "p-xie", time.time()) == []
     settings = make_settings(tmp_path, ice={"servers": ("turn:turn.city.example:3478",), "turn_secret": "s3cret",
                                             "turn_ttl": 600})
-    [entry] = ice_servers(settings, "p-xie")
+    [entry] = ice_servers(settings.ice, "p-xie", time.time())
     expires, person = entry["username"].split(":")
     assert person == "p-xie" and 0 < int(expires) - time.time() <= 600
     expected = base64.b64encode(hmac.new(b"s3cret", entry["username"].encode(), hashlib.sha1).digest()).decode()
