@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import struct
 import time
 from collections.abc import Callable, Coroutine
@@ -22,6 +21,7 @@ from aiortc.rtp import RtpPacket
 from signaling.sfu.aiortc_internals import NTP_UNIX_OFFSET, ForwardingReceiver, ForwardingSender
 from signaling.sfu.events import ForwardingStats, TrackInfo
 from signaling.sfu.keyframes import keyframe_start, needs_keyframe
+from signaling.sfu.munger import RtpMunger, Vp8Munger
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ _HEADER = struct.Struct("!BBHLL")
 _HEADER_WITH_EXT = struct.Struct("!BBHLLHH")
 
 
-def ntp_now() -> int:
-    """The current time as a 64-bit NTP timestamp (aiortc's clock goes through datetime: 3x slower)."""
-    now = time.time() + NTP_UNIX_OFFSET
+def ntp_of(now: float) -> int:
+    """A `time.time()` as a 64-bit NTP timestamp (aiortc's clock goes through datetime: 3x slower)."""
+    now += NTP_UNIX_OFFSET
     seconds = int(now)
     return (seconds << 32) | int((now - seconds) * 4294967296.0)
 
@@ -59,7 +59,7 @@ def _same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
 
 
 class OutgoingLeg:
-    """One published track as sent to one subscriber."""
+    """One published track as sent to one subscriber; `switch_to` points it at another track (receive slots)."""
 
     def __init__(self, forwarder: TrackForwarder, sender: ForwardingSender, subscriber_id: str) -> None:
         self.forwarder = forwarder
@@ -73,10 +73,10 @@ class OutgoingLeg:
         self._synced = False
         self._start_seq = 0
         self._sent = 0
-        self._seq_offset = 0
-        self._ts_offset = 0
-        self._next_seq = random.randrange(0, 0x8000)
-        self._next_ts = random.randrange(0, 0x100000000)
+        # the stream the subscriber sees goes on across publisher restarts and switches
+        self._rtp = RtpMunger(90000 if forwarder.info.kind == "video" else 48000)
+        self._vp8 = Vp8Munger()
+        self._is_vp8 = False
         self._prepared = False
         self._one_byte = False
         self._mid_id: int | None = None
@@ -145,6 +145,7 @@ class OutgoingLeg:
         packet: RtpPacket,
         codec: RTCRtpCodecParameters,
         source: tuple[int, int, int],
+        now: float,
         ntp: int,
         abs_send_time: bytes,
     ) -> None:
@@ -170,8 +171,11 @@ class OutgoingLeg:
                 self.forwarder.keyframe_wanted()
                 return
             self._source_ssrc = ssrc
-            self._seq_offset = (self._next_seq - seq) & 0xFFFF
-            self._ts_offset = (self._next_ts - ts) & 0xFFFFFFFF
+            self._rtp.clock_rate = codec.clockRate
+            self._rtp.switch(seq, ts, now)
+            self._is_vp8 = codec.mimeType.lower() == "video/vp8"
+            if self._is_vp8:
+                self._vp8.switch()
             self._start_seq = seq
             self._sent = 0
             self._synced = True
@@ -179,12 +183,20 @@ class OutgoingLeg:
             # a straggler from before this leg started
             stats.packets_dropped += 1
             return
-        out_seq = (seq + self._seq_offset) & 0xFFFF
-        out_ts = (ts + self._ts_offset) & 0xFFFFFFFF
+        payload = packet.payload
+        if self._is_vp8:
+            try:
+                payload = self._vp8.rewrite(payload)
+            except ValueError:
+                stats.packets_dropped += 1
+                return
+        out_seq, out_ts = self._rtp.map(seq, ts, now)
         header = self._header(packet, pt, out_seq, out_ts, abs_send_time) if self._one_byte else None
         if header is not None:
-            data = header + packet.payload
+            data = header + payload
         else:
+            original = packet.payload
+            packet.payload = payload
             packet.ssrc = self.ssrc
             packet.payload_type = pt
             packet.sequence_number = out_seq
@@ -192,12 +204,10 @@ class OutgoingLeg:
             packet.extensions.mid = self.sender.mid
             packet.extensions.abs_send_time = int.from_bytes(abs_send_time, "big")
             data = packet.serialize(self.sender.extensions_map)
+            packet.payload = original  # the next subscriber's leg rewrites the publisher's payload
         self._history[out_seq % self._size] = data
-        if (out_seq - self._next_seq) & 0xFFFF < 0x8000:
-            self._next_seq = (out_seq + 1) & 0xFFFF
-            self._next_ts = out_ts
         self._sent += 1
-        payload_size = len(packet.payload)
+        payload_size = len(payload)
         sent = self.sender.try_send_rtp(data, ntp, out_ts, payload_size)
         if sent is None:  # TURN relay: only aiortc's coroutine path can send
             self.forwarder.spawn(self._send_later(data, ntp, out_ts, payload_size))
@@ -210,10 +220,23 @@ class OutgoingLeg:
             self.forwarder.stats.packets_forwarded += 1
             self.forwarder.stats.bytes_forwarded += len(data)
 
+    def switch_to(self, forwarder: TrackForwarder) -> None:
+        """Carry another published track of the same kind from its next key frame on, as one continuous stream."""
+        if forwarder is self.forwarder or self.closed:
+            return
+        if forwarder.info.kind != self.forwarder.info.kind:
+            raise ValueError(f"a {self.forwarder.info.kind} leg cannot carry a {forwarder.info.kind} track")
+        self.forwarder.detach_leg(self)
+        self.forwarder = forwarder
+        self._source_ssrc = None
+        self._synced = False
+        self._pt_map.clear()  # the new publisher numbers its payload types its own way
+        forwarder.add_leg(self)
+
     @property
     def last_sequence_number(self) -> int | None:
         """The newest sequence number sent to the subscriber, None before the first packet."""
-        return (self._next_seq - 1) & 0xFFFF if self._synced else None
+        return (self._rtp.next_seq - 1) & 0xFFFF if self._synced else None
 
     async def on_nack(self, lost: list[int]) -> None:
         """Answer the subscriber's NACK from this leg's history."""
@@ -268,10 +291,11 @@ class TrackForwarder:
             return
         # the fallback serializer rewrites the packet in place: keep the originals aside
         source = (packet.ssrc, packet.sequence_number, packet.timestamp)
-        ntp = ntp_now()
+        now = time.time()
+        ntp = ntp_of(now)
         abs_send_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
         for leg in tuple(self.legs):
-            leg.forward(packet, codec, source, ntp, abs_send_time)
+            leg.forward(packet, codec, source, now, ntp, abs_send_time)
 
     def add_leg(self, leg: OutgoingLeg) -> None:
         """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""
@@ -282,6 +306,10 @@ class TrackForwarder:
     def remove_leg(self, leg: OutgoingLeg) -> None:
         """Stop forwarding to a subscriber."""
         leg.closed = True
+        self.detach_leg(leg)
+
+    def detach_leg(self, leg: OutgoingLeg) -> None:
+        """Stop feeding a leg that goes on with another track."""
         if leg in self.legs:
             self.legs.remove(leg)
 

@@ -176,3 +176,32 @@ async def test_a_file_passed_through_undecoded_is_counted_from_rtp_undecoded(
 def test_passthrough_needs_a_file() -> None:
     with pytest.raises(ValueError, match="media_file"):
         MediaClient("x", passthrough=True)
+
+
+async def test_a_leg_switched_to_another_publisher_goes_on_as_one_stream(sfu: Sfu, participants) -> None:
+    """What receive slots do: carol's video from alice is pointed at bob's camera and keeps decoding."""
+    a = await participants("alice")
+    b = await participants("bob")
+    c = await participants("carol")
+    await wait_for(lambda: len(c.client.frames("video")) == 2 and min(c.client.frames("video").values()) > 10,
+                   what="carol decoding both cameras")
+    room = sfu.rooms["room-1"]
+    cameras = {f.info.participant_id: f for f in room.forwarders.values() if f.info.kind == "video"}
+    [leg] = [leg for leg in cameras["alice"].legs if leg.subscriber_id == "carol"]
+    slot_track = cameras["alice"].info.track_id
+    last_seq = leg.last_sequence_number
+    requests = cameras["bob"].stats.keyframe_requests_sent
+    frames_before = c.client.frames("video")[slot_track]
+
+    leg.switch_to(cameras["bob"])
+    assert leg not in cameras["alice"].legs and leg in cameras["bob"].legs
+    await wait_for(lambda: leg._synced, what="the leg starting on a key frame of bob's camera")
+    # one continuous stream: the sequence numbers go on where alice's packets stopped
+    assert last_seq is not None and leg.last_sequence_number is not None
+    assert (leg.last_sequence_number - last_seq) % 65536 < 1000
+    assert cameras["bob"].stats.keyframe_requests_sent > requests
+    await wait_for(lambda: c.client.frames("video")[slot_track] > frames_before + 30,
+                   what="carol's decoder going on with bob's camera on the same track")
+    assert a.client.frames("video") and b.client.frames("video")
+    with pytest.raises(ValueError):
+        leg.switch_to(next(f for f in room.forwarders.values() if f.info.kind == "audio"))
