@@ -53,6 +53,25 @@ class PeerFailed:
 
 
 @dataclass(frozen=True)
+class SlotContent:
+    """What one receive slot of a subscriber carries: `track` None is nothing (its m-line stays quiet)."""
+
+    slot_id: str
+    mid: str | None
+    kind: str
+    track: TrackInfo | None
+
+
+@dataclass(frozen=True)
+class SlotsChanged:
+    """A subscriber's receive slots were pointed at other tracks (or got their mids, once negotiated)."""
+
+    room_id: str
+    participant_id: str
+    slots: tuple[SlotContent, ...]
+
+
+@dataclass(frozen=True)
 class RoomOpened:
     """A room was created on this SFU (its first participant is joining); it is in `Sfu.rooms` already."""
 
@@ -64,7 +83,8 @@ class RoomClosed:
     room_id: str
 
 
-SfuEvent = TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | RoomOpened | RoomClosed
+SfuEvent = (TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | SlotsChanged | RoomOpened
+            | RoomClosed)
 
 
 @dataclass

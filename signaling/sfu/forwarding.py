@@ -61,12 +61,15 @@ def _same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
 class OutgoingLeg:
     """One published track as sent to one subscriber; `switch_to` points it at another track (receive slots)."""
 
-    def __init__(self, forwarder: TrackForwarder, sender: ForwardingSender, subscriber_id: str) -> None:
+    def __init__(self, forwarder: TrackForwarder | None, sender: ForwardingSender, subscriber_id: str,
+                 kind: str | None = None) -> None:
+        # None: a receive slot that carries nothing yet (then `kind` says which tracks it may carry)
         self.forwarder = forwarder
+        self.kind = forwarder.info.kind if forwarder is not None else kind or "video"
         self.sender = sender
         self.subscriber_id = subscriber_id
         self.ssrc = sender.ssrc
-        self._size = VIDEO_HISTORY if forwarder.info.kind == "video" else AUDIO_HISTORY
+        self._size = VIDEO_HISTORY if self.kind == "video" else AUDIO_HISTORY
         self._history: dict[int, bytes] = {}
         self._pt_map: dict[int, int | None] = {}
         self._source_ssrc: int | None = None
@@ -74,7 +77,7 @@ class OutgoingLeg:
         self._start_seq = 0
         self._sent = 0
         # the stream the subscriber sees goes on across publisher restarts and switches
-        self._rtp = RtpMunger(90000 if forwarder.info.kind == "video" else 48000)
+        self._rtp = RtpMunger(90000 if self.kind == "video" else 48000)
         self._vp8 = Vp8Munger()
         self._is_vp8 = False
         self._prepared = False
@@ -92,12 +95,7 @@ class OutgoingLeg:
             return None
         pt = next((c.payloadType for c in params.codecs if _same_codec(c, codec)), None)
         if pt is None:
-            logger.warning(
-                "subscriber %s did not negotiate %s for track %s",
-                self.subscriber_id,
-                codec.mimeType,
-                self.forwarder.info.track_id,
-            )
+            logger.warning("subscriber %s did not negotiate %s", self.subscriber_id, codec.mimeType)
         if codec.payloadType is not None:
             self._pt_map[codec.payloadType] = pt
         return pt
@@ -151,7 +149,9 @@ class OutgoingLeg:
     ) -> None:
         """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`) and send it."""
         ssrc, seq, ts = source
-        stats = self.forwarder.stats
+        forwarder = self.forwarder
+        assert forwarder is not None  # only a forwarder calls this
+        stats = forwarder.stats
         if not self._prepared and not (self.sender.ready and self._prepare()):
             stats.packets_dropped += 1
             return
@@ -168,7 +168,7 @@ class OutgoingLeg:
         if not self._synced:
             if needs_keyframe(codec.mimeType) and not keyframe_start(codec.mimeType, packet.payload):
                 stats.packets_dropped += 1
-                self.forwarder.keyframe_wanted()
+                forwarder.keyframe_wanted()
                 return
             self._source_ssrc = ssrc
             self._rtp.clock_rate = codec.clockRate
@@ -210,28 +210,32 @@ class OutgoingLeg:
         payload_size = len(payload)
         sent = self.sender.try_send_rtp(data, ntp, out_ts, payload_size)
         if sent is None:  # TURN relay: only aiortc's coroutine path can send
-            self.forwarder.spawn(self._send_later(data, ntp, out_ts, payload_size))
+            forwarder.spawn(self._send_later(forwarder.stats, data, ntp, out_ts, payload_size))
         elif sent:
             stats.packets_forwarded += 1
             stats.bytes_forwarded += len(data)
 
-    async def _send_later(self, data: bytes, ntp: int, rtp_timestamp: int, payload_size: int) -> None:
+    async def _send_later(self, stats: ForwardingStats, data: bytes, ntp: int, rtp_timestamp: int,
+                          payload_size: int) -> None:
         if await self.sender.send_rtp(data, ntp, rtp_timestamp, payload_size):
-            self.forwarder.stats.packets_forwarded += 1
-            self.forwarder.stats.bytes_forwarded += len(data)
+            stats.packets_forwarded += 1
+            stats.bytes_forwarded += len(data)
 
-    def switch_to(self, forwarder: TrackForwarder) -> None:
-        """Carry another published track of the same kind from its next key frame on, as one continuous stream."""
+    def switch_to(self, forwarder: TrackForwarder | None) -> None:
+        """Carry another published track of the same kind from its next key frame on, as one continuous stream
+        (None: nothing, until pointed at a track again)."""
         if forwarder is self.forwarder or self.closed:
             return
-        if forwarder.info.kind != self.forwarder.info.kind:
-            raise ValueError(f"a {self.forwarder.info.kind} leg cannot carry a {forwarder.info.kind} track")
-        self.forwarder.detach_leg(self)
+        if forwarder is not None and forwarder.info.kind != self.kind:
+            raise ValueError(f"a {self.kind} leg cannot carry a {forwarder.info.kind} track")
+        if self.forwarder is not None:
+            self.forwarder.detach_leg(self)
         self.forwarder = forwarder
         self._source_ssrc = None
         self._synced = False
         self._pt_map.clear()  # the new publisher numbers its payload types its own way
-        forwarder.add_leg(self)
+        if forwarder is not None:
+            forwarder.add_leg(self)
 
     @property
     def last_sequence_number(self) -> int | None:
@@ -240,7 +244,7 @@ class OutgoingLeg:
 
     async def on_nack(self, lost: list[int]) -> None:
         """Answer the subscriber's NACK from this leg's history."""
-        stats = self.forwarder.stats
+        stats = self.forwarder.stats if self.forwarder is not None else ForwardingStats()
         stats.nacks_received += 1
         for seq in lost:
             data = self._history.get(seq % self._size)
@@ -250,6 +254,8 @@ class OutgoingLeg:
 
     def on_keyframe_request(self) -> None:
         """The subscriber sent PLI/FIR: forward it to the publisher, paced."""
+        if self.forwarder is None:
+            return
         self.forwarder.stats.keyframe_requests_received += 1
         self.forwarder.request_keyframe(KEYFRAME_MIN_INTERVAL)
 

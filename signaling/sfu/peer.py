@@ -36,6 +36,7 @@ from signaling.sfu.aiortc_internals import (
 from signaling.sfu.events import TrackInfo, TrackSource
 from signaling.sfu.forwarding import OutgoingLeg, TrackForwarder
 from signaling.sfu.sdp_harmony import harmonize_offer
+from signaling.sfu.slots import ReceiveSlots
 
 if TYPE_CHECKING:
     from signaling.sfu.room import SfuRoom
@@ -64,6 +65,10 @@ class SfuConfig:
     speaker_interval: float = 0.3
     # take media packets straight from the socket callback (aiortc_internals.install_fast_receive)
     fast_receive: bool = True
+    # Receive slots (signaling/sfu/slots.py): each participant receives at most `last_n` videos and the
+    # `audio_n` loudest microphones plus the spotlight's and the main venue's; 0: every track on its own m-line.
+    last_n: int = 0
+    audio_n: int = 3
 
 
 @dataclass
@@ -102,6 +107,9 @@ class SfuPeer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._fast_receive = False
+        # with receive slots: made in the first server offer, pointed by the room once the subscriber answered
+        self.slots = ReceiveSlots(participant_id, config.last_n, config.audio_n + 2) if config.last_n > 0 else None
+        self._slots_starting = False
         self.pc.on("connectionstatechange", self._on_connection_state)
 
     def start(self) -> None:
@@ -126,6 +134,9 @@ class SfuPeer:
             mid = sub.transceiver.mid
             if mid is not None:
                 result[mid] = sub.forwarder.info
+        for content in self.slots.contents() if self.slots is not None else ():
+            if content.mid is not None and content.track is not None:
+                result[content.mid] = content.track
         return result
 
     # --- client-initiated negotiation -------------------------------------------------
@@ -162,7 +173,7 @@ class SfuPeer:
             if not self._fast_receive and self._config.fast_receive:
                 self._spawn(self._install_fast_receive())
             answer = self.pc.localDescription.sdp
-        if self._pending_add or self._pending_remove:
+        if self._pending_add or self._pending_remove or (self.slots is not None and not self.slots.slots):
             self._negotiation_needed.set()
         return answer
 
@@ -275,6 +286,9 @@ class SfuPeer:
                     self._server_cycle = False
 
     async def _apply_pending(self) -> list[_Subscription] | None:
+        if self.slots is not None and not self.slots.slots:
+            self.slots.create(self.pc)
+            return []
         if not self._pending_add and not self._pending_remove:
             return None
         for track_id in list(self._pending_remove):
@@ -321,6 +335,18 @@ class SfuPeer:
             self._answer = None
         for sub in new:
             self._spawn(self._start_leg(sub))
+        if self.slots is not None and self.slots.slots and not self._slots_starting:
+            self._slots_starting = True
+            self._spawn(self._start_slots())
+
+    async def _start_slots(self) -> None:
+        # The room points the slots once every sender can send, so the key frames asked for are not wasted.
+        assert self.slots is not None
+        for slot in self.slots.slots:
+            await slot.leg.sender.wait_ready()
+        if not self._closed:
+            self.slots.ready = True
+            self.room.slots_ready(self)
 
     async def _start_leg(self, sub: _Subscription) -> None:
         # Join the forwarder only once the sender can send, so the key frame asked for now is not wasted.
@@ -354,7 +380,8 @@ class SfuPeer:
         interval = min(1.0, self._config.inactivity_timeout / 3)
         while True:
             await asyncio.sleep(interval)
-            if self.pc.connectionState != "connected" or not (self._published or self._subscriptions):
+            receiving = self._subscriptions or (self.slots is not None and self.slots.slots)
+            if self.pc.connectionState != "connected" or not (self._published or receiving):
                 silent_for = 0.0
                 continue
             rx = transport_rx_packets(self.pc.getTransceivers()[0].receiver)
@@ -381,6 +408,8 @@ class SfuPeer:
         for sub in self._subscriptions.values():
             sub.forwarder.remove_leg(sub.leg)
         self._subscriptions.clear()
+        if self.slots is not None:
+            self.slots.close()
         self._pending_add.clear()
         if self._answer is not None and not self._answer.done():
             self._answer.cancel()

@@ -16,12 +16,14 @@ from signaling.sfu.events import (
     RoomClosed,
     RoomOpened,
     SfuEvent,
+    SlotsChanged,
     TrackInfo,
     TrackPublished,
     TrackUnpublished,
 )
 from signaling.sfu.forwarding import TrackForwarder
 from signaling.sfu.peer import OfferSink, SfuConfig, SfuError, SfuPeer, capabilities_for
+from signaling.sfu.selection import Stage, View, choose_audio, choose_video
 from signaling.sfu.speaker import ActiveSpeakerDetector
 
 logger = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ class SfuRoom:
         self.peers: dict[str, SfuPeer] = {}
         self.forwarders: dict[str, TrackForwarder] = {}
         self.speakers = ActiveSpeakerDetector()
+        # with receive slots: who the room is shown, what each subscriber asks to see (selection.py)
+        self.stage = Stage()
+        self.views: dict[str, View] = {}
         self.closed_stats = ForwardingStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self._speaker_task: asyncio.Task[None] | None = None
@@ -81,9 +86,10 @@ class SfuRoom:
         peer = SfuPeer(self, participant_id, on_offer, self._config)
         self.peers[participant_id] = peer
         peer.start()
-        for forwarder in self.forwarders.values():
-            if forwarder.info.participant_id != participant_id:
-                peer.subscribe(forwarder)
+        if peer.slots is None:
+            for forwarder in self.forwarders.values():
+                if forwarder.info.participant_id != participant_id:
+                    peer.subscribe(forwarder)
         logger.info("room %s: %s joined", self.room_id, participant_id)
         return peer
 
@@ -117,9 +123,12 @@ class SfuRoom:
         level_sink = self.speakers.add if info.kind == "audio" else None
         forwarder = TrackForwarder(info, receiver, capabilities_for(info.kind, codecs), level_sink)
         self.forwarders[info.track_id] = forwarder
-        for other in self.peers.values():
-            if other is not peer:
-                other.subscribe(forwarder)
+        if self.slotted:
+            self.select()
+        else:
+            for other in self.peers.values():
+                if other is not peer:
+                    other.subscribe(forwarder)
         logger.info(
             "room %s: %s published %s (%s)", self.room_id, info.participant_id, info.track_id, info.source
         )
@@ -130,6 +139,8 @@ class SfuRoom:
         forwarder = self.forwarders.pop(info.track_id, None)
         if forwarder is None:
             return
+        if self.slotted:
+            self.select()  # the slots that showed it move on before its forwarder closes
         forwarder.close()
         self.closed_stats.add(forwarder.stats)
         for other in self.peers.values():
@@ -150,6 +161,50 @@ class SfuRoom:
         await self._remove(participant_id, reason=reason)
         await self._stop_if_empty()
 
+    # --- receive slots ----------------------------------------------------------------
+
+    @property
+    def slotted(self) -> bool:
+        """Whether subscribers receive through receive slots (SfuConfig.last_n) rather than a track per m-line."""
+        return self._config.last_n > 0
+
+    def slots_ready(self, peer: SfuPeer) -> None:
+        """A subscriber's slots can carry media: point them, and tell it where its slots are."""
+        if self.peers.get(peer.participant_id) is not peer or peer.slots is None:
+            return
+        self._show(peer)
+        self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
+
+    def set_stage(self, *, spotlight: str | None = None, main: str | None = None) -> None:
+        """Who everybody is shown (roll call, floor granted; the main venue); None clears."""
+        self.stage.spotlight, self.stage.main = spotlight, main
+        self.select()
+
+    def set_view(self, participant_id: str, view: View) -> None:
+        """What one subscriber asks to see (the tiles on its screen, fewer videos on a small screen)."""
+        self.views[participant_id] = view
+        peer = self.peers.get(participant_id)
+        if peer is not None and peer.slots is not None and self._show(peer):
+            self._emit(SlotsChanged(self.room_id, participant_id, peer.slots.contents()))
+
+    def select(self) -> None:
+        """Point every subscriber's slots at what it should receive now."""
+        for peer in list(self.peers.values()):
+            if self._show(peer):
+                assert peer.slots is not None
+                self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
+
+    def _show(self, peer: SfuPeer) -> bool:
+        slots = peer.slots
+        if slots is None or not slots.ready:
+            return False
+        tracks = [f.info for f in self.forwarders.values()]
+        view = self.views.get(peer.participant_id) or View()
+        video = choose_video(peer.participant_id, tracks, self.stage, view, slots.counts["video"])
+        loudness = {t.participant_id: self.speakers.loudness(t.participant_id) for t in tracks}
+        audio = choose_audio(peer.participant_id, tracks, self.stage, loudness, self._config.audio_n)
+        return slots.show(video, audio, self.forwarders)
+
     # --- internals --------------------------------------------------------------------
 
     async def _remove(self, participant_id: str, reason: str | None) -> None:
@@ -162,6 +217,8 @@ class SfuRoom:
             await peer.close()
         except Exception:
             logger.exception("room %s: closing %s failed", self.room_id, participant_id)
+        self.stage.forget(participant_id)
+        self.views.pop(participant_id, None)
         if self.speakers.remove(participant_id):
             self._emit(ActiveSpeakerChanged(self.room_id, None, participant_id))
         if reason is not None:
@@ -177,7 +234,10 @@ class SfuRoom:
             previous = self.speakers.current
             speaker = self.speakers.tick()
             if speaker is not None:
+                self.stage.spoke(speaker)
                 self._emit(ActiveSpeakerChanged(self.room_id, speaker, previous))
+            if self.slotted:
+                self.select()  # the loudest microphones change with every window
 
 
 class Sfu:
