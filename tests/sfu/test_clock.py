@@ -4,9 +4,9 @@ from __future__ import annotations
 
 
 def test_ntp_clock_agrees_with_aiortc() -> None:
-    from aiortc import clock
-
     import time
+
+    from aiortc import clock
 
     from signaling.sfu.forwarding import ntp_of
 
