@@ -122,6 +122,8 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
         negotiation_timeout=options.negotiation_timeout,
         inactivity_timeout=options.inactivity_timeout,
         speaker_interval=options.speaker_interval,
+        last_n=options.last_n,
+        audio_n=options.audio_n,
     )
     sfu = Sfu(config)
     local = LocalMediaRouter(sfu)

@@ -144,6 +144,11 @@ class DocsSettings:
     max_versions: int = 200
 
 
+# A gallery page shows at most 25 tiles; a few more audio slots than speakers anyone can follow at once.
+MAX_LAST_N = 25
+MAX_AUDIO_N = 8
+
+
 @dataclass(frozen=True)
 class MeetingSettings:
     # A participant whose media stops arriving for this many seconds is removed (no ghost participants).
@@ -160,6 +165,12 @@ class MeetingSettings:
     # (join, offer, answer, candidate, leave); then the client gets `media_node_unreachable`. Above the SFU's
     # own worst case for an answer (ICE gathering with an unreachable STUN server takes a few seconds).
     relay_timeout: float = 10.0
+    # Large meetings: each participant receives at most this many videos through fixed receive slots (the
+    # spotlight, the main venue, screen shares, the tiles it shows, recent speakers); 0: everyone receives every
+    # track, each on its own m-line (small meetings only: the SDP grows with the room).
+    last_n: int = 9
+    # ... and the microphones of this many loudest speakers, plus the spotlight's and the main venue's.
+    audio_n: int = 3
 
 
 @dataclass(frozen=True)
@@ -337,6 +348,10 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"calls.{key}: must be positive")
     if settings.meetings.relay_timeout <= 0:
         raise SettingsError("meetings.relay_timeout: must be positive")
+    if not 0 <= settings.meetings.last_n <= MAX_LAST_N:
+        raise SettingsError(f"meetings.last_n: must be 0 to {MAX_LAST_N}, not {settings.meetings.last_n}")
+    if not 1 <= settings.meetings.audio_n <= MAX_AUDIO_N:
+        raise SettingsError(f"meetings.audio_n: must be 1 to {MAX_AUDIO_N}, not {settings.meetings.audio_n}")
     if settings.calls.reconnect_grace < 0:
         raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):

@@ -37,6 +37,8 @@ class MeetingClient:
         self.events: list[dict[str, Any]] = []
         self.participants: dict[str, dict[str, Any]] = {}
         self.tracks: dict[str, dict[str, Any]] = {}
+        # receive slots (meetings.last_n > 0): slot id (the msid of its m-line) -> the track it carries, or None
+        self.slots: dict[str, dict[str, Any] | None] = {}
         self.status = "new"
         self.connected_at: float | None = None
         self._changed = asyncio.Condition()
@@ -106,6 +108,10 @@ class MeetingClient:
             self.tracks[data["track"]["track_id"]] = data["track"]
         elif name == "track.unpublished":
             self.tracks.pop(data["track"]["track_id"], None)
+        elif name == "media.slots":
+            self.slots = {slot["slot_id"]: slot["track"] for slot in data["slots"]}
+        elif name == "media.pause":
+            self.media.pause(str(data["track"]["source"]), bool(data["paused"]))
         elif name == "lobby.admitted":
             await self._entered(data)
             self._spawn(self.negotiate())
@@ -117,7 +123,7 @@ class MeetingClient:
     async def _rejoin(self, media: Callable[[], MediaClient]) -> None:
         await self.media.close()
         self.media = media()
-        self.participants, self.tracks = {}, {}
+        self.participants, self.tracks, self.slots = {}, {}, {}
         try:
             await self.join()
         except (SignalingError, ConnectionError) as exc:
@@ -156,8 +162,17 @@ class MeetingClient:
         return [e["event"] for e in self.events]
 
     def decoded(self, kind: str | None = None) -> dict[str, int]:
-        """Decoded frames per remote track id."""
-        return self.media.frames(kind)
+        """Decoded frames per published track received (through a receive slot: the slot's frames so far)."""
+        frames = self.media.frames(kind)
+        if not self.slots:
+            return frames
+        return {track["track_id"]: frames[slot] for slot, track in self.slots.items()
+                if track is not None and slot in frames}
+
+    def slot_of(self, participant_id: str, kind: str = "video") -> str | None:
+        """The receive slot that carries a participant's track of this kind now, if any."""
+        return next((slot for slot, track in self.slots.items() if track is not None
+                     and track["participant_id"] == participant_id and track["kind"] == kind), None)
 
     def publishers(self) -> set[str]:
         """Participant ids whose tracks this client decodes frames of."""

@@ -242,6 +242,13 @@ class ClusterMediaRouter:
             value = dict(candidate) if candidate is not None else None
             await self._request(owner, "candidate", meeting_id, participant_id, candidate=value)
 
+    async def view(self, meeting_id: str, participant_id: str, visible: list[str], last_n: int | None) -> None:
+        owner = self._owner_of(meeting_id, participant_id)
+        if owner == self.node_id:
+            await self.local.view(meeting_id, participant_id, visible, last_n)
+        else:
+            await self._request(owner, "view", meeting_id, participant_id, visible=visible, last_n=last_n)
+
     async def tracks(self, meeting_id: str) -> list[TrackInfo]:
         try:
             claim = await self.bus.get_key(room_key(meeting_id))
@@ -347,6 +354,11 @@ class ClusterMediaRouter:
             return {}
         if op == "candidate":
             await self.local.candidate(meeting_id, participant_id, message.get("candidate"))
+            return {}
+        if op == "view":
+            visible = [str(p) for p in message.get("visible") or []]
+            last_n = message.get("last_n")
+            await self.local.view(meeting_id, participant_id, visible, last_n if isinstance(last_n, int) else None)
             return {}
         if op == "tracks":
             tracks = await self.local.tracks(meeting_id)

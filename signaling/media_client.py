@@ -20,6 +20,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import av
 from aiortc import (
@@ -131,6 +132,29 @@ class ToneTrack(MediaStreamTrack):
         return frame
 
 
+class PausableTrack(MediaStreamTrack):
+    """A published video the hub may ask to stop sending (nobody receives it): its frames are read and dropped
+    (a file or camera behind it must not pile them up) until it is resumed."""
+
+    def __init__(self, inner: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = inner.kind
+        self.inner = inner
+        self.paused = False
+        self.dropped = 0
+
+    async def recv(self) -> Any:
+        while True:
+            frame = await self.inner.recv()
+            if not self.paused:
+                return frame
+            self.dropped += 1
+
+    def stop(self) -> None:
+        super().stop()
+        self.inner.stop()
+
+
 @dataclass
 class ReceivedTrack:
     """What the client decoded of one remote track (id = the SFU's stable track id)."""
@@ -197,6 +221,7 @@ class MediaClient:
                 self._tracks.append((ToneTrack(amplitude=amplitude), "microphone"))
         if screen:
             self._tracks.append((PatternVideoTrack(width, height, max(1, fps // 3), phase=3), "screen"))
+        self._tracks = [(PausableTrack(t) if t.kind == "video" else t, source) for t, source in self._tracks]
         self._sources: dict[str, str] = {}
         # descriptions are applied in the order the signaling channel delivered them
         self._signaling_lock = asyncio.Lock()
@@ -213,6 +238,18 @@ class MediaClient:
     def connection_state(self) -> str:
         """The RTCPeerConnection's connection state."""
         return self.pc.connectionState
+
+    def pause(self, source: str, paused: bool) -> bool:
+        """Stop (or go on) sending the published video of this source; False if there is none."""
+        for track, published in self._tracks:
+            if published == source and isinstance(track, PausableTrack):
+                track.paused = paused
+                return True
+        return False
+
+    def paused(self, source: str) -> bool:
+        """Whether the published video of this source is paused."""
+        return any(isinstance(t, PausableTrack) and t.paused for t, published in self._tracks if published == source)
 
     def sources(self) -> dict[str, str]:
         """mid -> "camera" | "microphone" | "screen" for the published tracks (after create_offer)."""

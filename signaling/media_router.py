@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from hub.errors import Conflict, HubError
 from signaling.sfu import Sfu, SfuError, SfuEvent, TrackInfo
+from signaling.sfu.selection import View
 
 OfferSink = Callable[[str], Awaitable[None]]
 
@@ -31,6 +32,8 @@ class MediaRouter(Protocol):
     async def candidate(self, meeting_id: str, participant_id: str, candidate: Mapping[str, Any] | None) -> None: ...
 
     async def tracks(self, meeting_id: str) -> list[TrackInfo]: ...
+
+    async def view(self, meeting_id: str, participant_id: str, visible: list[str], last_n: int | None) -> None: ...
 
 
 def sfu_refusal(exc: SfuError) -> HubError:
@@ -80,6 +83,11 @@ class LocalMediaRouter:
     async def tracks(self, meeting_id: str) -> list[TrackInfo]:
         room = self.sfu.rooms.get(meeting_id)
         return room.tracks() if room is not None else []
+
+    async def view(self, meeting_id: str, participant_id: str, visible: list[str], last_n: int | None) -> None:
+        self._peer(meeting_id, participant_id)
+        room = self.sfu.rooms[meeting_id]
+        room.set_view(participant_id, View(tuple(visible), last_n))
 
 
 __all__ = ["LocalMediaRouter", "MediaRouter", "SfuEvent", "sfu_refusal"]

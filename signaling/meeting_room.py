@@ -24,7 +24,15 @@ from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
 from hub.settings import MeetingSettings
 from signaling.media_router import MediaRouter
-from signaling.participants import Member, Order, OrderMessage, Participant, direct_channel, track_json
+from signaling.participants import (
+    Member,
+    Order,
+    OrderMessage,
+    Participant,
+    direct_channel,
+    slot_json,
+    track_json,
+)
 from signaling.session import Session
 from signaling.sfu import (
     ActiveSpeakerChanged,
@@ -33,6 +41,8 @@ from signaling.sfu import (
     RoomOpened,
     SfuEvent,
     SfuRoom,
+    SlotsChanged,
+    TrackPaused,
     TrackPublished,
     TrackUnpublished,
 )
@@ -41,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # The events a participant waiting in the lobby still hears.
 LOBBY_EVENTS = frozenset({"meeting.ended", "meeting.updated"})
+# The hub's notices to one participant, and the /ws event each becomes.
+NOTICES = {Order.SLOTS: "media.slots", Order.PAUSE: "media.pause"}
 
 
 class RoomStopped(Exception):
@@ -63,6 +75,7 @@ class MeetingRoom:
         self.members: dict[str, Member] = {}  # participant id -> member (joined or in the lobby)
         self.sfu_room: SfuRoom | None = None  # set while this node hosts the meeting's media
         self._joining = 0
+        self._leaving = 0
         self._events: Subscription | None = None
         self._sfu_events: asyncio.Queue[SfuEvent] = asyncio.Queue()
         self._loops: list[asyncio.Task[None]] = []
@@ -111,8 +124,8 @@ class MeetingRoom:
 
     @property
     def empty(self) -> bool:
-        """No local session, no join on its way in, no media hosted here."""
-        return not self.members and not self._joining and self.sfu_room is None
+        """No local session, no join on its way in or leave on its way out, no media hosted here."""
+        return not self.members and not self._joining and not self._leaving and self.sfu_room is None
 
     async def _stop_if_empty(self) -> None:
         if self.empty and not self.stopped:
@@ -220,6 +233,8 @@ class MeetingRoom:
             return
         del self.members[member.participant_id]
         member.gone()
+        # until its cleanup is done the room is not empty: stopping now would cancel it half-way
+        self._leaving += 1
         try:
             if member.joined:
                 await self._media.leave(self.meeting_id, member.participant_id)
@@ -234,6 +249,8 @@ class MeetingRoom:
                                             {"participant_id": member.participant_id, "reason": reason})
         except Exception:
             log.exception("meeting %s: cleaning up %s failed", self.meeting_id, member.participant_id)
+        finally:
+            self._leaving -= 1
         log.info("meeting %s: %s left (%s)", self.meeting_id, member.participant_id, reason)
 
     async def _leave_then(self, member: Member, reason: str, event: str, data: dict[str, Any]) -> None:
@@ -253,6 +270,14 @@ class MeetingRoom:
     async def candidate(self, member: Member, candidate: Mapping[str, Any] | None) -> None:
         """A trickled ICE candidate of the member (None: gathering done)."""
         await self._media.candidate(self.meeting_id, member.participant_id, candidate)
+
+    async def view(self, member: Member, visible: list[str], last_n: int | None) -> None:
+        """The participants whose tiles the member shows (and perhaps fewer videos): its receive slots follow."""
+        present = {p.get("participant_id") for p in await self._service.participants(self.meeting_id)}
+        strangers = [p for p in visible if p not in present]
+        if strangers:
+            raise NotFound("participant_not_found", f"not in the meeting: {', '.join(strangers[:5])}")
+        await self._media.view(self.meeting_id, member.participant_id, visible, last_n)
 
     # --- what participants change about themselves ---------------------------------------------------------
 
@@ -327,6 +352,8 @@ class MeetingRoom:
             await self._leave_then(member, reason, "meeting.left", {**data, "reason": reason})
         elif order.order is Order.REPLACED:
             await self._leave_then(member, "replaced", "meeting.left", {**data, "reason": "replaced"})
+        elif order.order in NOTICES and member.joined and order.data is not None:
+            member.session.send_event(NOTICES[order.order], {**order.data, **data})
 
     # --- events for everyone in the meeting ----------------------------------------------------------------
 
@@ -379,6 +406,14 @@ class MeetingRoom:
         elif isinstance(event, ActiveSpeakerChanged):
             await self._service.publish(self.meeting_id, "speaker.active",
                                         {"participant_id": event.participant_id, "previous": event.previous})
+        elif isinstance(event, SlotsChanged):
+            # to the subscriber's own channel: its session may be on another node
+            slots = [slot_json(slot) for slot in event.slots]
+            await self._bus.publish(direct_channel(self.meeting_id, event.participant_id),
+                                    OrderMessage(Order.SLOTS, data={"slots": slots}).to_bus())
+        elif isinstance(event, TrackPaused):
+            await self._bus.publish(direct_channel(self.meeting_id, event.track.participant_id), OrderMessage(
+                Order.PAUSE, data={"track": track_json(event.track), "paused": event.paused}).to_bus())
         elif isinstance(event, PeerFailed):
             await self._peer_failed(event)
         elif isinstance(event, RoomClosed):

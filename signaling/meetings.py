@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub import keys
 from hub.errors import HubError
@@ -21,6 +21,7 @@ from signaling.session import Session
 
 commands = Commands("meetings")
 
+MAX_VISIBLE = 25
 MeetingId = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 ParticipantId = Field(min_length=1, max_length=64)
 
@@ -60,6 +61,22 @@ class CandidateRequest(MeetingRequest):
 class MediaStateRequest(MeetingRequest):
     audio: bool | None = None
     video: bool | None = None
+
+
+class ViewRequest(MeetingRequest):
+    # the participants whose tiles are on screen, most important first: a gallery page holds at most 25
+    visible: list[str] = Field(default_factory=list, max_length=MAX_VISIBLE)
+    # fewer videos than the hub's meetings.last_n (a phone-sized page)
+    last_n: int | None = Field(None, ge=0, le=MAX_VISIBLE)
+
+    @field_validator("visible")
+    @classmethod
+    def _ids(cls, visible: list[str]) -> list[str]:
+        if any(not 1 <= len(p) <= 64 for p in visible):
+            raise ValueError("participant ids are 1 to 64 characters")
+        if len(set(visible)) != len(visible):
+            raise ValueError("a participant is named twice")
+        return visible
 
 
 class ChatRequest(MeetingRequest):
@@ -136,6 +153,14 @@ async def media_state(session: Session, request: MediaStateRequest) -> Result:
     changes = {k: v for k, v in (("audio", request.audio), ("video", request.video)) if v is not None}
     member = joined(session, request)
     return {"participant": await member.room.update_self(member, **changes)}
+
+
+@commands.command("media.view", ViewRequest,
+                  "Say whose tiles are on screen (and perhaps fewer videos): the receive slots follow (media.slots)")
+async def media_view(session: Session, request: ViewRequest) -> Result:
+    member = joined(session, request)
+    await member.room.view(member, request.visible, request.last_n)
+    return {}
 
 
 @commands.command("screen.start", MeetingRequest, "Say a screen share starts (its track comes by renegotiation)")
@@ -307,6 +332,24 @@ class AdmittedEvent(BaseModel):
     chat: list[ChatMessageModel]
 
 
+class Slot(BaseModel):
+    slot_id: str = Field(description="the msid (stream and track id) of the slot's m-line: video-0, audio-2, ...")
+    mid: str | None
+    kind: Literal["audio", "video"]
+    track: Track | None = Field(description="the published track the slot carries now; null: nothing")
+
+
+class SlotsEvent(BaseModel):
+    meeting_id: str
+    slots: list[Slot]
+
+
+class PauseEvent(BaseModel):
+    meeting_id: str
+    track: Track = Field(description="one of your own published videos")
+    paused: bool = Field(description="true: nobody receives it, stop sending it; false: send it again")
+
+
 class ForwardedEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -326,6 +369,10 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
     ("meeting.updated", MeetingEvent, "The meeting changed (locked, live, details)"),
     ("meeting.ended", EndedEvent, "The chair ended (or the organizer cancelled) the meeting; everyone is out"),
     ("sdp.offer", OfferEvent, "A server offer (tracks came or went): answer with sdp.answer"),
+    ("media.slots", SlotsEvent,
+     "What each of your receive slots carries now (meetings.last_n > 0): show a slot's track on that tile"),
+    ("media.pause", PauseEvent,
+     "Nobody receives one of your videos: stop sending it (encoding inactive) until told to send it again"),
     ("moderator.muted", MutedEvent, "To the participant: the chair muted your microphone or camera"),
     ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),
     ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),

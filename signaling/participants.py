@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import logging
 import time
@@ -15,7 +14,7 @@ from hub.auth.principal import Principal
 from hub.bus.base import Message, Subscription
 from hub.meetings.model import Meeting, MeetingRole
 from signaling.session import Session
-from signaling.sfu import TrackInfo
+from signaling.sfu import SlotContent, TrackInfo
 
 if TYPE_CHECKING:
     from signaling.meeting_room import MeetingRoom
@@ -35,6 +34,12 @@ def track_json(track: TrackInfo) -> dict[str, str]:
     """A published track as clients see it (its track id is the msid track id of the stream they receive)."""
     return {"track_id": track.track_id, "participant_id": track.participant_id, "kind": track.kind,
             "source": track.source.value}
+
+
+def slot_json(slot: SlotContent) -> dict[str, Any]:
+    """A receive slot as its subscriber sees it: its id (the msid), its mid and the track it carries."""
+    return {"slot_id": slot.slot_id, "mid": slot.mid, "kind": slot.kind,
+            "track": track_json(slot.track) if slot.track is not None else None}
 
 
 class Participant(BaseModel):
@@ -108,6 +113,12 @@ class Order(enum.StrEnum):
     REMOVE = "remove"  # chair: out, back only through the lobby
     MEDIA_LOST = "media_lost"  # hub: the node holding the media lost the peer or died (`reason`): join again
     REPLACED = "replaced"  # hub: the same person joined again from a reconnected tab
+    SLOTS = "slots"  # hub: what the participant's receive slots carry now (`data.slots`)
+    PAUSE = "pause"  # hub: nobody receives one of the participant's videos (`data.track`, `data.paused`)
+
+
+# The hub's notices to one participant, with their `data`.
+NOTICES = frozenset({Order.SLOTS, Order.PAUSE})
 
 
 @dataclass(frozen=True)
@@ -118,10 +129,15 @@ class OrderMessage:
     by: str | None = None
     kind: str | None = None
     reason: str | None = None
+    data: Message | None = None  # what the hub's notices carry (JSON)
 
     def to_bus(self) -> Message:
-        return {k: (v.value if isinstance(v, Order) else v) for k, v in dataclasses.asdict(self).items()
-                if v is not None}
+        message: Message = {"order": self.order.value}
+        for name in ("by", "kind", "reason", "data"):
+            value = getattr(self, name)
+            if value is not None:
+                message[name] = value
+        return message
 
     @classmethod
     def from_bus(cls, message: Message) -> OrderMessage | None:
@@ -134,4 +150,7 @@ class OrderMessage:
         for name in ("by", "kind", "reason"):
             value = message.get(name)
             fields[name] = value if isinstance(value, str) else None
-        return cls(order, **fields)
+        data = message.get("data")
+        if order in NOTICES and not isinstance(data, dict):
+            return None
+        return cls(order, **fields, data=data if order in NOTICES else None)  # type: ignore[arg-type]

@@ -203,6 +203,8 @@ class RedisBus(Bus):
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _unsubscribe_remote(self, pubsub: Any, channel: str) -> None:
+        if channel in self._subscriptions:
+            return  # followed again meanwhile (a participant joining again at once): keep it subscribed
         with contextlib.suppress(*_DOWN):
             await pubsub.unsubscribe(self._channel(channel))
 

@@ -53,6 +53,15 @@ class PeerFailed:
 
 
 @dataclass(frozen=True)
+class TrackPaused:
+    """Nobody receives a video (`paused`): its publisher should stop sending it; False: send it again."""
+
+    room_id: str
+    track: TrackInfo
+    paused: bool
+
+
+@dataclass(frozen=True)
 class SlotContent:
     """What one receive slot of a subscriber carries: `track` None is nothing (its m-line stays quiet)."""
 
@@ -83,8 +92,8 @@ class RoomClosed:
     room_id: str
 
 
-SfuEvent = (TrackPublished | TrackUnpublished | ActiveSpeakerChanged | PeerFailed | SlotsChanged | RoomOpened
-            | RoomClosed)
+SfuEvent = (TrackPublished | TrackUnpublished | TrackPaused | ActiveSpeakerChanged | PeerFailed | SlotsChanged
+            | RoomOpened | RoomClosed)
 
 
 @dataclass

@@ -35,6 +35,10 @@ KEYFRAME_JOIN_INTERVAL = 0.05
 KEYFRAME_RETRY = 1.0
 
 LevelSink = Callable[[str, int], None]
+# Called with (forwarder, paused): a video nobody receives should not be sent at all (True), or again (False).
+IdleSink = Callable[["TrackForwarder", bool], None]
+# A video nobody receives is paused at its publisher after this long (a slot switched away and back is not).
+PAUSE_AFTER = 1.0
 
 MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
 ABS_SEND_TIME_URI = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
@@ -269,6 +273,7 @@ class TrackForwarder:
         receiver: ForwardingReceiver,
         capabilities: list[RTCRtpCodecCapability],
         level_sink: LevelSink | None,
+        idle_sink: IdleSink | None = None,
     ) -> None:
         self.info = info
         # what subscribers are offered: the publisher's negotiated codecs, nothing we would have to transcode
@@ -282,7 +287,11 @@ class TrackForwarder:
         self._request_pending = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop = asyncio.get_running_loop()
+        self._idle_sink = idle_sink if info.kind == "video" else None
+        self.paused = False  # the publisher was told to stop sending this video
+        self._pause_timer: asyncio.TimerHandle | None = None
         receiver.set_sink(self)
+        self._idle_changed()
 
     def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
         """Called by the forwarding receiver for every publisher packet."""
@@ -306,6 +315,7 @@ class TrackForwarder:
     def add_leg(self, leg: OutgoingLeg) -> None:
         """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""
         self.legs.append(leg)
+        self._idle_changed()
         if self.info.kind == "video":
             self.request_keyframe(KEYFRAME_JOIN_INTERVAL)
 
@@ -318,6 +328,27 @@ class TrackForwarder:
         """Stop feeding a leg that goes on with another track."""
         if leg in self.legs:
             self.legs.remove(leg)
+            self._idle_changed()
+
+    def _idle_changed(self) -> None:
+        if self._idle_sink is None:
+            return
+        if self.legs:
+            if self._pause_timer is not None:
+                self._pause_timer.cancel()
+                self._pause_timer = None
+            if self.paused:
+                self.paused = False
+                self._request_pending = True  # a key frame from the first packet the publisher sends again
+                self._idle_sink(self, False)
+        elif not self.paused and self._pause_timer is None:
+            self._pause_timer = self._loop.call_later(PAUSE_AFTER, self._pause)
+
+    def _pause(self) -> None:
+        self._pause_timer = None
+        if not self.legs and not self.paused and self._idle_sink is not None:
+            self.paused = True
+            self._idle_sink(self, True)
 
     def seconds_since_keyframe_request(self) -> float:
         """Time since the last PLI was sent to the publisher."""
@@ -351,6 +382,9 @@ class TrackForwarder:
 
     def close(self) -> None:
         """Detach from the receiver and drop every leg."""
+        self._idle_sink = None
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
         self.receiver.set_sink(None)
         for leg in tuple(self.legs):
             self.remove_leg(leg)

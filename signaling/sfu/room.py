@@ -18,6 +18,7 @@ from signaling.sfu.events import (
     SfuEvent,
     SlotsChanged,
     TrackInfo,
+    TrackPaused,
     TrackPublished,
     TrackUnpublished,
 )
@@ -121,7 +122,8 @@ class SfuRoom:
     ) -> None:
         """A participant started sending a track: forward it to everybody else."""
         level_sink = self.speakers.add if info.kind == "audio" else None
-        forwarder = TrackForwarder(info, receiver, capabilities_for(info.kind, codecs), level_sink)
+        forwarder = TrackForwarder(info, receiver, capabilities_for(info.kind, codecs), level_sink,
+                                   self._track_idle)
         self.forwarders[info.track_id] = forwarder
         if self.slotted:
             self.select()
@@ -160,6 +162,11 @@ class SfuRoom:
     async def _remove_failed(self, participant_id: str, reason: str) -> None:
         await self._remove(participant_id, reason=reason)
         await self._stop_if_empty()
+
+    def _track_idle(self, forwarder: TrackForwarder, paused: bool) -> None:
+        logger.info("room %s: %s %s (%s)", self.room_id, "pause" if paused else "resume", forwarder.info.track_id,
+                    "nobody receives it" if paused else "wanted again")
+        self._emit(TrackPaused(self.room_id, forwarder.info, paused))
 
     # --- receive slots ----------------------------------------------------------------
 

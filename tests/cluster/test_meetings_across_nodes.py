@@ -45,6 +45,15 @@ async def test_clients_on_two_nodes_decode_each_other(cluster: Cluster) -> None:
                               and min(c.decoded().values(), default=0) >= 10, within=20, what="decoding the other")
         assert on_a.publishers() == {on_b.participant_id}
         assert on_b.publishers() == {on_a.participant_id}
+        # receive slots: told to each client wherever its socket is, and a page's view relayed to the owner
+        for client, other in ((on_a, on_b), (on_b, on_a)):
+            assert client.slot_of(str(other.participant_id)) is not None
+            await client.request("media.view", visible=[other.participant_id], last_n=0)
+            await client.wait(lambda c=client: all(  # type: ignore[misc]
+                t is None for s, t in c.slots.items() if s.startswith("video")), what="no video wanted")
+            await client.request("media.view", visible=[other.participant_id])
+            await client.wait(lambda c=client, o=other: c.slot_of(str(o.participant_id)) is not None,  # type: ignore[misc]
+                              what="the video back")
         # one room, one owner: the claim did not move
         assert await owner_of(cluster, meeting["id"]) == owner
     finally:

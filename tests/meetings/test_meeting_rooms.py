@@ -125,3 +125,18 @@ async def test_a_dropped_connection_leaves_the_meeting(hub: Hub, signaling: Any)
     left = await until(chair, "participant.left", "pub-util-04")
     assert left["reason"] == "disconnected"
     assert [p["person_id"] for p in await hub.app[keys.MEETINGS].participants(meeting["id"])] == ["p-xie"]
+
+
+async def test_everyone_leaving_at_once_leaves_whole(hub: Hub, signaling: Any) -> None:
+    """The room is not empty (and does not stop) while a member's leave is still cleaning up."""
+    meeting = await create_meeting(hub)
+    clients = [await signaling(person) for person in ("p-xie", *MEMBERS)]
+    ids = [(await c.request("meeting.join", meeting_id=meeting["id"]))["participant_id"] for c in clients]
+    bus = hub.app[keys.BUS]
+    for participant_id in ids:  # as when the node holding the meeting's media dies
+        await bus.publish(direct_channel(meeting["id"], participant_id),
+                          OrderMessage(Order.MEDIA_LOST, reason="node_lost").to_bus())
+    for client in clients:
+        assert (await client.event("meeting.left"))["reason"] == "media_node_lost"
+    assert await hub.app[keys.MEETINGS].participants(meeting["id"]) == []
+    await settled(lambda: meeting["id"] not in hub.app[keys.MEETING_ROOMS].rooms, "the room closed")

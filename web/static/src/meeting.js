@@ -6,6 +6,7 @@ import { MeetingConnection, openDevices } from './lib/meeting-media.js'
 import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingControls } from './lib/meeting-controls.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
+import { ReceiveSlots, isSlot } from './lib/meeting-slots.js'
 import { takeHandoff } from './lib/call-handoff.js'
 import { followMissedCalls } from './lib/nav-badge.js'
 
@@ -68,8 +69,8 @@ async function connectSignaling () {
   signaling.on('reconnected', () => { if (state.wantIn) rejoin('reconnected') })
   for (const name of ['participant.joined', 'participant.updated', 'participant.left', 'lobby.waiting', 'lobby.left',
     'lobby.admitted', 'lobby.denied', 'track.published', 'track.unpublished', 'speaker.active', 'chat.message',
-    'meeting.updated', 'meeting.ended', 'sdp.offer', 'moderator.muted', 'meeting.removed', 'meeting.left',
-    'decision.recorded']) {
+    'meeting.updated', 'meeting.ended', 'sdp.offer', 'media.slots', 'media.pause', 'moderator.muted', 'meeting.removed',
+    'meeting.left', 'decision.recorded']) {
     signaling.on(name, (detail) => onEvent(name, detail))
   }
   // Every event, including those other domains publish on the meeting's bus channel, reaches the
@@ -131,6 +132,7 @@ async function enter (result) {
   state.tracks = new Map(result.tracks.map((tr) => [tr.track_id, tr]))
   state.lobby = new Map((result.lobby || []).map((p) => [p.participant_id, p]))
   root.classList.toggle('is-moderator', state.moderator)
+  slots.clear()
   view.clearTiles()
   view.chatLog.replaceChildren()
   for (const message of result.chat) view.addChat(message, message.person_id === data.me.person_id)
@@ -143,7 +145,18 @@ async function enter (result) {
   await controls.sendState()
   refreshPanels()
   controls.update()
+  sendView()
 }
+
+// A phone-sized page shows fewer videos, so the hub sends it fewer (meetings.last_n is for a desktop).
+const PHONE = window.matchMedia('(max-width: 600px)')
+const PHONE_LAST_N = 4
+function sendView () {
+  if (state.phase !== 'in' || !state.signaling) return
+  const view = { meeting_id: meetingId, visible: [], last_n: PHONE.matches ? PHONE_LAST_N : null }
+  state.signaling.request('media.view', view).catch((error) => console.warn('media.view', error))
+}
+PHONE.addEventListener('change', sendView)
 
 async function startMedia (iceServers) {
   if (state.media) state.media.close()
@@ -202,6 +215,7 @@ function leftWith (message) {
   state.wantIn = false
   if (state.media) state.media.close()
   state.media = null
+  slots.clear()
   view.clearTiles()
   if (state.screen) { state.screen.stream.getTracks().forEach((tr) => tr.stop()); state.screen = null }
   $('.left-message').textContent = message
@@ -211,23 +225,34 @@ function leftWith (message) {
 
 // --- remote media ----------------------------------------------------------------------------------------
 
+// With receive slots the hub says whose track each slot carries (media.slots); without, each published track
+// comes on an m-line of its own, its msid naming the track.
+const slots = new ReceiveSlots({ show: showTrack, hide: dropTrack, host: $('.slot-audio') })
+
 function onTrack (event) {
   const track = event.track
+  if (isSlot(track.id)) {
+    slots.addTrack(track)
+    return
+  }
   const info = state.tracks.get(track.id)
   const participantId = info ? info.participant_id : (event.streams[0] && event.streams[0].id)
   if (!participantId) return
   const screen = info && info.source === 'screen'
   const key = screen ? participantId + ':screen' : participantId
-  const participant = state.participants.get(participantId)
-  const entry = view.tile(key, participant, { screen })
-  entry.stream.getTracks().filter((tr) => tr.kind === track.kind).forEach((tr) => entry.stream.removeTrack(tr))
-  entry.stream.addTrack(track)
-  entry.video.play().catch(() => {})
+  showTrack(key, participantId, track, screen)
   track.addEventListener('ended', () => dropTrack(key, track))
   track.addEventListener('mute', () => {
     // an unpublished track goes quiet before its m-line goes inactive
     if (!state.tracks.has(track.id)) dropTrack(key, track)
   })
+}
+
+function showTrack (key, participantId, track, screen) {
+  const entry = view.tile(key, state.participants.get(participantId), { screen })
+  entry.stream.getTracks().filter((tr) => tr.kind === track.kind).forEach((tr) => entry.stream.removeTrack(tr))
+  entry.stream.addTrack(track)
+  entry.video.play().catch(() => {})
 }
 
 function dropTrack (key, track) {
@@ -295,6 +320,12 @@ function onEvent (name, detail) {
       break
     case 'meeting.ended':
       leftWith(t('The meeting has ended.'))
+      break
+    case 'media.slots':
+      slots.update(detail.slots)
+      break
+    case 'media.pause':
+      if (state.media) state.media.pause(detail.track.source, detail.paused).catch((error) => console.warn('pause', error))
       break
     case 'sdp.offer':
       if (state.media) state.media.handleServerOffer(detail.sdp).catch((error) => console.warn('server offer', error))

@@ -13,6 +13,7 @@ export class MeetingConnection extends EventTarget {
     this.offering = false
     this.pendingCandidates = []
     this.closed = false
+    this.paused = {} // source -> true while the hub asked us not to send it
     this.pc.addEventListener('icecandidate', (e) => this._candidate(e.candidate))
     this.pc.addEventListener('track', (e) => this.dispatchEvent(new CustomEvent('track', { detail: e })))
     this.pc.addEventListener('connectionstatechange', () => {
@@ -47,6 +48,19 @@ export class MeetingConnection extends EventTarget {
     transceiver.direction = 'inactive'
     this.sources.delete(transceiver)
     await this.offer()
+  }
+
+  // The hub says nobody receives our video of this source (paused) or that somebody does again: the encoder
+  // stops and starts, and the bandwidth goes to what is watched.
+  async pause (source, paused) {
+    for (const [transceiver, published] of this.sources) {
+      if (published !== source || transceiver.sender.track === null) continue
+      const params = transceiver.sender.getParameters()
+      if (!params.encodings || !params.encodings.length) continue
+      params.encodings.forEach((encoding) => { encoding.active = !paused })
+      await transceiver.sender.setParameters(params)
+      this.paused = { ...this.paused, [source]: paused }
+    }
   }
 
   _sourcesByMid () {

@@ -1,0 +1,64 @@
+"""Receive slots in headless Chromium: the page shows whom its slots carry, follows a switch, and stops sending
+its camera while nobody receives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.conftest import make_settings, start_hub
+from tests.meetings.browser import People, join, remote_videos_playing
+from tests.meetings.conftest import create_meeting
+
+pytestmark = [pytest.mark.browser, pytest.mark.media]
+
+SENDER_ACTIVE = """() => window.cityhubMeeting.media.pc.getTransceivers()
+  .filter((t) => t.sender.track && t.sender.track.kind === 'video')
+  .map((t) => t.sender.getParameters().encodings.every((e) => e.active))"""
+
+
+async def test_a_page_follows_its_slots_and_pauses_an_unwatched_camera(
+    chromium: Browser, aiohttp_client: Any, tmp_path: Path, meeting_clients: Any
+) -> None:
+    hub = await start_hub(aiohttp_client, make_settings(
+        tmp_path, meetings={"last_n": 1, "audio_n": 1, "inactivity_timeout": 4.0}))
+    crowd = People(chromium, hub)
+    try:
+        meeting = await create_meeting(hub)
+        page = await crowd.page("p-xie", f"/meetings/{meeting['id']}")
+        await join(page)
+        b, c = [meeting_clients(hub, person, meeting["id"], width=160, height=120)
+                for person in ("pub-util-02", "pub-util-03")]
+        await b.join()
+        await c.join()
+        me = await page.evaluate("() => window.cityhubMeeting.participantId")
+        await remote_videos_playing(page, 1)  # one video slot: one remote tile, whoever it shows
+
+        # the page asks for c: its one slot moves to c's tile, and c's video plays there
+        await page.evaluate("([meeting, who]) => window.cityhubMeeting.signaling.request('media.view', "
+                            "{ meeting_id: meeting, visible: [who] })", [meeting["id"], c.participant_id])
+        await page.wait_for_selector(f'[data-test="tile"][data-key="{c.participant_id}"]')
+        await page.wait_for_selector(f'[data-test="tile"][data-key="{b.participant_id}"]', state="detached")
+        await remote_videos_playing(page, 1)
+        assert await page.locator('[data-test="tile"]').count() == 2  # the page's own and c's
+
+        # b and c look at each other: nobody receives the page's camera, the browser stops encoding it
+        await b.request("media.view", visible=[c.participant_id])
+        await c.request("media.view", visible=[b.participant_id])
+        await page.wait_for_function("() => window.cityhubMeeting.media.paused.camera === true", timeout=10_000)
+        assert await page.evaluate(SENDER_ACTIVE) == [False]
+        # b wants the page's video again: it is sent, and b decodes it
+        await b.request("media.view", visible=[me])
+        await page.wait_for_function("() => window.cityhubMeeting.media.paused.camera === false", timeout=10_000)
+        assert await page.evaluate(SENDER_ACTIVE) == [True]
+        await b.wait(lambda: b.slot_of(me) is not None, what="the page in b's slot")
+        slot = b.slot_of(me)
+        assert slot is not None
+        frames = b.media.frames()[slot]
+        await b.wait(lambda: b.media.frames()[slot] > frames + 10, within=15, what="the page's camera at b")
+    finally:
+        await crowd.close()
+    assert crowd.errors == []
