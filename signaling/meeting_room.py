@@ -20,8 +20,10 @@ from typing import Any
 from hub.auth import policy
 from hub.bus.base import Bus, Message, Subscription
 from hub.errors import Conflict, HubError, NotFound
+from hub.meetings.floor import MeetingFloor
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
+from hub.meetings.stage import MeetingStage
 from hub.settings import MeetingSettings
 from signaling.media_router import MediaRouter
 from signaling.participants import (
@@ -62,12 +64,14 @@ class RoomStopped(Exception):
 class MeetingRoom:
     """One live meeting on this node: built with what it needs, started and stopped explicitly."""
 
-    def __init__(self, meeting_id: str, settings: MeetingSettings, service: MeetingService, bus: Bus,
-                 media: MediaRouter, ice: Callable[[str], list[dict[str, Any]]],
+    def __init__(self, meeting_id: str, settings: MeetingSettings, service: MeetingService, stage: MeetingStage,
+                 floor: MeetingFloor, bus: Bus, media: MediaRouter, ice: Callable[[str], list[dict[str, Any]]],
                  on_closed: Callable[[MeetingRoom], None]) -> None:
         self.meeting_id = meeting_id
         self._settings = settings
         self._service = service
+        self._stage = stage
+        self._floor = floor
         self._bus = bus
         self._media = media
         self._ice = ice
@@ -220,6 +224,8 @@ class MeetingRoom:
             "tracks": [track_json(t) for t in await self._media.tracks(self.meeting_id)],
             "chat": [m.to_dict() for m in history],
             "lobby": await self._service.lobby(self.meeting_id) if member.moderator else [],
+            "stage": await self._stage.current(self.meeting_id),
+            "floor": await self._floor.queue(self.meeting_id),
             "ice_servers": self._ice(principal.id),
         }
 
@@ -239,6 +245,7 @@ class MeetingRoom:
             if member.joined:
                 await self._media.leave(self.meeting_id, member.participant_id)
                 await self._bus.presence_remove(presence_group(self.meeting_id), member.participant_id)
+                await self._floor.cancel(self.meeting_id, member.participant_id, "left")
                 await self._service.publish(self.meeting_id, "participant.left", {
                     "participant_id": member.participant_id, "person_id": member.participant.person_id,
                     "reason": reason,
@@ -311,6 +318,24 @@ class MeetingRoom:
         await self._bus.publish(direct_channel(self.meeting_id, target),
                                 OrderMessage(order, by=principal.id, **extra).to_bus())
 
+    async def order_all(self, member: Member, order: Order, **extra: Any) -> int:
+        """The chair's order to everyone in the meeting but the chair (mute all, unmute all); how many."""
+        principal = member.session.principal
+        assert principal is not None
+        await self._service.moderated(principal, self.meeting_id)
+        targets = [p for p in await self._service.participants(self.meeting_id)
+                   if p.get("participant_id") != member.participant_id]
+        message = OrderMessage(order, by=principal.id, **extra).to_bus()
+        for target in targets:
+            await self._bus.publish(direct_channel(self.meeting_id, str(target.get("participant_id"))), message)
+        log.info("meeting %s: %s ordered %s to %d participants", self.meeting_id, principal.id, order, len(targets))
+        return len(targets)
+
+    async def _unmute(self, member: Member, by: str | None, why: str) -> None:
+        # the chair called on this participant or unmuted everyone: its microphone goes on, and it is told why
+        await self.update_self(member, audio=True)
+        member.session.send_event("moderator.unmuted", {"meeting_id": self.meeting_id, "by": by, "reason": why})
+
     async def _read_orders(self, member: Member, orders: Subscription) -> None:
         async for message in orders:
             order = OrderMessage.from_bus(message)
@@ -344,6 +369,8 @@ class MeetingRoom:
             kind = "video" if order.kind == "video" else "audio"
             await self.update_self(member, **{kind: False})
             member.session.send_event("moderator.muted", {**data, "kind": kind, "by": order.by})
+        elif order.order is Order.UNMUTE and member.joined:
+            await self._unmute(member, order.by, "unmuted")
         elif order.order is Order.REMOVE:
             await self._leave_then(member, "removed", "meeting.removed", {**data, "by": order.by})
         elif order.order is Order.MEDIA_LOST and member.joined:
@@ -375,16 +402,38 @@ class MeetingRoom:
                 continue  # who waits outside is the chair's business
             if member.joined or event in LOBBY_EVENTS:
                 member.session.send_event(event, data)
+        if event == "stage.changed":
+            await self._staged(data.get("spotlight"), data.get("by"))
         if event == "meeting.ended":
             for member in list(self.members.values()):
                 await self._leave(member, "ended")
             await self._stop_if_empty()
+
+    async def _staged(self, spotlight: Any, by: Any) -> None:
+        participant_id = spotlight.get("participant_id") if isinstance(spotlight, dict) else None
+        if self.sfu_room is not None:
+            self.sfu_room.set_stage(spotlight=participant_id if isinstance(participant_id, str) else None)
+        member = self.members.get(participant_id) if isinstance(participant_id, str) else None
+        if member is not None and member.joined:
+            await self._unmute(member, by if isinstance(by, str) else None, "spotlight")
 
     # --- the SFU room hosted here --------------------------------------------------------------------------
 
     def host(self, sfu_room: SfuRoom) -> None:
         """This node's SFU opened the meeting's media room: the room holds it until it closes."""
         self.sfu_room = sfu_room
+        self._spawn(self._load_stage(sfu_room))
+
+    async def _load_stage(self, sfu_room: SfuRoom) -> None:
+        # a room placed anew (its old node died) goes on with the roll call the chair made
+        try:
+            stage = await self._stage.current(self.meeting_id)
+        except HubError as exc:
+            log.warning("meeting %s: stage unknown (%s)", self.meeting_id, exc.message)
+            return
+        spotlight = stage["spotlight"]
+        if spotlight is not None and self.sfu_room is sfu_room:
+            sfu_room.set_stage(spotlight=str(spotlight.get("participant_id")))
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """An event of this meeting's SFU room (synchronous): handled in order by the room's own task."""

@@ -91,6 +91,10 @@ class MuteRequest(TargetRequest):
     kind: Literal["audio", "video"] = "audio"
 
 
+class MuteAllRequest(MeetingRequest):
+    kind: Literal["audio", "video"] = "audio"
+
+
 class LockRequest(MeetingRequest):
     locked: bool
 
@@ -209,6 +213,46 @@ async def moderator_remove(session: Session, request: TargetRequest) -> Result:
     return {}
 
 
+@commands.command("moderator.mute_all", MuteAllRequest, "Chair: mute everybody else's microphone (or camera)")
+async def moderator_mute_all(session: Session, request: MuteAllRequest) -> Result:
+    member = joined(session, request)
+    return {"count": await member.room.order_all(member, Order.MUTE, kind=request.kind)}
+
+
+@commands.command("moderator.unmute_all", MeetingRequest, "Chair: turn everybody else's microphone on")
+async def moderator_unmute_all(session: Session, request: MeetingRequest) -> Result:
+    member = joined(session, request)
+    return {"count": await member.room.order_all(member, Order.UNMUTE)}
+
+
+@commands.command("floor.request", MeetingRequest, "Ask the chair for the floor (申请发言); once until answered")
+async def floor_request(session: Session, request: MeetingRequest) -> Result:
+    member = joined(session, request)
+    return {"request": await rooms(session).floor.request(request.meeting_id, member.participant.to_json())}
+
+
+@commands.command("floor.cancel", MeetingRequest, "Take one's request for the floor back")
+async def floor_cancel(session: Session, request: MeetingRequest) -> Result:
+    member = joined(session, request)
+    return {"cancelled": await rooms(session).floor.cancel(request.meeting_id, member.participant_id)}
+
+
+@commands.command("moderator.grant_floor", TargetRequest,
+                  "Chair: give the floor to a request (called on: seen and heard by all, microphone on)")
+async def moderator_grant_floor(session: Session, request: TargetRequest) -> Result:
+    joined(session, request)
+    assert session.principal is not None
+    return await rooms(session).floor.grant(session.principal, request.meeting_id, request.participant_id)
+
+
+@commands.command("moderator.decline_floor", TargetRequest, "Chair: turn a request for the floor down")
+async def moderator_decline_floor(session: Session, request: TargetRequest) -> Result:
+    joined(session, request)
+    assert session.principal is not None
+    await rooms(session).floor.decline(session.principal, request.meeting_id, request.participant_id)
+    return {}
+
+
 @commands.command("moderator.admit", TargetRequest, "Chair: let someone in from the lobby")
 async def moderator_admit(session: Session, request: TargetRequest) -> Result:
     member = joined(session, request)
@@ -308,6 +352,44 @@ class MutedEvent(BaseModel):
     by: str
 
 
+class UnmutedEvent(BaseModel):
+    meeting_id: str
+    by: str | None
+    reason: Literal["spotlight", "unmuted"] = Field(description="the chair called on you, or unmuted everybody")
+
+
+class StageParticipant(BaseModel):
+    participant_id: str
+    person_id: str
+    name: str
+    org_unit_id: str
+    org_unit_name: str
+    venue: bool
+
+
+class StageEvent(BaseModel):
+    spotlight: StageParticipant | None = Field(description="who everybody sees and hears now; null: nobody")
+    by: str
+
+
+class FloorRequest(StageParticipant):
+    requested_at: float
+
+
+class FloorRequestedEvent(BaseModel):
+    request: FloorRequest
+
+
+class FloorCancelledEvent(BaseModel):
+    participant_id: str
+    reason: Literal["cancelled", "left"]
+
+
+class FloorAnsweredEvent(BaseModel):
+    participant_id: str
+    by: str
+
+
 class RemovedEvent(BaseModel):
     meeting_id: str
     by: str
@@ -374,6 +456,14 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
     ("media.pause", PauseEvent,
      "Nobody receives one of your videos: stop sending it (encoding inactive) until told to send it again"),
     ("moderator.muted", MutedEvent, "To the participant: the chair muted your microphone or camera"),
+    ("moderator.unmuted", UnmutedEvent,
+     "To the participant: your microphone is on (the chair called on you, or unmuted everybody)"),
+    ("floor.requested", FloorRequestedEvent, "Someone asked for the floor (the queue is in the join result)"),
+    ("floor.cancelled", FloorCancelledEvent, "A request for the floor was taken back, or its participant left"),
+    ("floor.granted", FloorAnsweredEvent, "The chair gave the floor (the participant is called on: stage.changed)"),
+    ("floor.declined", FloorAnsweredEvent, "The chair turned a request for the floor down"),
+    ("stage.changed", StageEvent,
+     "Roll call: the chair spotlighted someone (shown large, heard by all; POST /api/v1/meetings/{id}/spotlight)"),
     ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),
     ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),
     ("decision.recorded", ForwardedEvent,

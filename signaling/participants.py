@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from hub.auth.principal import Principal
 from hub.bus.base import Message, Subscription
+from hub.directory.model import Role
 from hub.meetings.model import Meeting, MeetingRole
 from signaling.session import Session
 from signaling.sfu import SlotContent, TrackInfo
@@ -52,6 +53,8 @@ class Participant(BaseModel):
     org_unit_id: str
     org_unit_name: str
     role: MeetingRole
+    # a meeting-room terminal: it stands for its org unit's venue (分会场) and is shown by the unit's name
+    venue: bool
     audio: bool
     video: bool
     screen: bool
@@ -65,8 +68,8 @@ class Participant(BaseModel):
         return cls(
             participant_id=participant_id, person_id=principal.id, name=principal.person.name,
             title=principal.person.title, org_unit_id=unit.id, org_unit_name=unit.name,
-            role=meeting.role_of(principal.id), audio=True, video=True, screen=False, hand=False,
-            joined_at=time.time(),
+            role=meeting.role_of(principal.id), venue=principal.has(Role.TERMINAL), audio=True, video=True,
+            screen=False, hand=False, joined_at=time.time(),
         )
 
     def update(self, **changes: bool) -> None:
@@ -110,6 +113,7 @@ class Order(enum.StrEnum):
     ADMIT = "admit"  # chair: in from the lobby
     DENY = "deny"  # chair: turned away from the lobby
     MUTE = "mute"  # chair: microphone or camera off (`kind`)
+    UNMUTE = "unmute"  # chair: microphone on (unmute all)
     REMOVE = "remove"  # chair: out, back only through the lobby
     MEDIA_LOST = "media_lost"  # hub: the node holding the media lost the peer or died (`reason`): join again
     REPLACED = "replaced"  # hub: the same person joined again from a reconnected tab

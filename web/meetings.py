@@ -34,6 +34,9 @@ SCRIPT_STRINGS = (
     "Join again", "Microphone", "Camera", "Hand raised", "Type a message", "participants",
     "error.not_invited", "error.meeting_locked", "error.removed", "error.meeting_over", "error.meeting_not_found",
     "error.disconnected", "error.person_inactive",
+    "Spotlight", "Called on: %(name)s", "The chair called on you: your microphone is on.",
+    "The chair turned everybody's microphone on.", "Venue", "Ask to speak", "Cancel request", "asks to speak",
+    "No one asked to speak.", "Give the floor", "Decline", "The chair declined your request to speak.",
 )
 
 

@@ -50,6 +50,12 @@ class UpdateMeeting(BaseModel):
     locked: bool | None = None
 
 
+class Spotlight(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: str = PersonId
+
+
 class ListQuery(BaseModel):
     scope: Literal["mine", "unit", "all"] = "mine"
     when: Literal["upcoming", "past", "all"] = "upcoming"
@@ -154,3 +160,20 @@ async def meeting_calendar(request: web.Request) -> web.Response:
         text=text, content_type="text/calendar", charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="meeting-{meeting.id}.ics"'},
     )
+
+
+@routes.post("/api/v1/meetings/{meeting_id}/spotlight", body=Spotlight,
+             summary="Roll call (chair): everybody sees and hears this person, whose microphone is turned on")
+async def set_spotlight(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, Spotlight)
+    stage = await request.app[keys.MEETING_STAGE].spotlight(principal, request.match_info["meeting_id"], body.person)
+    return json_response(stage)
+
+
+@routes.delete("/api/v1/meetings/{meeting_id}/spotlight",
+               summary="Clear the roll call (chair): everybody goes back to their own view")
+async def clear_spotlight(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    stage = await request.app[keys.MEETING_STAGE].spotlight(principal, request.match_info["meeting_id"], None)
+    return json_response(stage)

@@ -28,6 +28,8 @@ const state = {
   participants: new Map(),
   lobby: new Map(),
   tracks: new Map(), // track id -> { participant_id, kind, source }
+  stage: { spotlight: null }, // roll call: who the chair called on
+  floor: new Map(), // requests to speak: participant id -> request
   audioOn: true,
   videoOn: true,
   hand: false,
@@ -70,7 +72,8 @@ async function connectSignaling () {
   for (const name of ['participant.joined', 'participant.updated', 'participant.left', 'lobby.waiting', 'lobby.left',
     'lobby.admitted', 'lobby.denied', 'track.published', 'track.unpublished', 'speaker.active', 'chat.message',
     'meeting.updated', 'meeting.ended', 'sdp.offer', 'media.slots', 'media.pause', 'moderator.muted', 'meeting.removed',
-    'meeting.left', 'decision.recorded']) {
+    'meeting.left', 'decision.recorded', 'stage.changed', 'moderator.unmuted', 'floor.requested', 'floor.cancelled',
+    'floor.granted', 'floor.declined']) {
     signaling.on(name, (detail) => onEvent(name, detail))
   }
   // Every event, including those other domains publish on the meeting's bus channel, reaches the
@@ -131,6 +134,8 @@ async function enter (result) {
   state.participants = new Map(result.participants.map((p) => [p.participant_id, p]))
   state.tracks = new Map(result.tracks.map((tr) => [tr.track_id, tr]))
   state.lobby = new Map((result.lobby || []).map((p) => [p.participant_id, p]))
+  state.stage = result.stage || { spotlight: null }
+  state.floor = new Map((result.floor || []).map((r) => [r.participant_id, r]))
   root.classList.toggle('is-moderator', state.moderator)
   slots.clear()
   view.clearTiles()
@@ -143,7 +148,8 @@ async function enter (result) {
   const mine = view.tiles.get(state.participantId)
   state.local.getVideoTracks().forEach((tr) => mine.stream.addTrack(tr))
   await controls.sendState()
-  refreshPanels()
+  showStage()
+  showFloor()
   controls.update()
   sendView()
 }
@@ -275,14 +281,14 @@ function onEvent (name, detail) {
       if (entry) view.label(entry, p, { local: p.participant_id === state.participantId })
       const screen = view.tiles.get(p.participant_id + ':screen')
       if (screen) view.label(screen, p, { screen: true })
-      refreshPanels()
+      showStage()
       break
     }
     case 'participant.left':
       state.participants.delete(detail.participant_id)
       view.removeTile(detail.participant_id)
       view.removeTile(detail.participant_id + ':screen')
-      refreshPanels()
+      showStage()
       break
     case 'lobby.waiting':
       state.lobby.set(detail.participant.participant_id, detail.participant)
@@ -330,6 +336,27 @@ function onEvent (name, detail) {
     case 'sdp.offer':
       if (state.media) state.media.handleServerOffer(detail.sdp).catch((error) => console.warn('server offer', error))
       break
+    case 'floor.requested':
+      state.floor.set(detail.request.participant_id, detail.request)
+      if (state.moderator) toast(root, `${detail.request.venue ? detail.request.org_unit_name : detail.request.name} · ${t('asks to speak')}`)
+      showFloor()
+      break
+    case 'floor.cancelled':
+    case 'floor.granted':
+    case 'floor.declined':
+      state.floor.delete(detail.participant_id)
+      if (name === 'floor.declined' && detail.participant_id === state.participantId) toast(root, t('The chair declined your request to speak.'))
+      showFloor()
+      break
+    case 'stage.changed':
+      state.stage = { spotlight: detail.spotlight }
+      showStage()
+      break
+    case 'moderator.unmuted':
+      controls.setAudio(true, false)
+      toast(root, detail.reason === 'spotlight' ? t('The chair called on you: your microphone is on.')
+        : t("The chair turned everybody's microphone on."))
+      break
     case 'moderator.muted':
       if (detail.kind === 'audio') controls.setAudio(false, false)
       else controls.setVideo(false, false)
@@ -344,6 +371,30 @@ function onEvent (name, detail) {
   }
 }
 
+function showFloor () {
+  const asked = state.floor.has(state.participantId)
+  const button = $('#floor-button')
+  button.textContent = asked ? t('Cancel request') : t('Ask to speak')
+  button.setAttribute('aria-pressed', String(asked))
+  if (state.moderator) view.renderFloor(state.floor)
+}
+
+function showStage () {
+  const spotlight = state.stage.spotlight
+  view.setSpotlight(spotlight && state.participants.has(spotlight.participant_id) ? spotlight : null)
+  $('#clear-spotlight-button').hidden = !spotlight
+  refreshPanels()
+}
+
+// Roll call through the REST API (the session cookie signs the request in).
+async function callOn (personId) {
+  const path = `/api/v1/meetings/${encodeURIComponent(meetingId)}/spotlight`
+  const response = personId
+    ? await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ person: personId }) })
+    : await fetch(path, { method: 'DELETE', credentials: 'same-origin' })
+  if (!response.ok) toast(root, ((await response.json().catch(() => ({}))).error || {}).message || response.statusText)
+}
+
 function refreshPanels () {
   view.renderPeople(state.participants, { me: state.participantId, moderator: state.moderator })
   if (state.moderator) view.renderLobby(state.lobby)
@@ -354,11 +405,20 @@ const controls = new MeetingControls({ root, t, state, view, meetingId, onLeft: 
 view.onAction = (action, p) => {
   const who = { participant_id: p.participant_id }
   if (action === 'mute') controls.request('moderator.mute', { ...who, kind: 'audio' })
+  if (action === 'spotlight') callOn(p.person_id).catch((error) => toast(root, String(error)))
+  if (action === 'grant') controls.request('moderator.grant_floor', who)
+  if (action === 'decline') controls.request('moderator.decline_floor', who)
   if (action === 'remove' && window.confirm(t('Remove this participant?'))) controls.request('moderator.remove', who)
   if (action === 'admit') controls.request('moderator.admit', who)
   if (action === 'deny') controls.request('moderator.deny', who)
 }
 
+$('#floor-button').addEventListener('click', () => {
+  controls.request(state.floor.has(state.participantId) ? 'floor.cancel' : 'floor.request')
+})
+$('#mute-all-button').addEventListener('click', () => controls.request('moderator.mute_all', { kind: 'audio' }))
+$('#unmute-all-button').addEventListener('click', () => controls.request('moderator.unmute_all'))
+$('#clear-spotlight-button').addEventListener('click', () => callOn(null).catch((error) => toast(root, String(error))))
 $('#join-button').addEventListener('click', join)
 $('#rejoin-button').addEventListener('click', () => { setPhase('preview'); preview().catch(() => {}).then(join) })
 const activeTab = setupTabs(root, (tab) => { if (tab === 'chat') root.querySelector('.unread').hidden = true })

@@ -24,6 +24,7 @@ export class MeetingView {
     this.chatLog = root.querySelector('[data-test="chat-log"]')
     this.count = root.querySelector('[data-test="count"]')
     this.tiles = new Map() // tile key -> { tile, video, stream }
+    this.spotlight = null // the called participant's id
     this.onAction = () => {}
   }
 
@@ -53,13 +54,16 @@ export class MeetingView {
       else this.grid.append(tile)
     }
     if (participant) this.label(entry, participant, { local, screen })
+    entry.tile.classList.toggle('spotlight', key === this.spotlight)
     this._layout()
     return entry
   }
 
   label (entry, p, { local = false, screen = false } = {}) {
-    entry.name.textContent = (screen ? this.t('Screen') + ' · ' : '') + p.name + (local ? ` (${this.t('You')})` : '')
-    entry.unit.textContent = p.org_unit_name || ''
+    // a meeting-room terminal stands for its unit's venue: the unit's name is what people look for
+    const name = p.venue ? p.org_unit_name : p.name
+    entry.name.textContent = (screen ? this.t('Screen') + ' · ' : '') + name + (local ? ` (${this.t('You')})` : '')
+    entry.unit.textContent = p.venue ? this.t('Venue') : (p.org_unit_name || '')
     entry.flags.replaceChildren(...this._flags(p, false))
     entry.tile.dataset.person = p.person_id
     entry.tile.classList.toggle('video-off', !screen && p.video === false)
@@ -87,6 +91,18 @@ export class MeetingView {
     for (const key of [...this.tiles.keys()]) this.removeTile(key)
   }
 
+  // Roll call: the called participant's tile large and first, a banner for everybody (null: nobody).
+  setSpotlight (spotlight) {
+    const key = spotlight ? spotlight.participant_id : null
+    for (const [tileKey, entry] of this.tiles) entry.tile.classList.toggle('spotlight', tileKey === key)
+    const banner = this.root.querySelector('[data-test="stage-banner"]')
+    banner.hidden = !spotlight
+    banner.textContent = spotlight
+      ? this.t('Called on: %(name)s', { name: spotlight.venue ? spotlight.org_unit_name : `${spotlight.name} · ${spotlight.org_unit_name}` })
+      : ''
+    this.spotlight = key
+  }
+
   speaking (participantId) {
     for (const [key, entry] of this.tiles) entry.tile.classList.toggle('speaking', key === participantId)
   }
@@ -103,6 +119,10 @@ export class MeetingView {
     const sorted = [...participants.values()].sort((a, b) => (b.hand - a.hand) || (a.joined_at - b.joined_at))
     for (const p of sorted) {
       const actions = el('span', { class: 'person-actions' })
+      if (moderator) {
+        actions.append(el('button', { type: 'button', class: 'small', text: this.t('Spotlight'),
+          dataTest: 'spotlight-' + p.person_id, onclick: () => this.onAction('spotlight', p) }))
+      }
       if (moderator && p.participant_id !== me) {
         actions.append(
           el('button', { type: 'button', class: 'small', text: this.t('Mute'), dataTest: 'mute-' + p.person_id,
@@ -111,7 +131,8 @@ export class MeetingView {
             onclick: () => this.onAction('remove', p) }))
       }
       const role = this._roleLabel(p.role)
-      this.people.append(el('li', { class: 'person' + (p.hand ? ' hand' : ''), dataPerson: p.person_id },
+      const called = p.participant_id === this.spotlight ? ' spotlight' : ''
+      this.people.append(el('li', { class: 'person' + (p.hand ? ' hand' : '') + called, dataPerson: p.person_id },
         el('span', { class: 'person-name', text: p.name + (p.participant_id === me ? ` (${this.t('You')})` : '') }),
         role ? el('span', { class: 'tag', text: role }) : null,
         el('span', { class: 'person-unit muted', text: p.org_unit_name }),
@@ -134,6 +155,25 @@ export class MeetingView {
           onclick: () => this.onAction('admit', p) }),
         el('button', { type: 'button', class: 'small', text: this.t('Turn away'), dataTest: 'deny-' + p.person_id,
           onclick: () => this.onAction('deny', p) })))
+    }
+  }
+
+  // The chair's queue of requests to speak, first come first (申请发言).
+  renderFloor (requests) {
+    const list = this.root.querySelector('[data-test="floor-list"]')
+    list.replaceChildren()
+    if (requests.size === 0) {
+      list.append(el('li', { class: 'muted', text: this.t('No one asked to speak.') }))
+      return
+    }
+    for (const r of requests.values()) {
+      const who = r.venue ? r.org_unit_name : `${r.name} · ${r.org_unit_name}`
+      list.append(el('li', { class: 'lobby-person', dataPerson: r.person_id },
+        el('span', { text: who }),
+        el('button', { type: 'button', class: 'small primary', text: this.t('Give the floor'), dataTest: 'grant-' + r.person_id,
+          onclick: () => this.onAction('grant', r) }),
+        el('button', { type: 'button', class: 'small', text: this.t('Decline'), dataTest: 'decline-' + r.person_id,
+          onclick: () => this.onAction('decline', r) })))
     }
   }
 

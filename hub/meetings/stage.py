@@ -1,0 +1,62 @@
+"""The stage of a live meeting: who the chair has called on (roll call, 点名) and everybody sees and hears.
+
+The spotlight is live state, kept on the bus (`meeting:{id}:stage`, every node reads it) and announced on the
+meeting's channel as `stage.changed`; the meeting's room on the node holding its media forwards the spotlighted
+participant to everybody, and the room holding that participant's session turns its microphone on. The next
+roll call replaces the spotlight; clearing it returns everyone to their own view.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hub.auth.principal import Principal
+from hub.errors import Conflict, NotFound
+from hub.meetings.service import MeetingService
+
+log = logging.getLogger(__name__)
+
+# A spotlight outlives no meeting day.
+STAGE_TTL = 12 * 3600.0
+SPOTLIGHT_FIELDS = ("participant_id", "person_id", "name", "org_unit_id", "org_unit_name", "venue")
+
+
+def stage_key(meeting_id: str) -> str:
+    """The bus key holding a meeting's stage."""
+    return f"meeting:{meeting_id}:stage"
+
+
+class MeetingStage:
+    """Roll call: the chair spotlights a participant (by person) or clears the spotlight."""
+
+    def __init__(self, meetings: MeetingService) -> None:
+        self.meetings = meetings
+        self.bus = meetings.bus
+
+    async def current(self, meeting_id: str) -> dict[str, Any]:
+        """The stage as clients see it: {"spotlight": participant or None}."""
+        stage = await self.bus.get_key(stage_key(meeting_id))
+        spotlight = stage.get("spotlight") if stage else None
+        return {"spotlight": spotlight if isinstance(spotlight, dict) else None}
+
+    async def spotlight(self, principal: Principal, meeting_id: str, person_id: str | None, *,
+                        participant_id: str | None = None) -> dict[str, Any]:
+        """Call on a person in the meeting (None: clear; `participant_id`: that one of the person's tabs);
+        everybody hears of it. Only the chair (policy)."""
+        meeting = await self.meetings.moderated(principal, meeting_id)
+        if meeting.over:
+            raise Conflict("meeting_over", "this meeting is over")
+        spotlight: dict[str, Any] | None = None
+        if person_id is not None:
+            present = [p for p in await self.meetings.participants(meeting_id) if p.get("person_id") == person_id
+                       and participant_id in (None, p.get("participant_id"))]
+            if not present:
+                raise NotFound("participant_not_found", f"{person_id!r} is not in the meeting")
+            latest = present[-1]  # a person in two tabs: the one that joined last
+            spotlight = {name: latest.get(name) for name in SPOTLIGHT_FIELDS}
+        await self.bus.set_key(stage_key(meeting_id), {"spotlight": spotlight}, STAGE_TTL)
+        await self.meetings.publish(meeting_id, "stage.changed", {"spotlight": spotlight, "by": principal.id})
+        log.info("meeting %s: %s %s", meeting_id, principal.id,
+                 f"called on {person_id}" if person_id else "cleared the spotlight")
+        return {"spotlight": spotlight}
