@@ -179,7 +179,7 @@ class SfuRoom:
         """A subscriber's slots can carry media: point them, and tell it where its slots are."""
         if self.peers.get(peer.participant_id) is not peer or peer.slots is None:
             return
-        self._show(peer)
+        self._show(peer, *self._selection_inputs())
         self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
 
     def set_stage(self, *, spotlight: str | None = None, main: str | None = None) -> None:
@@ -191,24 +191,27 @@ class SfuRoom:
         """What one subscriber asks to see (the tiles on its screen, fewer videos on a small screen)."""
         self.views[participant_id] = view
         peer = self.peers.get(participant_id)
-        if peer is not None and peer.slots is not None and self._show(peer):
-            self._emit(SlotsChanged(self.room_id, participant_id, peer.slots.contents()))
+        if peer is not None:
+            self.select([peer])
 
-    def select(self) -> None:
-        """Point every subscriber's slots at what it should receive now."""
-        for peer in list(self.peers.values()):
-            if self._show(peer):
+    def select(self, peers: list[SfuPeer] | None = None) -> None:
+        """Point the subscribers' slots (everybody's by default) at what each should receive now."""
+        tracks, loudness = self._selection_inputs()  # once for all of them: this runs at every speaker tick
+        for peer in peers if peers is not None else list(self.peers.values()):
+            if self._show(peer, tracks, loudness):
                 assert peer.slots is not None
                 self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
 
-    def _show(self, peer: SfuPeer) -> bool:
+    def _selection_inputs(self) -> tuple[list[TrackInfo], dict[str, float]]:
+        tracks = [f.info for f in self.forwarders.values()]
+        return tracks, {t.participant_id: self.speakers.loudness(t.participant_id) for t in tracks}
+
+    def _show(self, peer: SfuPeer, tracks: list[TrackInfo], loudness: dict[str, float]) -> bool:
         slots = peer.slots
         if slots is None or not slots.ready:
             return False
-        tracks = [f.info for f in self.forwarders.values()]
         view = self.views.get(peer.participant_id) or View()
         video = choose_video(peer.participant_id, tracks, self.stage, view, slots.counts["video"])
-        loudness = {t.participant_id: self.speakers.loudness(t.participant_id) for t in tracks}
         audio = choose_audio(peer.participant_id, tracks, self.stage, loudness, self._config.audio_n)
         return slots.show(video, audio, self.forwarders)
 
