@@ -27,10 +27,9 @@ from hub.directory.routes import routes as directory_routes
 from hub.directory.service import DirectoryService
 from hub.docs.routes import routes as docs_routes
 from hub.docs.wiring import docs_ctx, setup_docs
-from hub.meetings.floor import MeetingFloor
+from hub.meetings.conference import Conference
 from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
-from hub.meetings.stage import MeetingStage
 from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.settings import Settings
@@ -110,8 +109,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         on_refusal=lambda code: metrics.auth_refusals.labels(code).inc(),
     )
     app[keys.MEETINGS] = MeetingService(db, bus, directory, clock)
-    app[keys.MEETING_STAGE] = MeetingStage(app[keys.MEETINGS])
-    app[keys.MEETING_FLOOR] = MeetingFloor(app[keys.MEETINGS], app[keys.MEETING_STAGE])
+    app[keys.CONFERENCE] = Conference.of(app[keys.MEETINGS])
     if settings.server.demo and await directory.is_empty():
         report = await directory.import_data(load_file(DEMO_DIRECTORY))
         log.info("demo mode: loaded the demo directory (%d org units, %d people)", report.org_units, report.people)
@@ -138,8 +136,7 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
             app[keys.BUS], app[keys.NODES], local, claim_ttl=settings.server.heartbeat * 3,
             rpc_timeout=options.relay_timeout,
         )
-    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.MEETING_STAGE], app[keys.MEETING_FLOOR], app[keys.BUS],
-                         sfu, cluster or local)
+    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.CONFERENCE], app[keys.BUS], sfu, cluster or local)
     sfu.listen(rooms.on_sfu_event)  # routed by room id to the meeting's room
     if cluster is not None:
         cluster.listen(rooms)

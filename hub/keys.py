@@ -18,9 +18,8 @@ if TYPE_CHECKING:
     from hub.docs.service import DocumentService
     from hub.docs.sync_rooms import DocRooms
     from hub.docs.versions import DocumentVersions
-    from hub.meetings.floor import MeetingFloor
+    from hub.meetings.conference import Conference
     from hub.meetings.service import MeetingService
-    from hub.meetings.stage import MeetingStage
     from hub.metrics import Metrics
     from hub.settings import Settings
     from hub.storage.db import Database
@@ -46,10 +45,8 @@ DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
 # The open shared documents of this node (y-websocket rooms).
 DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")
-# Roll call: who a live meeting's chair has spotlighted.
-MEETING_STAGE: web.AppKey[MeetingStage] = web.AppKey("meeting_stage")
-# Floor requests: who asked a live meeting's chair to speak.
-MEETING_FLOOR: web.AppKey[MeetingFloor] = web.AppKey("meeting_floor")
+# Live meetings as conferences: roll call and the main venue, floor requests, attendance.
+CONFERENCE: web.AppKey[Conference] = web.AppKey("conference")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")

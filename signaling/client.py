@@ -39,8 +39,8 @@ class MeetingClient:
         self.tracks: dict[str, dict[str, Any]] = {}
         # receive slots (meetings.last_n > 0): slot id (the msid of its m-line) -> the track it carries, or None
         self.slots: dict[str, dict[str, Any] | None] = {}
-        # roll call: who the chair spotlighted ({"spotlight": participant or None})
-        self.stage: dict[str, Any] = {"spotlight": None}
+        # who everybody sees: the chair's roll call and the main venue ({"spotlight": ..., "main": ...}, or None)
+        self.stage: dict[str, Any] = {"spotlight": None, "main": None}
         self.status = "new"
         self.connected_at: float | None = None
         self._changed = asyncio.Condition()
@@ -70,7 +70,7 @@ class MeetingClient:
             self.joined = result
             self.participants = {p["participant_id"]: p for p in result.get("participants", [])}
             self.tracks = {t["track_id"]: t for t in result.get("tracks", [])}
-            self.stage = result.get("stage") or {"spotlight": None}
+            self.stage = {"spotlight": None, "main": None, **(result.get("stage") or {})}
         await self._notify()
 
     async def negotiate(self) -> None:
@@ -114,7 +114,9 @@ class MeetingClient:
         elif name == "media.slots":
             self.slots = {slot["slot_id"]: slot["track"] for slot in data["slots"]}
         elif name == "stage.changed":
-            self.stage = {"spotlight": data.get("spotlight")}
+            self.stage = {**self.stage, "spotlight": data.get("spotlight")}
+        elif name == "stage.main":
+            self.stage = {**self.stage, "main": data.get("main")}
         elif name == "media.pause":
             self.media.pause(str(data["track"]["source"]), bool(data["paused"]))
         elif name == "lobby.admitted":

@@ -95,6 +95,11 @@ class StageEvent(BaseModel):
     by: str
 
 
+class MainVenueEvent(BaseModel):
+    main: StageParticipant | None = Field(
+        description="who stands for the main venue (主会场) now, always seen and heard; null: not there or none")
+
+
 class FloorRequest(StageParticipant):
     requested_at: float
 
@@ -187,6 +192,8 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
     ("floor.declined", FloorAnsweredEvent, "The chair turned a request for the floor down"),
     ("stage.changed", StageEvent,
      "Roll call: the chair spotlighted someone (shown large, heard by all; POST /api/v1/meetings/{id}/spotlight)"),
+    ("stage.main", MainVenueEvent,
+     "The main venue is someone else now (its venue came or left, or the chair chose another main unit)"),
     ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),
     ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),
     ("decision.recorded", ForwardedEvent,

@@ -20,10 +20,9 @@ from typing import Any
 from hub.auth import policy
 from hub.bus.base import Bus, Message, Subscription
 from hub.errors import Conflict, HubError, NotFound
-from hub.meetings.floor import MeetingFloor
+from hub.meetings.conference import Conference
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
-from hub.meetings.stage import MeetingStage
 from hub.settings import MeetingSettings
 from signaling.media_router import MediaRouter
 from signaling.participants import (
@@ -53,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # The events a participant waiting in the lobby still hears.
 LOBBY_EVENTS = frozenset({"meeting.ended", "meeting.updated"})
+# Events after which the main venue may stand for someone else.
+MAIN_VENUE_EVENTS = frozenset({"participant.joined", "participant.left", "meeting.updated"})
 # The hub's notices to one participant, and the /ws event each becomes.
 NOTICES = {Order.SLOTS: "media.slots", Order.PAUSE: "media.pause"}
 
@@ -64,20 +65,22 @@ class RoomStopped(Exception):
 class MeetingRoom:
     """One live meeting on this node: built with what it needs, started and stopped explicitly."""
 
-    def __init__(self, meeting_id: str, settings: MeetingSettings, service: MeetingService, stage: MeetingStage,
-                 floor: MeetingFloor, bus: Bus, media: MediaRouter, ice: Callable[[str], list[dict[str, Any]]],
+    def __init__(self, meeting_id: str, settings: MeetingSettings, service: MeetingService, conference: Conference,
+                 bus: Bus, media: MediaRouter, ice: Callable[[str], list[dict[str, Any]]],
                  on_closed: Callable[[MeetingRoom], None]) -> None:
         self.meeting_id = meeting_id
         self._settings = settings
         self._service = service
-        self._stage = stage
-        self._floor = floor
+        self._stage = conference.stage
+        self._floor = conference.floor
+        self._attendance = conference.attendance
         self._bus = bus
         self._media = media
         self._ice = ice
         self._on_closed = on_closed
         self.members: dict[str, Member] = {}  # participant id -> member (joined or in the lobby)
         self.sfu_room: SfuRoom | None = None  # set while this node hosts the meeting's media
+        self._main: str | None = None  # the main venue's participant, as last announced (while hosting)
         self._joining = 0
         self._leaving = 0
         self._events: Subscription | None = None
@@ -203,6 +206,7 @@ class MeetingRoom:
         await self._bus.presence_set(presence_group(self.meeting_id), member.participant_id, participant,
                                      self._settings.presence_ttl)
         await self._service.mark_live(self.meeting_id)
+        await self._attendance.arrived(member.participant.stay(self.meeting_id, self._service.clock.now()))
         await self._service.publish(self.meeting_id, "participant.joined", {"participant": participant})
         if replaces and replaces != member.participant_id:
             previous = (await self._bus.presence_members(presence_group(self.meeting_id))).get(replaces)
@@ -246,6 +250,7 @@ class MeetingRoom:
                 await self._media.leave(self.meeting_id, member.participant_id)
                 await self._bus.presence_remove(presence_group(self.meeting_id), member.participant_id)
                 await self._floor.cancel(self.meeting_id, member.participant_id, "left")
+                await self._attendance.left(self.meeting_id, member.participant_id, reason)
                 await self._service.publish(self.meeting_id, "participant.left", {
                     "participant_id": member.participant_id, "person_id": member.participant.person_id,
                     "reason": reason,
@@ -404,6 +409,8 @@ class MeetingRoom:
                 member.session.send_event(event, data)
         if event == "stage.changed":
             await self._staged(data.get("spotlight"), data.get("by"))
+        if event in MAIN_VENUE_EVENTS and self.sfu_room is not None:
+            await self._follow_main(self.sfu_room)
         if event == "meeting.ended":
             for member in list(self.members.values()):
                 await self._leave(member, "ended")
@@ -412,10 +419,21 @@ class MeetingRoom:
     async def _staged(self, spotlight: Any, by: Any) -> None:
         participant_id = spotlight.get("participant_id") if isinstance(spotlight, dict) else None
         if self.sfu_room is not None:
-            self.sfu_room.set_stage(spotlight=participant_id if isinstance(participant_id, str) else None)
+            self.sfu_room.set_spotlight(participant_id if isinstance(participant_id, str) else None)
         member = self.members.get(participant_id) if isinstance(participant_id, str) else None
         if member is not None and member.joined:
             await self._unmute(member, by if isinstance(by, str) else None, "spotlight")
+
+    async def _follow_main(self, sfu_room: SfuRoom) -> None:
+        # the room holding the media decides who stands for the main venue, and tells everyone when that changes
+        main = await self._stage.main(self.meeting_id)
+        participant_id = main["participant_id"] if main is not None else None
+        if sfu_room is not self.sfu_room:
+            return
+        sfu_room.set_main(participant_id)  # (the SFU room itself forgets a main venue that left it)
+        if participant_id != self._main:
+            self._main = participant_id
+            await self._service.publish(self.meeting_id, "stage.main", {"main": main})
 
     # --- the SFU room hosted here --------------------------------------------------------------------------
 
@@ -425,15 +443,14 @@ class MeetingRoom:
         self._spawn(self._load_stage(sfu_room))
 
     async def _load_stage(self, sfu_room: SfuRoom) -> None:
-        # a room placed anew (its old node died) goes on with the roll call the chair made
+        # a room placed anew (its old node died) goes on with the roll call the chair made and the main venue
         try:
-            stage = await self._stage.current(self.meeting_id)
+            spotlight = await self._stage.spotlighted(self.meeting_id)
+            if spotlight is not None and self.sfu_room is sfu_room:
+                sfu_room.set_spotlight(str(spotlight.get("participant_id")))
+            await self._follow_main(sfu_room)
         except HubError as exc:
             log.warning("meeting %s: stage unknown (%s)", self.meeting_id, exc.message)
-            return
-        spotlight = stage["spotlight"]
-        if spotlight is not None and self.sfu_room is sfu_room:
-            sfu_room.set_stage(spotlight=str(spotlight.get("participant_id")))
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """An event of this meeting's SFU room (synchronous): handled in order by the room's own task."""

@@ -14,9 +14,8 @@ from hub import keys
 from hub.bus.base import Bus
 from hub.calls.ice import ice_servers
 from hub.errors import Conflict, HubError
-from hub.meetings.floor import MeetingFloor
+from hub.meetings.conference import Conference
 from hub.meetings.service import MeetingService, presence_group
-from hub.meetings.stage import MeetingStage
 from hub.settings import Settings
 from signaling.media_router import MediaRouter
 from signaling.meeting_room import MeetingRoom, RoomStopped, not_joined
@@ -33,12 +32,12 @@ CLEANUP = "meetings_cleanup"
 class MeetingRooms:
     """This node's live meetings, one MeetingRoom per meeting id."""
 
-    def __init__(self, settings: Settings, service: MeetingService, stage: MeetingStage, floor: MeetingFloor,
-                 bus: Bus, sfu: Sfu, media: MediaRouter) -> None:
+    def __init__(self, settings: Settings, service: MeetingService, conference: Conference, bus: Bus, sfu: Sfu,
+                 media: MediaRouter) -> None:
         self.settings = settings
         self.service = service
-        self.stage = stage
-        self.floor = floor
+        self.conference = conference
+        self.floor = conference.floor
         self.bus = bus
         self.sfu = sfu
         self.media = media
@@ -58,8 +57,8 @@ class MeetingRooms:
         return ice_servers(self.settings.ice, person_id, self.service.clock.timestamp())
 
     def _open(self, meeting_id: str) -> MeetingRoom:
-        room = MeetingRoom(meeting_id, self.settings.meetings, self.service, self.stage, self.floor, self.bus,
-                           self.media, self._ice, self._closed)
+        room = MeetingRoom(meeting_id, self.settings.meetings, self.service, self.conference, self.bus, self.media,
+                           self._ice, self._closed)
         self.rooms[meeting_id] = room
         task = asyncio.ensure_future(room.start())
         # a failed start is re-raised to the joins waiting on room.started

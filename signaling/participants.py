@@ -6,6 +6,7 @@ import enum
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 from hub.auth.principal import Principal
 from hub.bus.base import Message, Subscription
 from hub.directory.model import Role
-from hub.meetings.model import Meeting, MeetingRole
+from hub.meetings.model import Attendance, Meeting, MeetingRole
 from signaling.session import Session
 from signaling.sfu import SlotContent, TrackInfo
 
@@ -71,6 +72,12 @@ class Participant(BaseModel):
             role=meeting.role_of(principal.id), venue=principal.has(Role.TERMINAL), audio=True, video=True,
             screen=False, hand=False, joined_at=time.time(),
         )
+
+    def stay(self, meeting_id: str, at: datetime) -> Attendance:
+        """The participant's attendance record (签到), from `at`."""
+        return Attendance(meeting_id=meeting_id, participant_id=self.participant_id, person_id=self.person_id,
+                          name=self.name, org_unit_id=self.org_unit_id, org_unit_name=self.org_unit_name,
+                          venue=self.venue, joined_at=at)
 
     def update(self, **changes: bool) -> None:
         """Change what the participant says about itself (only the SELF_STATE fields)."""

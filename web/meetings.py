@@ -12,6 +12,7 @@ from aiohttp import web
 from hub import keys
 from hub.auth import policy
 from hub.errors import BadRequest, HubError
+from hub.meetings.model import Meeting
 from hub.meetings.service import NewMeeting
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 
@@ -59,7 +60,7 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
     defaults = {
         "title": "", "description": "", "chair": principal.id, "secretary": "",
         "date": start.strftime("%Y-%m-%d"), "start": start.strftime("%H:%M"), "duration": "60",
-        "units": [], "people": [], "lobby": True,
+        "units": [], "people": [], "lobby": True, "main_unit": "",
     }
     return {
         "upcoming": upcoming,
@@ -71,7 +72,8 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
         "form": {**defaults, **form},
         "error": error,
         "can_create": policy.can_create_meeting(principal),
-        "local": lambda moment: moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+        "attendance_ids": {m.id for m in past if policy.can_read_attendance(principal, m)},
+        "local": _local,
     }
 
 
@@ -84,7 +86,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
         "date": str(form.get("date", "")), "start": str(form.get("start", "")),
         "duration": str(form.get("duration", "60")),
         "units": [str(v) for v in form.getall("units", [])], "people": [str(v) for v in form.getall("people", [])],
-        "lobby": form.get("lobby") == "on",
+        "lobby": form.get("lobby") == "on", "main_unit": str(form.get("main_unit", "")),
     }
     try:
         try:
@@ -101,6 +103,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
                 secretary_id=values["secretary"] or None, starts_at=starts.astimezone(UTC),
                 ends_at=(starts + timedelta(minutes=minutes)).astimezone(UTC),
                 invited_units=tuple(values["units"]), invited_people=tuple(values["people"]), lobby=values["lobby"],
+                main_unit=values["main_unit"] or None,
             ),
         )
     except HubError as refusal:
@@ -130,9 +133,38 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "meeting.html", {
         "meeting": meeting,
         "chair_name": chair.name if chair else meeting.chair_id,
+        "main_unit_name": await _main_unit_name(request, meeting),
+        "can_read_attendance": policy.can_read_attendance(principal, meeting),
         "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
-        "local": lambda moment: moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+        "local": _local,
     })
+
+
+async def attendance_page(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    meeting_id = request.match_info["meeting_id"]
+    report = await request.app[keys.CONFERENCE].attendance.report(principal, meeting_id)
+    meeting = await request.app[keys.MEETINGS].get(principal, meeting_id)
+    chair = await request.app[keys.DIRECTORY].find_person(meeting.chair_id)
+    return await render(request, "meeting_attendance.html", {
+        "meeting": meeting,
+        "report": report,
+        "chair_name": chair.name if chair else meeting.chair_id,
+        "main_unit_name": await _main_unit_name(request, meeting),
+        "local": _local,
+        "local_iso": lambda text: _local(datetime.fromisoformat(text)) if text else "",
+    })
+
+
+async def _main_unit_name(request: web.Request, meeting: Meeting) -> str:
+    if meeting.main_unit is None:
+        return ""
+    units = {u.id: u.name for u in await request.app[keys.DIRECTORY].units()}
+    return units.get(meeting.main_unit, meeting.main_unit)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def setup_meeting_pages(app: web.Application) -> None:
@@ -141,3 +173,4 @@ def setup_meeting_pages(app: web.Application) -> None:
     app.router.add_get("/meetings", meetings_page)
     app.router.add_post("/meetings", create_from_form)
     app.router.add_get("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}", meeting_page)
+    app.router.add_get("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}/attendance", attendance_page)

@@ -73,6 +73,12 @@ def bypasses_lock(principal: Principal, meeting: Meeting) -> bool:
     return principal.id in (meeting.chair_id, meeting.organizer_id, meeting.secretary_id) or can_administer(principal)
 
 
+def can_read_attendance(principal: Principal, meeting: Meeting) -> bool:
+    """Who reads a meeting's attendance (签到): the chair, the secretary, the organizer, supervisors and admins."""
+    return (principal.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+            or principal.has(Role.SUPERVISOR) or can_administer(principal))
+
+
 def can_record_decisions(principal: Principal, meeting: Meeting) -> bool:
     """The chair, the secretary and admins record decisions, while the meeting is open for edits."""
     return not meeting.closed_for_edits and meeting.status != MeetingStatus.CANCELLED and (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -44,6 +45,8 @@ class Meeting:
     invited_people: tuple[str, ...] = ()
     lobby: bool = True
     locked: bool = False
+    # the main venue (主会场) of a conference: an org unit whose venue everybody always sees and hears
+    main_unit: str | None = None
     status: MeetingStatus = MeetingStatus.SCHEDULED
     # After the meeting ended, the chair or secretary closes it: no more decisions or minutes edits.
     closed_for_edits: bool = False
@@ -81,6 +84,7 @@ class Meeting:
             "ends_at": self.ends_at.isoformat(),
             "invited_units": list(self.invited_units),
             "invited_people": list(self.invited_people),
+            "main_unit": self.main_unit,
             "lobby": self.lobby,
             "locked": self.locked,
             "status": self.status.value,
@@ -113,6 +117,26 @@ class ChatMessage:
 
 
 @dataclass(frozen=True)
+class Attendance:
+    """One stay in a meeting (签到): who, from which unit or venue, from when to when (None: still there)."""
+
+    meeting_id: str
+    participant_id: str
+    person_id: str
+    name: str
+    org_unit_id: str
+    org_unit_name: str
+    venue: bool
+    joined_at: datetime
+    left_at: datetime | None = None
+    left_reason: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        """The row as stored."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class MeetingChanges:
     """Fields an update may change (None: unchanged)."""
 
@@ -126,3 +150,4 @@ class MeetingChanges:
     invited_people: tuple[str, ...] | None = None
     lobby: bool | None = None
     locked: bool | None = None
+    main_unit: str | None = None  # "" clears it

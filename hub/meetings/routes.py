@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -11,6 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
+from hub.exports import download
+from hub.meetings.attendance import EXPORT_COLUMNS, sheet_rows
 from hub.meetings.ics import meeting_ics
 from hub.meetings.model import Meeting, MeetingChanges
 from hub.meetings.service import NewMeeting
@@ -33,6 +36,7 @@ class CreateMeeting(BaseModel):
     invited_people: list[str] = Field(default_factory=list, max_length=500)
     lobby: bool = True
     locked: bool = False
+    main_unit: str | None = Field(None, max_length=64, description="the main venue (主会场): an org unit id, invited")
 
 
 class UpdateMeeting(BaseModel):
@@ -48,6 +52,7 @@ class UpdateMeeting(BaseModel):
     invited_people: list[str] | None = Field(None, max_length=500)
     lobby: bool | None = None
     locked: bool | None = None
+    main_unit: str | None = Field(None, max_length=64, description="the main venue's org unit; \"\" or null: none")
 
 
 class Spotlight(BaseModel):
@@ -87,6 +92,7 @@ async def create_meeting(request: web.Request) -> web.Response:
             title=body.title, description=body.description, chair_id=body.chair, secretary_id=body.secretary,
             starts_at=body.starts_at, ends_at=body.ends_at, invited_units=tuple(body.invited_units),
             invited_people=tuple(body.invited_people), lobby=body.lobby, locked=body.locked,
+            main_unit=body.main_unit,
         ),
     )
     return json_response(await meeting_json(request, meeting), status=201)
@@ -115,10 +121,12 @@ async def get_meeting(request: web.Request) -> web.Response:
 async def update_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, UpdateMeeting)
+    given = body.model_fields_set
     changes = MeetingChanges(
         title=body.title, description=body.description, chair_id=body.chair,
-        secretary_id=body.secretary if "secretary" in body.model_fields_set and body.secretary is not None
-        else ("" if "secretary" in body.model_fields_set else None),
+        # null for these two clears them; leaving them out changes nothing
+        secretary_id=(body.secretary or "") if "secretary" in given else None,
+        main_unit=(body.main_unit or "") if "main_unit" in given else None,
         starts_at=body.starts_at, ends_at=body.ends_at,
         invited_units=tuple(body.invited_units) if body.invited_units is not None else None,
         invited_people=tuple(body.invited_people) if body.invited_people is not None else None,
@@ -167,7 +175,7 @@ async def meeting_calendar(request: web.Request) -> web.Response:
 async def set_spotlight(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, Spotlight)
-    stage = await request.app[keys.MEETING_STAGE].spotlight(principal, request.match_info["meeting_id"], body.person)
+    stage = await request.app[keys.CONFERENCE].stage.spotlight(principal, request.match_info["meeting_id"], body.person)
     return json_response(stage)
 
 
@@ -175,5 +183,24 @@ async def set_spotlight(request: web.Request) -> web.Response:
                summary="Clear the roll call (chair): everybody goes back to their own view")
 async def clear_spotlight(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    stage = await request.app[keys.MEETING_STAGE].spotlight(principal, request.match_info["meeting_id"], None)
+    stage = await request.app[keys.CONFERENCE].stage.spotlight(principal, request.match_info["meeting_id"], None)
     return json_response(stage)
+
+
+class AttendanceQuery(BaseModel):
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+
+@routes.get("/api/v1/meetings/{meeting_id}/attendance", query=AttendanceQuery,
+            summary="Attendance (签到): who came, from which venue, when; the invited who did not. "
+                    "?format=csv|xlsx: the sign-in sheet with Chinese headers (chair, secretary, organizer, "
+                    "supervisors)")
+async def meeting_attendance(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, AttendanceQuery)
+    report = await request.app[keys.CONFERENCE].attendance.report(principal, request.match_info["meeting_id"])
+    if query.format == "json":
+        return json_response(report)
+    tz = ZoneInfo(request.app[keys.SETTINGS].supervision.timezone)
+    return download(sheet_rows(report, tz), EXPORT_COLUMNS, kind=query.format,
+                    filename=f"attendance-{report['meeting_id']}", sheet_title="签到表")

@@ -55,6 +55,7 @@ class NewMeeting:
     invited_people: tuple[str, ...] = ()
     lobby: bool = True
     locked: bool = False
+    main_unit: str | None = None
 
 
 class MeetingService:
@@ -93,8 +94,10 @@ class MeetingService:
             invited_people=_unique(new.invited_people),
             lobby=new.lobby,
             locked=new.locked,
+            main_unit=new.main_unit or None,
             created_at=self.clock.now(),
         )
+        meeting = _main_unit_invited(meeting)
         await self._check(meeting)
         if self._create_minutes is not None:
             meeting = dataclasses.replace(meeting, minutes_doc_id=await self._create_minutes(meeting))
@@ -114,11 +117,12 @@ class MeetingService:
         for key in ("invited_units", "invited_people"):
             if key in values:
                 values[key] = _unique(values[key])
-        if "secretary_id" in values and not values["secretary_id"]:
-            values["secretary_id"] = None
+        for key in ("secretary_id", "main_unit"):
+            if key in values and not values[key]:
+                values[key] = None
         if "title" in values:
             values["title"] = values["title"].strip()
-        updated = dataclasses.replace(meeting, **values)
+        updated = _main_unit_invited(dataclasses.replace(meeting, **values))
         await self._check(updated)
         async with self.db.begin() as conn:
             await store.update(conn, updated)
@@ -160,6 +164,8 @@ class MeetingService:
             if person_id not in found:
                 raise BadRequest("unknown_person", f"invited_people: no person {person_id!r}", field="invited_people")
         units = {u.id for u in await self.directory.units()}
+        if meeting.main_unit is not None and meeting.main_unit not in units:
+            raise BadRequest("unknown_org_unit", f"main_unit: no org unit {meeting.main_unit!r}", field="main_unit")
         for unit_id in meeting.invited_units:
             if unit_id not in units:
                 raise BadRequest("unknown_org_unit", f"invited_units: no org unit {unit_id!r}", field="invited_units")
@@ -264,9 +270,11 @@ class MeetingService:
         meeting = await self.moderated(principal, meeting_id)
         if meeting.over:
             raise Conflict("meeting_over", "this meeting is over already")
+        now = self.clock.now()
         async with self.db.begin() as conn:
             await store.set_status(conn, meeting_id, MeetingStatus.ENDED,
-                                   only_from=[MeetingStatus.SCHEDULED, MeetingStatus.LIVE], ended_at=self.clock.now())
+                                   only_from=[MeetingStatus.SCHEDULED, MeetingStatus.LIVE], ended_at=now)
+            await store.end_open_stays(conn, meeting_id, now, "ended")
         log.info("meeting %s ended by %s", meeting_id, principal.id)
         await self.publish(meeting_id, "meeting.ended",
                            {"meeting_id": meeting_id, "reason": "ended", "by": principal.id})
@@ -346,6 +354,13 @@ class MeetingService:
 
 def _removed_key(meeting_id: str, person_id: str) -> str:
     return f"meeting:{meeting_id}:removed:{person_id}"
+
+
+def _main_unit_invited(meeting: Meeting) -> Meeting:
+    """The main venue's unit is invited: its terminal comes in without the lobby."""
+    if meeting.main_unit is None or meeting.main_unit in meeting.invited_units:
+        return meeting
+    return dataclasses.replace(meeting, invited_units=(meeting.main_unit, *meeting.invited_units))
 
 
 def _unique(items: tuple[str, ...] | list[str]) -> tuple[str, ...]:

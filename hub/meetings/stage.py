@@ -1,4 +1,9 @@
-"""The stage of a live meeting: who the chair has called on (roll call, 点名) and everybody sees and hears.
+"""The stage of a live meeting: who everybody sees and hears — the main venue, and whoever the chair has called
+on (roll call, 点名).
+
+The main venue is the meeting's main unit (set when it is scheduled, or by the chair): its venue is forwarded to
+everybody for the whole meeting. The room holding the meeting's media follows who stands for it as participants
+come and go and announces it as `stage.main`.
 
 The spotlight is live state, kept on the bus (`meeting:{id}:stage`, every node reads it) and announced on the
 meeting's channel as `stage.changed`; the meeting's room on the node holding its media forwards the spotlighted
@@ -35,10 +40,24 @@ class MeetingStage:
         self.bus = meetings.bus
 
     async def current(self, meeting_id: str) -> dict[str, Any]:
-        """The stage as clients see it: {"spotlight": participant or None}."""
+        """The stage as clients see it: {"spotlight": participant or None, "main": participant or None}."""
+        return {"spotlight": await self.spotlighted(meeting_id), "main": await self.main(meeting_id)}
+
+    async def spotlighted(self, meeting_id: str) -> dict[str, Any] | None:
+        """Who the chair called on last (None: nobody)."""
         stage = await self.bus.get_key(stage_key(meeting_id))
         spotlight = stage.get("spotlight") if stage else None
-        return {"spotlight": spotlight if isinstance(spotlight, dict) else None}
+        return spotlight if isinstance(spotlight, dict) else None
+
+    async def main(self, meeting_id: str) -> dict[str, Any] | None:
+        """Who stands for the main venue (主会场) now: of the participants from the meeting's main unit, the first
+        venue (terminal) that came in, else the first person who did; None when the unit is not there."""
+        meeting = await self.meetings.find(meeting_id)
+        if meeting is None or meeting.main_unit is None:
+            return None
+        of_unit = [p for p in await self.meetings.participants(meeting_id) if p.get("org_unit_id") == meeting.main_unit]
+        chosen = next((p for p in of_unit if p.get("venue")), of_unit[0] if of_unit else None)
+        return {name: chosen.get(name) for name in SPOTLIGHT_FIELDS} if chosen is not None else None
 
     async def spotlight(self, principal: Principal, meeting_id: str, person_id: str | None, *,
                         participant_id: str | None = None) -> dict[str, Any]:

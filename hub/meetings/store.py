@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.meetings.model import ChatMessage, Meeting, MeetingStatus
+from hub.meetings.model import Attendance, ChatMessage, Meeting, MeetingStatus
 from hub.storage.meta import UtcDateTime, metadata
 
 meetings = sa.Table(
@@ -28,6 +28,7 @@ meetings = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("closed_for_edits", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("minutes_doc_id", sa.String(64), nullable=True),
+    sa.Column("main_unit", sa.String(64), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("started_at", UtcDateTime, nullable=True),
     sa.Column("ended_at", UtcDateTime, nullable=True),
@@ -53,6 +54,26 @@ meeting_chat = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("sent_at", UtcDateTime, nullable=False),
     sa.Index("ix_meeting_chat_meeting", "meeting_id", "id"),
+)
+
+# One row per stay: a participant (one tab, one terminal) from its joining to its leaving (签到); a session that
+# leaves and joins again is the same participant with a second stay.
+meeting_attendance = sa.Table(
+    "meeting_attendance",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("meeting_id", sa.String(32), sa.ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("participant_id", sa.String(64), nullable=False),
+    sa.Column("person_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("org_unit_id", sa.String(64), nullable=False),
+    sa.Column("org_unit_name", sa.String(200), nullable=False),
+    sa.Column("venue", sa.Boolean, nullable=False),
+    sa.Column("joined_at", UtcDateTime, nullable=False),
+    sa.Column("left_at", UtcDateTime, nullable=True),
+    sa.Column("left_reason", sa.String(32), nullable=True),
+    sa.Index("ix_meeting_attendance_meeting", "meeting_id", "participant_id"),
+    sa.Index("ix_meeting_attendance_person", "person_id"),
 )
 
 
@@ -88,6 +109,7 @@ def _meeting(row: Any, units: list[str], people: list[str]) -> Meeting:
         status=MeetingStatus(row.status),
         closed_for_edits=row.closed_for_edits,
         minutes_doc_id=row.minutes_doc_id,
+        main_unit=row.main_unit,
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,
@@ -127,6 +149,7 @@ def _columns(meeting: Meeting) -> dict[str, Any]:
         "status": meeting.status.value,
         "closed_for_edits": meeting.closed_for_edits,
         "minutes_doc_id": meeting.minutes_doc_id,
+        "main_unit": meeting.main_unit,
         "started_at": meeting.started_at,
         "ended_at": meeting.ended_at,
     }
@@ -219,3 +242,43 @@ async def recent_chat(conn: AsyncConnection, meeting_id: str, limit: int) -> lis
     )
     found = [ChatMessage(r.id, r.meeting_id, r.person_id, r.name, r.text, r.sent_at) for r in rows]
     return list(reversed(found))
+
+
+async def add_stay(conn: AsyncConnection, stay: Attendance) -> None:
+    """Someone came in (while their stay is open, recording it again changes nothing)."""
+    exists = await conn.execute(sa.select(meeting_attendance.c.id).where(
+        meeting_attendance.c.meeting_id == stay.meeting_id, meeting_attendance.c.participant_id == stay.participant_id,
+        meeting_attendance.c.left_at.is_(None)))
+    if exists.first() is None:
+        await conn.execute(sa.insert(meeting_attendance).values(**stay.columns()))
+
+
+async def end_stay(conn: AsyncConnection, meeting_id: str, participant_id: str, left_at: datetime,
+                   reason: str) -> bool:
+    """Someone left; whether their stay was open."""
+    result = await conn.execute(
+        sa.update(meeting_attendance)
+        .where(meeting_attendance.c.meeting_id == meeting_id, meeting_attendance.c.participant_id == participant_id,
+               meeting_attendance.c.left_at.is_(None))
+        .values(left_at=left_at, left_reason=reason)
+    )
+    return bool(result.rowcount)
+
+
+async def end_open_stays(conn: AsyncConnection, meeting_id: str, left_at: datetime, reason: str) -> int:
+    """The meeting ended: every stay still open ends with it (a node that died never wrote its leavings)."""
+    result = await conn.execute(
+        sa.update(meeting_attendance)
+        .where(meeting_attendance.c.meeting_id == meeting_id, meeting_attendance.c.left_at.is_(None))
+        .values(left_at=left_at, left_reason=reason)
+    )
+    return int(result.rowcount)
+
+
+async def stays(conn: AsyncConnection, meeting_id: str) -> list[Attendance]:
+    """Every stay in a meeting, in the order they began."""
+    rows = await conn.execute(
+        sa.select(meeting_attendance).where(meeting_attendance.c.meeting_id == meeting_id)
+        .order_by(meeting_attendance.c.joined_at, meeting_attendance.c.id)
+    )
+    return [Attendance(**{k: v for k, v in row._asdict().items() if k != "id"}) for row in rows]

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
 from typing import Any
 from xml.sax.saxutils import escape
-
-from openpyxl import Workbook
 
 from hub.auth import policy
 from hub.auth.principal import Principal
@@ -93,36 +89,6 @@ class Reports:
                 else item.responsible_id,
             })
         return rows
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return value
-
-
-def to_csv(rows: list[dict[str, Any]], headers: dict[str, str]) -> bytes:
-    """UTF-8 CSV with a byte order mark, so spreadsheet programs read the Chinese right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([headers.get(c, c) for c in EXPORT_COLUMNS])
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in EXPORT_COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def to_xlsx(rows: list[dict[str, Any]], headers: dict[str, str], sheet_title: str) -> bytes:
-    """An .xlsx workbook with one sheet of the rows."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=sheet_title[:31])
-    sheet.append([headers.get(c, c) for c in EXPORT_COLUMNS])
-    for row in rows:
-        sheet.append([_cell(row[c]) for c in EXPORT_COLUMNS])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:

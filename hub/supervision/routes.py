@@ -14,15 +14,14 @@ from hub.api import ApiRoutes, json_response, read_body, validation_error
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.errors import BadRequest, PayloadTooLarge
+from hub.exports import XLSX, download
 from hub.supervision import audit
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.model import Action, ItemFilter, Priority, Status
-from hub.supervision.reports import EXPORT_COLUMNS, to_csv, to_xlsx
+from hub.supervision.reports import EXPORT_COLUMNS
 from hub.supervision.uploads import MAX_FILES, Upload
 
 routes = ApiRoutes("supervision")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class DecisionRequest(BaseModel):
@@ -239,16 +238,14 @@ EXPORT_HEADERS = {c: c for c in EXPORT_COLUMNS}
             content_type="text/csv")
 async def export_csv(request: web.Request) -> web.Response:
     rows = await _export_rows(request)
-    return web.Response(body=to_csv(rows, EXPORT_HEADERS), content_type="text/csv", charset="utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="supervision.csv"'})
+    return download(rows, EXPORT_HEADERS, kind="csv", filename="supervision", sheet_title="supervision")
 
 
 @routes.get("/api/v1/supervision/export.xlsx", summary="The filtered list as an .xlsx workbook", query=ItemQuery,
             content_type=XLSX)
 async def export_xlsx(request: web.Request) -> web.Response:
     rows = await _export_rows(request)
-    return web.Response(body=to_xlsx(rows, EXPORT_HEADERS, "supervision"), content_type=XLSX,
-                        headers={"Content-Disposition": 'attachment; filename="supervision.xlsx"'})
+    return download(rows, EXPORT_HEADERS, kind="xlsx", filename="supervision", sheet_title="supervision")
 
 
 @routes.get("/api/v1/supervision/audit/verify", summary="Whether the audit chain is intact, and its first broken link")

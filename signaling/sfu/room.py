@@ -182,10 +182,17 @@ class SfuRoom:
         self._show(peer, *self._selection_inputs())
         self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
 
-    def set_stage(self, *, spotlight: str | None = None, main: str | None = None) -> None:
-        """Who everybody is shown (roll call, floor granted; the main venue); None clears."""
-        self.stage.spotlight, self.stage.main = spotlight, main
-        self.select()
+    def set_spotlight(self, participant_id: str | None) -> None:
+        """Who everybody is shown and hears now (roll call, floor granted); None clears."""
+        if participant_id != self.stage.spotlight:
+            self.stage.spotlight = participant_id
+            self.select()
+
+    def set_main(self, participant_id: str | None) -> None:
+        """The main venue's participant, always shown and heard; None: no main venue."""
+        if participant_id != self.stage.main:
+            self.stage.main = participant_id
+            self.select()
 
     def set_view(self, participant_id: str, view: View) -> None:
         """What one subscriber asks to see (the tiles on its screen, fewer videos on a small screen)."""

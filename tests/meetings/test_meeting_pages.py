@@ -17,7 +17,8 @@ async def signed_in(hub: Hub, person: str) -> None:
 async def test_the_form_schedules_a_meeting_and_the_list_shows_it(hub: Hub) -> None:
     await signed_in(hub, "p-xie")
     form = {"title": "河道整治协调会", "date": "2031-05-06", "start": "09:30", "duration": "90", "chair": "p-xie",
-            "secretary": "pub-util-03", "units": "pub-util", "people": "edu-02", "lobby": "on", "description": ""}
+            "secretary": "pub-util-03", "units": "pub-util", "people": "edu-02", "lobby": "on", "description": "",
+            "main_unit": "gov-office"}
     response = await hub.client.post("/meetings", data=form, allow_redirects=False)
     assert response.status == 303
     location = response.headers["Location"]
@@ -26,6 +27,8 @@ async def test_the_form_schedules_a_meeting_and_the_list_shows_it(hub: Hub) -> N
     assert meeting["starts_at"] == "2031-05-06T01:30:00+00:00"  # 09:30 in Beijing
     assert meeting["ends_at"] == "2031-05-06T03:00:00+00:00"
     assert meeting["invited_people"] == ["edu-02"] and meeting["secretary"] == "pub-util-03"
+    assert meeting["main_unit"] == "gov-office" and meeting["invited_units"] == ["gov-office", "pub-util"]
+    assert "主会场 <span data-test=\"main-unit\">市政府办公厅</span>" in await (await hub.client.get(location)).text()
     page = await (await hub.client.get("/meetings")).text()
     assert "河道整治协调会" in page and "2031-05-06 09:30" in page
 
@@ -59,3 +62,19 @@ async def test_the_meeting_page_carries_its_data_and_strings(hub: Hub) -> None:
 async def test_pages_need_a_session(hub: Hub) -> None:
     response = await hub.client.get("/meetings", allow_redirects=False)
     assert response.status == 302 and response.headers["Location"].startswith("/login")
+
+
+async def test_the_attendance_page_lists_who_came_and_who_did_not(hub: Hub) -> None:
+    meeting = await create_meeting(hub, invited_units=["pub-util", "shinan-office"], main_unit="gov-office")
+    await signed_in(hub, "p-xie")
+    path = f"/meetings/{meeting['id']}"
+    assert f'href="{path}/attendance"' in await (await hub.client.get(path)).text()
+    response = await hub.client.get(f"{path}/attendance")
+    assert response.status == 200
+    html = await response.text()
+    assert "尚无人入会" in html and "市南区政府办公室" in html and "主会场 市政府办公厅" in html
+    assert f"/api/v1/meetings/{meeting['id']}/attendance?format=xlsx" in html
+    # a participant sees neither the link nor the page
+    await signed_in(hub, "pub-util-04")
+    assert "/attendance" not in await (await hub.client.get(path)).text()
+    assert (await hub.client.get(f"{path}/attendance")).status == 403

@@ -29,7 +29,7 @@ async def test_roll_call_spotlights_a_venue_and_turns_its_microphone_on(hub: Hub
     for client in (chair, member):
         await client.request("meeting.join", meeting_id=meeting["id"])
     joined = await venue.request("meeting.join", meeting_id=meeting["id"])
-    assert joined["stage"] == {"spotlight": None}
+    assert joined["stage"] == {"spotlight": None, "main": None}
     shown = await until(chair, "participant.joined", VENUE)
     assert shown["participant"]["venue"] is True and shown["participant"]["org_unit_name"] == "市南区政府办公室"
     await venue.request("media.state", meeting_id=meeting["id"], audio=False)
@@ -81,7 +81,7 @@ async def test_only_the_chair_calls_on_people_who_are_there(hub: Hub, signaling:
         assert response.status == status, await response.text()
         if code:
             assert (await response.json())["error"]["code"] == code
-    assert (await hub.app[keys.MEETING_STAGE].current(meeting["id"])) == {"spotlight": None}
+    assert (await hub.app[keys.CONFERENCE].stage.current(meeting["id"])) == {"spotlight": None, "main": None}
     # a chair of an ended meeting calls on nobody
     await chair.request("moderator.end", meeting_id=meeting["id"])
     over = await spotlight(hub, meeting["id"], "pub-util-04")
@@ -157,7 +157,7 @@ async def test_floor_requests_are_queued_granted_and_declined(hub: Hub, signalin
     assert (await venue.event("moderator.unmuted"))["reason"] == "spotlight"
     await chair.request("moderator.decline_floor", meeting_id=meeting["id"], participant_id=ids["pub-util-04"])
     assert (await member.event("floor.declined"))["by"] == "p-xie"
-    assert await hub.app[keys.MEETING_FLOOR].queue(meeting["id"]) == []
+    assert await hub.app[keys.CONFERENCE].floor.queue(meeting["id"]) == []
     assert (await refused(chair, "moderator.decline_floor", meeting_id=meeting["id"],
                           participant_id=ids["pub-util-04"])).code == "floor_request_not_found"
 

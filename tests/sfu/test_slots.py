@@ -64,7 +64,7 @@ async def test_a_subscriber_gets_a_fixed_set_of_slots_whatever_the_room_size(
     offers = viewer.offers_answered
 
     # roll call: dave is shown to everyone; the slot that switches goes on decoding
-    slotted.rooms["room-1"].set_stage(spotlight="dave")
+    slotted.rooms["room-1"].set_spotlight("dave")
     await wait_for(lambda: "dave" in video_shown(sfu_events, "vic"), what="dave in vic's slots")
     dave_slot = next(s for s, who in shown(sfu_events, "vic").items() if who == "dave")
     before = viewer.client.frames("video")[dave_slot]
