@@ -1,5 +1,5 @@
-"""MeetingRoom: one live meeting on this node — its local participants and lobby, their orders, its SFU room, its
-event fan-out.
+"""MeetingRoom: one live meeting on this node — its local participants and lobby, their orders, its event fan-out,
+and its media when the meeting's SFU room is here (HostedMedia).
 
 A node has a MeetingRoom for a meeting while it holds a session in it (joined or waiting in the lobby) or hosts
 its SFU room (the meeting's media lives here, perhaps only for participants whose sockets are on other nodes).
@@ -24,29 +24,11 @@ from hub.meetings.conference import Conference
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
 from hub.settings import MeetingSettings
+from signaling.hosted_media import HostedMedia
 from signaling.media_router import MediaRouter
-from signaling.participants import (
-    Member,
-    Order,
-    OrderMessage,
-    Participant,
-    direct_channel,
-    slot_json,
-    track_json,
-)
+from signaling.participants import Member, Order, OrderMessage, Participant, direct_channel, track_json
 from signaling.session import Session
-from signaling.sfu import (
-    ActiveSpeakerChanged,
-    PeerFailed,
-    RoomClosed,
-    RoomOpened,
-    SfuEvent,
-    SfuRoom,
-    SlotsChanged,
-    TrackPaused,
-    TrackPublished,
-    TrackUnpublished,
-)
+from signaling.sfu import SfuEvent, SfuRoom
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +61,10 @@ class MeetingRoom:
         self._ice = ice
         self._on_closed = on_closed
         self.members: dict[str, Member] = {}  # participant id -> member (joined or in the lobby)
-        self.sfu_room: SfuRoom | None = None  # set while this node hosts the meeting's media
-        self._main: str | None = None  # the main venue's participant, as last announced (while hosting)
+        self.media_host: HostedMedia | None = None  # set while this node holds the meeting's media
         self._joining = 0
         self._leaving = 0
         self._events: Subscription | None = None
-        self._sfu_events: asyncio.Queue[SfuEvent] = asyncio.Queue()
         self._loops: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started = asyncio.get_running_loop().create_future()
@@ -104,7 +84,6 @@ class MeetingRoom:
         self._loops = [
             asyncio.create_task(self._fan_out(self._events), name=f"meeting-{self.meeting_id}-events"),
             asyncio.create_task(self._refresh(), name=f"meeting-{self.meeting_id}-presence"),
-            asyncio.create_task(self._work_sfu_events(), name=f"meeting-{self.meeting_id}-sfu"),
         ]
         self.started.set_result(None)
         log.debug("meeting %s: room open on this node", self.meeting_id)
@@ -117,9 +96,9 @@ class MeetingRoom:
         self._on_closed(self)
         for member in list(self.members.values()):
             await self._leave(member, "shutdown")
-        if self.sfu_room is not None:
-            await self.sfu_room.stop()
-            self.sfu_room = None
+        if self.media_host is not None:
+            media_host, self.media_host = self.media_host, None
+            await media_host.stop()
         if self._events is not None:
             self._events.close()
         current = asyncio.current_task()
@@ -132,7 +111,7 @@ class MeetingRoom:
     @property
     def empty(self) -> bool:
         """No local session, no join on its way in or leave on its way out, no media hosted here."""
-        return not self.members and not self._joining and not self._leaving and self.sfu_room is None
+        return not self.members and not self._joining and not self._leaving and self.media_host is None
 
     async def _stop_if_empty(self) -> None:
         if self.empty and not self.stopped:
@@ -409,8 +388,8 @@ class MeetingRoom:
                 member.session.send_event(event, data)
         if event == "stage.changed":
             await self._staged(data.get("spotlight"), data.get("by"))
-        if event in MAIN_VENUE_EVENTS and self.sfu_room is not None:
-            await self._follow_main(self.sfu_room)
+        if event in MAIN_VENUE_EVENTS and self.media_host is not None:
+            await self.media_host.follow_main()
         if event == "meeting.ended":
             for member in list(self.members.values()):
                 await self._leave(member, "ended")
@@ -418,88 +397,33 @@ class MeetingRoom:
 
     async def _staged(self, spotlight: Any, by: Any) -> None:
         participant_id = spotlight.get("participant_id") if isinstance(spotlight, dict) else None
-        if self.sfu_room is not None:
-            self.sfu_room.set_spotlight(participant_id if isinstance(participant_id, str) else None)
+        if self.media_host is not None:
+            self.media_host.spotlight(participant_id if isinstance(participant_id, str) else None)
         member = self.members.get(participant_id) if isinstance(participant_id, str) else None
         if member is not None and member.joined:
             await self._unmute(member, by if isinstance(by, str) else None, "spotlight")
 
-    async def _follow_main(self, sfu_room: SfuRoom) -> None:
-        # the room holding the media decides who stands for the main venue, and tells everyone when that changes
-        main = await self._stage.main(self.meeting_id)
-        participant_id = main["participant_id"] if main is not None else None
-        if sfu_room is not self.sfu_room:
-            return
-        sfu_room.set_main(participant_id)  # (the SFU room itself forgets a main venue that left it)
-        if participant_id != self._main:
-            self._main = participant_id
-            await self._service.publish(self.meeting_id, "stage.main", {"main": main})
+    # --- the meeting's media, when this node holds it -----------------------------------------------------
 
-    # --- the SFU room hosted here --------------------------------------------------------------------------
+    @property
+    def sfu_room(self) -> SfuRoom | None:
+        """The meeting's SFU room, while this node holds the meeting's media."""
+        return self.media_host.sfu_room if self.media_host is not None else None
 
     def host(self, sfu_room: SfuRoom) -> None:
         """This node's SFU opened the meeting's media room: the room holds it until it closes."""
-        self.sfu_room = sfu_room
-        self._spawn(self._load_stage(sfu_room))
-
-    async def _load_stage(self, sfu_room: SfuRoom) -> None:
-        # a room placed anew (its old node died) goes on with the roll call the chair made and the main venue
-        try:
-            spotlight = await self._stage.spotlighted(self.meeting_id)
-            if spotlight is not None and self.sfu_room is sfu_room:
-                sfu_room.set_spotlight(str(spotlight.get("participant_id")))
-            await self._follow_main(sfu_room)
-        except HubError as exc:
-            log.warning("meeting %s: stage unknown (%s)", self.meeting_id, exc.message)
+        self.media_host = HostedMedia(self.meeting_id, sfu_room, self._service, self._stage, self._bus,
+                                      self._media_closed)
 
     def on_sfu_event(self, event: SfuEvent) -> None:
-        """An event of this meeting's SFU room (synchronous): handled in order by the room's own task."""
-        self._sfu_events.put_nowait(event)
+        """An event of this meeting's SFU room (synchronous)."""
+        if self.media_host is not None:
+            self.media_host.on_sfu_event(event)
 
-    async def _work_sfu_events(self) -> None:
-        while True:
-            event = await self._sfu_events.get()
-            try:
-                await self._sfu_event(event)
-            except Exception:
-                log.exception("meeting %s: handling %r failed", self.meeting_id, event)
-
-    async def _sfu_event(self, event: SfuEvent) -> None:
-        if isinstance(event, TrackPublished):
-            await self._service.publish(self.meeting_id, "track.published", {"track": track_json(event.track)})
-        elif isinstance(event, TrackUnpublished):
-            await self._service.publish(self.meeting_id, "track.unpublished", {"track": track_json(event.track)})
-        elif isinstance(event, ActiveSpeakerChanged):
-            await self._service.publish(self.meeting_id, "speaker.active",
-                                        {"participant_id": event.participant_id, "previous": event.previous})
-        elif isinstance(event, SlotsChanged):
-            # to the subscriber's own channel: its session may be on another node
-            slots = [slot_json(slot) for slot in event.slots]
-            await self._bus.publish(direct_channel(self.meeting_id, event.participant_id),
-                                    OrderMessage(Order.SLOTS, data={"slots": slots}).to_bus())
-        elif isinstance(event, TrackPaused):
-            await self._bus.publish(direct_channel(self.meeting_id, event.track.participant_id), OrderMessage(
-                Order.PAUSE, data={"track": track_json(event.track), "paused": event.paused}).to_bus())
-        elif isinstance(event, PeerFailed):
-            await self._peer_failed(event)
-        elif isinstance(event, RoomClosed):
-            if self.sfu_room is not None and self.sfu_room.stopped:
-                self.sfu_room = None
-                await self._stop_if_empty()
-        elif isinstance(event, RoomOpened):
-            pass  # attached by the registry when it happened (host)
-
-    async def _peer_failed(self, event: PeerFailed) -> None:
-        member = self.members.get(event.participant_id)
-        if member is None:
-            # a participant whose socket is on another node: its node takes it out
-            await self._bus.publish(direct_channel(self.meeting_id, event.participant_id),
-                                    OrderMessage(Order.MEDIA_LOST, reason=event.reason).to_bus())
-            return
-        log.info("meeting %s: %s lost its media connection (%s)", self.meeting_id, member.participant_id,
-                 event.reason)
-        reason = f"media_{event.reason}"
-        await self._leave_then(member, reason, "meeting.left", {"meeting_id": self.meeting_id, "reason": reason})
+    async def _media_closed(self, media_host: HostedMedia) -> None:
+        if self.media_host is media_host:
+            self.media_host = None
+            await self._stop_if_empty()
 
 
 def not_joined(meeting_id: str) -> Conflict:

@@ -151,6 +151,7 @@ class MeetingRooms:
         try:
             info = (await self.bus.presence_members(group)).get(participant_id) or {}
             await self.bus.presence_remove(group, participant_id)
+            await self.conference.attendance.left(meeting_id, participant_id, "node_lost")
             await self.service.publish(meeting_id, "participant.left", {
                 "participant_id": participant_id, "person_id": str(info.get("person_id", "")), "reason": "node_lost",
             })
