@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from hub.errors import BadRequest, PayloadTooLarge
+from hub.errors import BadRequest, HubError, PayloadTooLarge
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
+# No request a client sends nests deeper than this.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -77,18 +79,42 @@ def validation_error(exc: ValidationError, what: str) -> BadRequest:
     return BadRequest(f"invalid_{what}", f"{where}: {first.get('msg', 'invalid')}", field=where)
 
 
+def _depth(data: Any) -> int:
+    """How deeply lists and objects nest in parsed JSON (iteratively: no recursion to exhaust)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def parse_json(raw: bytes | str) -> Any:
+    """JSON from a client, nested at most MAX_JSON_DEPTH deep; BadRequest `malformed_json` otherwise."""
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("malformed_json", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        data = None  # nested far deeper than the limit
+    else:
+        if _depth(data) <= MAX_JSON_DEPTH:
+            return data
+    raise BadRequest("malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """The request's JSON body as a model; 400 naming the field, 413 when too large."""
+    """The request's JSON body as a model; 400 naming the field, 413 when too large, 415 when not JSON."""
+    if request.content_type != "application/json":
+        raise HubError("unsupported_media_type", "send the body as application/json", 415)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge("payload_too_large", "the request body is too large") from None
     if not raw:
         raise BadRequest("malformed_json", "a JSON body is required")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest("malformed_json", f"the body is not valid JSON: {exc}") from None
+    data = parse_json(raw)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

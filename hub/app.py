@@ -32,6 +32,7 @@ from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
 from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
+from hub.origin import origin_middleware
 from hub.settings import Settings
 from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
@@ -211,7 +212,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """The whole service, ready to run; resources open on startup and close on cleanup."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[security_headers, locale_middleware, core_middleware],
+        middlewares=[security_headers, locale_middleware, core_middleware, origin_middleware],
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or Clock()

@@ -28,7 +28,8 @@ class ServerSettings:
     port: int = 8080
     # The URL people open; used for Origin checks and links. Empty: http://{host}:{port}.
     public_url: str = ""
-    # Extra origins allowed to open WebSockets (besides public_url).
+    # Extra origins trusted to open WebSockets and send forms and API requests from a browser (besides
+    # public_url), e.g. the city portal that posts /auth/handoff.
     allowed_origins: tuple[str, ...] = ()
     demo: bool = False
     var_dir: Path = Path("var")

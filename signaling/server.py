@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -16,8 +15,9 @@ from hub.auth.http import optional_principal
 from hub.auth.service import REVOKED_CHANNEL
 from hub.bus.base import Bus, Message
 from hub.directory.service import CHANGED_CHANNEL
-from hub.errors import Forbidden, HubError, Unavailable
+from hub.errors import HubError, Unavailable
 from hub.keys import SIGNALING
+from hub.origin import check_origin
 from signaling.protocol import AuthRequest, Command, Commands, PingRequest, Result
 from signaling.session import Session
 from signaling.socket import CloseCode, SignalingSocket
@@ -140,24 +140,6 @@ class SignalingHub:
                     log.info("ws %s: %s no longer allowed (%s), closing", session.id, person_id, refusal.code)
                     session.send_event("session.revoked", {"reason": refusal.code})
                     await session.disconnect(CloseCode.REVOKED, refusal.code)
-
-
-def check_origin(request: web.Request) -> None:
-    """Browsers must come from the hub's own origin; clients without an Origin header authenticate by token."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return
-    settings = request.app[keys.SETTINGS]
-    allowed = {_origin_of(settings.public_url), *(_origin_of(o) for o in settings.server.allowed_origins)}
-    parts = urlsplit(origin)
-    if origin.rstrip("/") in allowed or (parts.netloc and parts.netloc == request.host):
-        return
-    raise Forbidden("origin_refused", f"WebSocket connections from {origin} are not accepted")
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import policy
+from hub.bounds import check_day
 from hub.errors import BadRequest, HubError
 from hub.meetings.model import Meeting
 from hub.meetings.service import NewMeeting
@@ -94,6 +95,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
             minutes = int(values["duration"])
         except ValueError:
             raise BadRequest("invalid_body", "date and time") from None
+        check_day(starts, "date")
         if not 5 <= minutes <= 24 * 60:
             raise BadRequest("invalid_body", "duration")
         meeting = await request.app[keys.MEETINGS].create(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -16,6 +17,7 @@ from hub import keys
 from hub.auth.http import optional_principal
 from hub.auth.principal import Principal
 from hub.auth.routes import set_session_cookie
+from hub.bounds import MAX_PAGE
 from hub.errors import HubError, NotFound
 from hub.middleware import ERROR_PAGE
 from web.i18n import LANG_COOKIE, LOCALES, Translator, current_locale, negotiate
@@ -62,11 +64,23 @@ TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
 NAV: web.AppKey[list[NavItem]] = web.AppKey("nav")
 
 
+# Characters a browser drops or reinterprets in a URL (C0 controls, DEL, whitespace, invisible format characters)
+# and the backslash, which browsers read as a slash: a `next` holding any of them is not followed.
+_URL_TRAPS = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+# What stays as it is when the path is written into Location (everything else is percent-encoded).
+_URL_SAFE = "/?&=%#:@!$'()*+,;~-._"
+
+
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an open redirect would let a link send officials elsewhere after sign-in.
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Where to go after sign-in or a language switch: a path of this site, never another site (no open
+    redirect); anything else is the start page."""
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(unicodedata.category(ch) in _URL_TRAPS for ch in target)):
         return "/"
-    return target
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return quote(target, safe=_URL_SAFE)
 
 
 @web.middleware
@@ -235,7 +249,7 @@ async def directory_page(request: web.Request) -> web.StreamResponse:
     q = request.query.get("q", "")[:100]
     unit_filter = request.query.get("org_unit") or None
     try:
-        page = max(1, int(request.query.get("page", "1")))
+        page = min(max(1, int(request.query.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page = 1
     per_page = 25

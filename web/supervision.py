@@ -16,6 +16,7 @@ from markupsafe import Markup
 from hub import keys
 from hub.auth import policy
 from hub.auth.principal import Principal
+from hub.bounds import check_day
 from hub.directory.model import Role
 from hub.errors import BadRequest, HubError
 from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Status
@@ -145,6 +146,8 @@ async def item_act(request: web.Request) -> web.StreamResponse:
                 due = datetime.strptime(raw_due, "%Y-%m-%d").date() if raw_due else None
             except ValueError:
                 raise BadRequest("invalid_due_date", "the date is not a date", field="due_date") from None
+            if due is not None:
+                check_day(due, "due_date")
             await service.act(principal, item_id, Action(action), text=str(form.get("text", "")), due_date=due)
     except HubError as exc:
         if exc.status in (401, 404):

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from hub import keys
+from hub.bounds import check_day
 from hub.directory.model import Role
 from hub.errors import BadRequest, HubError
 from hub.supervision.decisions import DecisionInput
@@ -57,6 +58,7 @@ async def record_from_panel(request: web.Request) -> web.StreamResponse:
             due = datetime.strptime(raw_due, "%Y-%m-%d").date()
         except ValueError:
             raise BadRequest("invalid_due_date", "give the due date as a date", field="due_date") from None
+        check_day(due, "due_date")
         try:
             priority = Priority(values.get("priority", "normal"))
         except ValueError:

@@ -12,6 +12,7 @@ from hub import keys
 from hub.api import ApiRoutes, json_response, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
+from hub.bounds import Offset
 from hub.calls.service import CallService
 from hub.errors import BadRequest
 
@@ -23,7 +24,7 @@ routes = ApiRoutes("calls")
 class LogQuery(BaseModel):
     missed: bool = False
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 @routes.get("/api/v1/calls", summary="My calls, newest first (missed=true: only missed ones)", query=LogQuery)

@@ -11,6 +11,7 @@ from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
+from hub.bounds import Offset
 from hub.directory.importer import parse
 
 routes = ApiRoutes("directory")
@@ -20,7 +21,7 @@ class PeopleQuery(BaseModel):
     q: str = Field("", max_length=100)
     org_unit: str | None = Field(None, max_length=64)
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
     include_inactive: bool = False
 
 

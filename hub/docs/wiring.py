@@ -21,7 +21,7 @@ from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import handle_doc_ws
 from hub.docs.versions import DocumentVersions
-from signaling.server import check_origin
+from hub.origin import check_origin
 
 log = logging.getLogger(__name__)
 

@@ -7,11 +7,12 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
+from hub.bounds import Moment, Offset
 from hub.exports import download
 from hub.meetings.attendance import EXPORT_COLUMNS, sheet_rows
 from hub.meetings.ics import meeting_ics
@@ -30,8 +31,8 @@ class CreateMeeting(BaseModel):
     description: str = Field("", max_length=4000)
     chair: str = PersonId
     secretary: str | None = Field(None, max_length=64)
-    starts_at: AwareDatetime = Field(examples=["2030-03-01T09:00:00+08:00"])
-    ends_at: AwareDatetime = Field(examples=["2030-03-01T10:30:00+08:00"])
+    starts_at: Moment = Field(examples=["2030-03-01T09:00:00+08:00"])
+    ends_at: Moment = Field(examples=["2030-03-01T10:30:00+08:00"])
     invited_units: list[str] = Field(default_factory=list, max_length=500)
     invited_people: list[str] = Field(default_factory=list, max_length=500)
     lobby: bool = True
@@ -46,8 +47,8 @@ class UpdateMeeting(BaseModel):
     description: str | None = Field(None, max_length=4000)
     chair: str | None = Field(None, min_length=1, max_length=64)
     secretary: str | None = Field(None, max_length=64)
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     invited_units: list[str] | None = Field(None, max_length=500)
     invited_people: list[str] | None = Field(None, max_length=500)
     lobby: bool | None = None
@@ -65,7 +66,7 @@ class ListQuery(BaseModel):
     scope: Literal["mine", "unit", "all"] = "mine"
     when: Literal["upcoming", "past", "all"] = "upcoming"
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 async def meeting_json(request: web.Request, meeting: Meeting) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -13,6 +12,7 @@ from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, validation_error
 from hub.auth import policy
 from hub.auth.http import principal_of
+from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, download
 from hub.supervision import audit
@@ -29,7 +29,7 @@ class DecisionRequest(BaseModel):
     lead_unit: str = Field(min_length=1, max_length=64)
     coop_units: list[str] = Field(default_factory=list, max_length=20)
     responsible: str = Field(min_length=1, max_length=64)
-    due_date: date = Field(examples=["2026-12-31"])
+    due_date: Day = Field(examples=["2026-12-31"])
     priority: Priority = Priority.NORMAL
 
 
@@ -38,11 +38,11 @@ class ItemQuery(BaseModel):
     status: Status | None = None
     overdue: bool | None = None
     meeting: str | None = Field(None, max_length=64)
-    due_from: date | None = None
-    due_to: date | None = None
+    due_from: Day | None = None
+    due_to: Day | None = None
     involving: str | None = Field(None, max_length=64, description="a department leading or co-operating")
     limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
     def to_filter(self) -> ItemFilter:
         return ItemFilter(
@@ -57,7 +57,7 @@ class ActionRequest(BaseModel):
         "comment",
     ]
     text: str = Field("", max_length=5000)
-    due_date: date | None = None
+    due_date: Day | None = None
 
 
 class ReportRequest(BaseModel):
@@ -76,9 +76,17 @@ def item_query(request: web.Request) -> ItemQuery:
 
 async def read_report_form(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
     """A multipart form's text fields and files, refusing files over the size limit while they stream in."""
-    settings = request.app[keys.SETTINGS].supervision
     if not request.content_type.startswith("multipart/"):
         raise BadRequest("multipart_required", "send the form as multipart/form-data")
+    try:
+        return await _read_parts(request)
+    except (ValueError, UnicodeDecodeError, AssertionError) as exc:
+        # no boundary, a broken part, a text field that is not UTF-8 (aiohttp asserts some of these)
+        raise BadRequest("malformed_form", f"the form could not be read: {exc or type(exc).__name__}") from None
+
+
+async def _read_parts(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
+    settings = request.app[keys.SETTINGS].supervision
     reader = await request.multipart()
     fields: dict[str, str] = {}
     uploads: list[Upload] = []
