@@ -8,6 +8,7 @@ import socket
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import WSCloseCode, web
 from aiortc import RTCIceServer
@@ -151,6 +152,12 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
     if cluster is not None:
         await cluster.stop()
     await sfu.stop()
+
+
+def app_runner(app: web.Application, **options: Any) -> web.AppRunner:
+    """The runner that serves the app: connections slow to send a request head, or idle, are closed after
+    `server.idle_timeout` (aiohttp's keep-alive timer, which also runs until the first request is complete)."""
+    return web.AppRunner(app, keepalive_timeout=app[keys.SETTINGS].server.idle_timeout, **options)
 
 
 def ice_config(servers: tuple[str, ...]) -> tuple[RTCIceServer, ...]:

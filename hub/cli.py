@@ -18,7 +18,7 @@ import yaml
 from aiohttp import web
 
 from hub import keys
-from hub.app import create_app, drain
+from hub.app import app_runner, create_app, drain
 from hub.bus import create_bus
 from hub.bus.nodes import GROUP as NODES_GROUP
 from hub.bus.nodes import NodeInfo
@@ -67,7 +67,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if overrides:
         settings = settings.replace(server=overrides)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
+    runner = app_runner(app, access_log=None)
     await runner.setup()
     loop = asyncio.get_running_loop()
     stop: asyncio.Future[int] = loop.create_future()

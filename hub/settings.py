@@ -48,6 +48,9 @@ class ServerSettings:
     heartbeat: float = 5.0
     # On SIGTERM: seconds to wait for clients to leave before exiting.
     drain_seconds: float = 30.0
+    # A connection that has not sent a complete request head within this many seconds (slowloris), or stays idle
+    # that long between two requests, is closed; requests being answered and WebSockets are not affected.
+    idle_timeout: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -328,6 +331,8 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"jwt.{name}: must be positive, not {getattr(jwt, name)}")
     if jwt.leeway < 0:
         raise SettingsError(f"jwt.leeway: must not be negative, not {jwt.leeway}")
+    if settings.server.idle_timeout <= 0:
+        raise SettingsError(f"server.idle_timeout: must be positive, not {settings.server.idle_timeout}")
     if settings.server.heartbeat <= 0:
         raise SettingsError(f"server.heartbeat: must be positive, not {settings.server.heartbeat}")
     if settings.server.max_body_bytes <= 0:
