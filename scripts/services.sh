@@ -21,6 +21,14 @@ for _ in $(seq 1 30); do
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432 && break
   sleep 0.5
 done
+# Not up after 15 s: say which, and stop here (the tests would otherwise skip or fail far from the cause).
+down=""
+redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || down="$down Redis (127.0.0.1:6379, see /var/log/redis/ci.log)"
+pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || down="$down PostgreSQL (127.0.0.1:5432)"
+if [ -n "$down" ]; then
+  echo "services.sh: not running after 15 s:$down" >&2
+  exit 1
+fi
 
 # A fresh Debian PostgreSQL asks for passwords on TCP: the tests connect as postgres over loopback with trust.
 if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
