@@ -22,6 +22,7 @@ from typing import Any, NamedTuple, Protocol
 import aiortc
 import pylibsrtp
 from aioice import ice as aioice_ice
+from aioice import stun as aioice_stun
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc import rtcdtlstransport as aiortc_dtls
 from aiortc import rtcicetransport as aiortc_ice
@@ -112,6 +113,10 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
     RTCPeerConnection._RTCPeerConnection__connect: ("send", "receive"),  # type: ignore[attr-defined]
 }
 
+REQUIRED_CODE_NAMES[aioice_ice.StunProtocol.datagram_received] = (
+    "parse_message", "receiver", "data_received", "local_candidate", "component",
+)
+
 REQUIRED_ATTRIBUTES: tuple[tuple[object, str], ...] = (
     (aiortc_receiver, "StreamStatistics"),
     (aiortc_receiver, "NackGenerator"),
@@ -167,6 +172,32 @@ if _PROBLEMS:
     raise AiortcInternalsChanged(
         "signaling.sfu cannot forward media with this aiortc: " + "; ".join(_PROBLEMS)
     )
+
+
+# --- the media port: every datagram is sorted before aioice and aiortc see it -----------------------------------
+# Anyone can send UDP to a media port. aioice parses what looks like STUN and lets struct.error and
+# UnicodeDecodeError escape (logged as "Exception in callback"); aiortc's DTLS transport dies on an empty
+# datagram (IndexError in _recv_next), cutting the participant's media. So datagrams are demultiplexed by their
+# first byte as RFC 7983 says, and anything else is dropped: STUN (0-3) only when it parses, DTLS (20-63) and
+# RTP/RTCP (128-191) straight to the transport (SRTP authenticates them there), nothing else at all.
+_stun_datagram_received = aioice_ice.StunProtocol.datagram_received
+
+
+def _demultiplexed(self: aioice_ice.StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+    if not isinstance(data, bytes) or not data:
+        return
+    first = data[0]
+    if first < 4:
+        try:
+            aioice_stun.parse_message(data)
+        except Exception:  # noqa: BLE001 - whatever a malformed message raises, it is dropped
+            return
+        _stun_datagram_received(self, data, addr)
+    elif 19 < first < 64 or 127 < first < 192:
+        self.receiver.data_received(data, self.local_candidate.component)
+
+
+aioice_ice.StunProtocol.datagram_received = _demultiplexed  # type: ignore[method-assign]
 
 
 class ReceiverSink(Protocol):
