@@ -20,12 +20,16 @@ Result = dict[str, Any] | None
 R = TypeVar("R", bound="Request")
 
 
+# Request ids are integers a browser counts exactly (Number.MAX_SAFE_INTEGER).
+MAX_ID = 2**53 - 1
+
+
 class Request(BaseModel):
     """The fields every request has; each message type adds its own."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: int = Field(ge=1, le=2**53)
+    id: int = Field(ge=1, le=MAX_ID)
     type: str
 
 

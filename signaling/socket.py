@@ -13,10 +13,11 @@ from aiohttp import WSMsgType, web
 from pydantic import ValidationError
 
 from hub import keys
+from hub.api import parse_json
 from hub.auth.principal import Principal
 from hub.errors import HubError
 from hub.settings import SignalingSettings
-from signaling.protocol import AuthRequest, Command, error_message, event_message, result_message
+from signaling.protocol import MAX_ID, AuthRequest, Command, error_message, event_message, result_message
 from signaling.session import Session
 
 if TYPE_CHECKING:
@@ -149,11 +150,12 @@ class SignalingSocket:
 
     async def _read(self) -> None:
         async for frame in self.ws:
+            if frame.type in (WSMsgType.TEXT, WSMsgType.BINARY) and not self._bucket.take():
+                # every frame counts against the rate, the refused ones too
+                log.warning("ws %s: flooding, closing", self.session.id)
+                await self.close(CloseCode.POLICY, "message rate limit exceeded")
+                return
             if frame.type == WSMsgType.TEXT:
-                if not self._bucket.take():
-                    log.warning("ws %s: flooding, closing", self.session.id)
-                    await self.close(CloseCode.POLICY, "message rate limit exceeded")
-                    return
                 await self._handle_text(frame.data)
             elif frame.type == WSMsgType.BINARY:
                 self.send(error_message(None, "binary_not_supported", "send JSON text frames"))
@@ -163,16 +165,17 @@ class SignalingSocket:
 
     async def _handle_text(self, text: str) -> None:
         try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            self.send(error_message(None, "malformed_json", f"not valid JSON: {exc.msg}"))
+            raw = parse_json(text)
+        except HubError as exc:
+            self.send(error_message(None, exc.code, exc.message))
             return
         if not isinstance(raw, dict):
             self.send(error_message(None, "invalid_message", "a message is a JSON object"))
             return
         request_id = raw.get("id")
-        if not isinstance(request_id, int) or isinstance(request_id, bool) or request_id < 1:
-            self.send(error_message(None, "invalid_message", "id: a positive integer is required"))
+        if not isinstance(request_id, int) or isinstance(request_id, bool) or not 1 <= request_id <= MAX_ID:
+            # refused before it is remembered: a huge id must not make every later one "reused"
+            self.send(error_message(None, "invalid_message", f"id: a positive integer up to {MAX_ID} is required"))
             return
         type_ = raw.get("type")
         command = self.hub.commands.get(type_) if isinstance(type_, str) else None
