@@ -1,0 +1,73 @@
+"""Every operation of the OpenAPI document, fed what Schemathesis makes of its schema (valid and not), never
+answers 500: the hub under fuzzing, as it was attacked, kept as a test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from bench.cluster import ROOT, free_port
+from hub.auth.tokens import TokenCodec
+from hub.clock import Clock
+from hub.settings import load_settings
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """`cityhub serve --demo` on SQLite and the in-process bus; its URL and an admin's token."""
+    folder = tmp_path_factory.mktemp("fuzzed")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
+    env.update({"CITYHUB_SERVER_VAR_DIR": str(folder), "CITYHUB_SERVER_DEMO": "true",
+                "CITYHUB_SERVER_PORT": str(port), "CITYHUB_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "CITYHUB_SIGNALING_RATE": "1000", "CITYHUB_SIGNALING_BURST": "1000"})
+    log = (folder / "hub.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        codec = TokenCodec(load_settings(environ={"CITYHUB_SERVER_VAR_DIR": str(folder)}), Clock())
+        yield url, codec.issue(sub="bigdata-04", org="bigdata", roles=["official", "admin"])[0]
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()
+    assert b"Traceback" not in (folder / "hub.log").read_bytes(), (folder / "hub.log").read_text()[-3000:]
+
+
+def test_no_operation_answers_500(served: tuple[str, str]) -> None:
+    url, token = served
+    schema = schemathesis.openapi.from_url(f"{url}/api/v1/openapi.json")
+    failures: list[str] = []
+    operations, calls = 0, 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case: Any) -> None:
+            nonlocal calls
+            calls += 1
+            response = case.call(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+
+        fuzz()
+    assert operations >= 40 and calls >= operations * 5, (operations, calls)
+    assert failures == [], "\n".join(failures[:20])
