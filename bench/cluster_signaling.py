@@ -23,16 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.cluster import LOCAL_PG_DSN, LOCAL_REDIS_URL, Cluster, Node, create_database, drop_database
-from bench.report import write_section
+from bench.report import pct, write_section
 from signaling.ws_client import SignalingClient
 
 SECTION = "## Signaling across nodes: join and fan-out, one node versus two"
 PEOPLE = ["p-xie", "pub-util-02", "pub-util-03", "pub-util-04", "pub-util-05"]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def scenario(cluster: Cluster, nodes: list[Node], participants: int, messages: int) -> dict[str, list[float]]:

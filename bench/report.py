@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of the values (nearest rank); NaN for none."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
+
+
 def write_section(path: str | Path, heading: str, body: str) -> None:
     """Replace the section that starts with `heading` (up to the next '## ') by `heading` + `body`; append if absent.
 

@@ -53,3 +53,11 @@ def test_a_benchmark_rewrites_only_its_own_section(tmp_path) -> None:
     assert doc.read_text(encoding="utf-8") == (
         "# Benchmarks\n\n## A\n\nnew a\n| x |\n\n## B\n\nnew b\n\n## C\n\nnew c\n"
     )
+
+
+def test_signaling_soak_counts_deliveries_memory_and_readyz() -> None:
+    out = run("bench.signaling_soak", "--meetings", "2", "--per-meeting", "3", "--seconds", "3",
+              "--chat-every", "1", "--presence-every", "1")
+    assert "| /readyz p99 |" in out and "| resident memory |" in out
+    delivered = [line for line in out.splitlines() if "deliveries arrived" in line]
+    assert delivered and "Errors: 0 " in out, out
