@@ -112,7 +112,8 @@ async def test_bad_input_gets_named_errors(hub: Hub) -> None:
     for method, path, body, status, code in cases:
         got_status, got = await status_of(hub, method, path, "p-xie", json=body)
         assert (got_status, got["error"]["code"]) == (status, code), (method, path, body, got)
-    response = await hub.client.post("/api/v1/docs", data=b"\xff{", headers=hub.auth("p-xie"))
+    response = await hub.client.post("/api/v1/docs", data=b"\xff{",
+                                     headers={**hub.auth("p-xie"), "Content-Type": "application/json"})
     assert response.status == 400 and (await response.json())["error"]["code"] == "malformed_json"
 
 
