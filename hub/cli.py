@@ -27,7 +27,8 @@ from hub.errors import BadRequest, HubError
 from hub.logs import setup_logging
 from hub.settings import Settings, SettingsError, load_settings
 from hub.storage.db import Database
-from hub.supervision import audit as supervision_audit
+from hub.supervision import anchor
+from hub.supervision.checkpoints import CheckpointKeys, checkpoint_file
 
 log = logging.getLogger("cityhub")
 
@@ -156,14 +157,23 @@ async def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 @command("audit verify")
 async def audit_verify(args: argparse.Namespace, settings: Settings) -> int:
-    """Walk the supervision audit chain; exit 1 and name the first broken link when it does not hold."""
+    """Walk the supervision audit chain and hold it against its signed checkpoints; exit 1 when it does not hold."""
+    verifying_keys = CheckpointKeys.for_verifying(settings, args.public_key)
+    files = [checkpoint_file(settings), *(Path(f) for f in args.checkpoints)]
     db = Database(settings.database_url)
     try:
-        result = await supervision_audit.verify(db)
+        result = await anchor.verify(db, verifying_keys, files)
     finally:
         await db.close()
     print(json.dumps(result.to_dict(), ensure_ascii=False))
     return 0 if result.intact else 1
+
+
+@command("audit public-key")
+async def audit_public_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the public key that verifies audit checkpoints (the key file is created when missing)."""
+    print(CheckpointKeys.for_signing(settings).public_pem(), end="")
+    return 0
 
 
 def _phone_inputs(args: argparse.Namespace) -> tuple[str, str]:
@@ -266,7 +276,14 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("jti")
 
     audit_p = sub.add_parser("audit", help="the supervision audit chain").add_subparsers(dest="action", required=True)
-    audit_p.add_parser("verify", help="check that the audit chain is intact (exit 1 and the first broken link if not)")
+    verify_p = audit_p.add_parser(
+        "verify", help="check the audit chain against its signed checkpoints (exit 1 and what is wrong if it fails)"
+    )
+    verify_p.add_argument("--checkpoints", action="append", default=[], metavar="FILE",
+                          help="more checkpoints as JSON lines (a webhook receiver's records, grepped log lines)")
+    verify_p.add_argument("--public-key", action="append", default=[], metavar="PEM",
+                          help="a public key that verifies checkpoints (default: the key file's own)")
+    audit_p.add_parser("public-key", help="print the public key of the audit checkpoints (PEM)")
     phone_p = sub.add_parser("phone", help="a district office's video phone terminal (events on stdout)")
     phone_p.add_argument("--url", required=True, help="the hub, e.g. https://hub.city.example")
     phone_p.add_argument("--token", help="the terminal's token (see `cityhub token issue`)")

@@ -116,6 +116,16 @@ class SupervisionSettings:
     # Seconds before the first retry; doubled for each further one.
     webhook_backoff: float = 2.0
     webhook_timeout: float = 10.0
+    # The audit chain's signed checkpoints (docs/supervision.md): the Ed25519 private key (PEM) that signs them,
+    # kept outside the database and created 0600 on first start when missing. Empty: <var_dir>/audit-key.pem.
+    audit_key_file: str = ""
+    # Every checkpoint is also appended here (JSON lines). Empty: <var_dir>/audit-checkpoints.jsonl.
+    audit_checkpoint_file: str = ""
+    # A checkpoint after this many new events, and every this many seconds when events came since the last one.
+    audit_checkpoint_every: int = 50
+    audit_checkpoint_interval: float = 60.0
+    # Public keys (PEM) of earlier checkpoint keys that still verify old checkpoints after a key change.
+    audit_public_key_files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -378,6 +388,10 @@ def _validate_supervision(sv: SupervisionSettings) -> None:
         raise SettingsError("supervision.webhook_attempts: must be at least 1")
     if sv.scheduler_interval <= 0:
         raise SettingsError("supervision.scheduler_interval: must be positive")
+    if sv.audit_checkpoint_every < 1:
+        raise SettingsError("supervision.audit_checkpoint_every: must be at least 1")
+    if sv.audit_checkpoint_interval <= 0:
+        raise SettingsError("supervision.audit_checkpoint_interval: must be positive")
     try:
         zoneinfo.ZoneInfo(sv.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

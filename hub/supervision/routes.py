@@ -15,7 +15,6 @@ from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, download
-from hub.supervision import audit
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.model import Action, ItemFilter, Priority, Status
 from hub.supervision.reports import EXPORT_COLUMNS
@@ -256,12 +255,18 @@ async def export_xlsx(request: web.Request) -> web.Response:
     return download(rows, EXPORT_HEADERS, kind="xlsx", filename="supervision", sheet_title="supervision")
 
 
-@routes.get("/api/v1/supervision/audit/verify", summary="Whether the audit chain is intact, and its first broken link")
+@routes.get(
+    "/api/v1/supervision/audit/verify",
+    summary="Whether the audit chain is intact and agrees with its signed checkpoints: intact, unanchored, broken, "
+    "truncated, rewritten, bad_checkpoint or checkpoint_missing",
+)
 async def verify_audit(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     policy.require(policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
                    "the audit is for supervisors and admins")
-    result = await audit.verify(request.app[keys.DB])
+    anchor = request.app[keys.SUPERVISION].anchor
+    assert anchor is not None
+    result = await anchor.verify()
     return json_response(result.to_dict())
 
 

@@ -1,4 +1,4 @@
-"""Supervision's resources on the app: services, the webhook sender and the reminder scheduler, started and stopped."""
+"""Supervision's resources on the app: services, the webhook sender, the reminder scheduler and the audit anchor."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hub import keys
+from hub.supervision.anchor import AuditAnchor
+from hub.supervision.checkpoints import CheckpointKeys, checkpoint_file
 from hub.supervision.decisions import DecisionService
 from hub.supervision.meetings_gate import MeetingsGate
 from hub.supervision.reports import Reports
@@ -21,6 +23,10 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     db, bus, clock, directory = app[keys.DB], app[keys.BUS], app[keys.CLOCK], app[keys.DIRECTORY]
     webhooks = WebhookSender(db, clock, settings)
     service = SupervisionService(db, bus, clock, directory, settings, webhooks)
+    anchor = AuditAnchor(
+        service, CheckpointKeys.for_signing(app[keys.SETTINGS]), settings, checkpoint_file(app[keys.SETTINGS])
+    )
+    service.anchor = anchor
     app[keys.WEBHOOKS] = webhooks
     app[keys.SUPERVISION] = service
     app[keys.SUPERVISION_REPORTS] = Reports(service)
@@ -33,8 +39,10 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.REMINDERS] = scheduler
     await webhooks.start()
     await scheduler.start()
+    await anchor.start()
     try:
         yield
     finally:
+        await anchor.stop()
         await scheduler.stop()
         await webhooks.stop()

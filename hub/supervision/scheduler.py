@@ -7,8 +7,6 @@ or an item was created late), only the latest is sent; the earlier ones are reco
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +14,7 @@ from datetime import timedelta
 from hub.settings import SupervisionSettings
 from hub.supervision import queries, store
 from hub.supervision.service import Change, SupervisionService
+from hub.supervision.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +44,14 @@ class ReminderScheduler:
         self.service = service
         self.interval = settings.scheduler_interval
         self.thresholds = thresholds_of(settings)
-        self._task: asyncio.Task[None] | None = None
+        self._ticker = Ticker("supervision-reminders", self.interval, self.run_once)
 
     async def start(self) -> None:
-        if self.thresholds and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="supervision-reminders")
+        if self.thresholds:
+            self._ticker.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:  # noqa: BLE001 - one failed look must not end reminders for good
-                log.exception("reminder scheduler: a pass failed")
-            await asyncio.sleep(self.interval)
+        await self._ticker.stop()
 
     async def run_once(self) -> int:
         """One look at every open item; returns how many reminders and escalations were sent."""

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +40,9 @@ from hub.supervision.model import (
 )
 from hub.supervision.uploads import Upload, check_uploads
 from hub.supervision.webhooks import WebhookSender
+
+if TYPE_CHECKING:
+    from hub.supervision.anchor import AuditAnchor
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,8 @@ class Change:
     actor: str | None
     data: dict[str, Any] = field(default_factory=dict)
     notify: list[str] = field(default_factory=list)
+    # The seq of its audit event, once recorded.
+    audit_seq: int = 0
 
 
 class SupervisionService:
@@ -91,6 +96,8 @@ class SupervisionService:
         self.tz = ZoneInfo(settings.timezone)
         # One writer at a time in this process keeps the audit chain linear (PostgreSQL adds an advisory lock).
         self._write_lock = asyncio.Lock()
+        # The chain's signed checkpoints; set by runtime.py (the anchor writes through this service's transactions).
+        self.anchor: AuditAnchor | None = None
 
     # --- time -----------------------------------------------------------------------------------------------------
     def today(self) -> date:
@@ -112,7 +119,7 @@ class SupervisionService:
     async def record(self, conn: AsyncConnection, change: Change, *, audit_data: dict[str, Any]) -> None:
         """The audit event, notifications and webhook deliveries of a change, in its transaction."""
         now = self.clock.now()
-        await audit.append(
+        change.audit_seq = await audit.append(
             conn, at=now, actor=change.actor, item_id=change.item.id, action=f"item.{change.event}", data=audit_data
         )
         recipients = await self._recipients(change)
@@ -128,7 +135,8 @@ class SupervisionService:
         await self.webhooks.enqueue(conn, f"item.{change.event}", change.item, change.actor, change.data)
 
     async def announce(self, change: Change) -> None:
-        """After the commit: the bus event, per-person notification events, and the webhook sender's wake-up."""
+        """After the commit: the bus event, per-person notification events, the webhook sender's wake-up, and a
+        checkpoint of the audit chain when one is due."""
         message = {"type": "event", "event": f"item.{change.event}", "item": change.item.to_dict(),
                    "actor": change.actor, "data": change.data}
         await self.bus.publish(ITEMS_CHANNEL, message)
@@ -136,6 +144,11 @@ class SupervisionService:
             await self.bus.publish(f"notify.{pid}", {"type": "event", "event": "notification", "kind": change.event,
                                                      "item_id": change.item.id, "title": change.item.title})
         self.webhooks.wake()
+        if self.anchor is not None:
+            try:
+                await self.anchor.appended(change.audit_seq)
+            except Exception:  # noqa: BLE001 - the change is committed; the timer signs the checkpoint later
+                log.exception("audit checkpoint after event %d failed", change.audit_seq)
 
     async def _recipients(self, change: Change) -> list[str]:
         who = NOTIFY.get(change.event, ())

@@ -113,6 +113,19 @@ audit = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
 )
 
+# Signed checkpoints of the audit chain's head (hub/supervision/checkpoints.py); copies go to a file and webhooks.
+audit_checkpoints = sa.Table(
+    "supervision_audit_checkpoints",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("seq", sa.Integer, nullable=False, index=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("key_id", sa.String(32), nullable=False),
+    sa.Column("signature", sa.String(128), nullable=False),
+)
+
 # Which reminder/escalation thresholds have fired for an item's due date: each fires once, across restarts.
 reminders = sa.Table(
     "supervision_reminders",

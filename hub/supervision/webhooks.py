@@ -62,16 +62,21 @@ class WebhookSender:
     async def enqueue(
         self, conn: AsyncConnection, event: str, item: Item, actor: str | None, data: dict[str, Any]
     ) -> None:
-        """Write one pending delivery per configured URL, in the caller's transaction."""
+        """Write one pending delivery of an item event per configured URL, in the caller's transaction."""
+        await self.enqueue_event(conn, event, {"actor": actor, "item": item.to_dict(), "data": data}, item.id)
+
+    async def enqueue_event(
+        self, conn: AsyncConnection, event: str, fields: dict[str, Any], item_id: str | None = None
+    ) -> None:
+        """Write one pending delivery per configured URL of the body {id, event, at, **fields}."""
         if not self.enabled:
             return
         now = self.clock.now()
         rows = []
         for url in self.settings.webhook_urls:
             delivery_id = uuid.uuid4().hex
-            body = {"id": delivery_id, "event": event, "at": now.isoformat(), "actor": actor,
-                    "item": item.to_dict(), "data": data}
-            rows.append({"id": delivery_id, "url": url, "event": event, "item_id": item.id,
+            body = {"id": delivery_id, "event": event, "at": now.isoformat(), **fields}
+            rows.append({"id": delivery_id, "url": url, "event": event, "item_id": item_id,
                          "body": json.dumps(body, ensure_ascii=False, sort_keys=True, default=str),
                          "status": PENDING, "attempts": 0, "created_at": now, "updated_at": now})
         await conn.execute(sa.insert(webhook_deliveries), rows)

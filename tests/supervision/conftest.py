@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -21,6 +22,7 @@ from hub.app import create_app
 from hub.auth.tokens import TokenCodec
 from hub.clock import ManualClock
 from hub.settings import Settings
+from hub.supervision import tables
 from hub.supervision.model import Decision, Item, MeetingInfo
 from tests.conftest import Hub, _truncate
 
@@ -139,3 +141,31 @@ async def sv(aiohttp_client: Any, sv_settings: Settings) -> AsyncIterator[SvHub]
     yield SvHub(hub, clock, meetings, minutes)
     if hub.app[keys.DB].dialect == "postgresql":
         await _truncate(hub.app)
+
+
+async def stored_state(sv: SvHub, item_id: str) -> dict[str, Any]:
+    """Everything the database holds of an item and of supervision's logs, read straight from the tables: what a
+    refused request must leave exactly as it was."""
+
+    def rows(result: Any) -> list[dict[str, Any]]:
+        return [dict(row._mapping) for row in result]
+
+    async with sv.app[keys.DB].connect() as conn:
+        return {
+            "item": rows(await conn.execute(sa.select(tables.items).where(tables.items.c.id == item_id))),
+            "followups": rows(await conn.execute(
+                sa.select(tables.followups).where(tables.followups.c.item_id == item_id)
+                .order_by(tables.followups.c.id))),
+            "attachments": rows(await conn.execute(
+                sa.select(tables.attachments).where(tables.attachments.c.item_id == item_id)
+                .order_by(tables.attachments.c.id))),
+            "audit": rows(await conn.execute(sa.select(tables.audit).order_by(tables.audit.c.seq))),
+            "notifications": rows(await conn.execute(
+                sa.select(tables.notifications).order_by(tables.notifications.c.id))),
+            # Which deliveries exist (their attempts move on by themselves, in the sender).
+            "webhooks": rows(await conn.execute(
+                sa.select(tables.webhook_deliveries.c.id, tables.webhook_deliveries.c.event,
+                          tables.webhook_deliveries.c.body).order_by(tables.webhook_deliveries.c.id))),
+            "rollup": rows(await conn.execute(
+                sa.select(tables.rollup).order_by(tables.rollup.c.unit_id, tables.rollup.c.status))),
+        }

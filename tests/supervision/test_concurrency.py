@@ -29,4 +29,5 @@ async def test_many_writers_keep_the_chain(sv: SvHub) -> None:
     results = await asyncio.gather(*calls)
     assert all(code == 200 for code, _ in results)
     verify = await sv.client.get("/api/v1/supervision/audit/verify", headers=sv.auth(SUPERVISOR))
-    assert await verify.json() == {"intact": True, "events": 3 + 3 + 24, "first_broken_seq": None, "reason": None}
+    report = await verify.json()
+    assert (report["status"], report["events"], report["first_broken_seq"]) == ("unanchored", 3 + 3 + 24, None)

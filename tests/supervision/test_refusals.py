@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from hub.supervision.model import ALLOWED_FROM, Action, Status
+from hub.supervision import model
+from hub.supervision.model import Action, Status
 from tests.supervision.conftest import (
     CHAIR,
     LEAD,
@@ -17,7 +18,9 @@ from tests.supervision.conftest import (
     SECRETARY,
     SUPERVISOR,
     SvHub,
+    stored_state,
 )
+from tests.supervision.test_state_machine import EXPECTED, legal
 
 LEAD_ACTIONS = {"accept", "submit", "request_extension"}
 SUPERVISOR_ACTIONS = {"return", "close", "grant_extension", "deny_extension", "cancel"}
@@ -25,6 +28,7 @@ SUPERVISOR_ACTIONS = {"return", "close", "grant_extension", "deny_extension", "c
 PATHS: dict[Status, list[tuple[str, str, dict[str, Any]]]] = {
     Status.ASSIGNED: [],
     Status.ACCEPTED: [(LEAD, "accept", {})],
+    Status.IN_PROGRESS: [(LEAD, "accept", {}), (LEAD, "report", {"text": "进展", "percent": 30})],
     Status.EXTENSION_REQUESTED: [(LEAD, "accept", {}), (LEAD, "request_extension", {"text": "需要更多时间"})],
     Status.SUBMITTED: [(LEAD, "accept", {}), (LEAD, "submit", {"text": "完成"})],
     Status.CLOSED: [(LEAD, "accept", {}), (LEAD, "submit", {"text": "完成"}), (SUPERVISOR, "close", {})],
@@ -37,41 +41,83 @@ async def item_in(sv: SvHub, status: Status) -> str:
     for person, action, body in PATHS[status]:
         if action == "request_extension":
             body = {**body, "due_date": (sv.today() + timedelta(days=30)).isoformat()}
+        if action == "report":
+            response = await sv.client.post(f"/api/v1/supervision/items/{item_id}/reports", json=body,
+                                            headers=sv.auth(person))
+            assert response.status == 201, await response.text()
+            continue
         code, data = await sv.act(item_id, person, action, **body)
         assert code == 200, data
     return item_id
 
 
 async def snapshot(sv: SvHub, item_id: str) -> dict[str, Any]:
+    """What the API shows of the item and everything the database holds of it and of the logs."""
     response = await sv.client.get(f"/api/v1/supervision/items/{item_id}", headers=sv.auth(SUPERVISOR))
     data = await response.json()
     verify = await sv.client.get("/api/v1/supervision/audit/verify", headers=sv.auth(SUPERVISOR))
-    return {"item": data["item"], "timeline": len(data["timeline"]), "audit": (await verify.json())["events"]}
+    return {"item": data["item"], "timeline": data["timeline"], "audit": (await verify.json())["events"],
+            "stored": await stored_state(sv, item_id)}
 
 
 def body_for(action: str, sv: SvHub) -> dict[str, Any]:
     return {"text": "说明", "due_date": (sv.today() + timedelta(days=40)).isoformat()} if action else {}
 
 
+ALL_STATES = tuple(PATHS)
+
+
+async def refusals_hold(sv: SvHub, status: Status) -> None:
+    """Every lead or supervisor action the specification refuses in `status` is 409 and changes nothing."""
+    item_id = await item_in(sv, status)
+    before = await snapshot(sv, item_id)
+    for action in sorted(LEAD_ACTIONS | SUPERVISOR_ACTIONS):
+        if legal(action, status.value):
+            continue
+        person = LEAD if action in LEAD_ACTIONS else SUPERVISOR
+        code, data = await sv.act(item_id, person, action, **body_for(action, sv))
+        assert code == 409, (status, action, data)
+        assert data["error"]["code"] == "illegal_transition"
+        assert data["error"]["status"] == status.value
+    assert await snapshot(sv, item_id) == before, status
+
+
 async def test_every_action_outside_its_states_is_409_and_changes_nothing(sv: SvHub) -> None:
-    for status in (Status.ASSIGNED, Status.ACCEPTED, Status.EXTENSION_REQUESTED, Status.SUBMITTED, Status.CLOSED,
-                   Status.CANCELLED):
-        item_id = await item_in(sv, status)
-        before = await snapshot(sv, item_id)
-        for action in LEAD_ACTIONS | SUPERVISOR_ACTIONS:
-            if status in ALLOWED_FROM[Action(action)]:
-                continue
-            person = LEAD if action in LEAD_ACTIONS else SUPERVISOR
-            code, data = await sv.act(item_id, person, action, **body_for(action, sv))
-            assert code == 409, (status, action, data)
-            assert data["error"]["code"] == "illegal_transition"
-            assert data["error"]["status"] == status.value
-        assert await snapshot(sv, item_id) == before, status
+    for status in ALL_STATES:
+        await refusals_hold(sv, status)
     # Reports are refused the same way once the item is closed.
     closed = await item_in(sv, Status.CLOSED)
     response = await sv.client.post(f"/api/v1/supervision/items/{closed}/reports", json={"text": "x", "percent": 5},
                                     headers=sv.auth(LEAD))
     assert response.status == 409
+
+
+@pytest.mark.parametrize(("action", "status"), [(Action.CLOSE, Status.ASSIGNED), (Action.CANCEL, Status.CLOSED)])
+async def test_the_flips_of_issue_11_fail_the_refusal_test(sv: SvHub, monkeypatch: pytest.MonkeyPatch,
+                                                           action: Action, status: Status) -> None:
+    monkeypatch.setitem(model.ALLOWED_FROM, action, model.ALLOWED_FROM[action] | {status})
+    with pytest.raises(AssertionError):
+        await refusals_hold(sv, status)
+
+
+async def test_every_legal_action_leads_where_specified(sv: SvHub) -> None:
+    for action, moves in EXPECTED.items():
+        if action in ("report", "comment"):
+            continue  # their own tests: reports below and in test_attachments, comments in test_audit
+        for start, end in moves.items():
+            item_id = await item_in(sv, Status(start))
+            person = LEAD if action in LEAD_ACTIONS else SUPERVISOR
+            code, data = await sv.act(item_id, person, action, **body_for(action, sv))
+            assert code == 200 and data["item"]["status"] == end, (action, start, data)
+
+
+async def test_allowed_actions_shown_are_the_specified_ones(sv: SvHub) -> None:
+    for status in ALL_STATES:
+        item_id = await item_in(sv, status)
+        for person, mine in ((LEAD, LEAD_ACTIONS), (SUPERVISOR, SUPERVISOR_ACTIONS)):
+            response = await sv.client.get(f"/api/v1/supervision/items/{item_id}", headers=sv.auth(person))
+            shown = set((await response.json())["allowed_actions"]) - {"report"}
+            assert shown == {a for a in mine if legal(a, status.value)}, (status, person)
 
 
 @pytest.mark.parametrize("action", sorted(LEAD_ACTIONS))
