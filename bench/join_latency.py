@@ -1,14 +1,17 @@
-"""Join benchmark: from WebSocket connect to the first decoded remote frame, and hub memory per participant.
+"""Join benchmark: from WebSocket connect to the first remote video frame, and hub memory per participant.
 
 The hub (create_app on SQLite, the in-process bus, the SFU) serves in this process. A second process runs
 the Python meeting clients (signaling/client.py): one host publishing a camera and a microphone, then
 `--joiners` participants joining one after the other. For each joiner the client process times WebSocket
-connect -> authenticated -> meeting.join answered -> SDP answer applied -> first decoded remote video frame.
-Joiners publish nothing by default (`--publish` makes each publish too), so the client process decodes one
-stream per joiner instead of N^2 and the hub is what is measured. Hub memory is this process's RSS with the
-host alone, then with every joiner connected.
+connect -> authenticated -> meeting.join answered -> SDP answer applied -> first remote video frame.
+Joiners publish nothing by default and decode what they receive (MediaClient): the client process decodes one
+stream per joiner and the hub is what is measured. With `--publish` every joiner publishes a camera and a
+microphone too, as light venues (signaling/light_venue.py: a pre-encoded clip, nothing decoded; the first frame
+is the end of the first complete key frame received), so the client process does not compete with the hub for
+the cores. Hub memory is this process's RSS with the host alone, then with every joiner connected.
 
     python -m bench.join_latency --joiners 20
+    python -m bench.join_latency --joiners 30 --publish
     python -m bench.join_latency --joiners 20 --write docs/benchmarks.md
 """
 
@@ -21,24 +24,20 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
-import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from bench.hub import serve_hub, timed_join
 from bench.report import write_section
 from hub import keys
-from hub.app import create_app
 from hub.meetings.service import NewMeeting
-from hub.settings import load_settings
 from signaling.client import MeetingClient
+from signaling.light_venue import LightMedia, load_clip
 from signaling.media_client import MediaClient
 
 SECTION = "## Meeting join latency and memory per participant"
+HOST_WIDTH, HOST_HEIGHT, HOST_FPS = 320, 240, 15  # MediaClient's camera
 
 
 def rss_bytes() -> int:
@@ -56,25 +55,20 @@ async def clients_main(args: argparse.Namespace) -> None:
     tokens = json.loads(await asyncio.to_thread(Path(args.tokens).read_text))
     host = MeetingClient(args.url, tokens[0], args.meeting, MediaClient("host"))
     await host.join()
+    clip = load_clip(HOST_WIDTH, HOST_HEIGHT, HOST_FPS, 300_000) if args.publish else None
     print(json.dumps({"host": "joined"}), flush=True)
-    joined: list[MeetingClient] = []
+    joined: list[MeetingClient[Any]] = []
     results = []
     for i, token in enumerate(tokens[1:], 1):
-        media = MediaClient(f"joiner{i}", video=args.publish, audio=args.publish)
+        media = LightMedia(f"joiner{i}", clip) if clip is not None else MediaClient(f"joiner{i}", video=False,
+                                                                                    audio=False)
         client = MeetingClient(args.url, token, args.meeting, media)
-        start = time.monotonic()
-        await client.connect()
-        connected = time.monotonic()
-        result = await client.signaling.request("meeting.join", meeting_id=args.meeting)
-        await client._entered(result)
-        joined_at = time.monotonic()
-        await client.negotiate()
-        negotiated = time.monotonic()
-        await client.wait(lambda c=client: any(t.first_frame_at for t in c.media.live_tracks("video")),  # type: ignore[misc]
-                          within=30, what="first decoded video frame")
-        first = min(t.first_frame_at for t in client.media.live_tracks("video") if t.first_frame_at)
-        results.append({"connect": connected - start, "join": joined_at - connected,
-                        "negotiate": negotiated - joined_at, "first_frame": first - start})
+        start, phases = await timed_join(client)
+        await client.wait(lambda m=media: first_frame(m) is not None,  # type: ignore[misc]
+                          within=30, what="first remote video frame")
+        first = first_frame(media)
+        assert first is not None
+        results.append({**phases, "first_frame": first - start})
         joined.append(client)
     print(json.dumps({"results": results}), flush=True)
     print(json.dumps({"all_joined": len(joined)}), flush=True)
@@ -83,22 +77,19 @@ async def clients_main(args: argparse.Namespace) -> None:
         await client.close()
 
 
+def first_frame(media: MediaClient | LightMedia) -> float | None:
+    """When the first remote video frame was decoded (MediaClient) or completely received (LightMedia)."""
+    if isinstance(media, LightMedia):
+        return media.first_video_at()
+    return min((t.first_frame_at for t in media.live_tracks("video") if t.first_frame_at), default=None)
+
+
 # --- the hub process ---------------------------------------------------------------------------------------
 
 
 async def hub_main(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="cityhub-bench-"))
-    settings = load_settings(environ={}).replace(
-        server={"var_dir": tmp, "demo": True, "port": 0, "public_url": "http://127.0.0.1", "log_level": "WARNING"},
-        redis={"prefix": f"bench{uuid.uuid4().hex[:6]}"},
-    )
-    app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
+    async with serve_hub() as hub:
+        app, tmp = hub.app, hub.tmp
         directory, auth = app[keys.DIRECTORY], app[keys.AUTH]
         people = [p for p in await directory.members([u.id for u in await directory.units()]) if p.active]
         people = [p for p in people if "terminal" not in {r.value for r in p.roles}][: args.joiners + 1]
@@ -109,7 +100,7 @@ async def hub_main(args: argparse.Namespace) -> dict[str, Any]:
             invited_people=tuple(p.id for p in people), lobby=False))
         tokens_file = tmp / "tokens.json"
         tokens_file.write_text(json.dumps([auth.issue_for(p)[0] for p in people]))
-        cmd = [sys.executable, "-m", "bench.join_latency", "--clients", "--url", f"ws://127.0.0.1:{port}/ws",
+        cmd = [sys.executable, "-m", "bench.join_latency", "--clients", "--url", hub.ws_url,
                "--tokens", str(tokens_file), "--meeting", meeting.id]
         if args.publish:
             cmd.append("--publish")
@@ -135,8 +126,6 @@ async def hub_main(args: argparse.Namespace) -> dict[str, Any]:
                 await child.stdin.drain()
                 break
         await child.wait()
-    finally:
-        await runner.cleanup()
     first = sorted(r["first_frame"] * 1000 for r in results)
     return {
         "load": os.getloadavg()[0],
@@ -154,7 +143,8 @@ async def hub_main(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     phases = result["phases_ms"]
-    mode = "publishing camera + microphone" if result["publish"] else "receive-only"
+    mode = "publishing camera + microphone, light venues" if result["publish"] else "receive-only"
+    first = "first complete remote video key frame" if result["publish"] else "first decoded remote video frame"
     return "\n".join([
         SECTION,
         "",
@@ -166,7 +156,7 @@ def report(result: dict[str, Any]) -> str:
         "",
         "| measure | value |",
         "|---|---|",
-        f"| WebSocket connect -> first decoded remote video frame, p50 | {result['p50_ms']:.0f} ms |",
+        f"| WebSocket connect -> {first}, p50 | {result['p50_ms']:.0f} ms |",
         f"| same, p95 | {result['p95_ms']:.0f} ms |",
         f"| same, max | {result['max_ms']:.0f} ms |",
         f"| median phases: connect+auth / meeting.join / offer->answer | {phases['connect']:.0f} / "
@@ -177,10 +167,12 @@ def report(result: dict[str, Any]) -> str:
         "",
         "Most of the time to the first frame is waiting for a key frame: the SFU asks the publisher for one",
         "(PLI) as soon as the new subscriber's sender is ready, and key-frame requests to one publisher are",
-        "paced, so joiners arriving back to back can wait for the next one. With `--publish` (every joiner",
-        "also publishes, so each later joiner subscribes to all earlier ones and the client process decodes",
-        "N^2 streams, competing with the hub for the two cores) a run of 6 gave p50 403 ms, p95 2.8 s and",
-        "2.6 MiB per participant on this machine. Not a timed test: numbers vary with load.",
+        "paced, so joiners arriving back to back can wait for the next one. With `--publish` every joiner also",
+        "publishes, as a light venue (signaling/light_venue.py: a pre-encoded 320x240 15 fps VP8 clip and Opus,",
+        "nothing decoded, the first frame is the end of the first complete key frame received) and receives at",
+        "most meetings.last_n of the others' videos through its receive slots. (Joiners that encoded and decoded",
+        "in real time, N^2 streams in one client process competing with the hub for the two cores, gave p95",
+        "1.06-2.8 s with 6 joiners.) Not a timed test: numbers vary with load.",
         "",
     ])
 

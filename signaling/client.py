@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from signaling.media_client import MediaClient
 from signaling.ws_client import SignalingClient, SignalingError
@@ -19,19 +19,45 @@ from signaling.ws_client import SignalingClient, SignalingError
 log = logging.getLogger(__name__)
 
 
-class MeetingClient:
+class Media(Protocol):
+    """The media half a MeetingClient drives: MediaClient (aiortc, decoding) or LightMedia (light_venue.py)."""
+
+    name: str
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def create_offer(self) -> str: ...
+
+    def sources(self) -> dict[str, str]: ...
+
+    async def handle_answer(self, sdp: str) -> None: ...
+
+    async def handle_offer(self, sdp: str) -> str: ...
+
+    def pause(self, source: str, paused: bool) -> bool: ...
+
+    def frames(self, kind: str | None = None) -> dict[str, int]: ...
+
+    async def close(self) -> None: ...
+
+
+M = TypeVar("M", bound=Media)
+
+
+class MeetingClient(Generic[M]):
     """One participant: `await client.join()`, then `client.media.frames()` grows as media is decoded."""
 
-    def __init__(self, url: str, token: str, meeting_id: str, media: MediaClient | None = None,
+    def __init__(self, url: str, token: str, meeting_id: str, media: M,
                  *, headers: dict[str, str] | None = None,
-                 rejoin_with: Callable[[], MediaClient] | None = None) -> None:
+                 rejoin_with: Callable[[], M] | None = None) -> None:
         self.meeting_id = meeting_id
         # When set: after losing its media (meeting.left media_*, e.g. the node holding the meeting's media died),
         # join again with fresh media from this factory; the hub places the meeting again if needed.
         self.rejoin_with = rejoin_with
         self.rejoins = 0
         self.signaling = SignalingClient(url, token=token, headers=headers)
-        self.media = media or MediaClient("bot")
+        self.media = media
         self.participant_id: str | None = None
         self.joined: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
@@ -127,7 +153,7 @@ class MeetingClient:
             if name == "meeting.left" and str(data.get("reason", "")).startswith("media_") and self.rejoin_with:
                 self._spawn(self._rejoin(self.rejoin_with))
 
-    async def _rejoin(self, media: Callable[[], MediaClient]) -> None:
+    async def _rejoin(self, media: Callable[[], M]) -> None:
         await self.media.close()
         self.media = media()
         self.participants, self.tracks, self.slots = {}, {}, {}

@@ -61,3 +61,32 @@ def test_signaling_soak_counts_deliveries_memory_and_readyz() -> None:
     assert "| /readyz p99 |" in out and "| resident memory |" in out
     delivered = [line for line in out.splitlines() if "deliveries arrived" in line]
     assert delivered and "Errors: 0 " in out, out
+
+
+@pytest.mark.media
+def test_conference_benchmark_runs_and_writes_its_section(tmp_path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text("# Benchmarks\n\n## Other\n\nkept\n", encoding="utf-8")
+    out = run(
+        "bench.conference", "--venues", "3", "--last-n", "2", "--audio-n", "1", "--rolls", "2", "--roll-every", "2",
+        "--processes", "2", "--full-sizes", "3", "--seconds", "2", "--meeting-seconds", "1",
+        "--width", "160", "--height", "120", "--bitrate", "150000", "--write", str(doc),
+    )
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    slotted = rows["last_n 2, audio_n 1, roll call every 2 s"]
+    # 4 participants, each receiving at most last_n videos and audio_n + 2 microphones, every video at full rate
+    assert slotted[1] == "4" and float(slotted[4]) > 0 and slotted[6] == "2" and int(slotted[7]) <= 3
+    assert float(slotted[8]) > 20
+    assert rows["selection off (everybody receives everything)"][6] == "2"  # 3 participants: 2 others
+    assert "Roll call" in out and "The last venue to join" in out and "4 cameras + 12 more" in out
+    written = doc.read_text(encoding="utf-8")
+    assert written.startswith("# Benchmarks\n\n## Other\n\nkept\n\n## City-wide conference") and "| last_n 2" in written
+
+
+@pytest.mark.media
+def test_join_latency_with_publishing_light_joiners() -> None:
+    out = run("bench.join_latency", "--joiners", "3", "--publish")
+    assert "light venues" in out
+    p95 = next(line for line in out.splitlines() if line.startswith("| same, p95"))
+    assert 0 < float(p95.split("|")[2].split()[0]) < 30_000

@@ -525,14 +525,17 @@ def adopt_sender(sender: RTCRtpSender, stream_id: str, track_id: str) -> Forward
     return sender
 
 
-def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
-    """Deliver SRTP media packets to forwarding receivers straight from the UDP socket callback.
+RtpTap = Callable[[bytes, pylibsrtp.Session], None]
 
-    aiortc queues every datagram and wakes a task per packet (aioice queue ->
-    RTCDtlsTransport.__run). For RTP (not RTCP, not DTLS, not STUN) on a connected
-    transport this does the same steps (counters, SRTP unprotect, parse, route)
-    synchronously in the datagram callback. Everything else keeps aiortc's path.
-    Returns False when the transport has no ICE connection yet (call again later).
+
+def tap_rtp(dtls: aiortc_dtls.RTCDtlsTransport, tap: RtpTap) -> bool:
+    """Hand every SRTP media packet of a connected transport to `tap` (with the session that unprotects it),
+    straight from the UDP socket callback.
+
+    aiortc queues every datagram and wakes a task per packet (aioice queue -> RTCDtlsTransport.__run). RTP (not
+    RTCP, not DTLS, not STUN) on a connected transport skips that: the transport's counters are kept and `tap`
+    does the rest synchronously. Everything else keeps aiortc's path. Returns False when the transport has no ICE
+    connection yet (call again later); a second tap on the same connection is ignored.
     """
     connection = dtls.transport._connection
     if getattr(connection, "_sfu_fast_receive", False):
@@ -542,13 +545,35 @@ def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
         return False
     queue_datagram = connection.data_received
 
-    def media_received(data: bytes, component: int) -> None:
+    def media_received(data: bytes) -> None:
         srtp = dtls._rx_srtp
         if srtp is None or dtls._state is not aiortc_dtls.State.CONNECTED or aiortc_rtp.is_rtcp(data):
-            queue_datagram(data, component)
+            queue_datagram(data, 1)
             return
         dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        tap(data, srtp)
+
+    for protocol in protocols:
+        original = protocol.datagram_received
+
+        def datagram_received(data: bytes, addr: tuple[Any, ...], _original: Any = original) -> None:
+            # RTP/RTCP start with version 2 (0x80..0xBF); STUN and DTLS never do
+            if data and 127 < data[0] < 192:
+                media_received(data)
+            else:
+                _original(data, addr)
+
+        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+    connection._sfu_fast_receive = True  # type: ignore[attr-defined]
+    return True
+
+
+def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
+    """Deliver SRTP media packets to forwarding receivers straight from the UDP socket callback (`tap_rtp`):
+    the same steps as aiortc (SRTP unprotect, parse, route) without its queue and tasks."""
+
+    def forward(data: bytes, srtp: pylibsrtp.Session) -> None:
         try:
             plain = srtp.unprotect(data)
             packet = RtpPacket.parse(plain, dtls._rtp_header_extensions_map)
@@ -558,19 +583,7 @@ def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
         if isinstance(receiver, ForwardingReceiver):
             receiver.handle_rtp_now(packet, ntp_ms())
 
-    for protocol in protocols:
-        original = protocol.datagram_received
-
-        def datagram_received(data: bytes, addr: tuple[Any, ...], _original: Any = original) -> None:
-            # RTP/RTCP start with version 2 (0x80..0xBF); STUN and DTLS never do
-            if data and 127 < data[0] < 192:
-                media_received(data, 1)
-            else:
-                _original(data, addr)
-
-        protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
-    connection._sfu_fast_receive = True  # type: ignore[attr-defined]
-    return True
+    return tap_rtp(dtls, forward)
 
 
 def transport_rx_packets(receiver: RTCRtpReceiver) -> int:

@@ -54,6 +54,16 @@ def ntp_of(now: float) -> int:
     return (seconds << 32) | int((now - seconds) * 4294967296.0)
 
 
+def rtp_header(marker: bool | int, pt: int, seq: int, ts: int, ssrc: int, extensions: bytes) -> bytes:
+    """An RTP header carrying these one-byte header extension elements (RFC 8285; padded here), if any."""
+    if extensions:
+        extensions += b"\x00" * (-len(extensions) % 4)
+        return _HEADER_WITH_EXT.pack(
+            0x90, (marker << 7) | pt, seq, ts, ssrc, 0xBEDE, len(extensions) >> 2
+        ) + extensions
+    return _HEADER.pack(0x80, (marker << 7) | pt, seq, ts, ssrc)
+
+
 def _same_codec(a: RTCRtpCodecParameters, b: RTCRtpCodecParameters) -> bool:
     if a.mimeType.lower() != b.mimeType.lower() or a.clockRate != b.clockRate:
         return False
@@ -132,15 +142,7 @@ class OutgoingLeg:
             ext += bytes([self._level_id << 4, (0x80 if level[0] else 0) | (level[1] & 0x7F)])
         if packet.csrc or packet.padding_size:
             return None
-        if ext:
-            ext += b"\x00" * (-len(ext) % 4)
-            return (
-                _HEADER_WITH_EXT.pack(
-                    0x90, (packet.marker << 7) | pt, seq, ts, self.ssrc, 0xBEDE, len(ext) >> 2
-                )
-                + ext
-            )
-        return _HEADER.pack(0x80, (packet.marker << 7) | pt, seq, ts, self.ssrc)
+        return rtp_header(packet.marker, pt, seq, ts, self.ssrc, ext)
 
     def forward(
         self,

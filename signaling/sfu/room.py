@@ -24,7 +24,7 @@ from signaling.sfu.events import (
 )
 from signaling.sfu.forwarding import TrackForwarder
 from signaling.sfu.peer import OfferSink, SfuConfig, SfuError, SfuPeer, capabilities_for
-from signaling.sfu.selection import Stage, View, choose_audio, choose_video
+from signaling.sfu.selection import Candidates, Stage, View
 from signaling.sfu.speaker import ActiveSpeakerDetector
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class SfuRoom:
         """A subscriber's slots can carry media: point them, and tell it where its slots are."""
         if self.peers.get(peer.participant_id) is not peer or peer.slots is None:
             return
-        self._show(peer, *self._selection_inputs())
+        self._show(peer, self._candidates())
         self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
 
     def set_spotlight(self, participant_id: str | None) -> None:
@@ -203,23 +203,24 @@ class SfuRoom:
 
     def select(self, peers: list[SfuPeer] | None = None) -> None:
         """Point the subscribers' slots (everybody's by default) at what each should receive now."""
-        tracks, loudness = self._selection_inputs()  # once for all of them: this runs at every speaker tick
+        candidates = self._candidates()  # once for all of them: this runs at every speaker tick
         for peer in peers if peers is not None else list(self.peers.values()):
-            if self._show(peer, tracks, loudness):
+            if self._show(peer, candidates):
                 assert peer.slots is not None
                 self._emit(SlotsChanged(self.room_id, peer.participant_id, peer.slots.contents()))
 
-    def _selection_inputs(self) -> tuple[list[TrackInfo], dict[str, float]]:
+    def _candidates(self) -> Candidates:
         tracks = [f.info for f in self.forwarders.values()]
-        return tracks, {t.participant_id: self.speakers.loudness(t.participant_id) for t in tracks}
+        loudness = {t.participant_id: self.speakers.loudness(t.participant_id) for t in tracks if t.kind == "audio"}
+        return Candidates(tracks, self.stage, loudness)
 
-    def _show(self, peer: SfuPeer, tracks: list[TrackInfo], loudness: dict[str, float]) -> bool:
+    def _show(self, peer: SfuPeer, candidates: Candidates) -> bool:
         slots = peer.slots
         if slots is None or not slots.ready:
             return False
         view = self.views.get(peer.participant_id) or View()
-        video = choose_video(peer.participant_id, tracks, self.stage, view, slots.counts["video"])
-        audio = choose_audio(peer.participant_id, tracks, self.stage, loudness, self._config.audio_n)
+        video = candidates.video(peer.participant_id, view, slots.counts["video"])
+        audio = candidates.audio(peer.participant_id, self._config.audio_n)
         return slots.show(video, audio, self.forwarders)
 
     # --- internals --------------------------------------------------------------------

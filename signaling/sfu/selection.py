@@ -8,6 +8,7 @@ main venue. A subscriber never receives its own tracks.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -47,59 +48,79 @@ class Stage:
             self.main = None
 
 
+class Candidates:
+    """The room's tracks in order of importance, worked out once per selection round for every subscriber: each
+    subscriber then takes its first few (never its own), so a round costs the slots, not the room's size."""
+
+    def __init__(self, tracks: Iterable[TrackInfo], stage: Stage, loudness: Mapping[str, float]) -> None:
+        self.stage = stage
+        self.cameras: dict[str, TrackInfo] = {}  # participant -> its first camera, in publishing order
+        self.screens: list[TrackInfo] = []
+        microphones: dict[str, TrackInfo] = {}
+        for track in tracks:
+            if track.kind == "audio":
+                microphones.setdefault(track.participant_id, track)
+            elif track.source is TrackSource.SCREEN:
+                self.screens.append(track)
+            else:
+                self.cameras.setdefault(track.participant_id, track)
+        self.microphones = microphones
+        # ties (everyone silent) keep the most recent speakers, then the order of publishing
+        recency = {p: i for i, p in enumerate(stage.speakers)}
+        self.ranked_microphones = sorted(microphones.values(), key=lambda t: (
+            -loudness.get(t.participant_id, 0.0), recency.get(t.participant_id, len(recency))))
+
+    def video(self, subscriber: str, view: View, slots: int) -> list[str]:
+        """The video track ids `subscriber` receives, most important first, at most `slots` (or its view's last_n).
+
+        Order: the spotlighted participant, the main venue, screen shares, the tiles the subscriber says are
+        visible (in its order), the most recent speakers, then everybody else in the order they published."""
+        limit = slots if view.last_n is None else max(0, min(slots, view.last_n))
+        chosen: list[str] = []
+        if not limit:
+            return chosen
+        stage, cameras = self.stage, self.cameras
+
+        def people(ids: Iterable[str | None]) -> Iterable[TrackInfo]:
+            return (cameras[p] for p in ids if p is not None and p in cameras)
+
+        ordered = itertools.chain(people((stage.spotlight, stage.main)), self.screens, people(view.visible),
+                                  people(stage.speakers), cameras.values())
+        for track in ordered:
+            if track.participant_id != subscriber and track.track_id not in chosen:
+                chosen.append(track.track_id)
+                if len(chosen) == limit:
+                    break
+        return chosen
+
+    def audio(self, subscriber: str, loudest: int) -> list[str]:
+        """The audio track ids `subscriber` receives: the spotlight's, the main venue's and the `loudest` loudest."""
+        chosen: list[str] = []
+        for participant_id in (self.stage.spotlight, self.stage.main):
+            staged = self.microphones.get(participant_id) if participant_id is not None else None
+            if staged is not None and participant_id != subscriber and staged.track_id not in chosen:
+                chosen.append(staged.track_id)
+        taken = 0
+        for track in self.ranked_microphones:
+            if taken == loudest:
+                break
+            if track.participant_id == subscriber:
+                continue
+            taken += 1
+            if track.track_id not in chosen:
+                chosen.append(track.track_id)
+        return chosen
+
+
 def choose_video(subscriber: str, tracks: Iterable[TrackInfo], stage: Stage, view: View, slots: int) -> list[str]:
-    """The video track ids `subscriber` receives, most important first, at most `slots` (or its view's last_n)."""
-    limit = slots if view.last_n is None else max(0, min(slots, view.last_n))
-    cameras: dict[str, TrackInfo] = {}
-    screens: list[TrackInfo] = []
-    for track in tracks:
-        if track.kind != "video" or track.participant_id == subscriber:
-            continue
-        if track.source is TrackSource.SCREEN:
-            screens.append(track)
-        else:
-            cameras.setdefault(track.participant_id, track)
-    chosen: list[str] = []
-
-    def add(track: TrackInfo | None) -> None:
-        if track is not None and track.track_id not in chosen and len(chosen) < limit:
-            chosen.append(track.track_id)
-
-    if stage.spotlight is not None:
-        add(cameras.get(stage.spotlight))
-    if stage.main is not None:
-        add(cameras.get(stage.main))
-    for screen in screens:
-        add(screen)
-    for participant_id in view.visible:
-        add(cameras.get(participant_id))
-    for participant_id in stage.speakers:
-        add(cameras.get(participant_id))
-    for track in cameras.values():
-        add(track)
-    return chosen
+    """The video track ids `subscriber` receives, most important first (Candidates.video)."""
+    return Candidates(tracks, stage, {}).video(subscriber, view, slots)
 
 
 def choose_audio(subscriber: str, tracks: Iterable[TrackInfo], stage: Stage, loudness: Mapping[str, float],
                  loudest: int) -> list[str]:
-    """The audio track ids `subscriber` receives: the spotlight, the main venue and the `loudest` loudest."""
-    microphones: dict[str, TrackInfo] = {}
-    for track in tracks:
-        if track.kind == "audio" and track.participant_id != subscriber:
-            microphones.setdefault(track.participant_id, track)
-    chosen: list[str] = []
-    for participant_id in (stage.spotlight, stage.main):
-        staged = microphones.get(participant_id) if participant_id is not None else None
-        if staged is not None and staged.track_id not in chosen:
-            chosen.append(staged.track_id)
-    # ties (everyone silent) keep the most recent speakers, then the order of publishing
-    recency = {p: i for i, p in enumerate(stage.speakers)}
-    ranked = sorted(microphones.values(), key=lambda t: (-loudness.get(t.participant_id, 0.0),
-                                                         recency.get(t.participant_id, len(recency))))
-    for track in ranked[:loudest]:
-        if track.track_id not in chosen:
-            chosen.append(track.track_id)
-    return chosen
+    """The audio track ids `subscriber` receives (Candidates.audio)."""
+    return Candidates(tracks, stage, loudness).audio(subscriber, loudest)
 
 
 def assign(slots: list[str | None], wanted: list[str]) -> list[str | None]:

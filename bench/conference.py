@@ -1,0 +1,512 @@
+"""City-wide conference benchmark: one main venue and N sub-venues in one meeting, on one hub node.
+
+The hub (create_app, SQLite, the in-process bus, the SFU) serves in this process; the venues are light clients
+(signaling/light_venue.py: pre-encoded VP8 + Opus out, RTP counted per receive slot, nothing encoded or decoded)
+spread over `--processes` client processes, which this process drives over their stdin/stdout (JSON lines). The
+main venue joins first, then every sub-venue but the last (one after another in each process, the processes side
+by side), then the last one alone, timed. Then the chair calls on a venue every `--roll-every` seconds
+(POST /api/v1/meetings/{id}/spotlight), and this process measures its own CPU (all threads), the SFU's packets
+in and out, what every venue receives per slot, and each roll call's switch time: the chair's order -> the end
+of the first key frame of the called venue in the slot `media.slots` gave it, at every other venue.
+
+Side by side in one run: the same meeting shape with selection off (`last_n` 0: everybody receives every
+track) at growing sizes until one does not keep up, and today's 4 + 12 meeting of bench/sfu_forwarding.py.
+
+    python -m bench.conference --venues 90 --rolls 12
+    python -m bench.conference ... --write docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from bench import sfu_forwarding
+from bench.hub import BenchHub, serve_hub, timed_join
+from bench.report import pct, write_section
+from hub import keys
+from hub.directory.model import DirectoryData
+from hub.meetings.service import NewMeeting
+from signaling.light_venue import LightMedia, VenueClient, load_clip
+from signaling.media_sample import encode_sample
+
+SECTION = "## City-wide conference: 90 venues on one node"
+MAIN_UNIT = "bench-main"
+MAIN_LEVEL, VENUE_LEVEL = 20, 60  # the main venue speaks; the others are quieter (-dBov)
+JOIN_DEADLINE = 120.0  # seconds for a venue to join and receive its first video
+
+
+# --- the client process -------------------------------------------------------------------------------------
+
+
+async def clients_main(args: argparse.Namespace) -> None:
+    """Run venues as the driver asks (join, report, switch delays, stop), one JSON line each way."""
+    clip = load_clip(args.width, args.height, args.fps, args.bitrate)
+    venues: dict[int, VenueClient] = {}
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 24)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    tasks: set[asyncio.Task[None]] = set()
+
+    def reply(request_id: int, result: Any) -> None:
+        sys.stdout.write(json.dumps({"id": request_id, "result": result}) + "\n")
+        sys.stdout.flush()
+
+    async def join(index: int, token: str, level: int, wait_video: bool) -> dict[str, Any]:
+        venue = VenueClient(args.url, token, args.meeting, LightMedia(f"venue{index}", clip, level=level))
+        venues[index] = venue
+        start, phases = await timed_join(venue)
+        first = None
+        if wait_video:
+            await venue.wait(lambda: venue.media.first_video_at() is not None, within=JOIN_DEADLINE,
+                             what="a first video")
+            first = venue.media.first_video_at()
+        return {"participant_id": venue.participant_id, **phases,
+                "first_frame": None if first is None else first - start}
+
+    async def handle(message: dict[str, Any]) -> None:
+        try:
+            await answer(message)
+        except Exception as exc:  # noqa: BLE001 - the driver reports it and stops the run
+            sys.stdout.write(json.dumps({"id": message["id"], "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+            sys.stdout.flush()
+
+    async def answer(message: dict[str, Any]) -> None:
+        command = message["cmd"]
+        if command == "join":
+            results = {}
+            for index, token, level, wait_video in message["venues"]:
+                results[index] = await join(index, token, level, wait_video)
+            reply(message["id"], results)
+        elif command == "report":
+            reply(message["id"], {i: v.media.snapshot() for i, v in venues.items()})
+        elif command == "switch":
+            reply(message["id"], {i: v.switch_delay(message["participant"], message["at"])
+                                  for i, v in venues.items() if v.participant_id != message["participant"]})
+
+    while line := await reader.readline():
+        message = json.loads(line)
+        if message["cmd"] == "stop":
+            break
+        task = asyncio.ensure_future(handle(message))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    for task in list(tasks):
+        task.cancel()
+    await asyncio.gather(*(v.close() for v in venues.values()), return_exceptions=True)
+
+
+class ClientProcess:
+    """One client process, asked by request and answered by id."""
+
+    def __init__(self, child: asyncio.subprocess.Process) -> None:
+        self.child = child
+        self._ids = 0
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._reader = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def start(cls, hub: BenchHub, meeting_id: str, args: argparse.Namespace) -> ClientProcess:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.conference", "--clients", "--url", hub.ws_url, "--meeting", meeting_id,
+            "--width", str(args.width), "--height", str(args.height), "--fps", str(args.fps),
+            "--bitrate", str(args.bitrate),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=1 << 24)
+        return cls(child)
+
+    async def _read(self) -> None:
+        assert self.child.stdout is not None
+        while line := await self.child.stdout.readline():
+            message = json.loads(line)
+            future = self._pending.pop(message["id"], None)
+            if future is None or future.done():
+                continue
+            if "error" in message:
+                future.set_exception(RuntimeError(f"a client process failed: {message['error']}"))
+            else:
+                future.set_result(message["result"])
+        for future in self._pending.values():
+            future.set_exception(RuntimeError("a client process ended early"))
+
+    async def request(self, command: str, within: float = 600, **fields: Any) -> Any:
+        """Send a command and wait for its answer."""
+        assert self.child.stdin is not None
+        self._ids += 1
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[self._ids] = future
+        self.child.stdin.write(json.dumps({"id": self._ids, "cmd": command, **fields}).encode() + b"\n")
+        await self.child.stdin.drain()
+        return await asyncio.wait_for(future, within)
+
+    async def stop(self) -> None:
+        """Close the venues and end the process."""
+        if self.child.returncode is None and self.child.stdin is not None:
+            self.child.stdin.write(b'{"cmd": "stop"}\n')
+            try:
+                await self.child.stdin.drain()
+                await asyncio.wait_for(self.child.wait(), 30)
+            except (ConnectionError, TimeoutError):
+                self.child.kill()
+                await self.child.wait()
+        self._reader.cancel()
+
+
+# --- the hub side -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Shape:
+    """One meeting to measure: `venues` sub-venues and the main venue; last_n 0 is selection off."""
+
+    venues: int
+    last_n: int
+    audio_n: int
+    rolls: int = 0
+    roll_every: float = 5.0
+    seconds: float = 10.0  # without roll calls: how long to measure
+
+
+@dataclass
+class MeetingResult:
+    shape: Shape
+    ran: bool
+    failure: str = ""
+    seconds: float = 0.0
+    cpu: float = 0.0
+    packets_in: int = 0
+    packets_out: int = 0
+    video_streams: list[int] = field(default_factory=list)  # per venue: video slots that carried media
+    audio_streams: list[int] = field(default_factory=list)
+    video_fps: list[float] = field(default_factory=list)  # per venue and video stream: frames/s received
+    lost: int = 0
+    switches: list[float] = field(default_factory=list)  # seconds, every venue of every roll call
+    switches_missing: int = 0
+    last_join: dict[str, float] = field(default_factory=dict)
+    interval_cpu: list[float] = field(default_factory=list)  # cores, per roll-call interval
+
+    @property
+    def participants(self) -> int:
+        return self.shape.venues + 1
+
+    @property
+    def cores(self) -> float:
+        return self.cpu / self.seconds if self.seconds else float("nan")
+
+    @property
+    def us_per_packet(self) -> float:
+        return self.cpu / self.packets_out * 1e6 if self.packets_out else float("nan")
+
+
+async def prepare(hub: BenchHub, venues: int) -> tuple[str, str, list[tuple[str, str]]]:
+    """Venue terminals in the directory and the meeting: (meeting id, chair token, [(person id, token)])."""
+    unit_ids = [MAIN_UNIT] + [f"bench-venue-{i:03d}" for i in range(1, venues + 1)]
+    names = ["主会场"] + [f"分会场 {i}" for i in range(1, venues + 1)]
+    person_ids = [f"{unit}-terminal" for unit in unit_ids]
+    units: list[dict[str, Any]] = [{"id": u, "name": n, "kind": "office"} for u, n in zip(unit_ids, names, strict=True)]
+    people: list[dict[str, Any]] = [
+        {"id": p, "name": f"{n} 视频终端", "org_unit": u, "roles": ["terminal"], "active": True}
+        for p, u, n in zip(person_ids, unit_ids, names, strict=True)]
+    await hub.app[keys.DIRECTORY].import_data(DirectoryData(org_units=units, people=people))
+    terminals = await hub.app[keys.DIRECTORY].people(person_ids)
+    chair = (await hub.people(terminals=False))[0]
+    chair_token = hub.token(chair)
+    organizer = await hub.app[keys.AUTH].authenticate(chair_token)
+    now = datetime.now(UTC)
+    meeting = await hub.app[keys.MEETINGS].create(organizer, NewMeeting(
+        title="全市视频会议", chair_id=chair.id, starts_at=now, ends_at=now + timedelta(hours=2),
+        invited_units=tuple(unit_ids), main_unit=MAIN_UNIT, lobby=False))
+    return meeting.id, chair_token, [(p, hub.token(terminals[p])) for p in person_ids]
+
+
+async def counters(processes: list[ClientProcess]) -> dict[int, dict[str, Any]]:
+    """Every venue's report, by venue index."""
+    reports: dict[int, dict[str, Any]] = {}
+    for answer in await asyncio.gather(*(p.request("report") for p in processes)):
+        reports.update({int(i): r for i, r in answer.items()})
+    return reports
+
+
+def flowing(reports: dict[int, dict[str, Any]], expected_video: int) -> bool:
+    """Every venue receives frames on `expected_video` video slots and on at least one audio slot."""
+    for report in reports.values():
+        kinds = [s["kind"] for s in report["slots"].values() if s["frames"] > 0]
+        if kinds.count("video") < expected_video or "audio" not in kinds:
+            return False
+    return True
+
+
+async def run_meeting(shape: Shape, args: argparse.Namespace) -> MeetingResult:
+    """Join the venues, wait for media everywhere, then measure (with roll calls when the shape has them)."""
+    result = MeetingResult(shape, ran=False)
+    async with serve_hub({"last_n": shape.last_n, "audio_n": shape.audio_n}) as hub:
+        meeting_id, chair_token, venues = await prepare(hub, shape.venues)
+        count = min(args.processes, shape.venues + 1)
+        processes = [await ClientProcess.start(hub, meeting_id, args) for _ in range(count)]
+        try:
+            await measure(hub, shape, args, meeting_id, chair_token, venues, processes, result)
+        except (TimeoutError, RuntimeError) as failure:
+            result.failure = str(failure) or type(failure).__name__
+        finally:
+            await asyncio.gather(*(p.stop() for p in processes))
+    return result
+
+
+async def measure(hub: BenchHub, shape: Shape, args: argparse.Namespace, meeting_id: str, chair_token: str,
+                  venues: list[tuple[str, str]], processes: list[ClientProcess], result: MeetingResult) -> None:
+    def entry(index: int, wait: bool) -> list[Any]:
+        return [index, venues[index][1], MAIN_LEVEL if index == 0 else VENUE_LEVEL, wait]
+
+    participants: dict[int, str] = {}
+    joined = await processes[0].request("join", venues=[entry(0, False)], within=JOIN_DEADLINE)
+    participants[0] = joined["0"]["participant_id"]
+    last = len(venues) - 1
+    batches = [[entry(i, True) for i in range(1, last) if i % len(processes) == n] for n in range(len(processes))]
+    for answer in await asyncio.gather(*(p.request("join", venues=b) for p, b in zip(processes, batches, strict=True)
+                                         if b)):
+        participants.update({int(i): r["participant_id"] for i, r in answer.items()})
+    timed = await processes[last % len(processes)].request("join", venues=[entry(last, True)], within=JOIN_DEADLINE)
+    progress(f"{len(venues)} venues joined")
+    result.last_join = {k: v for k, v in timed[str(last)].items() if k != "participant_id"}
+    participants[last] = timed[str(last)]["participant_id"]
+    expected = min(shape.last_n, shape.venues) if shape.last_n else shape.venues
+    deadline = time.monotonic() + JOIN_DEADLINE
+    while not flowing(reports := await counters(processes), expected):
+        if time.monotonic() > deadline:
+            short = sum(1 for r in reports.values() if not flowing({0: r}, expected))
+            raise RuntimeError(f"{short} venues did not receive {expected} videos")
+        await asyncio.sleep(1)
+    progress("media flows to every venue")
+    await asyncio.sleep(args.warmup)
+
+    sfu = hub.app[keys.MEETING_ROOMS].sfu
+    before, stats, cpu, wall = await counters(processes), sfu.stats(), time.process_time(), time.monotonic()
+    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    if profiler is not None:
+        profiler.enable()
+    rolls = []
+    # the venues that joined last are the ones nobody sees yet
+    targets = [participants[i] for i in range(last - 1, 0, -1)][: shape.rolls]
+    if targets:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {chair_token}"}) as http:
+            person = {pid: venues[i][0] for i, pid in participants.items()}
+            for target in targets:
+                interval = time.process_time(), time.monotonic()
+                ordered = time.monotonic()
+                async with http.post(f"{hub.url}/api/v1/meetings/{meeting_id}/spotlight",
+                                     json={"person": person[target]}) as response:
+                    if response.status != 200:
+                        raise RuntimeError(f"spotlight refused: {response.status} {await response.text()}")
+                rolls.append((target, ordered))
+                await asyncio.sleep(shape.roll_every - (time.monotonic() - ordered))
+                result.interval_cpu.append((time.process_time() - interval[0]) / (time.monotonic() - interval[1]))
+    else:
+        await asyncio.sleep(shape.seconds)
+    after_stats, result.cpu, result.seconds = sfu.stats(), time.process_time() - cpu, time.monotonic() - wall
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(args.profile)
+    progress("measured")
+    after = await counters(processes)
+    result.packets_in = after_stats.packets_received - stats.packets_received
+    result.packets_out = after_stats.packets_forwarded - stats.packets_forwarded
+    for index, report in after.items():
+        slots = {s: (c, before[index]["slots"].get(s, {"packets": 0, "frames": 0, "lost": 0}))
+                 for s, c in report["slots"].items()}
+        moved = {s: (c["kind"], c["packets"] - b["packets"], c["frames"] - b["frames"]) for s, (c, b) in slots.items()}
+        result.video_streams.append(sum(1 for kind, n, _ in moved.values() if kind == "video" and n > 0))
+        result.audio_streams.append(sum(1 for kind, n, _ in moved.values() if kind == "audio" and n > 0))
+        result.video_fps += [f / result.seconds for kind, n, f in moved.values() if kind == "video" and n > 0]
+        result.lost += sum(c["lost"] - b["lost"] for c, b in slots.values())
+    for target, ordered in rolls:
+        for answer in await asyncio.gather(*(p.request("switch", participant=target, at=ordered)
+                                             for p in processes)):
+            delays = [d for d in answer.values() if d != 0.0]  # 0.0: it was on that venue's screen already
+            result.switches += [d for d in delays if d is not None]
+            result.switches_missing += sum(1 for d in delays if d is None)
+    # keeping up: every stream a venue receives comes at (nearly) the frame rate
+    result.ran = bool(result.video_fps) and pct(result.video_fps, 0.05) >= 0.9 * args.fps
+    if not result.ran:
+        result.failure = f"video at {pct(result.video_fps, 0.05):.1f} frames/s at the 5th percentile"
+
+
+def progress(what: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
+
+
+# --- the report ---------------------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def conference_rows(slotted: MeetingResult, full: MeetingResult | None) -> list[str]:
+    lines = [
+        "| meeting | participants | hub CPU (cores) | packets/s in | packets/s out | hub CPU µs / packet out "
+        "| videos received per venue (max) | audio streams per venue (max) | video frames/s per stream (p5) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in ((f"last_n {slotted.shape.last_n}, audio_n {slotted.shape.audio_n}, roll call every "
+                     f"{slotted.shape.roll_every:g} s", slotted), ("selection off (everybody receives everything)",
+                                                                   full)):
+        if r is None or not r.seconds:
+            continue
+        lines.append(
+            f"| {name} | {r.participants} | {r.cores:.2f} | {r.packets_in / r.seconds:.0f} "
+            f"| {r.packets_out / r.seconds:.0f} | {r.us_per_packet:.1f} | {max(r.video_streams, default=0)} "
+            f"| {max(r.audio_streams, default=0)} | {pct(r.video_fps, 0.05):.1f} |")
+    return lines
+
+
+def report(args: argparse.Namespace, slotted: MeetingResult, full: list[MeetingResult],
+           meeting: sfu_forwarding.RunResult | None, clip_bitrate: float) -> str:
+    largest = next((r for r in reversed(full) if r.ran), None)
+    s = slotted.shape
+    lines = [
+        f"Machine: {sfu_forwarding.machine_info()}",
+        "",
+        f"Command: `python -m bench.conference {' '.join(sys.argv[1:])}` ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Topology: one meeting on one hub node (the benchmark's process: create_app, SQLite, the in-process bus); "
+        f"the main venue and {s.venues} sub-venues, light clients (signaling/light_venue.py) in {args.processes} "
+        f"processes, each publishing VP8 {args.width}x{args.height} @ {args.fps} fps "
+        f"({clip_bitrate / 1000:.0f} kbit/s, key frames when asked) and Opus (20 ms); the main venue is the "
+        f"meeting's main unit. The chair calls on a venue that nobody sees every {s.roll_every:g} s "
+        f"({s.rolls} roll calls, measured over them).",
+        "",
+        *conference_rows(slotted, largest),
+        "",
+    ]
+    if slotted.ran and slotted.switches:
+        lines.append(
+            f"- Roll call, the chair's order -> the end of the called venue's first key frame in the slot it got, at "
+            f"every other venue: **p50 {ms(statistics.median(slotted.switches))}, p95 "
+            f"{ms(pct(slotted.switches, 0.95))}** ({len(slotted.switches)} switches"
+            f"{f', {slotted.switches_missing} never arrived' if slotted.switches_missing else ''}).")
+    elif not slotted.ran:
+        lines.append(f"- The {s.venues + 1}-participant meeting did not keep up: {slotted.failure}.")
+    if slotted.last_join:
+        j = slotted.last_join
+        lines.append(
+            f"- The last venue to join ({s.venues + 1}th participant): WebSocket connect -> first complete video "
+            f"key frame **{ms(j['first_frame'])}** (connect + auth {ms(j['connect'])}, meeting.join "
+            f"{ms(j['join'])}, offer -> answer {ms(j['negotiate'])}).")
+    if slotted.interval_cpu:
+        lines.append(f"- Hub CPU per {s.roll_every:g} s roll-call interval: median "
+                     f"{statistics.median(slotted.interval_cpu):.2f}, max {max(slotted.interval_cpu):.2f} cores.")
+    if full:
+        tried = ", ".join(f"{r.participants}: {'ran' if r.ran else 'did not keep up'}"
+                          + (f" ({r.cores:.2f} cores)" if r.seconds else "") for r in full)
+        lines.append(f"- Selection off, sizes tried (participants): {tried}.")
+    if largest is not None and slotted.seconds:
+        ratio = (largest.cores / largest.participants) / (slotted.cores / slotted.participants)
+        lines.append(f"- Hub CPU per participant, selection off ({largest.participants}) / last_n "
+                     f"{s.last_n} ({slotted.participants}): **{ratio:.1f}x**.")
+    if meeting is not None:
+        lines.append(
+            f"- Today's meeting, 4 cameras + 12 more participants (bench/sfu_forwarding.py, `--passthrough --publishers"
+            f" 4 --subscribers 12 --width {args.width} --height {args.height} --fps {args.fps}`, SFU only): "
+            f"**{meeting.us_per_packet:.1f} µs** of hub CPU per forwarded packet, "
+            f"{meeting.packets_per_second:.0f} packets/s forwarded.")
+    lines += [
+        "",
+        "Targets: the hub under one core and switch p50 ≤ 300 ms with 90 venues at last_n 9. Streams per venue are "
+        f"bounded by its slots (video ≤ last_n, audio ≤ audio_n + 2 = {s.audio_n + 2}).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+async def hub_main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    clip = load_clip(args.width, args.height, args.fps, args.bitrate)  # encoded once, before the processes need it
+    slotted = await run_meeting(Shape(args.venues, args.last_n, args.audio_n, args.rolls, args.roll_every), args)
+    print_result("conference", slotted)
+    full: list[MeetingResult] = []
+    for size in args.full_sizes:
+        result = await run_meeting(Shape(size - 1, 0, args.audio_n, seconds=args.seconds), args)
+        print_result("selection off", result)
+        full.append(result)
+        if not result.ran:
+            break
+    meeting = await four_and_twelve(args) if args.meeting_seconds > 0 else None
+    text = report(args, slotted, full, meeting, clip.video_bitrate())
+    print()
+    print(text)
+    if args.write:
+        write_section(args.write, SECTION, text)
+
+
+def print_result(name: str, r: MeetingResult) -> None:
+    switches = (f", switch p50 {ms(statistics.median(r.switches))} p95 {ms(pct(r.switches, 0.95))}"
+                if r.switches else "")
+    print(f"{name}, {r.participants} participants: {'ran' if r.ran else 'FAILED ' + r.failure}; "
+          f"{r.cores:.2f} cores, {r.packets_in / max(r.seconds, 1e-9):.0f} pkt/s in, "
+          f"{r.packets_out / max(r.seconds, 1e-9):.0f} out, {r.us_per_packet:.1f} us/pkt, "
+          f"video/venue max {max(r.video_streams, default=0)}, audio/venue max {max(r.audio_streams, default=0)}, "
+          f"lost {r.lost}{switches}, last join {r.last_join}", flush=True)
+
+
+async def four_and_twelve(args: argparse.Namespace) -> sfu_forwarding.RunResult:
+    """Today's 4 + 12 meeting, measured by bench/sfu_forwarding.py's own run (SFU only)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sample = os.path.join(tmp, "sample.webm")
+        options = argparse.Namespace(
+            publishers=4, subscribers=12, width=args.width, height=args.height, fps=args.fps, sample=sample,
+            warmup=2.0, seconds=args.meeting_seconds, queued_receive=False, profile=0)
+        encode_sample(sample, width=args.width, height=args.height, fps=args.fps, bitrate=1_000_000,
+                      seconds=sfu_forwarding.START_DEADLINE + 32 + args.meeting_seconds)
+        result = await sfu_forwarding.run_once("sfu", options)
+    print(f"4 + 12 meeting: {result.us_per_packet:.1f} us/pkt, {result.packets_per_second:.0f} pkt/s", flush=True)
+    return result
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--venues", type=int, default=90, help="sub-venues (the main venue comes on top)")
+    parser.add_argument("--last-n", type=int, default=9)
+    parser.add_argument("--audio-n", type=int, default=3)
+    parser.add_argument("--rolls", type=int, default=12, help="roll calls to measure over")
+    parser.add_argument("--roll-every", type=float, default=5.0)
+    parser.add_argument("--processes", type=int, default=4, help="client processes the venues are spread over")
+    parser.add_argument("--full-sizes", type=int, nargs="*", default=[12, 16, 20, 24, 28, 32],
+                        help="selection off: participants to try, in order, until one does not keep up")
+    parser.add_argument("--seconds", type=float, default=10.0, help="selection off: seconds measured")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--meeting-seconds", type=float, default=8.0,
+                        help="the 4 + 12 meeting (bench/sfu_forwarding.py): seconds measured; 0 skips it")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=360)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--bitrate", type=int, default=600_000, help="target bit/s of the venues' clip")
+    parser.add_argument("--profile", type=int, default=0, help="print the N costliest hub functions of the window")
+    parser.add_argument("--write", help="markdown file to put the results in (docs/benchmarks.md)")
+    parser.add_argument("--clients", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--meeting", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.venues < 1 or args.processes < 1 or args.last_n < 1:
+        parser.error("need a sub-venue, a client process and last_n of at least 1")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    asyncio.run(clients_main(args) if args.clients else hub_main(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,538 @@
+"""A light venue for load tests and benchmarks: a conference venue that publishes a pre-encoded camera and
+microphone and counts what it receives per receive slot, encoding and decoding nothing.
+
+A full MediaClient encodes and decodes in real time: about two dozen of them fill a core before the hub does. A
+LightMedia keeps aiortc only for what must be real (ICE, DTLS, SRTP keys, RTCP feedback from the hub) and does the
+per-packet work itself, as SFU load generators do (LiveKit's `lk load-test`, Jitsi's and mediasoup's tools):
+
+- sending: a clip encoded once (`load_clip`: VP8 and Opus, cached in a temporary file) goes out as RTP on the
+  sender's direct path (SRTP protect, sendto), paced by the loop's timers; a PLI/FIR from the hub makes the next
+  frame a key frame (every frame of the clip exists as a key frame too); `pause` (the hub's `media.pause`) stops the
+  video, which starts again with a key frame;
+- receiving: RTP packets are taken from the socket callback and counted per receive slot (by the SSRC the hub's
+  offer gives each m-line) without going through aiortc's receive path; only the first packet of each video frame
+  is unprotected, to tell key frames from the VP8 payload header.
+
+`VenueClient` is a MeetingClient with this media half that also keeps when each `media.slots` arrived, so a
+benchmark can time a roll call: the chair's order -> the first key frame of the new venue in its slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fractions
+import json
+import logging
+import os
+import random
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import pylibsrtp
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import sdp as aiortc_sdp
+from aiortc.mediastreams import MediaStreamTrack
+
+from signaling.client import MeetingClient
+from signaling.media_client import AUDIO_PTIME, AUDIO_RATE, VIDEO_CLOCK, PatternVideoTrack, ToneTrack
+from signaling.sfu.aiortc_internals import ForwardingSender, adopt_receiver, adopt_sender, tap_rtp
+from signaling.sfu.forwarding import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, ntp_of, rtp_header
+from signaling.sfu.keyframes import vp8_keyframe_start
+
+logger = logging.getLogger(__name__)
+
+CLIP_FORMAT = 1  # bump when the cached clip's layout changes
+VP8_CHUNK = 1296  # aiortc's 1300-byte VP8 packets less the 4-byte payload descriptor
+KEY_BITRATE_FACTOR = 6  # the clip's key frames get this much more than its bitrate: a few times a delta frame
+
+
+@dataclass(frozen=True)
+class VenueClip:
+    """A looped camera and microphone, encoded once.
+
+    `delta[i]` is image i of the loop as one stream encodes it (delta[0] a key frame) and `delta[-1]` the loop's
+    first image again, coded against the last, so the loop goes round without a key frame; `key[i]` is image i
+    encoded alone, sent instead of delta[i] when the hub asks for a key frame. `audio`: 20 ms Opus packets.
+    """
+
+    width: int
+    height: int
+    fps: int
+    bitrate: int
+    delta: tuple[bytes, ...]
+    key: tuple[bytes, ...]
+    audio: tuple[bytes, ...]
+
+    @property
+    def images(self) -> int:
+        """Images in the video loop."""
+        return len(self.key)
+
+    def video_bitrate(self) -> float:
+        """Bit/s of the loop without key frames."""
+        return 8 * sum(len(frame) for frame in self.delta[1:]) * self.fps / (len(self.delta) - 1)
+
+    def to_json(self) -> dict[str, Any]:
+        def encode(frames: tuple[bytes, ...]) -> list[str]:
+            return [base64.b64encode(f).decode() for f in frames]
+
+        return {"format": CLIP_FORMAT, "width": self.width, "height": self.height, "fps": self.fps,
+                "bitrate": self.bitrate, "delta": encode(self.delta), "key": encode(self.key),
+                "audio": encode(self.audio)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VenueClip:
+        def decode(frames: list[str]) -> tuple[bytes, ...]:
+            return tuple(base64.b64decode(f) for f in frames)
+
+        if data.get("format") != CLIP_FORMAT:
+            raise ValueError("a clip of another format")
+        return cls(int(data["width"]), int(data["height"]), int(data["fps"]), int(data["bitrate"]),
+                   decode(data["delta"]), decode(data["key"]), decode(data["audio"]))
+
+
+def _vp8_encoder(width: int, height: int, fps: int, bitrate: int, gop: int) -> av.VideoCodecContext:
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = fractions.Fraction(1, fps)
+    codec.framerate = fractions.Fraction(fps, 1)
+    codec.bit_rate = bitrate
+    codec.gop_size = gop
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    return codec  # type: ignore[no-any-return]
+
+
+def _encode(codec: Any, frames: list[Any]) -> tuple[bytes, ...]:
+    encoded = [bytes(packet) for frame in frames for packet in codec.encode(frame)]
+    encoded += [bytes(packet) for packet in codec.encode(None)]
+    if len(encoded) != len(frames):
+        raise RuntimeError(f"the encoder gave {len(encoded)} packets for {len(frames)} frames")
+    return tuple(encoded)
+
+
+def _camera(width: int, height: int, fps: int, images: int) -> list[av.VideoFrame]:
+    """The synthetic camera's test pattern with noise in its middle, so the encoder spends its bitrate as it would
+    on a real room; the loop's first image again at the end."""
+    camera = PatternVideoTrack(width, height, fps)
+    left, right = width // 4, 3 * width // 4
+
+    def image(index: int, pts: int) -> av.VideoFrame:
+        frame = camera.frame(index)
+        noise = random.Random(index)
+        luma = frame.planes[0]
+        stride = luma.line_size
+        data = bytearray(bytes(luma))
+        for y in range(height // 4, 3 * height // 4):
+            data[y * stride + left:y * stride + right] = bytes(112 + (v & 8) for v in noise.randbytes(right - left))
+        luma.update(bytes(data))
+        frame.pts, frame.time_base = pts, fractions.Fraction(1, fps)
+        return frame
+
+    return [image(i, i) for i in range(images)] + [image(0, images)]
+
+
+def encode_clip(width: int, height: int, fps: int, bitrate: int, seconds: float = 2.0) -> VenueClip:
+    """Encode `seconds` of camera loop at `bitrate` bit/s (VP8) and a second of tone (Opus)."""
+    images = max(2, round(seconds * fps))
+    frames = _camera(width, height, fps, images)
+    delta = _encode(_vp8_encoder(width, height, fps, bitrate, gop=10 * images), frames)
+    key = _encode(_vp8_encoder(width, height, fps, KEY_BITRATE_FACTOR * bitrate, gop=1), frames[:images])
+    if not all(vp8_keyframe_start(b"\x10" + k) for k in key) or not vp8_keyframe_start(b"\x10" + delta[0]):
+        raise RuntimeError("the encoder did not make key frames where asked")
+    opus = av.CodecContext.create("libopus", "w")
+    opus.sample_rate, opus.layout, opus.format, opus.bit_rate = AUDIO_RATE, "mono", "s16", 32000
+    microphone = ToneTrack()
+    audio = [bytes(p) for i in range(int(1 / AUDIO_PTIME)) for p in opus.encode(microphone.frame(i))]
+    return VenueClip(width, height, fps, bitrate, delta, key, tuple(audio))
+
+
+def load_clip(width: int = 640, height: int = 360, fps: int = 30, bitrate: int = 600_000,
+              cache: Path | None = None) -> VenueClip:
+    """The clip for these parameters: from the cache file (temporary directory by default), encoded once."""
+    name = f"cityhub-venue-clip-{CLIP_FORMAT}-{width}x{height}-{fps}-{bitrate}.json"
+    path = cache or Path(tempfile.gettempdir()) / name
+    try:
+        return VenueClip.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    clip = encode_clip(width, height, fps, bitrate)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(clip.to_json()))
+    os.replace(partial, path)  # several processes may encode at once: each file is whole
+    return clip
+
+
+class RtpStream:
+    """One published stream: pre-encoded payloads sent as RTP on its sender's direct path."""
+
+    def __init__(self, sender: ForwardingSender, clock_rate: int, mime: str) -> None:
+        self.sender = sender
+        self.clock_rate = clock_rate
+        self.mime = mime
+        self.seq = random.randrange(1 << 16)
+        self.ts_base = random.randrange(1 << 32)
+        self.pt = -1
+        self.packets = 0
+        self._mid = b""
+        self._abs_id = 0
+        self._level_id = 0
+
+    def prepare(self) -> bool:
+        """Payload type and header extension ids, once negotiated."""
+        params = self.sender.negotiated
+        if params is None:
+            return False
+        self.pt = next(c.payloadType for c in params.codecs if c.mimeType.lower() == self.mime
+                       and c.payloadType is not None)
+        ids = {ext.uri: ext.id for ext in params.headerExtensions}
+        mid = (params.muxId or "").encode()
+        mid_id = ids.get(MID_URI)
+        self._mid = bytes([(mid_id << 4) | (len(mid) - 1)]) + mid if mid_id and 1 <= len(mid) <= 16 else b""
+        self._abs_id = ids.get(ABS_SEND_TIME_URI) or 0
+        self._level_id = ids.get(AUDIO_LEVEL_URI) or 0
+        return True
+
+    def send(self, payload: bytes, ts: int, marker: bool, level: int | None = None) -> None:
+        """Send one packet (timestamp `ts` in the stream's clock, from its start)."""
+        now = time.time()
+        ntp = ntp_of(now)
+        ext = self._mid
+        if self._abs_id:
+            ext += bytes([(self._abs_id << 4) | 2]) + ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
+        if self._level_id and level is not None:
+            ext += bytes([self._level_id << 4, 0x80 | level])  # voice activity, -level dBov
+        rtp_ts = (self.ts_base + ts) & 0xFFFFFFFF
+        data = rtp_header(marker, self.pt, self.seq, rtp_ts, self.sender.ssrc, ext) + payload
+        self.seq = (self.seq + 1) & 0xFFFF
+        if self.sender.try_send_rtp(data, ntp, rtp_ts, len(payload)):
+            self.packets += 1
+
+
+@dataclass
+class SlotCounter:
+    """What arrived on one receive slot (or, without slots, one track's m-line)."""
+
+    slot_id: str
+    kind: str
+    packets: int = 0
+    bytes: int = 0
+    frames: int = 0
+    keyframes: int = 0
+    lost: int = 0
+    first_packet_at: float | None = None
+    first_frame_at: float | None = None  # the end of the first key frame: the first image a decoder could show
+    keyframe_ends: deque[float] = field(default_factory=lambda: deque(maxlen=256))
+    _next_seq: int = -1
+    _frame_start: bool = True
+    _in_key: bool = False
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters as plain JSON."""
+        return {"kind": self.kind, "packets": self.packets, "bytes": self.bytes, "frames": self.frames,
+                "keyframes": self.keyframes, "lost": self.lost, "first_frame_at": self.first_frame_at}
+
+
+class LightMedia:
+    """A venue's media half for MeetingClient: pre-encoded camera and microphone out, counters in."""
+
+    def __init__(self, name: str, clip: VenueClip, *, video: bool = True, audio: bool = True,
+                 level: int = 40) -> None:
+        """`level`: the microphone's audio level as sent in the header extension (-dBov: 0 loudest, 127 silent)."""
+        self.name = name
+        self.clip = clip
+        self.level = level
+        self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        self.pc.on("track", self._on_track)
+        self._publish = {"video": video, "audio": audio}
+        self._video: RtpStream | None = None
+        self._audio: RtpStream | None = None
+        self._sources: dict[str, str] = {}
+        self.counters: dict[str, SlotCounter] = {}  # slot id (msid track id of the m-line) -> counter
+        self.track_owner: dict[str, str] = {}  # without slots: track id -> publishing participant
+        self._by_ssrc: dict[int, SlotCounter] = {}
+        self.unknown_packets = 0
+        self.keyframe_requests = 0
+        self.video_paused = False
+        self._keyframe_wanted = True
+        self._image = -1
+        self._picture_id = random.randrange(1 << 15)
+        self._timers: list[asyncio.TimerHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._signaling_lock = asyncio.Lock()
+        self._closed = False
+
+    # --- the Media protocol (signaling/client.py) -------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() was called."""
+        return self._closed
+
+    def sources(self) -> dict[str, str]:
+        """mid -> "camera" | "microphone" of the published tracks (after create_offer)."""
+        return dict(self._sources)
+
+    async def create_offer(self) -> str:
+        """Add the published tracks (sendonly, without encoders) and return the first offer."""
+        published = []
+        for kind, source in (("video", "camera"), ("audio", "microphone")):
+            if not self._publish[kind]:
+                continue
+            transceiver = self.pc.addTransceiver(kind, direction="sendonly")
+            sender = adopt_sender(transceiver.sender, stream_id=self.name, track_id=f"{self.name}-{source}")
+            if kind == "video":
+                sender.set_hooks(self)
+                self._video = RtpStream(sender, VIDEO_CLOCK, "video/vp8")
+            else:
+                self._audio = RtpStream(sender, AUDIO_RATE, "audio/opus")
+            published.append((transceiver, source))
+        if not published:
+            self.pc.addTransceiver("audio", direction="recvonly")  # one m-line for ICE/DTLS
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._sources = {t.mid: source for t, source in published if t.mid is not None}
+        return str(self.pc.localDescription.sdp)
+
+    async def handle_answer(self, sdp: str) -> None:
+        """Apply the hub's answer to our offer, then start sending once the connection is up."""
+        async with self._signaling_lock:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        self._spawn(self._start())
+
+    async def handle_offer(self, sdp: str) -> str:
+        """Apply a server offer (receive slots, or tracks that came or went) and return our answer."""
+        async with self._signaling_lock:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            self._map_ssrcs(sdp)
+            return str(self.pc.localDescription.sdp)
+
+    def pause(self, source: str, paused: bool) -> bool:
+        """Stop (or go on) sending the camera; it goes on with a key frame."""
+        if source != "camera" or self._video is None:
+            return False
+        if self.video_paused and not paused:
+            self._keyframe_wanted = True
+        self.video_paused = paused
+        return True
+
+    def frames(self, kind: str | None = None) -> dict[str, int]:
+        """Frames received per slot (video: the marker bit ends a frame; audio: one a packet)."""
+        return {s: c.frames for s, c in self.counters.items() if kind is None or c.kind == kind}
+
+    async def close(self) -> None:
+        """Stop sending and close the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        for timer in self._timers:
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pc.close()
+
+    # --- what the hub's sender hooks call (PLI/FIR, NACK) ---------------------------------------------------
+
+    def on_keyframe_request(self) -> None:
+        """The hub asks for a key frame: the next frame is one."""
+        self.keyframe_requests += 1
+        self._keyframe_wanted = True
+
+    async def on_nack(self, lost: list[int]) -> None:
+        """Nothing is resent: a benchmark on one machine loses nothing that matters."""
+
+    # --- sending ------------------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start(self) -> None:
+        streams = [s for s in (self._video, self._audio) if s is not None]
+        for stream in streams:
+            await stream.sender.wait_ready()
+            stream.prepare()
+        dtls = self.pc.getTransceivers()[0].receiver.transport
+        for _ in range(100):
+            if tap_rtp(dtls, self._received):
+                break
+            await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        # venues do not all send at the same instant
+        if self._audio is not None:
+            self._tick(self._send_audio, start + random.random() * AUDIO_PTIME, AUDIO_PTIME, 0)
+        if self._video is not None:
+            self._tick(self._send_video, start + random.random() / self.clip.fps, 1 / self.clip.fps, 0)
+
+    def _tick(self, send: Callable[[int], None], start: float, period: float, count: int) -> None:
+        """Send item `count` of a paced stream and schedule the next; a late loop skips items, as a camera does."""
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        late = int((loop.time() - start) / period)
+        send(max(count, late))
+        count = max(count, late) + 1
+        self._timers = [t for t in self._timers if not t.cancelled()][-4:]
+        self._timers.append(loop.call_at(start + count * period, self._tick, send, start, period, count))
+
+    def _send_audio(self, count: int) -> None:
+        assert self._audio is not None
+        audio = self.clip.audio
+        self._audio.send(audio[count % len(audio)], count * int(AUDIO_RATE * AUDIO_PTIME), True, self.level)
+
+    def _send_video(self, count: int) -> None:
+        assert self._video is not None
+        if self.video_paused:
+            return
+        clip = self.clip
+        image = self._image + 1
+        if self._keyframe_wanted:
+            self._keyframe_wanted = False
+            frame = clip.key[image % clip.images]
+        else:
+            frame = clip.delta[image]  # the last delta frame is image 0 again, coded against the loop's end
+        self._image = image % clip.images
+        picture_id = self._picture_id = (self._picture_id + 1) & 0x7FFF
+        ts = count * VIDEO_CLOCK // clip.fps
+        chunks = range(0, len(frame), VP8_CHUNK)
+        for offset in chunks:
+            # VP8 payload descriptor (RFC 7741): X, S on the first packet, partition 0; I with a 15-bit picture id
+            start = 0x10 if offset == 0 else 0
+            descriptor = bytes([0x80 | start, 0x80, 0x80 | (picture_id >> 8), picture_id & 0xFF])
+            last = offset == chunks[-1]
+            self._video.send(descriptor + frame[offset:offset + VP8_CHUNK], ts, last)
+
+    # --- receiving ----------------------------------------------------------------------------------------------
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        # "track" fires inside setRemoteDescription, before aiortc starts the receiver: it never decodes
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        adopt_receiver(receiver)
+
+    def _map_ssrcs(self, sdp: str) -> None:
+        """Which SSRC each receive slot (m-line) of the hub's offer carries."""
+        for media in aiortc_sdp.SessionDescription.parse(sdp).media:
+            if media.direction not in ("sendonly", "sendrecv") or not media.ssrc or not media.msid:
+                continue  # our own published m-lines (the hub receives on them) carry nothing to us
+            stream_id, _, slot_id = media.msid.partition(" ")
+            counter = self.counters.get(slot_id)
+            if counter is None:
+                counter = self.counters[slot_id] = SlotCounter(slot_id, media.kind)
+            if stream_id != slot_id:
+                self.track_owner[slot_id] = stream_id
+            self._by_ssrc[media.ssrc[0].ssrc] = counter
+
+    def _received(self, data: bytes, srtp: pylibsrtp.Session) -> None:
+        counter = self._by_ssrc.get(int.from_bytes(data[8:12], "big"))
+        if counter is None:
+            self.unknown_packets += 1  # an RTX stream, or a slot of an offer not answered yet
+            return
+        now = time.monotonic()
+        counter.packets += 1
+        counter.bytes += len(data)
+        if counter.first_packet_at is None:
+            counter.first_packet_at = now
+        seq = (data[2] << 8) | data[3]
+        if counter._next_seq >= 0:
+            gap = (seq - counter._next_seq) & 0xFFFF
+            if 0 < gap < 0x8000:
+                counter.lost += gap
+        counter._next_seq = (seq + 1) & 0xFFFF
+        if counter.kind == "audio":
+            counter.frames += 1
+            if counter.first_frame_at is None:
+                counter.first_frame_at = now
+            return
+        if counter._frame_start:
+            counter._in_key = self._keyframe(data, srtp)
+            if counter._in_key:
+                counter.keyframes += 1
+        counter._frame_start = bool(data[1] & 0x80)
+        if counter._frame_start:
+            counter.frames += 1
+            if counter._in_key:
+                counter._in_key = False
+                counter.keyframe_ends.append(now)
+                if counter.first_frame_at is None:
+                    counter.first_frame_at = now
+
+    @staticmethod
+    def _keyframe(data: bytes, srtp: pylibsrtp.Session) -> bool:
+        """Whether this (first) packet of a frame starts a VP8 key frame: its payload is unprotected to see."""
+        try:
+            plain = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return False
+        offset = 12 + 4 * (plain[0] & 0x0F)
+        if plain[0] & 0x10:
+            offset += 4 + 4 * int.from_bytes(plain[offset + 2:offset + 4], "big")
+        return vp8_keyframe_start(plain[offset:offset + 8])
+
+    # --- reports ------------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every slot's counters and what was sent, as plain JSON."""
+        return {
+            "slots": {slot: c.snapshot() for slot, c in self.counters.items()},
+            "sent": {"video": self._video.packets if self._video else 0,
+                     "audio": self._audio.packets if self._audio else 0},
+            "paused": self.video_paused,
+            "keyframe_requests": self.keyframe_requests,
+            "unknown_packets": self.unknown_packets,
+        }
+
+    def first_video_at(self) -> float | None:
+        """When the first complete video key frame arrived, on any slot (the first image a decoder could show)."""
+        return min((c.first_frame_at for c in self.counters.values() if c.kind == "video" and c.first_frame_at),
+                   default=None)
+
+    def first_keyframe_end(self, slot_id: str, after: float) -> float | None:
+        """When the first key frame that began after `after` ended on this slot (None: none yet)."""
+        counter = self.counters.get(slot_id)
+        if counter is None:
+            return None
+        return next((t for t in counter.keyframe_ends if t >= after), None)
+
+
+class VenueClient(MeetingClient[LightMedia]):
+    """A venue in a meeting over /ws with LightMedia; remembers when each `media.slots` came and what it said."""
+
+    def __init__(self, url: str, token: str, meeting_id: str, media: LightMedia) -> None:
+        super().__init__(url, token, meeting_id, media)
+        self.slot_history: list[tuple[float, dict[str, str | None]]] = []  # (arrival, slot -> participant)
+
+    async def _apply(self, name: str, data: dict[str, Any]) -> None:
+        await super()._apply(name, data)
+        if name == "media.slots":
+            shown = {slot: track["participant_id"] if track else None for slot, track in self.slots.items()}
+            self.slot_history.append((time.monotonic(), shown))
+
+    def slot_showing(self, participant_id: str, at: float) -> str | None:
+        """The video slot that carried this participant at monotonic time `at` (as media.slots said)."""
+        shown: dict[str, str | None] = {}
+        for arrived, slots in self.slot_history:
+            if arrived > at:
+                break
+            shown = slots
+        return next((s for s, p in shown.items() if p == participant_id and s.startswith("video")), None)
+
+    def switch_delay(self, participant_id: str, ordered_at: float) -> float | None:
+        """Seconds from a roll call (`ordered_at`) to the end of the first key frame of `participant_id` in the
+        slot media.slots put it in; 0.0 if it was shown already; None if it has not arrived (yet)."""
+        if self.slot_showing(participant_id, ordered_at) is not None:
+            return 0.0
+        for arrived, slots in self.slot_history:
+            slot = next((s for s, p in slots.items() if p == participant_id and s.startswith("video")), None)
+            if arrived > ordered_at and slot is not None:
+                end = self.media.first_keyframe_end(slot, ordered_at)
+                return end - ordered_at if end is not None else None
+        return None
