@@ -39,6 +39,8 @@ SCRIPT_STRINGS = (
     "Spotlight", "Called on: %(name)s", "The chair called on you: your microphone is on.",
     "The chair turned everybody's microphone on.", "Venue", "Ask to speak", "Cancel request", "asks to speak",
     "No one asked to speak.", "Give the floor", "Decline", "The chair declined your request to speak.",
+    "Main venue", "Make main venue", "Not the main venue", "Page %(page)s of %(pages)s", "Start polling",
+    "Stop polling",
 )
 
 

@@ -23,7 +23,9 @@ CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-
                  "--disable-background-networking", "--disable-quic", "--no-sandbox",
                  "--autoplay-policy=no-user-gesture-required"]
 
-REMOTE_FRAMES = """() => [...document.querySelectorAll('.tile:not(.local) video')]
+# Frames decoded by each remote tile on screen that carries a video (gallery tiles without one do not count).
+REMOTE_FRAMES = """() => [...document.querySelectorAll('.tile:not(.local):not([hidden]) video')]
+  .filter((v) => v.srcObject && v.srcObject.getVideoTracks().length)
   .map((v) => v.getVideoPlaybackQuality().totalVideoFrames)"""
 
 

@@ -40,10 +40,13 @@ async def test_a_page_follows_its_slots_and_pauses_an_unwatched_camera(
         # the page asks for c: its one slot moves to c's tile, and c's video plays there
         await page.evaluate("([meeting, who]) => window.cityhubMeeting.signaling.request('media.view', "
                             "{ meeting_id: meeting, visible: [who] })", [meeting["id"], c.participant_id])
-        await page.wait_for_selector(f'[data-test="tile"][data-key="{c.participant_id}"]')
-        await page.wait_for_selector(f'[data-test="tile"][data-key="{b.participant_id}"]', state="detached")
+        await page.wait_for_function(f"""() => {{
+          const video = (key) => document.querySelector(`[data-test="tile"][data-key="${{key}}"] video`).srcObject
+          return video('{c.participant_id}').getVideoTracks().length === 1
+            && video('{b.participant_id}').getVideoTracks().length === 0 }}""")
         await remote_videos_playing(page, 1)
-        assert await page.locator('[data-test="tile"]').count() == 2  # the page's own and c's
+        # b keeps its tile in the gallery, without a video: the page's own, b's and c's
+        assert await page.locator('[data-test="tile"]').count() == 3
 
         # b and c look at each other: nobody receives the page's camera, the browser stops encoding it
         await b.request("media.view", visible=[c.participant_id])

@@ -7,6 +7,7 @@ import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingControls } from './lib/meeting-controls.js'
 import { MeetingView, toast } from './lib/meeting-view.js'
 import { ReceiveSlots, isSlot } from './lib/meeting-slots.js'
+import { PAGE_SIZES, galleryOrder, pageOf } from './lib/meeting-gallery.js'
 import { takeHandoff } from './lib/call-handoff.js'
 import { followMissedCalls } from './lib/nav-badge.js'
 
@@ -28,14 +29,16 @@ const state = {
   participants: new Map(),
   lobby: new Map(),
   tracks: new Map(), // track id -> { participant_id, kind, source }
-  stage: { spotlight: null }, // roll call: who the chair called on
+  stage: { spotlight: null, main: null }, // who the chair called on, and who stands for the main venue
   floor: new Map(), // requests to speak: participant id -> request
   audioOn: true,
   videoOn: true,
   hand: false,
   locked: data.meeting.locked,
   rejoining: false,
-  wantIn: false
+  wantIn: false,
+  // the gallery: tiles per page, the page on screen, the participant ids on it, the chair's polling (轮巡) timer
+  gallery: { size: 9, page: 0, pages: 1, visible: [], polling: null }
 }
 window.cityhubMeeting = state // for tests and the browser console
 
@@ -73,7 +76,7 @@ async function connectSignaling () {
     'lobby.admitted', 'lobby.denied', 'track.published', 'track.unpublished', 'speaker.active', 'chat.message',
     'meeting.updated', 'meeting.ended', 'sdp.offer', 'media.slots', 'media.pause', 'moderator.muted', 'meeting.removed',
     'meeting.left', 'decision.recorded', 'stage.changed', 'moderator.unmuted', 'floor.requested', 'floor.cancelled',
-    'floor.granted', 'floor.declined']) {
+    'floor.granted', 'floor.declined', 'stage.main']) {
     signaling.on(name, (detail) => onEvent(name, detail))
   }
   // Every event, including those other domains publish on the meeting's bus channel, reaches the
@@ -134,7 +137,7 @@ async function enter (result) {
   state.participants = new Map(result.participants.map((p) => [p.participant_id, p]))
   state.tracks = new Map(result.tracks.map((tr) => [tr.track_id, tr]))
   state.lobby = new Map((result.lobby || []).map((p) => [p.participant_id, p]))
-  state.stage = result.stage || { spotlight: null }
+  state.stage = { spotlight: null, main: null, ...result.stage }
   state.floor = new Map((result.floor || []).map((r) => [r.participant_id, r]))
   root.classList.toggle('is-moderator', state.moderator)
   slots.clear()
@@ -151,18 +154,74 @@ async function enter (result) {
   showStage()
   showFloor()
   controls.update()
+  lastView = ''
+  renderGallery()
+}
+
+// --- the gallery: pages of tiles, and only the page on screen received ------------------------------------
+
+// A phone-sized page starts with pages of 4 (fewer videos on a small screen); a desktop with 9.
+const PHONE = window.matchMedia('(max-width: 600px)')
+state.gallery.size = PHONE.matches ? 4 : 9
+$('#page-size').value = String(state.gallery.size)
+let lastView = ''
+
+function renderGallery () {
+  if (state.phase !== 'in') return
+  const gallery = state.gallery
+  const spotlight = state.stage.spotlight && state.participants.has(state.stage.spotlight.participant_id)
+    ? state.stage.spotlight.participant_id : null
+  const main = state.stage.main && state.participants.has(state.stage.main.participant_id)
+    ? state.stage.main.participant_id : null
+  const ordered = galleryOrder(state.participants, { me: state.participantId, spotlight, main })
+  const page = pageOf(ordered, gallery.size, gallery.page)
+  Object.assign(gallery, { page: page.page, pages: page.pages, visible: page.ids })
+  if (view.main !== main) { view.setMain(main); refreshPanels() }
+  for (const id of spotlight ? [spotlight, ...page.ids] : page.ids) view.tile(id, state.participants.get(id))
+  view.showOnly(page.ids)
+  $('[data-test="page-info"]').textContent = t('Page %(page)s of %(pages)s', { page: page.page + 1, pages: page.pages })
+  $('#page-prev').disabled = page.page === 0
+  $('#page-next').disabled = page.page >= page.pages - 1
   sendView()
 }
 
-// A phone-sized page shows fewer videos, so the hub sends it fewer (meetings.last_n is for a desktop).
-const PHONE = window.matchMedia('(max-width: 600px)')
-const PHONE_LAST_N = 4
+// Whose tiles are on screen, and how many videos fit: the hub points the receive slots at them.
 function sendView () {
   if (state.phase !== 'in' || !state.signaling) return
-  const view = { meeting_id: meetingId, visible: [], last_n: PHONE.matches ? PHONE_LAST_N : null }
-  state.signaling.request('media.view', view).catch((error) => console.warn('media.view', error))
+  const wanted = { meeting_id: meetingId, visible: state.gallery.visible, last_n: state.gallery.size }
+  const key = JSON.stringify(wanted)
+  if (key === lastView) return
+  lastView = key
+  state.signaling.request('media.view', wanted).catch((error) => console.warn('media.view', error))
 }
-PHONE.addEventListener('change', sendView)
+
+function turnPage (step) {
+  const gallery = state.gallery
+  gallery.page = (gallery.page + step + gallery.pages) % gallery.pages
+  renderGallery()
+}
+
+// Polling (轮巡), the chair's own view: the pages follow one another every so many seconds.
+function setPolling (on) {
+  clearInterval(state.gallery.polling)
+  state.gallery.polling = on ? setInterval(() => turnPage(1), Number($('#poll-seconds').value) * 1000) : null
+  const button = $('#poll-button')
+  button.textContent = on ? t('Stop polling') : t('Start polling')
+  button.setAttribute('aria-pressed', String(on))
+}
+
+$('#page-prev').addEventListener('click', () => turnPage(-1))
+$('#page-next').addEventListener('click', () => turnPage(1))
+$('#page-size').addEventListener('change', () => {
+  const size = Number($('#page-size').value)
+  if (!PAGE_SIZES.includes(size)) return
+  // keep the first tile of the page on screen
+  state.gallery.page = Math.floor(state.gallery.page * state.gallery.size / size)
+  state.gallery.size = size
+  renderGallery()
+})
+$('#poll-button').addEventListener('click', () => setPolling(state.gallery.polling === null))
+$('#poll-seconds').addEventListener('change', () => { if (state.gallery.polling !== null) setPolling(true) })
 
 async function startMedia (iceServers) {
   if (state.media) state.media.close()
@@ -219,6 +278,7 @@ function waitFor (predicate) {
 
 function leftWith (message) {
   state.wantIn = false
+  setPolling(false)
   if (state.media) state.media.close()
   state.media = null
   slots.clear()
@@ -265,7 +325,8 @@ function dropTrack (key, track) {
   const entry = view.tiles.get(key)
   if (!entry) return
   entry.stream.removeTrack(track)
-  if (entry.stream.getTracks().length === 0) view.removeTile(key)
+  // a participant keeps its tile in the gallery, with or without video
+  if (entry.stream.getTracks().length === 0 && !state.participants.has(key)) view.removeTile(key)
 }
 
 // --- events ----------------------------------------------------------------------------------------------
@@ -282,6 +343,7 @@ function onEvent (name, detail) {
       const screen = view.tiles.get(p.participant_id + ':screen')
       if (screen) view.label(screen, p, { screen: true })
       showStage()
+      if (name === 'participant.joined') renderGallery()
       break
     }
     case 'participant.left':
@@ -289,6 +351,7 @@ function onEvent (name, detail) {
       view.removeTile(detail.participant_id)
       view.removeTile(detail.participant_id + ':screen')
       showStage()
+      renderGallery()
       break
     case 'lobby.waiting':
       state.lobby.set(detail.participant.participant_id, detail.participant)
@@ -349,8 +412,14 @@ function onEvent (name, detail) {
       showFloor()
       break
     case 'stage.changed':
-      state.stage = { spotlight: detail.spotlight }
+      state.stage = { ...state.stage, spotlight: detail.spotlight }
       showStage()
+      renderGallery()
+      break
+    case 'stage.main':
+      state.stage = { ...state.stage, main: detail.main }
+      renderGallery()
+      refreshPanels()
       break
     case 'moderator.unmuted':
       controls.setAudio(true, false)
@@ -395,6 +464,15 @@ async function callOn (personId) {
   if (!response.ok) toast(root, ((await response.json().catch(() => ({}))).error || {}).message || response.statusText)
 }
 
+// The chair makes a participant's unit the main venue (主会场), or none.
+async function setMainUnit (unitId) {
+  const response = await fetch(`/api/v1/meetings/${encodeURIComponent(meetingId)}`, {
+    method: 'PATCH', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ main_unit: unitId })
+  })
+  if (!response.ok) toast(root, ((await response.json().catch(() => ({}))).error || {}).message || response.statusText)
+}
+
 function refreshPanels () {
   view.renderPeople(state.participants, { me: state.participantId, moderator: state.moderator })
   if (state.moderator) view.renderLobby(state.lobby)
@@ -406,6 +484,9 @@ view.onAction = (action, p) => {
   const who = { participant_id: p.participant_id }
   if (action === 'mute') controls.request('moderator.mute', { ...who, kind: 'audio' })
   if (action === 'spotlight') callOn(p.person_id).catch((error) => toast(root, String(error)))
+  if (action === 'main' || action === 'unmain') {
+    setMainUnit(action === 'main' ? p.org_unit_id : null).catch((error) => toast(root, String(error)))
+  }
   if (action === 'grant') controls.request('moderator.grant_floor', who)
   if (action === 'decline') controls.request('moderator.decline_floor', who)
   if (action === 'remove' && window.confirm(t('Remove this participant?'))) controls.request('moderator.remove', who)

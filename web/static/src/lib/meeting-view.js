@@ -25,6 +25,7 @@ export class MeetingView {
     this.count = root.querySelector('[data-test="count"]')
     this.tiles = new Map() // tile key -> { tile, video, stream }
     this.spotlight = null // the called participant's id
+    this.main = null // the main venue's participant id
     this.onAction = () => {}
   }
 
@@ -44,9 +45,10 @@ export class MeetingView {
       const name = el('span', { class: 'tile-name' })
       const unit = el('span', { class: 'tile-unit' })
       const flags = el('span', { class: 'tile-flags' })
+      const main = el('span', { class: 'tile-main', text: this.t('Main venue') })
       const tile = el('figure', { class: 'tile' + (local ? ' local' : '') + (screen ? ' screen' : ''), dataKey: key, dataTest: 'tile' },
         video, el('div', { class: 'tile-off', text: this.t('Camera is off') }),
-        el('figcaption', {}, name, unit, flags))
+        el('figcaption', {}, main, name, unit, flags))
       entry = { tile, video, stream: new MediaStream(), name, unit, flags }
       video.srcObject = entry.stream
       this.tiles.set(key, entry)
@@ -55,8 +57,27 @@ export class MeetingView {
     }
     if (participant) this.label(entry, participant, { local, screen })
     entry.tile.classList.toggle('spotlight', key === this.spotlight)
+    entry.tile.classList.toggle('main-venue', key === this.main)
     this._layout()
     return entry
+  }
+
+  // The gallery's page: the tiles in `keys` are shown in that order, with the local tile, the spotlight and
+  // screen shares; the others are hidden (their videos are not received).
+  showOnly (keys) {
+    const order = new Map(keys.map((key, index) => [key, index]))
+    for (const [key, entry] of this.tiles) {
+      const always = entry.tile.classList.contains('local') || key === this.spotlight || key.endsWith(':screen')
+      entry.tile.hidden = !always && !order.has(key)
+      entry.tile.style.order = String(order.has(key) ? order.get(key) : 0)
+    }
+    this._layout()
+  }
+
+  // The main venue (主会场): marked on its tile and in the participants list (null: none).
+  setMain (participantId) {
+    this.main = participantId
+    for (const [key, entry] of this.tiles) entry.tile.classList.toggle('main-venue', key === participantId)
   }
 
   label (entry, p, { local = false, screen = false } = {}) {
@@ -108,10 +129,11 @@ export class MeetingView {
   }
 
   _layout () {
-    const n = Math.max(1, this.tiles.size)
-    const columns = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : 4
+    const shown = [...this.tiles.values()].filter((entry) => !entry.tile.hidden).length
+    const n = Math.max(1, shown)
+    const columns = n <= 1 ? 1 : n <= 4 ? 2 : n <= 9 ? 3 : n <= 16 ? 4 : 5
     this.grid.style.setProperty('--columns', String(columns))
-    this.grid.dataset.tiles = String(this.tiles.size)
+    this.grid.dataset.tiles = String(shown)
   }
 
   renderPeople (participants, { me, moderator }) {
@@ -122,6 +144,9 @@ export class MeetingView {
       if (moderator) {
         actions.append(el('button', { type: 'button', class: 'small', text: this.t('Spotlight'),
           dataTest: 'spotlight-' + p.person_id, onclick: () => this.onAction('spotlight', p) }))
+        const isMain = p.participant_id === this.main
+        actions.append(el('button', { type: 'button', class: 'small', text: this.t(isMain ? 'Not the main venue' : 'Make main venue'),
+          dataTest: 'main-' + p.person_id, onclick: () => this.onAction(isMain ? 'unmain' : 'main', p) }))
       }
       if (moderator && p.participant_id !== me) {
         actions.append(
@@ -135,6 +160,7 @@ export class MeetingView {
       this.people.append(el('li', { class: 'person' + (p.hand ? ' hand' : '') + called, dataPerson: p.person_id },
         el('span', { class: 'person-name', text: p.name + (p.participant_id === me ? ` (${this.t('You')})` : '') }),
         role ? el('span', { class: 'tag', text: role }) : null,
+        p.participant_id === this.main ? el('span', { class: 'tag main', text: this.t('Main venue') }) : null,
         el('span', { class: 'person-unit muted', text: p.org_unit_name }),
         el('span', { class: 'person-flags' }, ...this._flags(p, true)),
         actions))
