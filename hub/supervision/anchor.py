@@ -20,7 +20,7 @@ from hub.settings import SupervisionSettings
 from hub.storage.db import Database
 from hub.supervision import audit, checkpoints
 from hub.supervision.checkpoints import Checkpoint, CheckpointKeys
-from hub.supervision.ticker import Ticker
+from hub.ticker import Ticker
 
 if TYPE_CHECKING:
     from hub.supervision.service import SupervisionService

@@ -14,7 +14,7 @@ from datetime import timedelta
 from hub.settings import SupervisionSettings
 from hub.supervision import queries, store
 from hub.supervision.service import Change, SupervisionService
-from hub.supervision.ticker import Ticker
+from hub.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
