@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import weakref
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from hub.settings import Settings
 from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
 from hub.supervision.runtime import supervision_ctx
+from hub.ticker import Ticker
 from signaling.calls import calls as calls_commands
 from signaling.cluster_media import ClusterMediaRouter
 from signaling.media_router import LocalMediaRouter
@@ -147,7 +149,12 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
     if cluster is not None:
         await cluster.start()
     await rooms.start()
+    meetings = app[keys.MEETINGS]
+    idle = timedelta(seconds=options.empty_end_after)
+    sweeper = Ticker("meetings-sweeper", options.sweep_interval, lambda: meetings.end_unattended(idle))
+    sweeper.start()
     yield
+    await sweeper.stop()
     await rooms.stop()
     if cluster is not None:
         await cluster.stop()

@@ -185,6 +185,10 @@ class MeetingSettings:
     last_n: int = 9
     # ... and the microphones of this many loudest speakers, plus the spotlight's and the main venue's.
     audio_n: int = 3
+    # A live meeting nobody is in ends by itself once its scheduled end has passed, or after it has been empty
+    # this many seconds; every node looks every sweep_interval seconds.
+    empty_end_after: float = 1800.0
+    sweep_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -364,6 +368,9 @@ def _validate(settings: Settings) -> None:
             raise SettingsError(f"calls.{key}: must be positive")
     if settings.meetings.relay_timeout <= 0:
         raise SettingsError("meetings.relay_timeout: must be positive")
+    for key in ("empty_end_after", "sweep_interval"):
+        if getattr(settings.meetings, key) <= 0:
+            raise SettingsError(f"meetings.{key}: must be positive")
     if not 0 <= settings.meetings.last_n <= MAX_LAST_N:
         raise SettingsError(f"meetings.last_n: must be 0 to {MAX_LAST_N}, not {settings.meetings.last_n}")
     if not 1 <= settings.meetings.audio_n <= MAX_AUDIO_N:

@@ -60,7 +60,9 @@ class MeetingEvent(BaseModel):
 
 class EndedEvent(BaseModel):
     meeting_id: str
-    reason: Literal["ended", "cancelled"]
+    reason: Literal["ended", "cancelled", "empty"] = Field(
+        description="the chair ended it, the organizer cancelled it, or it ended by itself: nobody was in it after "
+                    "its scheduled end, or for meetings.empty_end_after seconds")
     by: str | None = None
 
 

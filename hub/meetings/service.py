@@ -67,6 +67,8 @@ class MeetingService:
         self.directory = directory
         self.clock = clock
         self._create_minutes: Callable[[Meeting], Awaitable[str]] | None = None
+        # live meetings this node saw empty, and since when (end_unattended)
+        self._empty_since: dict[str, datetime] = {}
         self._minutes_final: Callable[[str], Awaitable[None]] | None = None
 
     def use_minutes(self, create_minutes: Callable[[Meeting], Awaitable[str]],
@@ -270,15 +272,42 @@ class MeetingService:
         meeting = await self.moderated(principal, meeting_id)
         if meeting.over:
             raise Conflict("meeting_over", "this meeting is over already")
+        await self._finish(meeting_id, [MeetingStatus.SCHEDULED, MeetingStatus.LIVE], "ended", principal.id)
+        return await self._get(meeting_id)
+
+    async def end_unattended(self, idle: timedelta) -> list[str]:
+        """End the live meetings nobody is in, whose scheduled end has passed or that have been empty for `idle`
+        (as this node saw them); the ids of those ended. Called on a timer by every node: ending is idempotent."""
+        now = self.clock.now()
+        async with self.db.connect() as conn:
+            live = await store.live(conn)
+        ended = []
+        for meeting in live:
+            if await self.participants(meeting.id):
+                self._empty_since.pop(meeting.id, None)
+                continue
+            empty_since = self._empty_since.setdefault(meeting.id, now)
+            if now >= meeting.ends_at or now - empty_since >= idle:
+                if await self._finish(meeting.id, [MeetingStatus.LIVE], "empty", None):
+                    ended.append(meeting.id)
+                self._empty_since.pop(meeting.id, None)
+        for gone in set(self._empty_since) - {m.id for m in live}:
+            del self._empty_since[gone]
+        return ended
+
+    async def _finish(self, meeting_id: str, only_from: list[MeetingStatus], reason: str, by: str | None) -> bool:
+        """End a meeting (and every stay still open in it) and tell everyone; whether it moved (races lose)."""
         now = self.clock.now()
         async with self.db.begin() as conn:
-            await store.set_status(conn, meeting_id, MeetingStatus.ENDED,
-                                   only_from=[MeetingStatus.SCHEDULED, MeetingStatus.LIVE], ended_at=now)
-            await store.end_open_stays(conn, meeting_id, now, "ended")
-        log.info("meeting %s ended by %s", meeting_id, principal.id)
+            moved = await store.set_status(conn, meeting_id, MeetingStatus.ENDED, only_from=only_from, ended_at=now)
+            if moved:
+                await store.end_open_stays(conn, meeting_id, now, "ended")
+        if not moved:
+            return False
+        log.info("meeting %s ended (%s%s)", meeting_id, reason, f" by {by}" if by else "")
         await self.publish(meeting_id, "meeting.ended",
-                           {"meeting_id": meeting_id, "reason": "ended", "by": principal.id})
-        return await self._get(meeting_id)
+                           {"meeting_id": meeting_id, "reason": reason, **({"by": by} if by else {})})
+        return True
 
     async def close_for_edits(self, principal: Principal, meeting_id: str) -> Meeting:
         """After the meeting ended, the chair or secretary closes it: decisions and minutes are final."""

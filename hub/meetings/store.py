@@ -25,7 +25,7 @@ meetings = sa.Table(
     sa.Column("ends_at", UtcDateTime, nullable=False),
     sa.Column("lobby", sa.Boolean, nullable=False),
     sa.Column("locked", sa.Boolean, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
     sa.Column("closed_for_edits", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("minutes_doc_id", sa.String(64), nullable=True),
     sa.Column("main_unit", sa.String(64), nullable=True),
@@ -181,6 +181,11 @@ async def set_status(
 async def set_flags(conn: AsyncConnection, meeting_id: str, **flags: bool) -> bool:
     result = await conn.execute(sa.update(meetings).where(meetings.c.id == meeting_id).values(**flags))
     return bool(result.rowcount)
+
+
+async def live(conn: AsyncConnection) -> list[Meeting]:
+    """Every live meeting."""
+    return await _load(conn, sa.select(meetings).where(meetings.c.status == MeetingStatus.LIVE.value))
 
 
 async def listing(

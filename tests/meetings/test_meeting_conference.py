@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from hub import keys
+from hub.meetings.store import meetings as meetings_table
 from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting
 from tests.meetings.test_meeting_signaling import until
@@ -140,3 +143,32 @@ async def test_the_main_venue_is_shown_to_everybody_and_follows_who_is_there(hub
     await other.request("meeting.leave", meeting_id=meeting["id"])
     assert (await chair.event("stage.main"))["main"] is None
     assert room.sfu_room.stage.main is None
+
+
+async def test_an_empty_meeting_ends_by_itself(hub: Hub, signaling: Any) -> None:
+    """After its scheduled end, or after being empty for the idle time, a live meeting nobody is in ends."""
+    service = hub.app[keys.MEETINGS]
+    overdue = await create_meeting(hub)
+    idle = await create_meeting(hub)
+    busy = await create_meeting(hub)
+    chair, member, other = [await signaling(p) for p in ("p-xie", "pub-util-04", "pub-util-05")]
+    for client, meeting in ((chair, overdue), (member, idle), (other, busy)):
+        await client.request("meeting.join", meeting_id=meeting["id"])
+    for client, meeting in ((chair, overdue), (member, idle)):
+        await client.request("meeting.leave", meeting_id=meeting["id"])
+    # as long as they are not over their end or the idle time, nothing ends
+    assert await service.end_unattended(timedelta(hours=1)) == []
+    # the first is past its scheduled end: it ends at once; the second once it has been empty long enough
+    async with hub.app[keys.DB].begin() as conn:
+        await conn.execute(sa.update(meetings_table).where(meetings_table.c.id == overdue["id"])
+                           .values(ends_at=datetime.now(UTC) - timedelta(minutes=1)))
+    assert await service.end_unattended(timedelta(hours=1)) == [overdue["id"]]
+    assert await service.end_unattended(timedelta(0)) == [idle["id"]]
+    ended = await (await hub.client.get(f"/api/v1/meetings/{idle['id']}", headers=hub.auth("p-xie"))).json()
+    assert ended["status"] == "ended"
+    # the meeting someone is in goes on, and its participant heard nothing
+    assert (await hub.client.get(f"/api/v1/meetings/{busy['id']}", headers=hub.auth("p-xie"))).status == 200
+    assert (await service.find(busy["id"])).status.value == "live"
+    report = await (await hub.client.get(f"/api/v1/meetings/{overdue['id']}/attendance",
+                                         headers=hub.auth("p-xie"))).json()
+    assert all(s["left_at"] for s in report["stays"])

@@ -1,4 +1,4 @@
-"""Conferences: a meeting's main venue, and who attended (签到).
+"""Conferences: a meeting's main venue, who attended (签到), and live meetings found quickly.
 
 Revision ID: meetings_0002
 Revises: meetings_0001
@@ -18,6 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("meetings") as batch:
         batch.add_column(sa.Column("main_unit", sa.String(64), nullable=True))
+    op.create_index("ix_meetings_status", "meetings", ["status"])  # the live ones, swept every minute
     op.create_table(
         "meeting_attendance",
         sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
@@ -42,5 +43,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("meeting_attendance")
+    op.drop_index("ix_meetings_status", "meetings")
     with op.batch_alter_table("meetings") as batch:
         batch.drop_column("main_unit")
