@@ -68,7 +68,9 @@ class HostedMedia:
 
     async def follow_main(self) -> None:
         """Work out who stands for the main venue now; point the selection at it and tell everyone if it moved."""
-        main = await self._stage.main(self.meeting_id)
+        # shielded: this runs in tasks that stop by cancellation, and a database read cancelled while its
+        # connection is being opened leaves that connection behind
+        main = await asyncio.shield(self._stage.main(self.meeting_id))
         participant_id = main["participant_id"] if main is not None else None
         self.sfu_room.set_main(participant_id)  # (the SFU room itself forgets a main venue that left it)
         if participant_id != self._main:
