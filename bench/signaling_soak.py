@@ -113,7 +113,9 @@ async def run(args: argparse.Namespace) -> str:
     url = create_database(args.pg_dsn)
     people = [p["id"] for p in load_file(DEMO_DIRECTORY).people if p.get("active", True)]
     units = sorted({str(p["org_unit"]) for p in load_file(DEMO_DIRECTORY).people})
-    tally, idle, loaded = Tally(), [], []
+    tally = Tally()
+    idle: list[float] = []
+    loaded: list[float] = []
     clients: list[SignalingClient] = []
     with tempfile.TemporaryDirectory() as tmp:
         cluster = Cluster(Path(tmp), url, args.redis, heartbeat=5.0,

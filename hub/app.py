@@ -6,8 +6,8 @@ import logging
 import os
 import socket
 import weakref
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
