@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from hub.bus.base import Bus
 from hub.errors import HubError
@@ -32,6 +33,20 @@ from signaling.sfu import (
 
 log = logging.getLogger(__name__)
 
+# How long a stop lets the work under way finish before cancelling it.
+STOP_GRACE = 5.0
+
+
+async def finish(*tasks: asyncio.Task[Any]) -> None:
+    """Wait for tasks told to end (up to STOP_GRACE seconds), then cancel whatever has not."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
+    for task in late:
+        log.warning("%s did not end within %.0f s: cancelled", task.get_name(), STOP_GRACE)
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
 
 class HostedMedia:
     """The meeting's SFU room on this node; its events handled in order by its own task. `on_closed` is called
@@ -46,15 +61,16 @@ class HostedMedia:
         self._bus = bus
         self._on_closed = on_closed
         self._main: str | None = None  # the main venue's participant, as last announced
-        self._events: asyncio.Queue[SfuEvent] = asyncio.Queue()
+        self._events: asyncio.Queue[SfuEvent | None] = asyncio.Queue()  # None: stop
         self._task = asyncio.create_task(self._work(), name=f"meeting-{meeting_id}-media")
 
     async def stop(self) -> None:
-        """Close the SFU room and stop handling its events (idempotent)."""
+        """Close the SFU room and stop handling its events once the one under way is handled (idempotent): an
+        event handler cancelled in the middle of a database call can leave its connection behind."""
         await self.sfu_room.stop()
-        if self._task is not asyncio.current_task():
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        if self._task is not asyncio.current_task() and not self._task.done():
+            self._events.put_nowait(None)
+            await finish(self._task)
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """An event of the SFU room (synchronous): queued for the room's task."""
@@ -68,9 +84,7 @@ class HostedMedia:
 
     async def follow_main(self) -> None:
         """Work out who stands for the main venue now; point the selection at it and tell everyone if it moved."""
-        # shielded: this runs in tasks that stop by cancellation, and a database read cancelled while its
-        # connection is being opened leaves that connection behind
-        main = await asyncio.shield(self._stage.main(self.meeting_id))
+        main = await self._stage.main(self.meeting_id)
         participant_id = main["participant_id"] if main is not None else None
         self.sfu_room.set_main(participant_id)  # (the SFU room itself forgets a main venue that left it)
         if participant_id != self._main:
@@ -87,8 +101,7 @@ class HostedMedia:
     # --- SFU events ----------------------------------------------------------------------------------------
 
     async def _work(self) -> None:
-        while True:
-            event = await self._events.get()
+        while (event := await self._events.get()) is not None:
             try:
                 await self._handle(event)
             except HubError as exc:

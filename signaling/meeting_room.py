@@ -24,7 +24,7 @@ from hub.meetings.conference import Conference
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
 from hub.settings import MeetingSettings
-from signaling.hosted_media import HostedMedia
+from signaling.hosted_media import HostedMedia, finish
 from signaling.media_router import MediaRouter
 from signaling.participants import Member, Order, OrderMessage, Participant, direct_channel, track_json
 from signaling.session import Session
@@ -65,7 +65,8 @@ class MeetingRoom:
         self._joining = 0
         self._leaving = 0
         self._events: Subscription | None = None
-        self._loops: list[asyncio.Task[None]] = []
+        self._fan_out_task: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.started = asyncio.get_running_loop().create_future()
         self.stopped = False
@@ -81,10 +82,8 @@ class MeetingRoom:
             self.started.exception()  # retrieved here: the joins waiting on it re-raise it themselves
             await self.stop()
             raise
-        self._loops = [
-            asyncio.create_task(self._fan_out(self._events), name=f"meeting-{self.meeting_id}-events"),
-            asyncio.create_task(self._refresh(), name=f"meeting-{self.meeting_id}-presence"),
-        ]
+        self._fan_out_task = asyncio.create_task(self._fan_out(self._events), name=f"meeting-{self.meeting_id}-events")
+        self._refresher = asyncio.create_task(self._refresh(), name=f"meeting-{self.meeting_id}-presence")
         self.started.set_result(None)
         log.debug("meeting %s: room open on this node", self.meeting_id)
 
@@ -101,11 +100,14 @@ class MeetingRoom:
             await media_host.stop()
         if self._events is not None:
             self._events.close()
+        # the event and order loops end with their closed subscriptions once the message under way is handled (a
+        # handler cancelled in the middle of a database call can leave its connection behind); the presence
+        # refresh only sleeps and touches the bus, so it is cancelled
+        if self._refresher is not None:
+            self._refresher.cancel()
         current = asyncio.current_task()
-        others = [t for t in [*self._loops, *self._tasks] if t is not current]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        loops = [t for t in (self._fan_out_task, self._refresher) if t is not None]
+        await finish(*(t for t in [*loops, *self._tasks] if t is not current))
         log.debug("meeting %s: room closed on this node", self.meeting_id)
 
     @property
