@@ -53,6 +53,7 @@ class WebhookSender:
         self._session: aiohttp.ClientSession | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
 
     @property
@@ -89,13 +90,20 @@ class WebhookSender:
         if not self.enabled:
             return
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout))
+        self._stopping = False
         self._loop_task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
         held = list(self._in_flight)
+        # the sweep under way and the deliveries in flight finish first (up to the delivery timeout): a database
+        # call cancelled half-way can leave its connection behind; only what is still running then is cancelled
+        self._stopping = True
+        self._wake.set()
         tasks = [t for t in (self._loop_task, *self._in_flight.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.settings.webhook_timeout)
+            for task in late:
+                task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -114,7 +122,7 @@ class WebhookSender:
             self._session = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._dispatch_pending()
             except Exception:  # noqa: BLE001 - the sender must outlive a failed sweep (e.g. a database hiccup)
@@ -176,7 +184,7 @@ class WebhookSender:
             row = (await conn.execute(query)).one()
         body = row.body.encode("utf-8")
         attempts = row.attempts
-        while attempts < self.settings.webhook_attempts:
+        while attempts < self.settings.webhook_attempts and not self._stopping:
             if attempts:
                 await asyncio.sleep(self.settings.webhook_backoff * 2 ** (attempts - 1))
             attempts += 1
