@@ -365,7 +365,9 @@ class DocRoom:
             raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
         accepted = self._awareness.apply(client, client.access.label, entries, client.access.user)
         if accepted:
-            self._broadcast(awareness_message(encode_awareness(accepted)), exclude=client)
+            # To everyone, the sender too (as y-websocket's own server does): its client drops a connection that
+            # has heard nothing for 30 s, and an editor alone in a document hears only this (every 15 s).
+            self._broadcast(awareness_message(encode_awareness(accepted)), exclude=None)
             if self._feed is not None:
                 self._feed.send_awareness(accepted)
 

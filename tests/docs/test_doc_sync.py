@@ -199,6 +199,18 @@ async def test_awareness_echo_ignored_quietly_and_reconnect_reclaims_id(
     await bob.close()
 
 
+async def test_an_editor_alone_hears_its_own_awareness(doc_server: ServerFactory, doc_id: str) -> None:
+    # y-websocket's client drops a connection that heard nothing for 30 s; alone in a document, an editor's
+    # awareness renewal (every 15 s) coming back is all it hears, as from y-websocket's own server.
+    client, _ = await doc_server()
+    alice = await connect(client, doc_id, name="Alice")
+    await asyncio.wait_for(alice.synced.wait(), 10)
+    alice_id = alice.doc.client_id
+    await alice.set_awareness(alice_id, 1, {"user": {"color": "#00f"}})
+    await alice.wait_for(lambda: alice_id in alice.awareness)
+    await alice.close()
+
+
 async def eventually(predicate: Callable[[], bool]) -> None:
     """Wait (up to 10 s) for something the server does in the background."""
     for _ in range(1000):
