@@ -16,6 +16,7 @@ from aiortc import RTCIceServer
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, openapi_document
+from hub.auth.changes import access_changes_ctx
 from hub.auth.routes import routes as auth_routes
 from hub.auth.service import AuthService
 from hub.auth.tokens import TokenCodec
@@ -236,7 +237,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
     ]
     app.cleanup_ctx.extend(
-        [_database, _bus, _node_registry, _services, _meeting_rooms, docs_ctx, supervision_ctx, calls_lifecycle]
+        [_database, _bus, _node_registry, _services, access_changes_ctx, _meeting_rooms, docs_ctx, supervision_ctx,
+         calls_lifecycle]
     )
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from hub.api import ApiRoutes
+    from hub.auth.changes import AccessChanges
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
     from hub.bus.nodes import NodeRegistry
@@ -39,6 +40,8 @@ NODES: web.AppKey[NodeRegistry] = web.AppKey("nodes")
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DIRECTORY: web.AppKey[DirectoryService] = web.AppKey("directory")
 AUTH: web.AppKey[AuthService] = web.AppKey("auth")
+# Revocations and directory changes made by any process, for this node's open connections.
+ACCESS_CHANGES: web.AppKey[AccessChanges] = web.AppKey("access_changes")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
 DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
 DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")

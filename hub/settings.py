@@ -83,6 +83,9 @@ class JwtSettings:
     ttl: int = 3600
     session_ttl: int = 12 * 3600
     leeway: int = 5
+    # Seconds between two reads of the change log of revocations and directory changes (hub/auth/changes.py):
+    # how soon a change made by another process (the CLI, a node without Redis) closes the sockets it concerns.
+    change_poll: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -340,7 +343,7 @@ def _validate(settings: Settings) -> None:
     for entry in jwt.public_key_files:
         if "=" not in entry:
             raise SettingsError(f"jwt.public_key_files: {entry!r} is not kid=path")
-    for name in ("ttl", "session_ttl"):
+    for name in ("ttl", "session_ttl", "change_poll"):
         if getattr(jwt, name) <= 0:
             raise SettingsError(f"jwt.{name}: must be positive, not {getattr(jwt, name)}")
     if jwt.leeway < 0:

@@ -50,6 +50,22 @@ per second (burst `signaling.burst`) closes it; SDPs above `signaling.max_sdp_by
 |---|---|
 """
 
+SESSION_LIFETIME = """
+## Session lifetime
+
+A connection lives as long as its token: at its `exp` plus `jwt.leeway` the server sends `session.expired`
+and closes with 4001, unless the client renewed it before. To renew, a client sends `auth.renew {token}`
+with a fresh token of the same person; a browser tab gets one from `POST /api/v1/auth/session/renew`
+(which also renews its session cookie) a few minutes before `me.expires_at` of `hello`, so a meeting of any
+length goes on without a reconnect. The directory decides again at every renewal: a revoked token or a
+deactivated person gets `session.revoked` and the close code 4003.
+
+Revocations (`cityhub token revoke`, sign-out, the admin API) and directory changes (`cityhub directory
+import`, with `active: false` or `--prune`) reach every node within `jwt.change_poll` seconds plus the time to
+close, made by any process, with Redis or without: they are written to a change log in the database in the
+same transaction, which every node polls (and, with Redis, announced on the bus at once).
+"""
+
 MEETING_FLOW = """
 ## Meeting flow
 
@@ -93,6 +109,7 @@ def render(registries: list[Commands] | None = None) -> str:
     codes = {name: value for name, value in vars(CloseCode).items() if name.isupper()}
     for name, value in sorted(codes.items(), key=lambda item: item[1]):
         parts.append(f"| {value} | {name.lower().replace('_', ' ')} |\n")
+    parts.append(SESSION_LIFETIME)
     parts.append(MEETING_FLOW)
     for registry in registries or REGISTRIES:
         parts.append(f"\n## Domain `{registry.name}`\n\n### Messages\n\n| type | what |\n|---|---|\n")

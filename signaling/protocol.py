@@ -37,6 +37,10 @@ class AuthRequest(Request):
     token: str = Field(min_length=1, max_length=8192)
 
 
+class RenewRequest(Request):
+    token: str = Field(min_length=1, max_length=8192)
+
+
 class PingRequest(Request):
     pass
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from hub import keys
+from hub.auth.changes import AccessChange
 from hub.auth.http import optional_principal
-from hub.auth.service import REVOKED_CHANNEL
-from hub.bus.base import Bus, Message
-from hub.directory.service import CHANGED_CHANNEL
+from hub.bus.base import Bus
 from hub.errors import HubError, Unavailable
 from hub.keys import SIGNALING
 from hub.origin import check_origin
-from signaling.protocol import AuthRequest, Command, Commands, PingRequest, Result
+from signaling.protocol import AuthRequest, Command, Commands, PingRequest, RenewRequest, Result
 from signaling.session import Session
 from signaling.socket import CloseCode, SignalingSocket
 
@@ -33,9 +33,34 @@ async def _auth(session: Session, request: AuthRequest) -> Result:
     raise AssertionError("handled by SignalingSocket")
 
 
+@core.command(
+    "auth.renew", RenewRequest,
+    "Keep the connection past its token's expiry with a fresh token of the same person (a browser: the "
+    "renewal_token of POST /api/v1/auth/session/renew); refused with token_revoked or person_inactive, the "
+    "connection then closes with 4003",
+)
+async def _renew(session: Session, request: RenewRequest) -> Result:
+    # Answered by SignalingSocket too: it owns the connection's expiry.
+    raise AssertionError("handled by SignalingSocket")
+
+
 @core.command("ping", PingRequest, "Application-level keepalive; answers an empty result", public=True)
 async def _ping(session: Session, request: PingRequest) -> Result:
     return {}
+
+
+class RevokedEvent(BaseModel):
+    reason: str
+
+
+class ExpiredEvent(BaseModel):
+    pass
+
+
+core.event("session.revoked", RevokedEvent,
+           "The person lost access (reason: token_revoked, person_inactive, ...): the socket closes with 4003")
+core.event("session.expired", ExpiredEvent,
+           "The token expired (exp + jwt.leeway) without an auth.renew: the socket closes with 4001")
 
 
 class SignalingHub:
@@ -53,25 +78,21 @@ class SignalingHub:
         self.registries = [core, *registries]
         self.sessions: dict[str, Session] = {}
         self._by_person: dict[str, set[str]] = {}
-        self._watchers: list[asyncio.Task[None]] = []
+        self._unlisten: Callable[[], None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()
         self.draining = False
         self._emptied = asyncio.Event()
 
     async def start(self) -> None:
-        """Follow revocations and directory changes."""
-        for channel, handler in ((REVOKED_CHANNEL, self._on_revoked), (CHANGED_CHANNEL, self._on_directory)):
-            subscription = await self.bus.subscribe(channel)
-            self._watchers.append(asyncio.create_task(self._watch(subscription, handler), name=f"ws-{channel}"))
+        """Follow revocations and directory changes (made by this process or any other)."""
+        self._unlisten = self.app[keys.ACCESS_CHANGES].listen(self._on_access_change)
 
     async def stop(self) -> None:
         """Close every session (going away) and stop watching."""
         for session in list(self.sessions.values()):
             await session.disconnect(CloseCode.GOING_AWAY, "server shutting down")
-        for task in self._watchers:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._unlisten is not None:
+            self._unlisten()
         # sessions still leaving their meetings and calls finish before the domains below them stop
         await asyncio.gather(*self._cleanups, return_exceptions=True)
 
@@ -93,14 +114,6 @@ class SignalingHub:
                 await asyncio.wait_for(self._emptied.wait(), seconds)
         log.info("signaling drained (%d sessions left)", len(self.sessions))
 
-    async def _watch(self, subscription: Any, handler: Any) -> None:
-        with subscription:
-            async for message in subscription:
-                try:
-                    await handler(message)
-                except Exception:
-                    log.exception("signaling: handling a bus message failed")
-
     async def register(self, session: Session) -> None:
         """A session became authenticated."""
         self.sessions[session.id] = session
@@ -121,25 +134,21 @@ class SignalingHub:
         """This node's open sessions of a person."""
         return [self.sessions[sid] for sid in self._by_person.get(person_id, ()) if sid in self.sessions]
 
-    async def _on_revoked(self, message: Message) -> None:
-        jti = message.get("jti")
+    async def _on_access_change(self, change: AccessChange) -> None:
+        revoked = set(change.revoked)
         for session in list(self.sessions.values()):
-            if session.principal is not None and session.principal.jti == jti:
-                log.info("ws %s: token revoked, closing", session.id)
-                session.send_event("session.revoked", {"reason": "token_revoked"})
-                await session.disconnect(CloseCode.REVOKED, "token revoked")
-
-    async def _on_directory(self, message: Message) -> None:
+            if session.principal is not None and session.principal.jti in revoked:
+                log.info("ws %s: token of %s revoked, closing", session.id, session.person_id)
+                await session.revoke("token_revoked")
         auth = self.app[keys.AUTH]
-        for person_id in message.get("people", []):
-            for session in self.sessions_of(str(person_id)):
+        for person_id in change.people:
+            for session in self.sessions_of(person_id):
                 assert session.principal is not None
                 try:
                     session.principal = await auth.recheck(session.principal)
                 except HubError as refusal:
                     log.info("ws %s: %s no longer allowed (%s), closing", session.id, person_id, refusal.code)
-                    session.send_event("session.revoked", {"reason": refusal.code})
-                    await session.disconnect(CloseCode.REVOKED, refusal.code)
+                    await session.revoke(refusal.code)
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:

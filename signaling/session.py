@@ -97,3 +97,7 @@ class Session:
     async def disconnect(self, code: int, reason: str) -> None:
         """Close the socket from the server side (revoked, removed, shutting down)."""
         await self._socket.close(code, reason)
+
+    async def revoke(self, reason: str) -> None:
+        """The person lost access (token revoked, deactivated): tell the tab why, then close with 4003."""
+        await self._socket.revoke(reason)

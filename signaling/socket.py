@@ -15,9 +15,19 @@ from pydantic import ValidationError
 from hub import keys
 from hub.api import parse_json
 from hub.auth.principal import Principal
+from hub.auth.service import WITHDRAWN
+from hub.clock import Deadline
 from hub.errors import HubError
 from hub.settings import SignalingSettings
-from signaling.protocol import MAX_ID, AuthRequest, Command, error_message, event_message, result_message
+from signaling.protocol import (
+    MAX_ID,
+    AuthRequest,
+    Command,
+    RenewRequest,
+    error_message,
+    event_message,
+    result_message,
+)
 from signaling.session import Session
 
 if TYPE_CHECKING:
@@ -33,8 +43,8 @@ class CloseCode:
     GOING_AWAY = 1001
     POLICY = 1008  # flooding
     TOO_BIG = 1009  # oversized frame
-    AUTH_FAILED = 4001  # no valid auth in time, or the token expired
-    REVOKED = 4003  # token revoked or person deactivated in the directory
+    AUTH_FAILED = 4001  # no valid auth in time, or the token expired (exp + jwt.leeway) without auth.renew
+    REVOKED = 4003  # token revoked or person deactivated in the directory (also a refused auth.renew)
     SLOW_CONSUMER = 4009  # did not read its messages
 
 
@@ -69,6 +79,8 @@ class SignalingSocket:
         self._bucket = TokenBucket(settings.rate, settings.burst)
         self._last_id = 0
         self._closing = False
+        self._auth_service = hub.app[keys.AUTH]
+        self._expiry = Deadline(hub.app[keys.CLOCK], self._expired)
 
     def send(self, message: dict[str, Any]) -> None:
         """Queue a message; a client that stops reading is disconnected rather than slowing anyone else."""
@@ -89,6 +101,17 @@ class SignalingSocket:
         self._queue.put_nowait(None)
         await asyncio.sleep(0)
         await self._close_now(code, reason)
+
+    async def revoke(self, reason: str) -> None:
+        """The person lost access: say why (`session.revoked`), then close with 4003."""
+        self.send(event_message("session.revoked", {"reason": reason}))
+        await self.close(CloseCode.REVOKED, reason)
+
+    def _expired(self) -> None:
+        assert self.session.principal is not None
+        log.info("ws %s: the token of %s expired, closing", self.session.id, self.session.principal.id)
+        self.send(event_message("session.expired", {}))
+        asyncio.ensure_future(self.close(CloseCode.AUTH_FAILED, "token expired"))
 
     async def _close_now(self, code: int, reason: str) -> None:
         with contextlib.suppress(Exception):
@@ -122,6 +145,7 @@ class SignalingSocket:
         finally:
             if auth_timer is not None:
                 auth_timer.cancel()
+            self._expiry.cancel()
             self._closing = True
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(None)
@@ -138,6 +162,7 @@ class SignalingSocket:
 
     async def _authenticated(self, principal: Principal) -> None:
         self.session.principal = principal
+        self._expiry.set(self._auth_service.valid_until(principal))
         await self.hub.register(self.session)
         self.send(
             event_message(
@@ -203,6 +228,8 @@ class SignalingSocket:
             result: dict[str, Any] | None
             if isinstance(request, AuthRequest):
                 result = await self._auth(request)
+            elif isinstance(request, RenewRequest):
+                result = await self._renew(request)
             else:
                 result = await command.handler(self.session, request)
         except HubError as exc:
@@ -219,6 +246,19 @@ class SignalingSocket:
     async def _auth(self, request: AuthRequest) -> dict[str, Any]:
         if self.session.principal is not None:
             raise HubError("already_authenticated", "this connection is authenticated already", 409)
-        principal = await self.hub.app[keys.AUTH].authenticate(request.token, peer=self.session.peer)
+        principal = await self._auth_service.authenticate(request.token, peer=self.session.peer)
         await self._authenticated(principal)
         return principal.to_dict()
+
+    async def _renew(self, request: RenewRequest) -> dict[str, Any]:
+        try:
+            principal = await self._auth_service.renew(request.token, self.session.person_id, peer=self.session.peer)
+        except HubError as refusal:
+            if refusal.code in WITHDRAWN:
+                # answered first (the refusal is queued before the close), then the socket goes
+                self.send(error_message(request.id, refusal.code, refusal.message))
+                await self.revoke(refusal.code)
+            raise
+        self.session.principal = principal
+        self._expiry.set(self._auth_service.valid_until(principal))
+        return {"expires_at": principal.expires_at}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -11,6 +13,8 @@ from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.auth.principal import Principal
 from hub.errors import BadRequest, Unauthorized
+
+log = logging.getLogger(__name__)
 
 routes = ApiRoutes("auth")
 
@@ -25,12 +29,12 @@ class RevokeRequest(BaseModel):
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, principal: Principal) -> None:
     """Give the browser an HttpOnly, SameSite=Strict session cookie for this principal."""
+    token, _, _ = request.app[keys.AUTH].issue_session(principal)
+    _put_cookie(request, response, token)
+
+
+def _put_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     settings = request.app[keys.SETTINGS]
-    auth = request.app[keys.AUTH]
-    token, _ = auth.issue_for(
-        principal.person, ttl=settings.jwt.session_ttl, scope=principal.scope, kind="session",
-        roles=principal.roles,
-    )
     response.set_cookie(
         settings.server.cookie_name,
         token,
@@ -66,6 +70,22 @@ async def create_session(request: web.Request) -> web.Response:
         raise BadRequest("session_token", "exchange an access token, not a session cookie")
     response = json_response(principal.to_dict())
     set_session_cookie(request, response, principal)
+    return response
+
+
+@routes.post(
+    "/api/v1/auth/session/renew",
+    summary="Renew the browser session before it expires: a fresh cookie, and a renewal token for open sockets",
+)
+async def renew_session(request: web.Request) -> web.Response:
+    # The directory is asked again here: a deactivated person, or a revoked session, gets 401 and no new cookie.
+    principal = await principal_of(request)
+    if principal.kind != "session":
+        raise Unauthorized("no_session", "this request carries no session cookie")
+    token, renewal, claims = request.app[keys.AUTH].issue_session(principal)
+    response = json_response({**principal.to_dict(), "expires_at": claims.exp, "renewal_token": renewal})
+    _put_cookie(request, response, token)
+    log.info("session of %s renewed until %d", principal.id, claims.exp)
     return response
 
 

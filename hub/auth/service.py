@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 
 # Published when a token is revoked; every open connection holding it is closed.
 REVOKED_CHANNEL = "auth.revoked"
+# The refusals of `check` that mean the person lost access (not a bad or expired token): an open connection
+# refused with one of these is closed as revoked.
+WITHDRAWN = frozenset({"token_revoked", "unknown_person", "person_inactive", "org_mismatch"})
+# A token of this kind only renews an open connection of its person (see `renew`); it opens nothing.
+RENEWAL = "renewal"
 
 
 class AuthService:
@@ -40,6 +45,8 @@ class AuthService:
         """The principal a token stands for, checked against revocations and the directory."""
         try:
             claims = self.codec.decode(token)
+            if claims.kind == RENEWAL:
+                raise Unauthorized("token_kind_refused", "a renewal token only renews an open connection")
             return await self.check(claims)
         except Unauthorized as refusal:
             log.warning("auth refused (%s) from %s: %s", refusal.code, peer, refusal.message)
@@ -71,9 +78,46 @@ class AuthService:
             scope=claims.scope, kind=claims.kind,
         )
 
+    async def renew(self, token: str, person_id: str, *, peer: str = "-") -> Principal:
+        """The principal of a fresh token for a connection open as `person_id`, which then lives as long as it.
+
+        Any kind of token of the same person will do (a browser sends the renewal token of
+        POST /api/v1/auth/session/renew, other clients a new access token); the directory decides as always.
+        """
+        try:
+            claims = self.codec.decode(token)
+            if claims.sub != person_id:
+                raise Unauthorized("renewal_other_person", "the token belongs to someone else")
+            principal = await self.check(claims)
+        except Unauthorized as refusal:
+            log.warning("auth renewal refused (%s) for %s from %s: %s", refusal.code, person_id, peer,
+                        refusal.message)
+            if self._on_refusal is not None:
+                self._on_refusal(refusal.code)
+            raise
+        log.info("auth: %s renewed a connection from %s until %d", person_id, peer, principal.expires_at)
+        return principal
+
+    def valid_until(self, principal: Principal) -> float:
+        """When a connection of this principal is closed unless renewed: the token's expiry plus the leeway."""
+        return float(principal.expires_at + self.codec.settings.leeway)
+
+    def issue_session(self, principal: Principal) -> tuple[str, str, Claims]:
+        """A browser session for a principal: the cookie's token, and a renewal token with the same id and
+        expiry that the page may see (it renews the page's open sockets and nothing else)."""
+        ttl = self.codec.settings.session_ttl
+        token, claims = self.issue_for(
+            principal.person, ttl=ttl, scope=principal.scope, kind="session", roles=principal.roles
+        )
+        renewal, _ = self.codec.issue(
+            sub=claims.sub, org=claims.org, roles=claims.roles, scope=claims.scope, kind=RENEWAL, jti=claims.jti,
+            exp=claims.exp,
+        )
+        return token, renewal, claims
+
     async def recheck(self, principal: Principal) -> Principal:
         """The same principal re-checked now (a long-lived connection after a directory change)."""
-        if principal.expires_at <= self.clock.timestamp():
+        if self.valid_until(principal) <= self.clock.timestamp():
             raise Unauthorized("token_expired", "the token has expired")
         return await self.check(
             Claims(
@@ -111,6 +155,8 @@ class AuthService:
         async with self.db.begin() as conn:
             fresh = await store.revoke(conn, jti, datetime.fromtimestamp(horizon, UTC), now, by)
             await store.forget_expired(conn, now)
+            if fresh:
+                await store.record_change(conn, store.CHANGE_REVOKED, [jti], now)
         log.info("token %s revoked by %s", jti, by or "cli")
         await self.bus.publish(REVOKED_CHANNEL, {"jti": jti})
         return fresh

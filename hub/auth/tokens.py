@@ -88,15 +88,15 @@ class TokenCodec:
 
     def issue(
         self, *, sub: str, org: str, roles: list[str] | tuple[str, ...], ttl: int | None = None,
-        scope: str | None = None, kind: str = "access",
+        scope: str | None = None, kind: str = "access", jti: str | None = None, exp: int | None = None,
     ) -> tuple[str, Claims]:
-        """A signed token and its claims."""
+        """A signed token and its claims (a new id, and an expiry `ttl` from now, unless given)."""
         if self._signing_key is None:
             raise RuntimeError("jwt.private_key_file is not set: this node cannot issue tokens")
         now = int(self.clock.timestamp())
         claims = Claims(
-            sub=sub, org=org, roles=tuple(sorted(roles)), iat=now, exp=now + (ttl or self.settings.ttl),
-            jti=uuid.uuid4().hex, scope=scope, kind=kind,
+            sub=sub, org=org, roles=tuple(sorted(roles)), iat=now, exp=exp or now + (ttl or self.settings.ttl),
+            jti=jti or uuid.uuid4().hex, scope=scope, kind=kind,
         )
         payload: dict[str, Any] = {
             "iss": self.settings.issuer, "aud": self.settings.audience, "sub": claims.sub, "org": claims.org,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from hub.auth import store as auth_store
 from hub.bus.base import Bus
 from hub.clock import Clock
 from hub.directory import store
@@ -45,7 +46,9 @@ class DirectoryService:
                 await store.deactivate_people_except(conn, {p["id"] for p in persons}, now) if prune else []
             )
             after = {p.id: p for p in await store.all_people(conn)}
-        changed = sorted(pid for pid, person in after.items() if _differs(before.get(pid), person))
+            changed = sorted(pid for pid, person in after.items() if _differs(before.get(pid), person))
+            if changed:
+                await auth_store.record_change(conn, auth_store.CHANGE_PEOPLE, changed, now)
         report = ImportReport(
             org_units=len(units),
             people=len(persons),
@@ -60,10 +63,12 @@ class DirectoryService:
 
     async def set_active(self, person_id: str, active: bool) -> Person:
         """Activate or deactivate one person; their open sessions are re-checked."""
+        now = self.clock.now()
         async with self.db.begin() as conn:
-            if not await store.set_active(conn, person_id, active, self.clock.now()):
+            if not await store.set_active(conn, person_id, active, now):
                 raise NotFound("person_not_found", f"no person {person_id!r} in the directory")
             person = await store.get_person(conn, person_id)
+            await auth_store.record_change(conn, auth_store.CHANGE_PEOPLE, [person_id], now)
         assert person is not None
         log.info("directory: person %s %s", person_id, "activated" if active else "deactivated")
         await self.bus.publish(CHANGED_CHANNEL, {"people": [person_id]})

@@ -182,14 +182,15 @@ class DocumentService:
         policy.require(policy.can_manage_doc(role), "doc_read_only", "you may only read this document")
         return doc
 
-    async def connection_access(self, principal: Principal, doc_id: str) -> PersonDocAccess:
-        """What a WebSocket of ``principal`` may do in the document (raises like ``open``)."""
+    async def connection_access(self, principal: Principal, doc_id: str,
+                                valid_until: float | None = None) -> PersonDocAccess:
+        """What a WebSocket of ``principal`` may do in the document, until ``valid_until`` (raises like ``open``)."""
         _, role = await self.open(principal, doc_id)
         person = principal.person
         self._connected_docs.add(doc_id)
         return PersonDocAccess(can_write=role is DocRole.EDITOR,
                                user={"name": person.name, "color": colour_of(person.id)},
-                               label=person.id, person_id=person.id, jti=principal.jti)
+                               label=person.id, valid_until=valid_until, person_id=person.id, jti=principal.jti)
 
     async def list_docs(self, principal: Principal, scope: str,
                    meeting_id: str | None = None) -> list[tuple[Document, DocRole]]:

@@ -12,6 +12,9 @@ from pycrdt import YMessageType, YSyncMessageType
 MSG_STORED = 100
 # y-protocols' "query awareness": the client asks for every known awareness state.
 MSG_QUERY_AWARENESS = 3
+# Sent by a client to keep its connection past its token's expiry: varuint MSG_AUTH_RENEW, varstring token
+# (a browser: the renewal_token of POST /api/v1/auth/session/renew). Refused: the connection closes with 4401.
+MSG_AUTH_RENEW = 101
 
 EMPTY_UPDATE = b"\x00\x00"
 
@@ -25,7 +28,7 @@ class CloseCode(IntEnum):
     GOING_AWAY = 1001  # server shutting down, the client reconnects
     INTERNAL_ERROR = 1011  # storage failed; nothing was applied, the client reconnects
     MALFORMED = 4400  # not a valid y-websocket binary message
-    ACCESS_REVOKED = 4401  # the access check no longer holds (DocRooms.disconnect)
+    ACCESS_REVOKED = 4401  # the access check no longer holds: revoked, deactivated, unshared, token expired
     READ_ONLY = 4403  # a reader sent a document update
     UPDATE_TOO_LARGE = 4413  # one update (or awareness message) above the limit
     DOCUMENT_TOO_LARGE = 4414  # applying the update would grow the document past its limit
@@ -140,6 +143,21 @@ def parse_message(frame: bytes) -> IncomingMessage:
     if not reader.done:
         raise ProtocolError("trailing bytes after the message")
     return message
+
+
+def renewal_token(frame: bytes) -> str | None:
+    """The token of a MSG_AUTH_RENEW frame; None for any other message."""
+    reader = Reader(frame)
+    if not frame or reader.var_uint() != MSG_AUTH_RENEW:
+        return None
+    token = reader.var_string()
+    if not reader.done:
+        raise ProtocolError("trailing bytes after the message")
+    return token
+
+
+def renewal_message(token: str) -> bytes:
+    return write_var_uint(MSG_AUTH_RENEW) + write_var_bytes(token.encode())
 
 
 def sync_message(kind: YSyncMessageType, payload: bytes) -> bytes:

@@ -40,6 +40,9 @@ class DocAccess:
     # Fields written over this client's awareness ``user`` (e.g. the directory's name and colour).
     user: Mapping[str, Any] | None = None
     label: str = "anonymous"  # who is connected, for logs
+    # When the credentials behind it run out (seconds since the epoch, by the hub's clock): the connection is
+    # then closed with 4401 unless renewed in band (MSG_AUTH_RENEW). None: never.
+    valid_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

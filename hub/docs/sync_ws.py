@@ -11,14 +11,18 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
-from hub.docs.sync_protocol import CloseCode, Refusal
-from hub.docs.sync_room import DocAccess
+from hub.clock import Clock, Deadline
+from hub.docs.sync_protocol import CloseCode, ProtocolError, Refusal, renewal_token
+from hub.docs.sync_room import DocAccess, DocRoom
 from hub.docs.sync_rooms import DocRooms, DocRoomsClosed
+from hub.errors import HubError
 
 log = logging.getLogger(__name__)
 
 # Decides who may read or write a document; raises (e.g. an HTTP 401/403/404) to refuse the connection.
 AccessCheck = Callable[[web.Request, str], Awaitable[DocAccess]]
+# Renews a connection's access with a fresh token (MSG_AUTH_RENEW): the new access, or a HubError to refuse it.
+Renew = Callable[[web.Request, DocAccess, str], Awaitable[DocAccess]]
 
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _WRITE_TIMEOUT = 10.0
@@ -38,6 +42,10 @@ class DocConnection:
     @property
     def access(self) -> DocAccess:
         return self._access
+
+    def renewed(self, access: DocAccess) -> None:
+        """Go on with the access a renewal decided (the room reads it for every message)."""
+        self._access = access
 
     @property
     def closing(self) -> bool:
@@ -94,8 +102,12 @@ def _json_error(status: type[web.HTTPException], code: str, message: str) -> web
     return status(text=body, content_type="application/json")
 
 
-async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessCheck) -> web.WebSocketResponse:
-    """Serve the y-websocket protocol for ``request.match_info["doc_id"]`` to one client."""
+async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessCheck, *, renew: Renew | None = None,
+                        clock: Clock | None = None) -> web.WebSocketResponse:
+    """Serve the y-websocket protocol for ``request.match_info["doc_id"]`` to one client.
+
+    With ``renew``, the client may renew its access in band before ``valid_until`` (then it is closed with 4401).
+    """
     doc_id = request.match_info.get("doc_id", "")
     if not DOC_ID_RE.match(doc_id):
         raise _json_error(web.HTTPNotFound, "not_found", "no such document")
@@ -119,16 +131,24 @@ async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessChe
         await conn.finish()
         return ws
     log.info("doc %s: %s connected (%s)", doc_id, grant.label, "editor" if grant.can_write else "reader")
+
+    def expired() -> None:
+        log.info("doc %s: the token of %s expired, closing", doc_id, conn.access.label)
+        conn.close(CloseCode.ACCESS_REVOKED, "token expired")
+
+    expiry = Deadline(clock or Clock(), expired)
+    if grant.valid_until is not None:
+        expiry.set(grant.valid_until)
     try:
         async for msg in ws:
             if conn.closing:
                 break
             if msg.type == WSMsgType.BINARY:
                 try:
-                    await room.receive(conn, msg.data)
+                    await _receive(request, room, conn, msg.data, renew, expiry)
                 except Refusal as refusal:
                     log.warning("doc %s: refused a message from %s, closing %d: %s",
-                                doc_id, grant.label, refusal.code, refusal.reason)
+                                doc_id, conn.access.label, refusal.code, refusal.reason)
                     conn.close(refusal.code, refusal.reason)
                     break
             elif msg.type == WSMsgType.TEXT:
@@ -139,10 +159,32 @@ async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessChe
                 log.warning("doc %s: connection of %s failed: %r", doc_id, grant.label, ws.exception())
                 break
     finally:
+        expiry.cancel()
         rooms.leave(room, conn)
         await conn.finish()
         log.info("doc %s: %s disconnected", doc_id, grant.label)
     return ws
+
+
+async def _receive(request: web.Request, room: DocRoom, conn: DocConnection, frame: bytes, renew: Renew | None,
+                   expiry: Deadline) -> None:
+    """One binary frame: a renewal of the connection's access when one is possible, else the room's."""
+    try:
+        token = renewal_token(frame) if renew is not None else None
+    except ProtocolError as exc:
+        raise Refusal(CloseCode.MALFORMED, str(exc)) from exc
+    if token is None or renew is None:
+        await room.receive(conn, frame)
+        return
+    try:
+        renewed = await renew(request, conn.access, token)
+    except HubError as refusal:
+        raise Refusal(CloseCode.ACCESS_REVOKED, f"renewal refused: {refusal.code}") from None
+    conn.renewed(renewed)
+    if renewed.valid_until is None:
+        expiry.cancel()
+    else:
+        expiry.set(renewed.valid_until)
 
 
 def doc_ws_handler(rooms: DocRooms,

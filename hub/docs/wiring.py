@@ -1,45 +1,48 @@
-"""Wires shared documents into the app: rooms, services, re-checks from the bus, and /docs/{doc_id}/ws."""
+"""Wires shared documents into the app: rooms, services, re-checks on access changes, and /docs/{doc_id}/ws."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from hub import keys
+from hub.auth.changes import AccessChange
 from hub.auth.http import principal_of
-from hub.auth.service import REVOKED_CHANNEL
-from hub.bus.base import Message, Subscription
-from hub.directory.service import CHANGED_CHANNEL
 from hub.docs.meetings_link import DecisionMinutes, MeetingAttendance, MeetingMinutes
-from hub.docs.service import DocumentService
+from hub.docs.service import DocumentService, PersonDocAccess
 from hub.docs.store import SqlDocUpdateStore
 from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import handle_doc_ws
 from hub.docs.versions import DocumentVersions
+from hub.errors import Unauthorized
 from hub.origin import check_origin
 
 log = logging.getLogger(__name__)
 
 
 async def ws_access(request: web.Request, doc_id: str) -> DocAccess:
-    """As for /ws: same-origin browsers with the session cookie, or a bearer token; then the document's grants."""
+    """As for /ws: same-origin browsers with the session cookie, or a bearer token; then the document's grants.
+
+    The connection lasts as long as the token (plus the leeway) unless renewed in band (`ws_renew`)."""
     check_origin(request)
     principal = await principal_of(request)
-    return await request.app[keys.DOCS].connection_access(principal, doc_id)
+    valid_until = request.app[keys.AUTH].valid_until(principal)
+    return await request.app[keys.DOCS].connection_access(principal, doc_id, valid_until)
 
 
-async def _follow(subscription: Subscription, handle: Callable[[Message], Awaitable[None]]) -> None:
-    with subscription:
-        async for message in subscription:
-            try:
-                await handle(message)
-            except Exception:
-                log.exception("docs: handling a bus message failed")
+async def ws_renew(request: web.Request, access: DocAccess, token: str) -> DocAccess:
+    """A document connection renewed with a fresh token of the same person, its grants decided again."""
+    if not isinstance(access, PersonDocAccess):
+        raise Unauthorized("renewal_not_possible", "this connection has no person to renew")
+    auth = request.app[keys.AUTH]
+    principal = await auth.renew(token, access.person_id, peer=request.remote or "-")
+    doc_id = request.match_info["doc_id"]
+    renewed = await request.app[keys.DOCS].connection_access(principal, doc_id, auth.valid_until(principal))
+    log.info("doc %s: %s renewed until %d", doc_id, access.person_id, principal.expires_at)
+    return renewed
 
 
 async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -68,25 +71,18 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
     if keys.MINUTES_WRITER not in app:  # tests may give supervision their own
         app[keys.MINUTES_WRITER] = DecisionMinutes(service)
 
-    async def revoked(message: Message) -> None:
-        if service.revoke_token(str(message.get("jti", ""))):
-            log.info("docs: closed the connections of a revoked token")
+    async def access_changed(change: AccessChange) -> None:
+        for jti in change.revoked:
+            if service.revoke_token(jti):
+                log.info("docs: closed the connections of a revoked token")
+        if change.people:
+            await service.recheck_people(change.people)
 
-    async def changed(message: Message) -> None:
-        await service.recheck_people(str(p) for p in message.get("people", []))
-
-    bus = app[keys.BUS]
-    watchers = [
-        asyncio.create_task(_follow(await bus.subscribe(REVOKED_CHANNEL), revoked), name="docs-revoked"),
-        asyncio.create_task(_follow(await bus.subscribe(CHANGED_CHANNEL), changed), name="docs-directory"),
-    ]
+    unlisten = app[keys.ACCESS_CHANGES].listen(access_changed)
     try:
         yield
     finally:
-        for task in watchers:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        unlisten()
         await rooms.stop()
 
 
@@ -100,7 +96,8 @@ def setup_docs(app: web.Application) -> None:
     """Add /docs/{doc_id}/ws and the rooms' shutdown; create_app lists docs_ctx, the REST routes are in routes.py."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await handle_doc_ws(request, request.app[keys.DOC_ROOMS], ws_access)
+        return await handle_doc_ws(request, request.app[keys.DOC_ROOMS], ws_access, renew=ws_renew,
+                                   clock=request.app[keys.CLOCK])
 
     app.on_shutdown.append(_stop_rooms)
     app.router.add_get("/docs/{doc_id}/ws", handler)

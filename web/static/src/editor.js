@@ -9,6 +9,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
 import './editor.css'
+import { docRenewalMessage, onRenewal, trackSessionOfPage } from './lib/session.js'
 import { trackSaved } from './lib/ysync-status.js'
 
 const DEFAULT_STRINGS = {
@@ -91,6 +92,11 @@ export function mountEditor (element, { docId, user, readOnly = false, strings =
   const s = { ...DEFAULT_STRINGS, ...strings, closed: { ...DEFAULT_STRINGS.closed, ...(strings.closed || {}) } }
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(wsBase, `${encodeURIComponent(docId)}/ws`, doc, { disableBc: true })
+  // The connection lasts as long as the session: renewed in band before it expires (docs/documents.md).
+  trackSessionOfPage()
+  const stopRenewal = onRenewal((token) => {
+    if (provider.ws && provider.ws.readyState === WebSocket.OPEN) provider.ws.send(docRenewalMessage(token))
+  })
 
   const root = el('div', 'ch-editor')
   const barLine = el('div', 'ch-editor-bar')
@@ -159,6 +165,7 @@ export function mountEditor (element, { docId, user, readOnly = false, strings =
     presence: () => people,
     onPresence: (fn) => { presenceListeners.add(fn); return () => presenceListeners.delete(fn) },
     destroy () {
+      stopRenewal()
       provider.awareness.off('change', renderPresence)
       editor.destroy()
       provider.destroy()

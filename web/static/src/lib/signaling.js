@@ -1,6 +1,8 @@
 // The browser side of /ws (docs/signaling.md): requests with ids and results, pushed events,
 // and reconnection with backoff. The session cookie authenticates the socket (same origin).
 
+import { onRenewal, trackSession } from './session.js'
+
 export class SignalingError extends Error {
   constructor (code, message, data = {}) {
     super(`${code}: ${message}`)
@@ -26,11 +28,18 @@ export class Signaling extends EventTarget {
     this.stopped = false
     this.me = null
     this.state = 'idle'
+    this._stopRenewal = () => {}
   }
 
   // Connects and keeps reconnecting until stop(); resolves once the first authenticated hello arrives.
   start () {
     this.stopped = false
+    this._stopRenewal()
+    // A renewal refused here needs nothing more: the server closes the socket with 4003 (revoked), or at expiry
+    // with 4001, and the page says so.
+    this._stopRenewal = onRenewal((token) => {
+      if (this.state === 'open') this.request('auth.renew', { token }).catch(() => {})
+    })
     return new Promise((resolve, reject) => {
       const onReady = () => { this.removeEventListener('fatal', onFatal); resolve(this.me) }
       const onFatal = (e) => { this.removeEventListener('ready', onReady); reject(e.detail) }
@@ -42,6 +51,7 @@ export class Signaling extends EventTarget {
 
   stop () {
     this.stopped = true
+    this._stopRenewal()
     clearTimeout(this._retryTimer)
     if (this.ws) this.ws.close(1000, 'bye')
   }
@@ -80,6 +90,7 @@ export class Signaling extends EventTarget {
       const reconnected = this.attempt > 0
       this.attempt = 0
       this.me = message.data.me
+      trackSession(this.me.expires_at)
       this._setState('open')
       this.dispatchEvent(new CustomEvent(reconnected ? 'reconnected' : 'ready', { detail: this.me }))
       if (!reconnected) return
