@@ -1,5 +1,5 @@
 """The missed-calls badge on the Phone link of every page, in headless Chromium: rendered by the server, kept
-current on a page that has the signaling socket open (a meeting room), cleared by opening /phone."""
+current on every page (each holds the person's signaling socket and rings), cleared by opening /phone."""
 
 from __future__ import annotations
 
@@ -15,11 +15,16 @@ PHONE_LINK = ".mainnav a[href='/phone']"
 BADGE = "[data-test=nav-badge-missed-calls]"
 
 
-async def missed_call(live: PhoneHub, callee: str) -> None:
-    """Someone calls the callee, who has no phone open: the call cannot ring anywhere and is missed."""
+async def missed_call(live: PhoneHub, callee: str, *pages: Page) -> None:
+    """Someone calls the callee and gives up before an answer: it rang on the callee's pages, and is missed."""
     caller = await live.client("p-xie")
     placed = await caller.request("call.dial", person=callee)
-    assert placed["call"]["outcome"] == "unavailable"
+    assert placed["call"]["state"] == "ringing"
+    for page in pages:
+        await expect(page.locator("[data-test=page-incoming]")).to_be_visible()
+    await caller.request("call.cancel", call_id=placed["call"]["id"])
+    for page in pages:
+        await expect(page.locator("[data-test=page-incoming]")).to_be_hidden()
 
 
 async def badge(page: Page) -> tuple[str | None, str | None]:
@@ -37,11 +42,13 @@ async def test_missed_calls_show_on_the_phone_link_everywhere_until_phone_is_ope
     for page in (room, desk):
         assert await badge(page) == (None, None)
 
-    await missed_call(live, "gov-office-03")
-    # live, on the socket the meeting room already has
+    await desk.wait_for_function("() => window.cityhubPagePhone && window.cityhubPagePhone.deviceId", polling=100)
+    await missed_call(live, "gov-office-03", room, desk)
+    # live, on the socket each page holds (the meeting room's own)
     await expect(room.locator(BADGE)).to_have_text("1")
     await expect(room.locator(PHONE_LINK)).to_have_attribute("aria-label", "视频电话，1 个未接来电")
-    await missed_call(live, "gov-office-03")
+    await expect(desk.locator(BADGE)).to_have_text("1")
+    await missed_call(live, "gov-office-03", room, desk)
     await expect(room.locator(BADGE)).to_have_text("2")
     await shot(room, "nav-badge-meeting-zh_CN-1366")
     await room.set_viewport_size({"width": 390, "height": 800})

@@ -1,7 +1,6 @@
 // The meeting page: device preview, one big Join button, the lobby, the room (tiles, controls, side panel),
 // reconnection after a network drop (fresh peer connection, same meeting). Arriving from a call that became
 // this meeting, the person joins at once with the call's devices (lib/call-handoff.js).
-import { Signaling } from './lib/signaling.js'
 import { MeetingConnection, openDevices } from './lib/meeting-media.js'
 import { pollQuality, previewDevices, setupTabs } from './lib/meeting-chrome.js'
 import { MeetingControls } from './lib/meeting-controls.js'
@@ -9,7 +8,7 @@ import { MeetingView, toast } from './lib/meeting-view.js'
 import { ReceiveSlots, isSlot } from './lib/meeting-slots.js'
 import { PAGE_SIZES, galleryOrder, pageOf } from './lib/meeting-gallery.js'
 import { takeHandoff } from './lib/call-handoff.js'
-import { followMissedCalls } from './lib/nav-badge.js'
+import { PagePhone } from './lib/page-phone.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
 const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
@@ -66,9 +65,15 @@ $('#mic-select').addEventListener('change', () => preview().catch(() => {}))
 
 // --- joining ---------------------------------------------------------------------------------------------
 
+// The page's one socket, open from the start: calls ring here (lib/page-phone.js) before and while in the meeting.
+const pagePhone = new PagePhone(document.querySelector('[data-test=page-incoming]'))
+window.cityhubPagePhone = pagePhone
+const pagePhoneReady = pagePhone.start()
+pagePhoneReady.catch((error) => console.debug('no phone on this page:', error.code || error))
+
 async function connectSignaling () {
   if (state.signaling) return state.signaling
-  const signaling = new Signaling()
+  const signaling = pagePhone.signaling
   state.signaling = signaling
   signaling.addEventListener('state', (e) => banner(e.detail))
   signaling.on('reconnected', () => { if (state.wantIn) rejoin('reconnected') })
@@ -82,8 +87,7 @@ async function connectSignaling () {
   // Every event, including those other domains publish on the meeting's bus channel, reaches the
   // extensions of the side panel (decisions, minutes) as a window event.
   signaling.on('any', (detail) => window.dispatchEvent(new CustomEvent('cityhub:meeting-event', { detail })))
-  await signaling.start()
-  followMissedCalls(signaling) // the Phone link's badge, on this same socket
+  await pagePhoneReady
   return signaling
 }
 

@@ -63,6 +63,7 @@ class PhonePage {
     sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
     await sig.start()
     await this.register()
+    this.answerFromAnotherPage()
     await this.log.opened()
     this.soundHint()
     this.refreshPresence()
@@ -238,6 +239,19 @@ class PhonePage {
     this.tones.stop()
   }
 
+  // Another page rang and the official pressed Answer there (lib/page-phone.js): it opened /phone?answer=ID.
+  // The address is cleaned first, so a reload later answers nothing.
+  answerFromAnotherPage () {
+    const params = new URLSearchParams(location.search)
+    const callId = params.get('answer')
+    if (!callId) return
+    params.delete('answer')
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`)
+    if (this.call || this.incoming) return
+    this.incoming = { call: { id: callId }, caller: { name: t('Incoming call') } }
+    this.answer()
+  }
+
   async answer () {
     const d = this.incoming
     if (!d) return
@@ -250,11 +264,20 @@ class PhonePage {
       this.call = { id: d.call.id, role: 'callee', media, iceServers: reply.ice_servers, peer: null }
       this.view.setState(t('Putting the call through…'), 'connecting')
       this.startPeer(reply.call)
+      if (!d.caller.id) this.showCallerOf(reply.call)
     } catch (err) {
       stopMedia(media)
       this.view.close()
       this.view.toast(refusal(err, t('Call ended')))
     }
+  }
+
+  // The caller's name in the call view, for a call answered without its ringing data (from another page).
+  async showCallerOf (call) {
+    try {
+      const response = await fetch(`/api/v1/directory/people/${encodeURIComponent(call.caller)}`)
+      if (response.ok) $('[data-test=call-peer]').textContent = (await response.json()).name
+    } catch { /* the placeholder stays */ }
   }
 
   async decline () {

@@ -1,6 +1,6 @@
 // Counts on the main navigation's links (base.html), e.g. missed calls on the Phone link. The server renders
-// them with every page; a page that has the signaling socket open keeps them current with the events it gets
-// on that socket (no second socket).
+// them with every page; every page keeps them current with the events of its signaling socket (the phone page's,
+// or the one lib/page-phone.js holds: no second socket).
 
 // Shows count on the links of one badge; the link's accessible name says it too (forms from the server).
 export function setNavBadge (name, count) {
@@ -12,14 +12,4 @@ export function setNavBadge (name, count) {
     if (count && form) link.setAttribute('aria-label', form.replace('%(num)d', String(count)))
     else link.removeAttribute('aria-label')
   }
-}
-
-// For pages that are not a phone (the meeting room): follow the missed-calls count on their own socket.
-export function followMissedCalls (signaling) {
-  const watch = () => signaling.request('call.watch_missed')
-    .then((reply) => setNavBadge('missed-calls', reply.missed))
-    .catch((error) => console.debug('missed calls not followed', error.code))
-  signaling.on('call.missed', (d) => setNavBadge('missed-calls', d.count))
-  signaling.on('reconnected', watch) // a new socket is a new session on the hub
-  return watch()
 }
