@@ -20,6 +20,7 @@ from hub.clock import Clock
 from hub.directory import store as directory_store
 from hub.directory.model import Person
 from hub.settings import Settings, load_settings
+from hub.storage.db import Database
 from hub.storage.meta import metadata
 from tests.services import REDIS_URL, create_pg_database, drop_pg_database, redis_available
 
@@ -48,9 +49,15 @@ def make_settings(tmp_path: Path, database_url: str = "", redis_url: str = "", *
 
 
 async def _truncate(app: web.Application) -> None:
-    async with app[keys.DB].begin() as conn:
-        for table in reversed(metadata.sorted_tables):
-            await conn.execute(sa.delete(table))
+    """Empty every table of the app's database, on a connection of its own: the app may have been stopped (a
+    restart test), and a stopped app's database hands out no connections."""
+    db = Database(app[keys.DB].url)
+    try:
+        async with db.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                await conn.execute(sa.delete(table))
+    finally:
+        await db.close()
 
 
 @pytest.fixture(params=BACKENDS)

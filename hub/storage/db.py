@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How long close() waits for connections in use to come back before it disposes of the pool anyway.
+CLOSE_GRACE = 10.0
+
+
+class DatabaseClosed(RuntimeError):
+    """The database was closed (the node is stopping): no new connection is handed out."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -53,6 +61,21 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        # Connections handed out and not yet back: close() waits for them. A connection still checked out when
+        # the pool is disposed of is never closed (its socket is left to the garbage collector).
+        self._in_use = 0
+        self._all_back = asyncio.Event()
+        self._closing = False
+        event.listen(self.engine.sync_engine, "checkout", self._checked_out)
+        event.listen(self.engine.sync_engine, "checkin", self._checked_in)
+
+    def _checked_out(self, *_: Any) -> None:
+        self._in_use += 1
+
+    def _checked_in(self, *_: Any) -> None:
+        self._in_use -= 1
+        if self._in_use == 0:
+            self._all_back.set()
 
     @property
     def dialect(self) -> str:
@@ -75,19 +98,25 @@ class Database:
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction that commits on success and rolls back on any error."""
+        self._refuse_when_closed()
         async with self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads."""
+        self._refuse_when_closed()
         async with self.engine.connect() as conn:
             yield conn
+
+    def _refuse_when_closed(self) -> None:
+        if self._closing:
+            raise DatabaseClosed("the database is closed: this node is stopping")
 
     async def ping(self) -> bool:
         """Whether the database answers."""
         try:
-            async with self.engine.connect() as conn:
+            async with self.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             return True
         except Exception:  # noqa: BLE001 - readiness reports any failure as "down"
@@ -95,5 +124,14 @@ class Database:
             return False
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every connection: no new ones are handed out, those in use are waited for (up to CLOSE_GRACE
+        seconds), then the pool is disposed of."""
+        self._closing = True
+        if self._in_use > 0:
+            log.info("database closing: waiting for %d connection(s) in use", self._in_use)
+            self._all_back.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_back.wait(), CLOSE_GRACE)
+        if self._in_use > 0:
+            log.warning("database closed with %d connection(s) still in use", self._in_use)
         await self.engine.dispose()
