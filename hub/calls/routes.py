@@ -51,6 +51,13 @@ async def missed_seen(request: web.Request) -> web.Response:
     return json_response({"count": 0})
 
 
+@routes.get("/api/v1/calls/recent-contacts",
+            summary="Whom I called or was called by lately (people and duty lines), newest first, to call back")
+async def recent_contacts(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    return json_response({"contacts": await request.app[keys.CALLS].history.recent_contacts(principal.id)})
+
+
 class PresenceQuery(BaseModel):
     people: str = Field(min_length=1, max_length=3300, description="person ids, comma-separated (at most 50)")
 

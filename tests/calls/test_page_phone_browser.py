@@ -63,6 +63,10 @@ async def test_a_call_answered_from_the_documents_page_keeps_the_page_as_it_was(
     assert await desk.evaluate("document.body.dataset.tone || ''") == ""
     await caller.click("[data-test=hangup]")
     await expect(phone.locator("[data-test=in-call]")).to_be_hidden(timeout=10_000)
+    # the caller's recent contacts follow the call log without a reload
+    recent = caller.locator("[data-test=recent] .contact")
+    await expect(recent.first).to_contain_text("蒋平")
+    await expect(recent.first.locator("[data-dial-kind=person]")).to_have_attribute("data-dial-id", "gov-office-03")
 
 
 @pytest.mark.parametrize("locale", ["zh_CN", "en"])

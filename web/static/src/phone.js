@@ -7,7 +7,7 @@ import { PhoneCall, localMedia } from './lib/phone-call.js'
 import { CallLog } from './lib/call-log.js'
 import { CallView } from './lib/call-view.js'
 import { leaveForMeeting } from './lib/call-handoff.js'
-import { contactItem, searchAs } from './lib/contacts.js'
+import { contactItem, recentItem, searchAs } from './lib/contacts.js'
 
 const $ = (selector) => document.querySelector(selector)
 const data = JSON.parse($('#phone-data').textContent)
@@ -286,6 +286,7 @@ class PhonePage {
     this.hideIncoming()
     try { await this.signaling.request('call.decline', { call_id: d.call.id }) } catch { /* it stopped anyway */ }
     this.log.refresh()
+    this.refreshRecent()
   }
 
   onRingingStopped (d) {
@@ -293,6 +294,7 @@ class PhonePage {
     this.hideIncoming()
     if (d.reason === 'answered_elsewhere') this.view.toast(t('Answered on another device'))
     this.log.refresh()
+    this.refreshRecent()
   }
 
   async hangup () {
@@ -372,6 +374,18 @@ class PhonePage {
     this.showAddPerson(false)
     this.view.closeLater(outcome === 'busy' ? 3500 : 2000, () => this.call)
     this.log.refresh()
+    this.refreshRecent()
+  }
+
+  // Recent contacts follow the call log: whoever was just called, or called, comes first.
+  async refreshRecent () {
+    const response = await fetch('/api/v1/calls/recent-contacts')
+    if (!response.ok) return
+    const { contacts } = await response.json()
+    const list = $('[data-test=recent]')
+    if (!contacts.length) return
+    list.replaceChildren(...contacts.map((c) => recentItem(c, { t })))
+    this.refreshPresence()
   }
 
   // Mute and camera off disable the local track (the other end gets silence, black): no renegotiation.

@@ -27,6 +27,28 @@ export function contactItem (person, { kind, label }) {
   return item
 }
 
+// One of my recent contacts (GET /api/v1/calls/recent-contacts), as the phone page renders them: a person or a
+// duty line, with the online dot the presence refresh fills in.
+export function recentItem (contact, { t }) {
+  const item = contactItem({
+    id: contact.id,
+    name: contact.name,
+    org_unit_name: contact.kind === 'person' ? contact.unit_name : '',
+    extension: contact.extension
+  }, { kind: contact.kind, label: t('Call') })
+  const dot = document.createElement('span')
+  dot.className = 'online-dot'
+  dot.setAttribute('aria-hidden', 'true')
+  item.prepend(dot)
+  if (contact.kind === 'unit') {
+    const tag = document.createElement('span')
+    tag.className = 'tag'
+    tag.textContent = t('Duty line')
+    item.querySelector('.contact-name').firstChild.after(' ', tag)
+  }
+  return item
+}
+
 // Directory search as you type into a list (everyone but me).
 export function searchAs (input, results, itemOf, { meId, t }) {
   let timer = null
