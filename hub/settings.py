@@ -22,10 +22,21 @@ class SettingsError(ValueError):
     """A setting that cannot be used; the message names the key."""
 
 
+# Settings that were renamed: using the old name is an error that names the new one (never silently ignored).
+MOVED = {"supervision.timezone": "server.timezone"}
+
+
+def _env_name(key: str) -> str:
+    return "CITYHUB_" + key.replace(".", "_").upper()
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    # The city's time zone: every time on every page, in every export and in the browser code is shown in it,
+    # and due days end in it. One setting for the whole hub.
+    timezone: str = "Asia/Shanghai"
     # The URL people open; used for Origin checks and links. Empty: http://{host}:{port}.
     public_url: str = ""
     # Extra origins trusted to open WebSockets and send forms and API requests from a browser (besides
@@ -99,8 +110,8 @@ class IceSettings:
 
 @dataclass(frozen=True)
 class SupervisionSettings:
-    # Due dates are calendar days in the city's time zone: an item is overdue once its due day has ended there.
-    timezone: str = "Asia/Shanghai"
+    # (Due dates are calendar days in the city's time zone, server.timezone: an item is overdue once its due day
+    # has ended there.)
     # Reminders this many days before the deadline, escalations this many days after it; each fires once.
     reminder_days: tuple[str, ...] = ("3", "1")
     escalation_days: tuple[str, ...] = ("0", "3", "7")
@@ -227,6 +238,11 @@ class Settings:
         return f"sqlite+aiosqlite:///{(self.server.var_dir / 'cityhub.db').resolve()}"
 
     @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The city's time zone (server.timezone)."""
+        return zoneinfo.ZoneInfo(self.server.timezone)
+
+    @property
     def public_url(self) -> str:
         """The URL people open, without a trailing slash."""
         if self.server.public_url:
@@ -315,6 +331,8 @@ def load_settings(
         hints = typing.get_type_hints(cls)
         names = {f.name for f in dataclasses.fields(cls)}
         for key in from_file:
+            if f"{name}.{key}" in MOVED:
+                raise SettingsError(f"{name}.{key} in {path}: the setting is now {MOVED[f'{name}.{key}']}")
             if key not in names:
                 raise SettingsError(f"{name}.{key}: unknown setting in {path}")
         values: dict[str, Any] = {}
@@ -327,6 +345,9 @@ def load_settings(
                 values[f.name] = _convert(f"{name}.{f.name}", hints[f.name], from_file[f.name])
         built[name] = cls(**values)
     unknown = sorted(k for k in env if k.startswith("CITYHUB_") and k not in known_env and k != "CITYHUB_CONFIG")
+    for old, new in MOVED.items():
+        if _env_name(old) in unknown:
+            raise SettingsError(f"{_env_name(old)}: the setting is now {_env_name(new)} ({new})")
     if unknown:
         raise SettingsError(f"{unknown[0]}: unknown setting (see docs/deploy.md for the names)")
     settings = Settings(**built)
@@ -335,6 +356,10 @@ def load_settings(
 
 
 def _validate(settings: Settings) -> None:
+    try:
+        zoneinfo.ZoneInfo(settings.server.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"server.timezone: unknown time zone {settings.server.timezone!r}") from None
     jwt = settings.jwt
     if jwt.algorithm not in {"HS256", "RS256", "EdDSA"}:
         raise SettingsError(f"jwt.algorithm: must be HS256, RS256 or EdDSA, not {jwt.algorithm!r}")
@@ -402,7 +427,4 @@ def _validate_supervision(sv: SupervisionSettings) -> None:
         raise SettingsError("supervision.audit_checkpoint_every: must be at least 1")
     if sv.audit_checkpoint_interval <= 0:
         raise SettingsError("supervision.audit_checkpoint_interval: must be positive")
-    try:
-        zoneinfo.ZoneInfo(sv.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"supervision.timezone: unknown time zone {sv.timezone!r}") from None
+

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -18,7 +17,6 @@ from hub.meetings.service import NewMeeting
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 
 # Officials enter local times; the city runs on China Standard Time.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 # Strings the meeting page's script shows (passed as JSON, translated on the server).
 SCRIPT_STRINGS = (
@@ -59,7 +57,8 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
     units = await directory.units()
     people = await directory.members([u.id for u in units])
     names = {p.id: p.name for p in people}
-    start = (datetime.now(LOCAL_TZ) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    now = datetime.now(request.app[keys.SETTINGS].tz)
+    start = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     defaults = {
         "title": "", "description": "", "chair": principal.id, "secretary": "",
         "date": start.strftime("%Y-%m-%d"), "start": start.strftime("%H:%M"), "duration": "60",
@@ -76,7 +75,6 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
         "error": error,
         "can_create": policy.can_create_meeting(principal),
         "attendance_ids": {m.id for m in past if policy.can_read_attendance(principal, m)},
-        "local": _local,
     }
 
 
@@ -93,7 +91,8 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
     }
     try:
         try:
-            starts = datetime.strptime(f"{values['date']} {values['start']}", "%Y-%m-%d %H:%M").replace(tzinfo=LOCAL_TZ)
+            starts = datetime.strptime(f"{values['date']} {values['start']}", "%Y-%m-%d %H:%M").replace(
+                tzinfo=request.app[keys.SETTINGS].tz)
             minutes = int(values["duration"])
         except ValueError:
             raise BadRequest("invalid_body", "date and time") from None
@@ -140,7 +139,6 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         "main_unit_name": await _main_unit_name(request, meeting),
         "can_read_attendance": policy.can_read_attendance(principal, meeting),
         "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
-        "local": _local,
     })
 
 
@@ -155,8 +153,6 @@ async def attendance_page(request: web.Request) -> web.StreamResponse:
         "report": report,
         "chair_name": chair.name if chair else meeting.chair_id,
         "main_unit_name": await _main_unit_name(request, meeting),
-        "local": _local,
-        "local_iso": lambda text: _local(datetime.fromisoformat(text)) if text else "",
     })
 
 
@@ -165,10 +161,6 @@ async def _main_unit_name(request: web.Request, meeting: Meeting) -> str:
         return ""
     units = {u.id: u.name for u in await request.app[keys.DIRECTORY].units()}
     return units.get(meeting.main_unit, meeting.main_unit)
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def setup_meeting_pages(app: web.Application) -> None:

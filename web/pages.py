@@ -6,6 +6,7 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -272,6 +273,24 @@ async def directory_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+def local_time(moment: datetime | str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment (a datetime or ISO 8601 text) as the city's clock shows it (server.timezone); "" for none."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(tz).strftime(fmt)
+
+
+def filesize(size: int) -> str:
+    """A file's size as people read it: 39 B, 12.5 KB, 3.2 MB."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def setup_web(app: web.Application) -> None:
     """Templates, static files and the shell's pages."""
     translator = Translator()
@@ -287,6 +306,11 @@ def setup_web(app: web.Application) -> None:
     env.install_gettext_callables(translator.gettext, translator.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static"] = lambda path: f"/static/{path}"
     env.filters["role_label"] = lambda role: translator.gettext(f"role.{role}")
+    env.filters["filesize"] = filesize
+    # One clock: every time on every page in the city's time zone; the browser code reads it from <html>.
+    city_tz = app[keys.SETTINGS].tz
+    env.filters["localtime"] = lambda moment, fmt="%Y-%m-%d %H:%M": local_time(moment, city_tz, fmt)
+    env.globals["timezone"] = app[keys.SETTINGS].server.timezone
     app[ERROR_PAGE] = error_page
     app.router.add_get("/", index)
     app.router.add_get("/login", login_page)

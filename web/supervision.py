@@ -98,7 +98,8 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
     )
     units, people = await _names(request, items)
     return await render(request, "supervision/unit.html", {
-        "unit": unit, "items": items, "total": total, "needs_action": needs_action,
+        "unit": unit, "own": principal.org_unit.id == unit_id, "items": items, "total": total,
+        "needs_action": needs_action,
         "overdue": [i for i in items if i.overdue], "unit_names": units, "people": people,
         "is_supervisor": _is_supervisor(principal), "fmt": _fmt_time(request),
         "notifications": await _notifications(request, principal),

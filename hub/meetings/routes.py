@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -202,6 +201,6 @@ async def meeting_attendance(request: web.Request) -> web.Response:
     report = await request.app[keys.CONFERENCE].attendance.report(principal, request.match_info["meeting_id"])
     if query.format == "json":
         return json_response(report)
-    tz = ZoneInfo(request.app[keys.SETTINGS].supervision.timezone)
+    tz = request.app[keys.SETTINGS].tz
     return download(sheet_rows(report, tz), EXPORT_COLUMNS, kind=query.format,
                     filename=f"attendance-{report['meeting_id']}", sheet_title="签到表")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -83,12 +84,19 @@ class Reports:
             record = item.to_dict()
             rows.append({
                 **{k: record.get(k) for k in EXPORT_COLUMNS},
+                # times as the city's clock shows them (server.timezone), to the minute
+                "created_at": self._local(item.created_at),
+                "closed_at": self._local(item.closed_at),
                 "lead_unit": names.get(item.lead_unit_id, item.lead_unit_id),
                 "coop_units": "、".join(names.get(u, u) for u in item.coop_unit_ids),
                 "responsible": people[item.responsible_id].name if item.responsible_id in people
                 else item.responsible_id,
             })
         return rows
+
+
+    def _local(self, moment: datetime | None) -> str:
+        return moment.astimezone(self.service.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:

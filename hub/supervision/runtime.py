@@ -22,7 +22,7 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS].supervision
     db, bus, clock, directory = app[keys.DB], app[keys.BUS], app[keys.CLOCK], app[keys.DIRECTORY]
     webhooks = WebhookSender(db, clock, settings)
-    service = SupervisionService(db, bus, clock, directory, settings, webhooks)
+    service = SupervisionService(db, bus, clock, directory, settings, webhooks, app[keys.SETTINGS].tz)
     anchor = AuditAnchor(
         service, CheckpointKeys.for_signing(app[keys.SETTINGS]), settings, checkpoint_file(app[keys.SETTINGS])
     )

@@ -13,9 +13,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +31,7 @@ from hub.supervision import audit, store
 from hub.supervision.model import (
     ALLOWED_FROM,
     NEEDS_TEXT,
+    OPEN_STATUSES,
     Action,
     Decision,
     FollowUp,
@@ -85,7 +85,7 @@ class SupervisionService:
 
     def __init__(
         self, db: Database, bus: Bus, clock: Clock, directory: DirectoryService, settings: SupervisionSettings,
-        webhooks: WebhookSender,
+        webhooks: WebhookSender, tz: tzinfo,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -93,7 +93,7 @@ class SupervisionService:
         self.directory = directory
         self.settings = settings
         self.webhooks = webhooks
-        self.tz = ZoneInfo(settings.timezone)
+        self.tz = tz  # the city's (server.timezone): due days end there
         # One writer at a time in this process keeps the audit chain linear (PostgreSQL adds an advisory lock).
         self._write_lock = asyncio.Lock()
         # The chain's signed checkpoints; set by runtime.py (the anchor writes through this service's transactions).
@@ -132,6 +132,9 @@ class SupervisionService:
                 for pid in recipients
             ],
         )
+        if change.item.status not in OPEN_STATUSES:
+            # closed or cancelled: its reminders and escalations ask nobody for anything any more
+            await store.retire_reminders(conn, change.item.id, now)
         await self.webhooks.enqueue(conn, f"item.{change.event}", change.item, change.actor, change.data)
 
     async def announce(self, change: Change) -> None:

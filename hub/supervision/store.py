@@ -215,6 +215,16 @@ async def notifications_of(
     ]
 
 
+async def retire_reminders(conn: AsyncConnection, item_id: str, now: datetime) -> None:
+    """Mark everyone's unread reminders and escalations of an item read (the item is closed or cancelled)."""
+    await conn.execute(
+        sa.update(notifications)
+        .where(notifications.c.item_id == item_id, notifications.c.read_at.is_(None),
+               notifications.c.kind.in_(("reminder", "escalation")))
+        .values(read_at=now)
+    )
+
+
 async def mark_read(conn: AsyncConnection, person_id: str, notification_id: int, now: datetime) -> bool:
     """Mark one of a person's notifications read; False when they have no such notification."""
     mine = (notifications.c.id == notification_id) & (notifications.c.person_id == person_id)

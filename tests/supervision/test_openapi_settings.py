@@ -38,7 +38,9 @@ async def test_openapi_lists_supervision_endpoints(sv: SvHub) -> None:
         ({"CITYHUB_SUPERVISION_WEBHOOK_URLS": "https://hooks.city.example/x"}, "supervision.webhook_secret"),
         ({"CITYHUB_SUPERVISION_WEBHOOK_URLS": "ftp://x", "CITYHUB_SUPERVISION_WEBHOOK_SECRET": "s"},
          "supervision.webhook_urls"),
-        ({"CITYHUB_SUPERVISION_TIMEZONE": "Mars/Olympus"}, "supervision.timezone"),
+        ({"CITYHUB_SERVER_TIMEZONE": "Mars/Olympus"}, "server.timezone"),
+        # renamed: the old name says where the setting went instead of being ignored
+        ({"CITYHUB_SUPERVISION_TIMEZONE": "Asia/Shanghai"}, "CITYHUB_SERVER_TIMEZONE"),
         ({"CITYHUB_SUPERVISION_WEBHOOK_ATTEMPTS": "0"}, "supervision.webhook_attempts"),
     ],
 )

@@ -115,3 +115,14 @@ async def test_the_reviewer_sees_the_completion_report_beside_the_verdict(sv: Sv
     assert "全部完成，附验收单" in review and "submitted after the due date" in review
     status, html = await page(sv, f"/supervision/items/{item_id}", LEAD, "en")
     assert 'data-test="form-close"' not in html and 'data-test="completion-report"' not in html
+
+
+async def test_a_department_page_speaks_to_its_department_and_about_it_to_a_supervisor(sv: SvHub) -> None:
+    item_id = (await sv.decide(due_in=1))["item"]["id"]
+    status, own = await page(sv, "/supervision/units/pub-util", LEAD, "zh-CN")
+    assert status == 200 and "本单位牵头或配合办理的督办事项。" in own and "待本单位办理" in own
+    status, other = await page(sv, "/supervision/units/pub-util", SUPERVISOR, "zh-CN")
+    assert status == 200 and item_id in other
+    assert "本单位" not in other and "市公用事业局牵头或协办的事项。" in other and "待该单位办理" in other
+    status, english = await page(sv, "/supervision/units/pub-util", SUPERVISOR, "en")
+    assert "your department" not in english.lower() and "Waiting for the department" in english

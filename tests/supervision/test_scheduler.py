@@ -24,8 +24,9 @@ def move(clock: ManualClock, when: datetime) -> None:
     clock.advance((when - clock.now()).total_seconds())
 
 
-async def kinds_for(sv: SvHub, person: str) -> list[str]:
-    response = await sv.client.get("/api/v1/supervision/notifications?limit=200", headers=sv.auth(person))
+async def kinds_for(sv: SvHub, person: str, *, unread: bool = False) -> list[str]:
+    query = "limit=200&unread=true" if unread else "limit=200"
+    response = await sv.client.get(f"/api/v1/supervision/notifications?{query}", headers=sv.auth(person))
     notes = (await response.json())["notifications"]
     return sorted(n["kind"] + ":" + str(n["data"].get("threshold", "")) for n in notes
                   if n["kind"] in ("reminder", "escalation"))
@@ -106,6 +107,12 @@ async def test_extension_rearms_and_closing_stops_reminders(sv: SvHub) -> None:
     move(sv.clock, at_local(28, 9))
     assert await scheduler.run_once() == 0
     assert await kinds_for(sv, SUPERVISOR) == []
+    # closed: its reminders no longer ask for anyone's attention (still in the full list, no longer unread)
+    assert await kinds_for(sv, LEAD, unread=True) == ["reminder:remind:3", "reminder:remind:3"]
+    status, body = await sv.act(item_id, SUPERVISOR, "close", text="验收通过")
+    assert status == 200, body
+    assert await kinds_for(sv, LEAD, unread=True) == []
+    assert await kinds_for(sv, LEAD) == ["reminder:remind:3", "reminder:remind:3"]
 
 
 @pytest.fixture

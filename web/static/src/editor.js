@@ -8,6 +8,7 @@ import StarterKit from '@tiptap/starter-kit'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 
+import './prosemirror-base.css'
 import './editor.css'
 import { docRenewalMessage, onRenewal, trackSessionOfPage } from './lib/session.js'
 import { trackSaved } from './lib/ysync-status.js'
@@ -111,12 +112,21 @@ export function mountEditor (element, { docId, user, readOnly = false, strings =
   const editor = new Editor({
     element: content,
     editable: !readOnly,
+    injectCSS: false, // prosemirror-base.css instead of a <style> element the CSP refuses
     extensions: [
       // Collaboration brings its own (Yjs) undo; a trailing node would be written by every tab at once.
       StarterKit.configure({ undoRedo: false, trailingNode: false }),
       TableKit.configure({ table: { resizable: false } }),
       Collaboration.configure({ document: doc, field: 'default' }),
-      CollaborationCaret.configure({ provider, user: { name: user.name, color: user.color } })
+      CollaborationCaret.configure({
+        provider,
+        user: { name: user.name, color: user.color },
+        // A class per presence colour (editor.css) instead of the default inline style, which the hub's
+        // Content-Security-Policy refuses: selections of others would log an error and show no colour.
+        selectionRender: (other) => ({
+          class: `ProseMirror-yjs-selection ch-sel ch-sel-${String(other.color || '').replace('#', '').toLowerCase()}`
+        })
+      })
     ]
   })
 

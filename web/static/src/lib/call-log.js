@@ -1,5 +1,6 @@
 // The call log on the phone page: my calls from GET /api/v1/calls, the missed-calls count until seen (the
 // page's chip, the tab title, the Phone link's badge), and a "call back" button on every entry.
+import { cityTime } from './city-time.js'
 import { setNavBadge } from './nav-badge.js'
 
 export function formatDuration (seconds) {
@@ -108,10 +109,7 @@ export class CallLog {
   entry (item) {
     const outgoing = item.direction === 'outgoing'
     const other = outgoing ? item.target_card : item.caller_card
-    const when = new Date(item.dialled_at)
-    const time = when.toLocaleString(document.documentElement.lang || undefined, {
-      month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit'
-    })
+    const time = cityTime(item.dialled_at, { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' })
     let detail = this.t(`outcome.${item.outcome || 'answered'}`)
     if (item.state !== 'ended') detail = this.t('In call')
     else if (item.duration !== null && item.duration !== undefined) detail = `${detail} · ${formatDuration(item.duration)}`

@@ -1,5 +1,6 @@
 // The side panel of a shared document: who is in it, named versions (save, view, restore) and exports.
 // Used by the document page and, as a side panel, by pages that embed a document (e.g. a meeting's minutes).
+import { cityTime } from './city-time.js'
 
 function el (tag, className, text) {
   const node = document.createElement(tag)
@@ -21,8 +22,7 @@ async function api (method, url, body) {
 }
 
 function formatTime (iso) {
-  const date = new Date(iso)
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString()
+  return cityTime(iso)
 }
 
 /** Render the presence list: [{name, color, self}] from mountEditor's onPresence. */

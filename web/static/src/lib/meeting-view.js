@@ -1,5 +1,6 @@
 // The meeting page's DOM: video tiles, the participants list (hands, chair controls), the lobby, chat.
 // No HTML strings from data: every name goes through textContent.
+import { cityTime } from './city-time.js'
 
 function el (tag, attrs = {}, ...children) {
   const node = document.createElement(tag)
@@ -204,7 +205,7 @@ export class MeetingView {
   }
 
   addChat (message, mine) {
-    const time = new Date(message.sent_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    const time = cityTime(message.sent_at, { hour: '2-digit', minute: '2-digit' })
     this.chatLog.append(el('li', { class: 'chat-line' + (mine ? ' mine' : '') },
       el('span', { class: 'chat-who', text: message.name }), el('time', { class: 'muted', text: time }),
       el('p', { text: message.text })))
