@@ -47,8 +47,11 @@ async def docs_list(request: web.Request) -> web.StreamResponse:
     mine = await service.list_docs(principal, "mine")
     unit = await service.list_docs(principal, "unit")
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
+    # a minutes document shows the date of its meeting
+    meeting_starts = await service.meetings.meetings_of(principal)
     return await render(request, "docs_list.html", {"mine": mine, "unit_docs": unit, "units": units,
-                                                    "me": principal, "error": None})
+                                                    "me": principal, "error": None,
+                                                    "meeting_starts": meeting_starts})
 
 
 async def docs_create(request: web.Request) -> web.StreamResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -83,17 +83,21 @@ async def set_grants(conn: AsyncConnection, doc_id: str, grants: Iterable[Grant]
 
 
 async def visible_documents(conn: AsyncConnection, *, person_id: str, unit_id: str, scope: str,
-                            meeting_id: str | None = None, limit: int = 200) -> list[Document]:
+                            meeting_id: str | None = None, my_meetings: Sequence[str] = (),
+                            limit: int = 200) -> list[Document]:
     """Candidate documents for a list; the service still decides access for each one.
 
-    ``mine``: created by or shared with the person; ``unit``: owned by or shared with the unit;
-    ``meeting``: the meeting's documents.
+    ``mine``: created by or shared with the person, or the minutes of ``my_meetings``; ``unit``: owned by or
+    shared with the unit; ``meeting``: the meeting's documents.
     """
     query = sa.select(documents)
     if scope == "mine":
         shared = sa.select(doc_grants.c.doc_id).where(
             doc_grants.c.subject_kind == SubjectKind.PERSON.value, doc_grants.c.subject_id == person_id)
-        query = query.where(sa.or_(documents.c.created_by == person_id, documents.c.id.in_(shared)))
+        mine = [documents.c.created_by == person_id, documents.c.id.in_(shared)]
+        if my_meetings:
+            mine.append(documents.c.meeting_id.in_(list(my_meetings)))
+        query = query.where(sa.or_(*mine))
     elif scope == "unit":
         shared = sa.select(doc_grants.c.doc_id).where(
             doc_grants.c.subject_kind == SubjectKind.UNIT.value, doc_grants.c.subject_id == unit_id)

@@ -164,6 +164,24 @@ def append_under_heading(doc: Doc, headings: Sequence[str], texts: Sequence[str]
             paragraph.children.append(XmlText(text))
 
 
+def write_template(doc: Doc, blocks: Sequence[tuple[str, str]]) -> bool:
+    """Write a template into an empty document: ``(kind, text)`` blocks, kind ``h1``, ``h2`` or ``p``.
+
+    A document that has any content is left as it is (False): a template never overwrites what people wrote.
+    """
+    fragment = fragment_of(doc)
+    if len(fragment.children) > 0:
+        return False
+    with doc.transaction():
+        for kind, text in blocks:
+            if kind in ("h1", "h2"):
+                element = fragment.children.append(XmlElement("heading", None, [XmlText(text)] if text else []))
+                element.attributes["level"] = 1 if kind == "h1" else 2
+            else:
+                fragment.children.append(XmlElement("paragraph", None, [XmlText(text)] if text else []))
+    return True
+
+
 def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlElement) -> None:
     for child in source.children:
         if isinstance(child, XmlText):

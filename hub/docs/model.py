@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hub.auth.principal import Principal
 
 # The Y.XmlFragment that TipTap's Collaboration extension binds (web/static/src/editor.js, field 'default').
 FRAGMENT = "default"
@@ -44,12 +47,19 @@ class MeetingAccess(Protocol):
         """The person's part in the meeting, or None when they are neither invited nor taking part."""
         ...
 
+    async def meetings_of(self, principal: Principal) -> dict[str, datetime]:
+        """The meetings the person takes part in (chair, secretary, invited, their unit invited): id -> start."""
+        ...
+
 
 class NoMeetings:
     """MeetingAccess when no meetings domain is wired: nobody attends anything."""
 
     async def attendance(self, meeting_id: str, person_id: str) -> Attendance | None:
         return None
+
+    async def meetings_of(self, principal: Principal) -> dict[str, datetime]:
+        return {}
 
 
 @dataclass(frozen=True)

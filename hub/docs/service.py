@@ -194,12 +194,14 @@ class DocumentService:
 
     async def list_docs(self, principal: Principal, scope: str,
                    meeting_id: str | None = None) -> list[tuple[Document, DocRole]]:
-        """Documents the caller may open: ``mine``, ``unit`` (my unit's) or one ``meeting``'s."""
+        """Documents the caller may open: ``mine`` (with the minutes of my meetings), ``unit`` (my unit's) or one
+        ``meeting``'s."""
         if scope == "meeting" and not meeting_id:
             raise BadRequest("invalid_parameter", "meeting is required for scope=meeting", field="meeting")
+        my_meetings = list(await self.meetings.meetings_of(principal)) if scope == "mine" else []
         async with self.db.connect() as conn:
             docs = await catalog.visible_documents(conn, person_id=principal.id, unit_id=principal.org_unit.id,
-                                                   scope=scope, meeting_id=meeting_id)
+                                                   scope=scope, meeting_id=meeting_id, my_meetings=my_meetings)
         found = []
         for doc in docs:
             role = await self.role_of(principal.person, doc)

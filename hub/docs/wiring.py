@@ -67,7 +67,7 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
     if keys.MEETINGS in app:
         meetings = app[keys.MEETINGS]
         service.use_meetings(MeetingAttendance(meetings, directory))
-        meetings.use_minutes(MeetingMinutes(service, directory), service.minutes_final)
+        meetings.use_minutes(MeetingMinutes(service, directory, app[keys.SETTINGS].tz), service.minutes_final)
     if keys.MINUTES_WRITER not in app:  # tests may give supervision their own
         app[keys.MINUTES_WRITER] = DecisionMinutes(service)
 

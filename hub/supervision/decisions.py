@@ -162,13 +162,16 @@ class DecisionService:
     async def _write_minutes(self, meeting: MeetingInfo, decision: Decision, item: Item) -> None:
         if self.minutes is None or meeting.minutes_doc_id is None:
             return
-        unit = await self.directory.unit(item.lead_unit_id)
+        units = {unit.id: unit.name for unit in await self.directory.units()}
         person = await self.directory.find_person(item.responsible_id)
-        lines = [
-            f"{decision.number}. {decision.text}",
-            f"牵头单位 Lead: {unit.name}; 责任人 Responsible: {person.name if person else item.responsible_id}; "
-            f"办结时限 Due: {item.due_date.isoformat()}; 督办编号 Item: {item.id}",
-        ]
+        due = item.due_date
+        # Chinese only, as the minutes are an official paper; the decision's number is the one people cite
+        details = [f"牵头单位：{units.get(item.lead_unit_id, item.lead_unit_id)}"]
+        if item.coop_unit_ids:
+            details.append("协办单位：" + "、".join(units.get(u, u) for u in item.coop_unit_ids))
+        details += [f"责任人：{person.name if person else item.responsible_id}",
+                    f"办结时限：{due.year}年{due.month}月{due.day}日", f"已列入督办（第{decision.number}项）"]
+        lines = [f"{decision.number}. {decision.text}", "；".join(details) + "。"]
         try:
             await self.minutes.append_decision(meeting, decision, item, lines)
         except Exception:  # noqa: BLE001 - the decision stands even when the minutes cannot be written right now
