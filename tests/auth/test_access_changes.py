@@ -3,7 +3,6 @@ open sockets they concern, on SQLite and PostgreSQL: the change log is the guara
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +16,7 @@ from hub.bus import MemoryBus
 from hub.clock import Clock
 from hub.directory.service import DirectoryService
 from tests.conftest import Hub
+from tests.sockets import close_code
 
 WITHIN = 5.0
 
@@ -43,21 +43,11 @@ async def signaling(hub: Hub, person: str) -> tuple[aiohttp.ClientWebSocketRespo
     return ws, claims.jti
 
 
-async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
-    async with asyncio.timeout(WITHIN):
-        while True:
-            message = await ws.receive()
-            if message.type == aiohttp.WSMsgType.CLOSE:
-                return int(message.data)
-            if message.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                return ws.close_code
-
-
 async def test_revocation_known_only_to_the_database_closes_the_socket(hub: Hub, elsewhere: Any) -> None:
     _, auth = elsewhere
     ws, jti = await signaling(hub, "p-xie")
     assert await auth.revoke(jti, by="elsewhere") is True
-    assert await close_code(ws) == 4003
+    assert await close_code(ws, WITHIN) == 4003
 
 
 async def test_deactivation_known_only_to_the_database_closes_the_socket(hub: Hub, elsewhere: Any) -> None:
@@ -65,7 +55,7 @@ async def test_deactivation_known_only_to_the_database_closes_the_socket(hub: Hu
     ws, _ = await signaling(hub, "p-xie")
     other, _ = await signaling(hub, next(p for p in hub.people if p != "p-xie" and hub.people[p].active))
     await directory.set_active("p-xie", False)
-    assert await close_code(ws) == 4003
+    assert await close_code(ws, WITHIN) == 4003
     await other.send_json({"id": 2, "type": "ping"})
     assert (await other.receive_json(timeout=5))["success"] is True
 

@@ -22,6 +22,7 @@ import pytest
 
 from tests.directory.conftest import SMALL
 from tests.services import REDIS_URL, create_pg_database, drop_pg_database, redis_available
+from tests.sockets import close_code
 
 ROOT = Path(__file__).resolve().parents[2]
 WITHIN = 5.0
@@ -110,21 +111,6 @@ async def result(ws: aiohttp.ClientWebSocketResponse, request_id: int) -> dict[s
         message = await ws.receive_json(timeout=10)
         if message.get("type") == "result" and message.get("id") == request_id:
             return dict(message)
-
-
-async def close_code(ws: aiohttp.ClientWebSocketResponse, seconds: float) -> int | None:
-    """The code the server closes with, reading whatever comes before; None when still open after `seconds`."""
-    try:
-        async with asyncio.timeout(seconds):
-            while True:
-                message = await ws.receive()
-                # the code the server sent, not the client's own (1006 when the server had gone before it replied)
-                if message.type == aiohttp.WSMsgType.CLOSE:
-                    return int(message.data)
-                if message.type in (aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
-                    return ws.close_code
-    except TimeoutError:
-        return None
 
 
 async def assert_closed_in_time(sockets: Sockets, since: float) -> None:
