@@ -101,28 +101,32 @@ class Reports:
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:
     """A horizontal bar chart of on-time completion rate per department, as an SVG document."""
-    row_h, label_w, bar_w, pad = 28, 150, 220, 10
+    # Drawn at the size a phone shows it (about 360 px wide), so its text stays at least 13 px there; a desk
+    # shows it larger, up to the panel's max-width (supervision.css).
+    row_h, label_w, bar_w, pad, font = 30, 150, 150, 8, 15
     height = pad * 2 + 24 + row_h * max(1, len(units))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {label_w + bar_w + 70} '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {label_w + bar_w + 56} '
         f'{height}" aria-label="{escape(title)}"><title>{escape(title)}</title>',
-        f'<text x="{pad}" y="{pad + 14}" font-size="14" font-weight="600" fill="#1d2733">{escape(title)}</text>',
+        f'<text x="{pad}" y="{pad + 16}" font-size="{font + 1}" font-weight="600" fill="#1d2733">'
+        f'{escape(title)}</text>',
     ]
     if not units:
-        parts.append(f'<text x="{pad}" y="{pad + 24 + 18}" font-size="13" fill="#5b6776">{escape(no_data)}</text>')
+        parts.append(f'<text x="{pad}" y="{pad + 24 + 18}" font-size="{font}" fill="#5b6776">{escape(no_data)}</text>')
     for index, unit in enumerate(units):
         y = pad + 24 + index * row_h
         rate = unit["on_time_rate"]
         width = 0 if rate is None else round(bar_w * rate)
         colour = "#5b6776" if rate is None else ("#1b7f3b" if rate >= 0.8 else "#b26a00" if rate >= 0.5 else "#b3261e")
         label = "—" if rate is None else f"{rate * 100:.0f}%"
-        name = escape(unit["unit_name"][:14])
+        full = unit["unit_name"]
+        name = escape(full if len(full) <= 9 else full[:8] + "…")
         parts.append(
-            f'<g class="bar" data-unit="{escape(unit["unit_id"])}">'
-            f'<text x="{label_w - 6}" y="{y + 18}" font-size="13" text-anchor="end" fill="#1d2733">{name}</text>'
+            f'<g class="bar" data-unit="{escape(unit["unit_id"])}"><title>{escape(full)} {label}</title>'
+            f'<text x="{label_w - 6}" y="{y + 20}" font-size="{font}" text-anchor="end" fill="#1d2733">{name}</text>'
             f'<rect x="{label_w}" y="{y + 5}" width="{bar_w}" height="{row_h - 10}" fill="#eef2f7"/>'
             f'<rect x="{label_w}" y="{y + 5}" width="{width}" height="{row_h - 10}" fill="{colour}"/>'
-            f'<text x="{label_w + bar_w + 6}" y="{y + 18}" font-size="13" fill="#1d2733">{label}</text></g>'
+            f'<text x="{label_w + bar_w + 6}" y="{y + 20}" font-size="{font}" fill="#1d2733">{label}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
