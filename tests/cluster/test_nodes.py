@@ -44,8 +44,10 @@ async def test_nodes_expire_without_heartbeat() -> None:
     a, b = (RedisBus(REDIS_URL, prefix=prefix, node_id=n) for n in ("node-a", "node-b"))
     await a.start()
     await b.start()
-    reg_a = NodeRegistry(a, signaling_url="http://10.0.0.1:8080", media_address="10.0.0.1", interval=0.1)
-    reg_b = NodeRegistry(b, signaling_url="http://10.0.0.2:8080", media_address="10.0.0.2", interval=0.1)
+    # Half a second between heartbeats (entries live three): shorter lets a busy two-core CI machine expire a
+    # live node between its start and the first look.
+    reg_a = NodeRegistry(a, signaling_url="http://10.0.0.1:8080", media_address="10.0.0.1", interval=0.5)
+    reg_b = NodeRegistry(b, signaling_url="http://10.0.0.2:8080", media_address="10.0.0.2", interval=0.5)
     try:
         await reg_a.start()
         await reg_b.start()
@@ -53,7 +55,7 @@ async def test_nodes_expire_without_heartbeat() -> None:
         # node-b dies without leaving: no more heartbeats, its entry expires after three intervals.
         assert reg_b._task is not None
         reg_b._task.cancel()
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(2.0)
         assert {n.id for n in await reg_a.nodes()} == {"node-a"}
     finally:
         await reg_a.stop()
