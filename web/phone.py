@@ -22,7 +22,7 @@ JS_STRINGS = (
     "error.already_in_call", "error.cannot_call_yourself", "error.answered_elsewhere", "error.call_ended",
     "Camera or microphone not available", "Online", "Enter a number", "Calls", "Moved to a meeting",
     "Add a person", "error.meeting_forbidden", "error.already_in_the_call", "error.call_not_active",
-    "New",
+    "New", "Search for the person to call",
 )
 
 

@@ -115,3 +115,24 @@ async def test_a_hidden_tab_shows_a_notification_until_the_call_stops_ringing(li
     await expect(page.locator(PANEL)).to_be_hidden()
     # a call given up is a missed call: the badge on the Phone link says so, live
     await expect(page.locator("[data-test=nav-badge-missed-calls]")).to_have_text("1")
+
+
+async def test_a_person_found_in_the_directory_is_called_with_one_click(live: PhoneHub) -> None:
+    callee = await open_registered(live, "gov-office-03", "/docs")
+    desk = await live.open("p-xie", "/directory?q=%E8%92%8B%E5%B9%B3", width=390)
+    await shot(desk, "directory-call-zh_CN-390")
+    async with desk.context.expect_page() as opened:
+        await desk.click("[data-test=call-gov-office-03]")
+    phone = await opened.value
+    await expect(phone.locator("[data-test=call-state]")).to_have_text("对方振铃中…", timeout=10_000)
+    await expect(phone.locator("[data-test=call-peer]")).to_have_text("蒋平")
+    assert "dial=" not in phone.url, "a reload of the phone tab must not call again"
+    await expect(callee.locator("[data-test=page-incoming-name]")).to_have_text("谢继成")
+    await phone.click("[data-test=hangup]")
+    await expect(callee.locator(PANEL)).to_be_hidden()
+    # a link from outside the hub only fills in the call: nothing is dialled without a click
+    await phone.goto(f"{live.url}/phone?dial=person:gov-office-03")
+    await phone.wait_for_function("() => window.cityhubPhone && window.cityhubPhone.deviceId", polling=100)
+    await phone.wait_for_timeout(500)
+    await expect(callee.locator(PANEL)).to_be_hidden()
+    await expect(phone.locator("[data-test=in-call]")).to_be_hidden()

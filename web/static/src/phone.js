@@ -64,6 +64,7 @@ class PhonePage {
     await sig.start()
     await this.register()
     this.answerFromAnotherPage()
+    this.dialFromAnotherPage()
     await this.log.opened()
     this.soundHint()
     this.refreshPresence()
@@ -250,6 +251,21 @@ class PhonePage {
     if (this.call || this.incoming) return
     this.incoming = { call: { id: callId }, caller: { name: t('Incoming call') } }
     this.answer()
+  }
+
+  // The directory's call buttons open /phone?dial=person:ID or unit:ID in the phone tab. From a page of the hub
+  // the call is placed at once; a link from anywhere else only fills in the target and waits for a click.
+  dialFromAnotherPage () {
+    const params = new URLSearchParams(location.search)
+    const [kind, id] = (params.get('dial') || '').split(':')
+    if (!['person', 'unit'].includes(kind) || !id) return
+    params.delete('dial')
+    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`)
+    const fromTheHub = document.referrer.startsWith(`${location.origin}/`)
+    if (fromTheHub) { this.dial({ kind, id }, ''); return }
+    const button = document.querySelector(`[data-dial-kind="${kind}"][data-dial-id="${CSS.escape(id)}"]`)
+    if (button) button.focus()
+    else this.view.toast(t('Search for the person to call'))
   }
 
   async answer () {
