@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 
 class Clock:
@@ -37,6 +37,15 @@ class ManualClock(Clock):
         from datetime import timedelta
 
         self._now += timedelta(seconds=seconds)
+
+
+def local_time(moment: datetime | str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A moment (a datetime or ISO 8601 text) as the city's clock shows it (server.timezone); "" for none."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(tz).strftime(fmt)
 
 
 class Deadline:

@@ -427,4 +427,3 @@ def _validate_supervision(sv: SupervisionSettings) -> None:
         raise SettingsError("supervision.audit_checkpoint_every: must be at least 1")
     if sv.audit_checkpoint_interval <= 0:
         raise SettingsError("supervision.audit_checkpoint_interval: must be positive")
-

@@ -44,11 +44,11 @@ def editor_strings(translator: Translator) -> dict[str, Any]:
 async def docs_list(request: web.Request) -> web.StreamResponse:
     principal = await page_principal(request)
     service = request.app[keys.DOCS]
-    mine = await service.list_docs(principal, "mine")
+    # a minutes document of one of my meetings is mine, and shows the date of its meeting
+    meeting_starts = await service.meetings.meetings_of(principal)
+    mine = await service.list_docs(principal, "mine", my_meetings=meeting_starts)
     unit = await service.list_docs(principal, "unit")
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
-    # a minutes document shows the date of its meeting
-    meeting_starts = await service.meetings.meetings_of(principal)
     return await render(request, "docs_list.html", {"mine": mine, "unit_docs": unit, "units": units,
                                                     "me": principal, "error": None,
                                                     "meeting_starts": meeting_starts})

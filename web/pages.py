@@ -6,7 +6,6 @@ import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -19,6 +18,7 @@ from hub.auth.http import optional_principal
 from hub.auth.principal import Principal
 from hub.auth.routes import set_session_cookie
 from hub.bounds import MAX_PAGE
+from hub.clock import local_time
 from hub.errors import HubError, NotFound
 from hub.middleware import ERROR_PAGE
 from web.i18n import LANG_COOKIE, LOCALES, Translator, current_locale, negotiate
@@ -271,15 +271,6 @@ async def directory_page(request: web.Request) -> web.StreamResponse:
             "tree": await directory.tree(),
         },
     )
-
-
-def local_time(moment: datetime | str | None, tz: tzinfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A moment (a datetime or ISO 8601 text) as the city's clock shows it (server.timezone); "" for none."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.astimezone(tz).strftime(fmt)
 
 
 def filesize(size: int) -> str:

@@ -156,8 +156,7 @@ def append_under_heading(doc: Doc, headings: Sequence[str], texts: Sequence[str]
                     at += 1
                 break
         if at is None:
-            heading = fragment.children.append(XmlElement("heading", None, [XmlText(headings[0])]))
-            heading.attributes["level"] = 2  # a number, as y-prosemirror writes it (pycrdt types str only)
+            _append_heading(fragment, headings[0], 2)
             at = len(fragment.children)
         for offset, text in enumerate(texts):
             paragraph = fragment.children.insert(at + offset, XmlElement("paragraph"))
@@ -175,11 +174,15 @@ def write_template(doc: Doc, blocks: Sequence[tuple[str, str]]) -> bool:
     with doc.transaction():
         for kind, text in blocks:
             if kind in ("h1", "h2"):
-                element = fragment.children.append(XmlElement("heading", None, [XmlText(text)] if text else []))
-                element.attributes["level"] = 1 if kind == "h1" else 2
+                _append_heading(fragment, text, 1 if kind == "h1" else 2)
             else:
                 fragment.children.append(XmlElement("paragraph", None, [XmlText(text)] if text else []))
     return True
+
+
+def _append_heading(fragment: XmlFragment, text: str, level: int) -> None:
+    heading = fragment.children.append(XmlElement("heading", None, [XmlText(text)] if text else []))
+    heading.attributes["level"] = level  # a number, as y-prosemirror writes it (pycrdt types str only)
 
 
 def _copy_children(source: XmlFragment | XmlElement, target: XmlFragment | XmlElement) -> None:

@@ -36,8 +36,10 @@ class MeetingAttendance:
         return policy.minutes_attendance(person, meeting)
 
     async def meetings_of(self, principal: Principal) -> dict[str, datetime]:
-        found = await self.meetings.listing(principal, scope="mine", when="all", limit=200)
-        return {meeting.id: meeting.starts_at for meeting in found}
+        # the coming ones and the 200 most recent past ones (a list of all would start at the oldest)
+        coming = await self.meetings.listing(principal, scope="mine", when="upcoming", limit=200)
+        past = await self.meetings.listing(principal, scope="mine", when="past", limit=200)
+        return {meeting.id: meeting.starts_at for meeting in [*coming, *past]}
 
 
 class MeetingMinutes:

@@ -192,16 +192,20 @@ class DocumentService:
                                user={"name": person.name, "color": colour_of(person.id)},
                                label=person.id, valid_until=valid_until, person_id=person.id, jti=principal.jti)
 
-    async def list_docs(self, principal: Principal, scope: str,
-                   meeting_id: str | None = None) -> list[tuple[Document, DocRole]]:
-        """Documents the caller may open: ``mine`` (with the minutes of my meetings), ``unit`` (my unit's) or one
-        ``meeting``'s."""
+    async def list_docs(self, principal: Principal, scope: str, meeting_id: str | None = None, *,
+                        my_meetings: Iterable[str] | None = None) -> list[tuple[Document, DocRole]]:
+        """Documents the caller may open: ``mine`` (with the minutes of my meetings: ``my_meetings`` when the
+        caller looked them up already), ``unit`` (my unit's) or one ``meeting``'s."""
         if scope == "meeting" and not meeting_id:
             raise BadRequest("invalid_parameter", "meeting is required for scope=meeting", field="meeting")
-        my_meetings = list(await self.meetings.meetings_of(principal)) if scope == "mine" else []
+        if scope != "mine":
+            my_meetings = ()
+        elif my_meetings is None:
+            my_meetings = await self.meetings.meetings_of(principal)
         async with self.db.connect() as conn:
             docs = await catalog.visible_documents(conn, person_id=principal.id, unit_id=principal.org_unit.id,
-                                                   scope=scope, meeting_id=meeting_id, my_meetings=my_meetings)
+                                                   scope=scope, meeting_id=meeting_id,
+                                                   my_meetings=list(my_meetings))
         found = []
         for doc in docs:
             role = await self.role_of(principal.person, doc)

@@ -13,6 +13,7 @@ from typing import Any
 
 from hub.auth import policy
 from hub.auth.principal import Principal
+from hub.clock import local_time
 from hub.meetings import store
 from hub.meetings.model import Attendance
 from hub.meetings.service import MeetingService
@@ -148,7 +149,7 @@ def sheet_rows(report: dict[str, Any], tz: tzinfo) -> list[dict[str, Any]]:
     """The sign-in sheet: everyone who came, then the absent units and people, with local times."""
 
     def local(moment: str | None) -> str:
-        return datetime.fromisoformat(moment).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+        return local_time(moment, tz, "%Y-%m-%d %H:%M:%S")
 
     rows = [{
         "status": STATUS_TEXT["present"], "name": a["name"], "org_unit_name": a["org_unit_name"],

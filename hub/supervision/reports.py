@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 from hub.auth import policy
 from hub.auth.principal import Principal
+from hub.clock import local_time
 from hub.errors import Forbidden
 from hub.supervision import queries
 from hub.supervision.model import Item, ItemFilter, UnitStats
@@ -85,18 +85,14 @@ class Reports:
             rows.append({
                 **{k: record.get(k) for k in EXPORT_COLUMNS},
                 # times as the city's clock shows them (server.timezone), to the minute
-                "created_at": self._local(item.created_at),
-                "closed_at": self._local(item.closed_at),
+                "created_at": local_time(item.created_at, self.service.tz),
+                "closed_at": local_time(item.closed_at, self.service.tz),
                 "lead_unit": names.get(item.lead_unit_id, item.lead_unit_id),
                 "coop_units": "、".join(names.get(u, u) for u in item.coop_unit_ids),
                 "responsible": people[item.responsible_id].name if item.responsible_id in people
                 else item.responsible_id,
             })
         return rows
-
-
-    def _local(self, moment: datetime | None) -> str:
-        return moment.astimezone(self.service.tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:

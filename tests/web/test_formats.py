@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from web.pages import filesize, local_time
+from hub.clock import local_time
+from web.pages import filesize
 
 
 def test_file_sizes_read_as_people_read_them() -> None:

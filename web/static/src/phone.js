@@ -18,6 +18,17 @@ const refusal = (err, fallback) => (strings[`error.${err.code}`] ? t(`error.${er
 
 const PRESENCE_EVERY_MS = 15000
 
+// A one-time order in the address (?answer=, ?dial=): its value, removed from the address first, so that a
+// reload or a bookmark never carries it out again.
+function takeParam (name) {
+  const params = new URLSearchParams(location.search)
+  const value = params.get(name)
+  if (value === null) return null
+  params.delete(name)
+  history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}${location.hash}`)
+  return value
+}
+
 const MESSAGES = {
   busy: 'The line is busy.',
   missed: 'No answer',
@@ -243,11 +254,8 @@ class PhonePage {
   // Another page rang and the official pressed Answer there (lib/page-phone.js): it opened /phone?answer=ID.
   // The address is cleaned first, so a reload later answers nothing.
   answerFromAnotherPage () {
-    const params = new URLSearchParams(location.search)
-    const callId = params.get('answer')
+    const callId = takeParam('answer')
     if (!callId) return
-    params.delete('answer')
-    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`)
     if (this.call || this.incoming) return
     this.incoming = { call: { id: callId }, caller: { name: t('Incoming call') } }
     this.answer()
@@ -256,11 +264,8 @@ class PhonePage {
   // The directory's call buttons open /phone?dial=person:ID or unit:ID in the phone tab. From a page of the hub
   // the call is placed at once; a link from anywhere else only fills in the target and waits for a click.
   dialFromAnotherPage () {
-    const params = new URLSearchParams(location.search)
-    const [kind, id] = (params.get('dial') || '').split(':')
+    const [kind, id] = (takeParam('dial') || '').split(':')
     if (!['person', 'unit'].includes(kind) || !id) return
-    params.delete('dial')
-    history.replaceState(null, '', `${location.pathname}${params.size ? `?${params}` : ''}`)
     const fromTheHub = document.referrer.startsWith(`${location.origin}/`)
     if (fromTheHub) { this.dial({ kind, id }, ''); return }
     const button = document.querySelector(`[data-dial-kind="${kind}"][data-dial-id="${CSS.escape(id)}"]`)
