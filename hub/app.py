@@ -35,6 +35,8 @@ from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
 from hub.metrics import Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
+from hub.notifications.routes import routes as notification_routes
+from hub.notifications.service import NotificationService
 from hub.origin import origin_middleware
 from hub.settings import Settings
 from hub.storage.db import Database
@@ -46,10 +48,12 @@ from signaling.cluster_media import ClusterMediaRouter
 from signaling.media_router import LocalMediaRouter
 from signaling.meeting_rooms import MeetingRooms
 from signaling.meetings import commands as meeting_commands
+from signaling.notifications import commands as notification_commands
 from signaling.server import setup_signaling
 from signaling.sfu import Sfu, SfuConfig
 from web.docs_pages import setup_docs_pages
 from web.meetings import setup_meeting_pages
+from web.notifications import setup_notification_pages
 from web.pages import locale_middleware, setup_web
 from web.phone import setup_phone
 from web.supervision import setup_supervision_pages
@@ -113,7 +117,8 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         TokenCodec(settings, clock), directory, db, bus, clock,
         on_refusal=lambda code: metrics.auth_refusals.labels(code).inc(),
     )
-    app[keys.MEETINGS] = MeetingService(db, bus, directory, clock)
+    app[keys.NOTIFICATIONS] = NotificationService(db, bus, clock)
+    app[keys.MEETINGS] = MeetingService(db, bus, directory, clock, app[keys.NOTIFICATIONS])
     app[keys.CONFERENCE] = Conference.of(app[keys.MEETINGS])
     if settings.server.demo and await directory.is_empty():
         report = await directory.import_data(load_file(DEMO_DIRECTORY))
@@ -154,7 +159,12 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
     idle = timedelta(seconds=options.empty_end_after)
     sweeper = Ticker("meetings-sweeper", options.sweep_interval, lambda: meetings.end_unattended(idle))
     sweeper.start()
+    remind = timedelta(seconds=options.remind_before)
+    reminders = Ticker("meetings-reminders", options.sweep_interval, lambda: meetings.remind_starting(remind))
+    if options.remind_before > 0:
+        reminders.start()
     yield
+    await reminders.stop()
     await sweeper.stop()
     await rooms.stop()
     if cluster is not None:
@@ -235,6 +245,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
+        notification_routes,
     ]
     app.cleanup_ctx.extend(
         [_database, _bus, _node_registry, _services, access_changes_ctx, _meeting_rooms, docs_ctx, supervision_ctx,
@@ -247,11 +258,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/metrics", metrics)
     for routes in app[keys.API_ROUTES]:
         routes.register(app)
-    setup_signaling(app, registries=[meeting_commands, calls_commands])
+    setup_signaling(app, registries=[meeting_commands, calls_commands, notification_commands])
     setup_docs(app)
     setup_web(app)
     setup_meeting_pages(app)
     setup_docs_pages(app)
     setup_supervision_pages(app)
     setup_phone(app)
+    setup_notification_pages(app)
     return app

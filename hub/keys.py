@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hub.meetings.conference import Conference
     from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
+    from hub.notifications.service import NotificationService
     from hub.settings import Settings
     from hub.storage.db import Database
     from hub.supervision.decisions import DecisionService, MeetingGate, MinutesWriter
@@ -53,6 +54,8 @@ CONFERENCE: web.AppKey[Conference] = web.AppKey("conference")
 # This node's meeting rooms: participants, lobby, the SFU behind them.
 MEETING_ROOMS: web.AppKey[MeetingRooms] = web.AppKey("meeting_rooms")
 CALLS: web.AppKey[CallService] = web.AppKey("calls")
+# Every person's notifications (meetings, supervision items), pushed live over /ws.
+NOTIFICATIONS: web.AppKey[NotificationService] = web.AppKey("notifications")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.

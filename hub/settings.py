@@ -203,6 +203,9 @@ class MeetingSettings:
     # this many seconds; every node looks every sweep_interval seconds.
     empty_end_after: float = 1800.0
     sweep_interval: float = 60.0
+    # Everyone a meeting concerns is told this many seconds before it starts (0: never); every node looks every
+    # sweep_interval seconds, and only one tells.
+    remind_before: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -399,6 +402,8 @@ def _validate(settings: Settings) -> None:
     for key in ("empty_end_after", "sweep_interval"):
         if getattr(settings.meetings, key) <= 0:
             raise SettingsError(f"meetings.{key}: must be positive")
+    if settings.meetings.remind_before < 0:
+        raise SettingsError("meetings.remind_before: must not be negative (0: no reminders)")
     if not 0 <= settings.meetings.last_n <= MAX_LAST_N:
         raise SettingsError(f"meetings.last_n: must be 0 to {MAX_LAST_N}, not {settings.meetings.last_n}")
     if not 1 <= settings.meetings.audio_n <= MAX_AUDIO_N:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from signaling.calls import calls as call_commands
 from signaling.meetings import commands as meeting_commands
+from signaling.notifications import commands as notification_commands
 from signaling.protocol import Commands
 from signaling.server import core
 from signaling.socket import CloseCode
@@ -20,7 +21,7 @@ from signaling.socket import CloseCode
 DOC = Path(__file__).resolve().parents[1] / "docs" / "signaling.md"
 
 # Every registry hub.app registers; a domain adding one adds it here too (the doc test checks the running hub).
-REGISTRIES: list[Commands] = [core, meeting_commands, call_commands]
+REGISTRIES: list[Commands] = [core, meeting_commands, call_commands, notification_commands]
 
 INTRO = """# /ws signaling protocol
 

@@ -57,8 +57,8 @@ def _query_string(query: ItemQuery, **changes: Any) -> str:
 
 async def _notifications(request: web.Request, principal: Principal) -> list[dict[str, Any]]:
     """The viewer's unread notifications, newest first, for the panel on the supervision pages."""
-    found = await request.app[keys.SUPERVISION].notifications(principal, unread_only=True, limit=10)
-    return [n.to_dict() | {"at": n.created_at} for n in found]
+    found = await request.app[keys.SUPERVISION].item_news(principal, unread_only=True, limit=10)
+    return [n.to_dict() | {"item_id": n.subject_id, "at": n.created_at} for n in found]
 
 
 async def dashboard_page(request: web.Request) -> web.StreamResponse:
@@ -162,7 +162,7 @@ async def notification_read(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["notification_id"]
     if not raw.isdigit():
         raise BadRequest("invalid_parameter", "no such notification", field="notification_id")
-    await request.app[keys.SUPERVISION].mark_read(principal, int(raw))
+    await request.app[keys.NOTIFICATIONS].mark_read(principal.id, int(raw))
     form = await request.post()
     target = str(form.get("next", "/supervision"))
     raise web.HTTPSeeOther(target if target.startswith("/supervision") else "/supervision")

@@ -15,8 +15,9 @@ from typing import Any
 from hub.auth.principal import Principal
 from hub.bus.base import Message
 from hub.errors import Conflict, NotFound, Unavailable
-from hub.meetings.service import MeetingService
+from hub.meetings.service import MeetingService, notice_data
 from hub.meetings.stage import STAGE_TTL, MeetingStage
+from hub.notifications.model import Subject
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,15 @@ class MeetingFloor:
 
     async def grant(self, principal: Principal, meeting_id: str, participant_id: str) -> dict[str, Any]:
         """The chair gives the floor: the requester is called on (spotlight, microphone on)."""
-        await self.meetings.moderated(principal, meeting_id)
+        meeting = await self.meetings.moderated(principal, meeting_id)
         request = await self._take(meeting_id, participant_id)
         await self.meetings.publish(meeting_id, "floor.granted", {"participant_id": participant_id,
                                                                   "by": principal.id})
-        return await self.stage.spotlight(principal, meeting_id, str(request.get("person_id")),
-                                          participant_id=participant_id)
+        person_id = str(request.get("person_id"))
+        stage = await self.stage.spotlight(principal, meeting_id, person_id, participant_id=participant_id)
+        await self.meetings.notifications.send([person_id], Subject.MEETING, meeting_id, "floor_granted",
+                                               notice_data(meeting))
+        return stage
 
     async def decline(self, principal: Principal, meeting_id: str, participant_id: str) -> None:
         """The chair turns a request down."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.bus.base import Bus, Message
@@ -19,6 +21,8 @@ from hub.directory.service import DirectoryService
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.meetings import store
 from hub.meetings.model import ChatMessage, JoinDecision, Meeting, MeetingChanges, MeetingStatus
+from hub.notifications.model import Notification, Subject
+from hub.notifications.service import NotificationService
 from hub.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -61,11 +65,13 @@ class NewMeeting:
 class MeetingService:
     """Meetings: the one place that decides who may do what with them."""
 
-    def __init__(self, db: Database, bus: Bus, directory: DirectoryService, clock: Clock) -> None:
+    def __init__(self, db: Database, bus: Bus, directory: DirectoryService, clock: Clock,
+                 notifications: NotificationService) -> None:
         self.db = db
         self.bus = bus
         self.directory = directory
         self.clock = clock
+        self.notifications = notifications
         self._create_minutes: Callable[[Meeting], Awaitable[str]] | None = None
         # live meetings this node saw empty, and since when (end_unattended)
         self._empty_since: dict[str, datetime] = {}
@@ -103,8 +109,11 @@ class MeetingService:
         await self._check(meeting)
         if self._create_minutes is not None:
             meeting = dataclasses.replace(meeting, minutes_doc_id=await self._create_minutes(meeting))
+        invited = await self.people_of(meeting)
         async with self.db.begin() as conn:
             await store.insert(conn, meeting)
+            sent = await self._tell(conn, meeting, "invited", invited - {principal.id})
+        await self.notifications.announce(sent)
         log.info("meeting %s scheduled by %s", meeting.id, principal.id)
         return meeting
 
@@ -126,8 +135,16 @@ class MeetingService:
             values["title"] = values["title"].strip()
         updated = _main_unit_invited(dataclasses.replace(meeting, **values))
         await self._check(updated)
+        before, after = await self.people_of(meeting), await self.people_of(updated)
+        others = {principal.id}
+        changed = any(getattr(meeting, k) != getattr(updated, k) for k in NOTICED_CHANGES)
         async with self.db.begin() as conn:
             await store.update(conn, updated)
+            sent = await self._tell(conn, updated, "invited", after - before - others)
+            sent += await self._tell(conn, updated, "uninvited", before - after - others)
+            if changed:
+                sent += await self._tell(conn, updated, "changed", (after & before) - others)
+        await self.notifications.announce(sent)
         await self.publish(meeting_id, "meeting.updated", {"meeting": updated.to_dict()})
         return updated
 
@@ -138,13 +155,47 @@ class MeetingService:
                        "only the organizer, the chair or an admin may cancel this meeting")
         if meeting.status == MeetingStatus.LIVE:
             return await self.end(principal, meeting_id)
+        invited = await self.people_of(meeting)
         async with self.db.begin() as conn:
             moved = await store.set_status(conn, meeting_id, MeetingStatus.CANCELLED,
                                            only_from=[MeetingStatus.SCHEDULED], ended_at=self.clock.now())
-        if not moved:
-            raise Conflict("meeting_over", "this meeting is over already")
+            if not moved:
+                raise Conflict("meeting_over", "this meeting is over already")
+            # the reminder about it asks nothing of anyone any more
+            await self.notifications.retire(conn, Subject.MEETING, meeting_id, ("starting",))
+            sent = await self._tell(conn, meeting, "cancelled", invited - {principal.id})
+        await self.notifications.announce(sent)
         await self.publish(meeting_id, "meeting.ended", {"meeting_id": meeting_id, "reason": "cancelled"})
         return await self._get(meeting_id)
+
+    async def people_of(self, meeting: Meeting) -> set[str]:
+        """Everyone a meeting concerns: its chair, secretary and organizer, the invited people and the active
+        members of the invited units."""
+        people = {meeting.chair_id, meeting.organizer_id, *meeting.invited_people}
+        if meeting.secretary_id:
+            people.add(meeting.secretary_id)
+        people.update(p.id for p in await self.directory.members(list(meeting.invited_units)))
+        return people
+
+    async def _tell(self, conn: AsyncConnection, meeting: Meeting, kind: str, people: set[str]) -> list[Notification]:
+        """Notifications about a meeting, written in the caller's transaction (announce them after it)."""
+        if not people:
+            return []
+        return await self.notifications.write(conn, people, Subject.MEETING, meeting.id, kind, notice_data(meeting))
+
+    async def remind_starting(self, before: timedelta) -> list[str]:
+        """Tell everyone a meeting concerns that it starts within `before`: once per meeting and start time,
+        whichever node looks first. Called on a timer by every node; the ids of the meetings reminded of."""
+        now = self.clock.now()
+        async with self.db.connect() as conn:
+            soon = await store.starting_between(conn, now, now + before)
+        reminded = []
+        for meeting in soon:
+            once = f"meeting-starting:{meeting.id}:{meeting.starts_at.isoformat()}"
+            if await self.notifications.send(await self.people_of(meeting), Subject.MEETING, meeting.id, "starting",
+                                             notice_data(meeting), once=once):
+                reminded.append(meeting.id)
+        return reminded
 
     async def _check(self, meeting: Meeting) -> None:
         if not meeting.title:
@@ -379,6 +430,16 @@ class MeetingService:
         """The latest chat messages, oldest first (for late joiners)."""
         async with self.db.connect() as conn:
             return await store.recent_chat(conn, meeting_id, limit)
+
+
+# Changes of a meeting its invitees are told of (a new lobby setting or lock is nobody's news).
+NOTICED_CHANGES = ("title", "starts_at", "ends_at", "chair_id", "description", "main_unit")
+
+
+def notice_data(meeting: Meeting) -> dict[str, Any]:
+    """What a notification about a meeting carries: enough to show it and to put it in a calendar."""
+    return {"title": meeting.title, "starts_at": meeting.starts_at.isoformat(),
+            "ends_at": meeting.ends_at.isoformat(), "calendar": f"/api/v1/meetings/{meeting.id}/calendar.ics"}
 
 
 def _removed_key(meeting_id: str, person_id: str) -> str:

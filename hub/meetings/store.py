@@ -188,6 +188,13 @@ async def live(conn: AsyncConnection) -> list[Meeting]:
     return await _load(conn, sa.select(meetings).where(meetings.c.status == MeetingStatus.LIVE.value))
 
 
+async def starting_between(conn: AsyncConnection, after: datetime, until: datetime) -> list[Meeting]:
+    """Scheduled meetings whose start is in (after, until]."""
+    return await _load(conn, sa.select(meetings).where(
+        meetings.c.status == MeetingStatus.SCHEDULED.value, meetings.c.starts_at > after,
+        meetings.c.starts_at <= until))
+
+
 async def listing(
     conn: AsyncConnection,
     *,

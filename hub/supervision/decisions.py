@@ -38,6 +38,9 @@ class MeetingGate(Protocol):
     async def role_of(self, meeting_id: str, person_id: str) -> str | None:
         """The person's role in the meeting ("chair", "secretary", "participant", ...), or None."""
 
+    async def chair_of(self, meeting_id: str) -> str | None:
+        """The person who chairs the meeting, or None when there is no such meeting."""
+
 
 class MinutesWriter(Protocol):
     """What supervision asks the documents domain."""

@@ -21,7 +21,11 @@ class MeetingsGate:
             return None
         # A cancelled meeting takes no decisions, as one closed for edits.
         closed = found.closed_for_edits or found.status == MeetingStatus.CANCELLED
-        return MeetingInfo(found.id, found.title, closed, found.minutes_doc_id)
+        return MeetingInfo(found.id, found.title, closed, found.minutes_doc_id, found.chair_id)
+
+    async def chair_of(self, meeting_id: str) -> str | None:
+        found = await self.meetings.find(meeting_id)
+        return found.chair_id if found else None
 
     async def role_of(self, meeting_id: str, person_id: str) -> str | None:
         found = await self.meetings.find(meeting_id)

@@ -90,6 +90,7 @@ class MeetingInfo:
     title: str
     closed_for_edits: bool
     minutes_doc_id: str | None = None
+    chair_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -218,27 +219,6 @@ class FollowUp:
             "data": self.data,
             "at": self.at.isoformat(),
             "attachments": [a.to_dict() for a in self.attachments],
-        }
-
-
-@dataclass(frozen=True)
-class Notification:
-    id: int
-    person_id: str
-    item_id: str
-    kind: str
-    data: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "item_id": self.item_id,
-            "kind": self.kind,
-            "data": self.data,
-            "created_at": self.created_at.isoformat(),
-            "read": self.read_at is not None,
         }
 
 

@@ -15,6 +15,7 @@ from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, download
+from hub.notifications.routes import notification_id
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.model import Action, ItemFilter, Priority, Status
 from hub.supervision.reports import EXPORT_COLUMNS
@@ -284,23 +285,21 @@ class NotificationQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)
 
 
-@routes.get("/api/v1/supervision/notifications", summary="Your reminders, escalations and item news",
-            query=NotificationQuery)
+@routes.get("/api/v1/supervision/notifications", query=NotificationQuery,
+            summary="My notifications about supervision items (as /api/v1/notifications?subject=item, with item_id)")
 async def notifications(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     try:
         query = NotificationQuery.model_validate(dict(request.query))
     except ValidationError as exc:
         raise validation_error(exc, "parameter") from None
-    found = await request.app[keys.SUPERVISION].notifications(principal, unread_only=query.unread, limit=query.limit)
-    return json_response({"notifications": [n.to_dict() for n in found]})
+    found = await request.app[keys.SUPERVISION].item_news(principal, unread_only=query.unread, limit=query.limit)
+    return json_response({"notifications": [n.to_dict() | {"item_id": n.subject_id} for n in found]})
 
 
-@routes.post("/api/v1/supervision/notifications/{notification_id}/read", summary="Mark a notification read")
+@routes.post("/api/v1/supervision/notifications/{notification_id}/read",
+             summary="Mark a notification read (as /api/v1/notifications/{notification_id}/read)")
 async def notification_read(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    raw = request.match_info["notification_id"]
-    if not raw.isdigit():
-        raise BadRequest("invalid_parameter", "notification id must be a number", field="notification_id")
-    await request.app[keys.SUPERVISION].mark_read(principal, int(raw))
-    return json_response({"read": True})
+    unread = await request.app[keys.NOTIFICATIONS].mark_read(principal.id, notification_id(request))
+    return json_response({"read": True, "unread": unread})

@@ -22,7 +22,8 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS].supervision
     db, bus, clock, directory = app[keys.DB], app[keys.BUS], app[keys.CLOCK], app[keys.DIRECTORY]
     webhooks = WebhookSender(db, clock, settings)
-    service = SupervisionService(db, bus, clock, directory, settings, webhooks, app[keys.SETTINGS].tz)
+    service = SupervisionService(db, bus, clock, directory, settings, webhooks, app[keys.SETTINGS].tz,
+                                 app[keys.NOTIFICATIONS])
     anchor = AuditAnchor(
         service, CheckpointKeys.for_signing(app[keys.SETTINGS]), settings, checkpoint_file(app[keys.SETTINGS])
     )
@@ -34,6 +35,8 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     gate = app.get(keys.MEETING_GATE)
     if gate is None and keys.MEETINGS in app:
         gate = MeetingsGate(app[keys.MEETINGS], directory)
+    if gate is not None:
+        service.meeting_chair = gate.chair_of
     app[keys.DECISIONS] = DecisionService(service, directory, bus, gate, app.get(keys.MINUTES_WRITER))
     scheduler = ReminderScheduler(service, settings)
     app[keys.REMINDERS] = scheduler

@@ -99,6 +99,6 @@ class ReminderScheduler:
             )
             change = Change(send.kind, item, None, data)
             await service.record(conn, change, audit_data=data)
-        log.info("supervision item %s: %s (%s) sent to %d people", item.id, send.kind, send.key, len(change.notify))
+        log.info("supervision item %s: %s (%s) sent to %d people", item.id, send.kind, send.key, len(change.sent))
         await service.announce(change)
         return True

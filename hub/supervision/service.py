@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -25,6 +25,8 @@ from hub.clock import Clock
 from hub.directory.model import Role
 from hub.directory.service import DirectoryService
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
+from hub.notifications.model import Notification, Subject
+from hub.notifications.service import NotificationService
 from hub.settings import SupervisionSettings
 from hub.storage.db import Database
 from hub.supervision import audit, store
@@ -46,21 +48,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Bus channel of every item event (dashboards, other nodes); a person's notifications go to notify.{person_id}.
+# Bus channel of every item event (dashboards, other nodes); a person's notifications: hub.notifications.
 ITEMS_CHANNEL = "supervision.items"
 MAX_TEXT = 5000
 
-# Who hears of each change (besides the bus and webhooks): "unit" = lead-unit members, "supervisors".
+# Who is notified of each change (besides the bus and webhooks): "unit" = the responsible person and the lead
+# unit's members, "supervisors", "chair" = the chair of the item's meeting.
 NOTIFY: dict[str, tuple[str, ...]] = {
-    "created": ("unit",),
+    "created": ("unit", "chair"),
     "submit": ("supervisors",),
     "request_extension": ("supervisors",),
-    "return": ("unit",),
-    "close": ("unit",),
-    "grant_extension": ("unit",),
+    "return": ("unit", "chair"),
+    "close": ("unit", "chair"),
+    "grant_extension": ("unit", "chair"),
     "deny_extension": ("unit",),
-    "cancel": ("unit",),
+    "cancel": ("unit", "chair"),
+    "reminder": ("unit",),
+    "escalation": ("unit", "supervisors", "chair"),
 }
+# Kinds that ask the unit to act: once the item is closed or cancelled, nobody's unread ones stand.
+ASKING = ("reminder", "escalation")
 
 
 def new_id(prefix: str) -> str:
@@ -75,7 +82,8 @@ class Change:
     item: Item
     actor: str | None
     data: dict[str, Any] = field(default_factory=dict)
-    notify: list[str] = field(default_factory=list)
+    # The notifications written with it, announced after the commit.
+    sent: list[Notification] = field(default_factory=list)
     # The seq of its audit event, once recorded.
     audit_seq: int = 0
 
@@ -85,7 +93,7 @@ class SupervisionService:
 
     def __init__(
         self, db: Database, bus: Bus, clock: Clock, directory: DirectoryService, settings: SupervisionSettings,
-        webhooks: WebhookSender, tz: tzinfo,
+        webhooks: WebhookSender, tz: tzinfo, notifications: NotificationService,
     ) -> None:
         self.db = db
         self.bus = bus
@@ -94,6 +102,9 @@ class SupervisionService:
         self.settings = settings
         self.webhooks = webhooks
         self.tz = tz  # the city's (server.timezone): due days end there
+        self.notifications = notifications
+        # The chair of a meeting, by meeting id (the meetings domain's, set by runtime.py): hears of its items.
+        self.meeting_chair: Callable[[str], Awaitable[str | None]] | None = None
         # One writer at a time in this process keeps the audit chain linear (PostgreSQL adds an advisory lock).
         self._write_lock = asyncio.Lock()
         # The chain's signed checkpoints; set by runtime.py (the anchor writes through this service's transactions).
@@ -123,18 +134,12 @@ class SupervisionService:
             conn, at=now, actor=change.actor, item_id=change.item.id, action=f"item.{change.event}", data=audit_data
         )
         recipients = await self._recipients(change)
-        change.notify = recipients
-        await store.insert_notifications(
-            conn,
-            [
-                {"person_id": pid, "item_id": change.item.id, "kind": change.event,
-                 "data": {"title": change.item.title, **change.data}, "created_at": now}
-                for pid in recipients
-            ],
-        )
+        if recipients:
+            change.sent = await self.notifications.write(conn, recipients, Subject.ITEM, change.item.id, change.event,
+                                                         {"title": change.item.title, **change.data})
         if change.item.status not in OPEN_STATUSES:
             # closed or cancelled: its reminders and escalations ask nobody for anything any more
-            await store.retire_reminders(conn, change.item.id, now)
+            await self.notifications.retire(conn, Subject.ITEM, change.item.id, ASKING)
         await self.webhooks.enqueue(conn, f"item.{change.event}", change.item, change.actor, change.data)
 
     async def announce(self, change: Change) -> None:
@@ -143,9 +148,7 @@ class SupervisionService:
         message = {"type": "event", "event": f"item.{change.event}", "item": change.item.to_dict(),
                    "actor": change.actor, "data": change.data}
         await self.bus.publish(ITEMS_CHANNEL, message)
-        for pid in change.notify:
-            await self.bus.publish(f"notify.{pid}", {"type": "event", "event": "notification", "kind": change.event,
-                                                     "item_id": change.item.id, "title": change.item.title})
+        await self.notifications.announce(change.sent)
         self.webhooks.wake()
         if self.anchor is not None:
             try:
@@ -155,14 +158,16 @@ class SupervisionService:
 
     async def _recipients(self, change: Change) -> list[str]:
         who = NOTIFY.get(change.event, ())
-        if change.event in ("reminder", "escalation"):
-            who = ("unit",) if change.event == "reminder" else ("unit", "supervisors")
         people: set[str] = set()
         if "unit" in who:
             people.add(change.item.responsible_id)
             people.update(p.id for p in await self.directory.members([change.item.lead_unit_id]))
         if "supervisors" in who:
             people.update(await self.supervisors())
+        if "chair" in who and self.meeting_chair is not None:
+            chair = await self.meeting_chair(change.item.meeting_id)
+            if chair:
+                people.add(chair)
         people.discard(change.actor or "")
         return sorted(people)
 
@@ -317,11 +322,8 @@ class SupervisionService:
             await self._require_view(conn, principal, await self._load(conn, meta.item_id))
         return meta.filename, meta.content_type, content
 
-    async def notifications(self, principal: Principal, *, unread_only: bool = False, limit: int = 50) -> list[Any]:
-        async with self.db.connect() as conn:
-            return await store.notifications_of(conn, principal.id, unread_only=unread_only, limit=limit)
-
-    async def mark_read(self, principal: Principal, notification_id: int) -> None:
-        async with self.db.begin() as conn:
-            if not await store.mark_read(conn, principal.id, notification_id, self.clock.now()):
-                raise NotFound("notification_not_found", f"no notification {notification_id}")
+    async def item_news(self, principal: Principal, *, unread_only: bool = False,
+                        limit: int = 50) -> list[Notification]:
+        """The principal's notifications about items, newest first."""
+        return await self.notifications.listing(principal.id, unread_only=unread_only, subject=Subject.ITEM,
+                                                limit=limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,11 +17,10 @@ from hub.supervision.model import (
     Decision,
     FollowUp,
     Item,
-    Notification,
     Priority,
     Status,
 )
-from hub.supervision.tables import attachments, decisions, followups, item_units, items, notifications, rollup
+from hub.supervision.tables import attachments, decisions, followups, item_units, items, rollup
 
 
 def decision_of(row: Any, item_id: str) -> Decision:
@@ -193,40 +192,3 @@ async def attachment_content(conn: AsyncConnection, attachment_id: str) -> tuple
     row = (await conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id))).first()
     return (_attachment(row), bytes(row.content)) if row else None
 
-
-async def insert_notifications(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(sa.insert(notifications), rows)
-
-
-async def notifications_of(
-    conn: AsyncConnection, person_id: str, *, unread_only: bool, limit: int
-) -> list[Notification]:
-    query = sa.select(notifications).where(notifications.c.person_id == person_id)
-    if unread_only:
-        query = query.where(notifications.c.read_at.is_(None))
-    rows = (await conn.execute(query.order_by(notifications.c.id.desc()).limit(limit))).all()
-    return [
-        Notification(
-            id=row.id, person_id=row.person_id, item_id=row.item_id, kind=row.kind, data=row.data,
-            created_at=row.created_at, read_at=row.read_at,
-        )
-        for row in rows
-    ]
-
-
-async def retire_reminders(conn: AsyncConnection, item_id: str, now: datetime) -> None:
-    """Mark everyone's unread reminders and escalations of an item read (the item is closed or cancelled)."""
-    await conn.execute(
-        sa.update(notifications)
-        .where(notifications.c.item_id == item_id, notifications.c.read_at.is_(None),
-               notifications.c.kind.in_(("reminder", "escalation")))
-        .values(read_at=now)
-    )
-
-
-async def mark_read(conn: AsyncConnection, person_id: str, notification_id: int, now: datetime) -> bool:
-    """Mark one of a person's notifications read; False when they have no such notification."""
-    mine = (notifications.c.id == notification_id) & (notifications.c.person_id == person_id)
-    await conn.execute(sa.update(notifications).where(mine, notifications.c.read_at.is_(None)).values(read_at=now))
-    return (await conn.scalar(sa.select(notifications.c.id).where(mine))) is not None

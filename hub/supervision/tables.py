@@ -138,19 +138,6 @@ reminders = sa.Table(
     sa.Column("skipped", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
-notifications = sa.Table(
-    "supervision_notifications",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("person_id", sa.String(64), nullable=False),
-    sa.Column("item_id", sa.String(32), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("read_at", UtcDateTime, nullable=True),
-    sa.Index("ix_supervision_notifications_person", "person_id", "read_at"),
-)
-
 # The outbox and delivery log of webhooks: written in the same transaction as the change it reports.
 webhook_deliveries = sa.Table(
     "supervision_webhook_deliveries",

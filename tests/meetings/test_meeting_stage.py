@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from hub import keys
+from hub.notifications.model import Subject
 from signaling.client import MeetingClient
 from tests.conftest import Hub, make_settings, start_hub
 from tests.meetings.conftest import create_meeting
@@ -155,8 +156,13 @@ async def test_floor_requests_are_queued_granted_and_declined(hub: Hub, signalin
     assert granted["spotlight"]["participant_id"] == ids[VENUE]
     assert (await member.event("floor.granted"))["participant_id"] == ids[VENUE]
     assert (await venue.event("moderator.unmuted"))["reason"] == "spotlight"
+    # the venue is told on every page too (a notification), the one declined below is not
+    notes = await hub.app[keys.NOTIFICATIONS].listing(VENUE, subject=Subject.MEETING)
+    assert [(n.kind, n.subject_id) for n in notes][:1] == [("floor_granted", meeting["id"])]
     await chair.request("moderator.decline_floor", meeting_id=meeting["id"], participant_id=ids["pub-util-04"])
     assert (await member.event("floor.declined"))["by"] == "p-xie"
+    member_notes = await hub.app[keys.NOTIFICATIONS].listing("pub-util-04")
+    assert "floor_granted" not in [n.kind for n in member_notes]
     assert await hub.app[keys.CONFERENCE].floor.queue(meeting["id"]) == []
     assert (await refused(chair, "moderator.decline_floor", meeting_id=meeting["id"],
                           participant_id=ids["pub-util-04"])).code == "floor_request_not_found"

@@ -76,3 +76,27 @@ async def test_ping_reports_an_unreachable_database(tmp_path: Path) -> None:
         assert await db.ping() is False
     finally:
         await db.close()
+
+
+async def test_supervision_notifications_move_into_the_notifications_table(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    try:
+        await db.upgrade("supervision@head")
+        async with db.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO supervision_notifications (person_id, item_id, kind, data, created_at, read_at) "
+                "VALUES ('pub-util-04', 'it1', 'return', '{\"title\": \"管网改造\"}', CURRENT_TIMESTAMP, NULL), "
+                "('pub-util-05', 'it1', 'close', '{\"title\": \"管网改造\"}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ))
+        await db.upgrade()
+        tables, _ = await schema(db)
+        assert "supervision_notifications" not in tables
+        async with db.connect() as conn:
+            rows = (await conn.execute(sa.text(
+                "SELECT person_id, subject, subject_id, kind, data, read_at IS NULL FROM notifications ORDER BY id"
+            ))).all()
+        moved = [(r[0], r[1], r[2], r[3], r[5]) for r in rows]
+        assert moved == [("pub-util-04", "item", "it1", "return", True), ("pub-util-05", "item", "it1", "close", False)]
+        assert "管网改造" in str(rows[0][4])
+    finally:
+        await db.close()

@@ -21,6 +21,7 @@ from hub import keys
 from hub.app import create_app
 from hub.auth.tokens import TokenCodec
 from hub.clock import ManualClock
+from hub.notifications import tables as notification_tables
 from hub.settings import Settings
 from hub.supervision import tables
 from hub.supervision.model import Decision, Item, MeetingInfo
@@ -45,7 +46,7 @@ class Meetings:
         self.roles: dict[tuple[str, str], str] = {}
 
     def add(self, meeting_id: str, title: str = "市政府常务会议", minutes: str | None = "doc-minutes-1") -> None:
-        self.meetings[meeting_id] = MeetingInfo(meeting_id, title, False, minutes)
+        self.meetings[meeting_id] = MeetingInfo(meeting_id, title, False, minutes, CHAIR)
         self.roles.update({(meeting_id, CHAIR): "chair", (meeting_id, SECRETARY): "secretary",
                            (meeting_id, PARTICIPANT): "participant"})
 
@@ -57,6 +58,10 @@ class Meetings:
 
     async def role_of(self, meeting_id: str, person_id: str) -> str | None:
         return self.roles.get((meeting_id, person_id))
+
+    async def chair_of(self, meeting_id: str) -> str | None:
+        found = self.meetings.get(meeting_id)
+        return found.chair_id if found else None
 
 
 class Minutes:
@@ -161,7 +166,7 @@ async def stored_state(sv: SvHub, item_id: str) -> dict[str, Any]:
                 .order_by(tables.attachments.c.id))),
             "audit": rows(await conn.execute(sa.select(tables.audit).order_by(tables.audit.c.seq))),
             "notifications": rows(await conn.execute(
-                sa.select(tables.notifications).order_by(tables.notifications.c.id))),
+                sa.select(notification_tables.notifications).order_by(notification_tables.notifications.c.id))),
             # Which deliveries exist (their attempts move on by themselves, in the sender).
             "webhooks": rows(await conn.execute(
                 sa.select(tables.webhook_deliveries.c.id, tables.webhook_deliveries.c.event,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hub import keys
-from tests.supervision.conftest import LEAD, LEAD_COLLEAGUE, LEAD_UNIT, SECRETARY, SUPERVISOR, SvHub
+from tests.supervision.conftest import CHAIR, LEAD, LEAD_COLLEAGUE, LEAD_UNIT, SECRETARY, SUPERVISOR, SvHub
 
 
 async def test_decision_to_closed_item(sv: SvHub) -> None:
@@ -60,6 +60,11 @@ async def test_decision_to_closed_item(sv: SvHub) -> None:
     assert {n["kind"] for n in (await notes.json())["notifications"]} >= {"submit"}
     notes = await sv.client.get("/api/v1/supervision/notifications", headers=sv.auth(LEAD))
     assert {n["kind"] for n in (await notes.json())["notifications"]} >= {"created", "return", "close"}
+    # ... and the chair of the meeting that decided it, of what became of it (through /api/v1/notifications too)
+    notes = await sv.client.get("/api/v1/notifications?subject=item", headers=sv.auth(CHAIR))
+    told = [(n["kind"], n["subject_id"], n["url"]) for n in (await notes.json())["items"]]
+    assert {kind for kind, _, _ in told} == {"created", "return", "close"}
+    assert {(subject, url) for _, subject, url in told} == {(item_id, f"/supervision/items/{item_id}")}
 
     verify = await sv.client.get("/api/v1/supervision/audit/verify", headers=sv.auth(SUPERVISOR))
     report = await verify.json()

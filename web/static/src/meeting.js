@@ -9,6 +9,7 @@ import { ReceiveSlots, isSlot } from './lib/meeting-slots.js'
 import { PAGE_SIZES, galleryOrder, pageOf } from './lib/meeting-gallery.js'
 import { takeHandoff } from './lib/call-handoff.js'
 import { PagePhone } from './lib/page-phone.js'
+import { watchNotices } from './lib/notices.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
 const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
@@ -70,6 +71,7 @@ const pagePhone = new PagePhone(document.querySelector('[data-test=page-incoming
 window.cityhubPagePhone = pagePhone
 const pagePhoneReady = pagePhone.start()
 pagePhoneReady.catch((error) => console.debug('no phone on this page:', error.code || error))
+watchNotices(pagePhone.signaling, pagePhoneReady)
 
 async function connectSignaling () {
   if (state.signaling) return state.signaling

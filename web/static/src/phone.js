@@ -1,6 +1,7 @@
 // The phone page: dial by extension, directory search, my unit, recent contacts, incoming calls with a
 // ringtone, the in-call view, and the call log. Signaling over /ws (lib/signaling.js), media peer to peer.
 
+import { watchNotices } from './lib/notices.js'
 import { Signaling } from './lib/signaling.js'
 import { Tones } from './lib/tones.js'
 import { PhoneCall, localMedia } from './lib/phone-call.js'
@@ -73,6 +74,7 @@ class PhonePage {
     sig.on('call.missed', (d) => this.log.setMissed(d.count))
     sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
     await sig.start()
+    watchNotices(sig)
     await this.register()
     this.answerFromAnotherPage()
     this.dialFromAnotherPage()
