@@ -8,6 +8,9 @@ RUN npm run build
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+# pango for the PDF engine (WeasyPrint), CJK fonts it embeds in the papers
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+      fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /var/lib/cityhub --shell /usr/sbin/nologin cityhub
 WORKDIR /app
 COPY pyproject.toml README.md ./
