@@ -81,6 +81,7 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
         "statuses": list(Status), "qs": _query_string(query), "page_qs": lambda n: _query_string(
             query, offset=(n - 1) * PER_PAGE), "fmt": _fmt_time(request),
         "notifications": await _notifications(request, principal),
+        "meetings": await reports.decided_meetings(principal),
     })
 
 

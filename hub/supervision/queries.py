@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.supervision.model import ACTIVE_STATUSES, OPEN_STATUSES, Item, ItemFilter, Status, UnitStats
 from hub.supervision.store import item_of
-from hub.supervision.tables import item_units, items, reminders, rollup
+from hub.supervision.tables import decisions, item_units, items, reminders, rollup
 
 OPEN = sorted(s.value for s in OPEN_STATUSES)
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
@@ -164,6 +164,16 @@ def _fold(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int], list[UnitStats]]
         for unit_id, u in per_unit.items()
     ]
     return counts, stats
+
+
+async def decided_meetings(conn: AsyncConnection, limit: int) -> list[tuple[str, str, Any]]:
+    """The meetings that decided something: (id, title, when it last decided), the most recent first."""
+    last = sa.func.max(decisions.c.recorded_at).label("last")
+    rows = await conn.execute(
+        sa.select(decisions.c.meeting_id, sa.func.max(decisions.c.meeting_title), last)
+        .group_by(decisions.c.meeting_id).order_by(last.desc(), decisions.c.meeting_id).limit(limit)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 async def reminder_candidates(

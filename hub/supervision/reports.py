@@ -66,6 +66,18 @@ class Reports:
         units.sort(key=lambda u: order.index(u.unit_id) if u.unit_id in names else len(order))
         return Dashboard(counts, units, names)
 
+    async def decided_meetings(self, principal: Principal, limit: int = 300) -> list[dict[str, Any]]:
+        """The meetings with items, for the dashboard's meeting filter: id, title and the day it last decided
+        (in the city's time zone), the most recent first (supervisors and admins)."""
+        policy.require(
+            policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
+            "the dashboard is for supervisors",
+        )
+        async with self.service.db.connect() as conn:
+            found = await queries.decided_meetings(conn, limit)
+        return [{"id": mid, "title": title, "day": local_time(last, self.service.tz, "%Y-%m-%d")}
+                for mid, title, last in found]
+
     async def items(
         self, principal: Principal, f: ItemFilter, *, limit: int = 50, offset: int = 0
     ) -> tuple[list[Item], int]:

@@ -126,3 +126,19 @@ async def test_a_department_page_speaks_to_its_department_and_about_it_to_a_supe
     assert "本单位" not in other and "市公用事业局牵头或协办的事项。" in other and "待该单位办理" in other
     status, english = await page(sv, "/supervision/units/pub-util", SUPERVISOR, "en")
     assert "your department" not in english.lower() and "Waiting for the department" in english
+
+
+async def test_the_dashboard_filters_by_a_meeting_chosen_by_its_title(sv: SvHub) -> None:
+    sv.meetings.add("m2", title="全市防汛工作会议")
+    await sv.decide("m1")
+    sv.clock.advance(86400)
+    await sv.decide("m2", text="加固堤防")
+    status, html = await page(sv, "/supervision", SUPERVISOR, "zh-CN")
+    select = html.split('data-test="meeting-filter"')[1].split("</select>")[0]
+    # the most recent meeting first, by title and day; no id typed into a box
+    assert select.index("全市防汛工作会议") < select.index("市政府常务会议")
+    assert '<option value="m2" >全市防汛工作会议 · ' in select and "全部会议" in select
+    status, html = await page(sv, "/supervision?meeting=m2", SUPERVISOR, "zh-CN")
+    assert '<option value="m2" selected>' in html
+    listed = html.split('data-test="item-list"')[1].split("</table>")[0]
+    assert "加固堤防" in listed and "推进老旧小区供热管网改造" not in listed
