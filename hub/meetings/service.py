@@ -260,13 +260,11 @@ class MeetingService:
             unit_ids = [principal.org_unit.id]
         else:
             raise BadRequest("invalid_parameter", "scope: mine, unit or all", field="scope")
-        now = self.clock.now()
-        after, before = (now, None) if when == "upcoming" else (None, now) if when == "past" else (None, None)
+        if when not in ("upcoming", "past", "all"):
+            raise BadRequest("invalid_parameter", "when: upcoming, past or all", field="when")
         async with self.db.connect() as conn:
-            return await store.listing(
-                conn, person_id=person_id, unit_ids=unit_ids, starts_after=after, starts_before=before,
-                descending=when == "past", limit=limit, offset=offset,
-            )
+            return await store.listing(conn, person_id=person_id, unit_ids=unit_ids, when=when, now=self.clock.now(),
+                                       limit=limit, offset=offset)
 
     # --- joining and the lifecycle --------------------------------------------------------------------------
 

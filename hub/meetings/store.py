@@ -200,13 +200,14 @@ async def listing(
     *,
     person_id: str | None,
     unit_ids: list[str] | None,
-    starts_after: datetime | None,
-    starts_before: datetime | None,
-    descending: bool,
+    when: str,
+    now: datetime,
     limit: int,
     offset: int,
 ) -> list[Meeting]:
-    """Meetings involving a person (invited, chair, secretary, organizer) and/or invited units, by start time."""
+    """Meetings involving a person (invited, chair, secretary, organizer) and/or invited units: "upcoming" (live,
+    or scheduled and not yet over, soonest first), "past" (ended, cancelled, or scheduled and over without having
+    been held, latest first) or "all" (by start time)."""
     conditions: list[Any] = []
     if person_id is not None:
         invited = sa.select(meeting_invitations.c.meeting_id).where(
@@ -226,11 +227,14 @@ async def listing(
     query = sa.select(meetings)
     if conditions:
         query = query.where(sa.or_(*conditions))
-    if starts_after is not None:
-        query = query.where(meetings.c.ends_at >= starts_after)
-    if starts_before is not None:
-        query = query.where(meetings.c.ends_at < starts_before)
-    order = meetings.c.starts_at.desc() if descending else meetings.c.starts_at
+    status = meetings.c.status
+    scheduled = status == MeetingStatus.SCHEDULED.value
+    if when == "upcoming":
+        query = query.where(sa.or_(status == MeetingStatus.LIVE.value, sa.and_(scheduled, meetings.c.ends_at >= now)))
+    elif when == "past":
+        over = [MeetingStatus.ENDED.value, MeetingStatus.CANCELLED.value]
+        query = query.where(sa.or_(status.in_(over), sa.and_(scheduled, meetings.c.ends_at < now)))
+    order = meetings.c.starts_at.desc() if when == "past" else meetings.c.starts_at
     return await _load(conn, query.order_by(order, meetings.c.id).limit(limit).offset(offset))
 
 

@@ -152,3 +152,32 @@ def test_turn_credentials_are_per_person_and_time_limited(tmp_path: Any) -> None
     assert person == "p-xie" and 0 < int(expires) - time.time() <= 600
     expected = base64.b64encode(hmac.new(b"s3cret", entry["username"].encode(), hashlib.sha1).digest()).decode()
     assert entry["credential"] == expected and entry["urls"] == ["turn:turn.city.example:3478"]
+
+
+async def test_the_lists_sections_follow_the_status(hub: Hub) -> None:
+    """Upcoming holds what one can still join (live, or scheduled and not over), soonest first; past holds the
+    ended, the cancelled and the scheduled that were over without being held, latest first."""
+    now = datetime.now(UTC)
+
+    def hours(n: float) -> str:
+        return (now + timedelta(hours=n)).isoformat()
+
+    meetings = hub.app[keys.MEETINGS]
+    chair = await hub.app[keys.AUTH].authenticate(hub.token("p-xie"))
+    cancelled = await create_meeting(hub, title="取消的会", starts_at=hours(2), ends_at=hours(3))
+    await hub.client.post(f"/api/v1/meetings/{cancelled['id']}/cancel", headers=hub.auth("p-xie"))
+    await create_meeting(hub, title="没开成的会", starts_at=hours(-5), ends_at=hours(-4))
+    overrun = await create_meeting(hub, title="开过头的会", starts_at=hours(-3), ends_at=hours(-1))
+    await meetings.mark_live(overrun["id"])
+    ended = await create_meeting(hub, title="开完的会", starts_at=hours(-1), ends_at=hours(1))
+    await meetings.mark_live(ended["id"])
+    await meetings.end(chair, ended["id"])
+    await create_meeting(hub, title="明天的会", starts_at=hours(20), ends_at=hours(21))
+
+    async def listed(when: str) -> list[str]:
+        got = await hub.client.get(f"/api/v1/meetings?when={when}", headers=hub.auth("pub-util-04"))
+        return [m["title"] for m in (await got.json())["items"]]
+
+    assert await listed("upcoming") == ["开过头的会", "明天的会"]
+    assert await listed("past") == ["取消的会", "开完的会", "没开成的会"]
+    assert (await hub.client.get("/api/v1/meetings?when=later", headers=hub.auth("p-xie"))).status == 400

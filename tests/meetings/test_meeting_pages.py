@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting
@@ -78,3 +79,14 @@ async def test_the_attendance_page_lists_who_came_and_who_did_not(hub: Hub) -> N
     await signed_in(hub, "pub-util-04")
     assert "/attendance" not in await (await hub.client.get(path)).text()
     assert (await hub.client.get(f"{path}/attendance")).status == 403
+
+
+async def test_a_meeting_that_was_never_held_is_past_and_says_so(hub: Hub) -> None:
+    start = datetime.now(UTC) - timedelta(hours=5)
+    await create_meeting(hub, title="没开成的会", starts_at=start.isoformat(),
+                         ends_at=(start + timedelta(hours=1)).isoformat())
+    await signed_in(hub, "p-xie")
+    page = await (await hub.client.get("/meetings", headers={"Accept-Language": "zh-CN"})).text()
+    upcoming, past = page.split('data-test="upcoming"')[1].split('data-test="past"')
+    assert "没开成的会" not in upcoming and "没开成的会" in past
+    assert '<span class="badge" data-test="past-badge">未召开</span>' in past
