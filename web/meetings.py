@@ -10,6 +10,7 @@ from aiohttp import web
 
 from hub import keys
 from hub.auth import policy
+from hub.auth.principal import Principal
 from hub.bounds import check_day
 from hub.errors import BadRequest, HubError
 from hub.meetings.model import Meeting
@@ -127,6 +128,8 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     directory = request.app[keys.DIRECTORY]
     chair = await directory.find_person(meeting.chair_id)
+    if meeting.over:
+        return await _record_page(request, principal, meeting, chair.name if chair else meeting.chair_id)
     data = {
         "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status.value,
                     "lobby": meeting.lobby, "locked": meeting.locked},
@@ -139,6 +142,27 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         "main_unit_name": await _main_unit_name(request, meeting),
         "can_read_attendance": policy.can_read_attendance(principal, meeting),
         "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+    })
+
+
+async def _record_page(request: web.Request, principal: Principal, meeting: Meeting,
+                       chair_name: str) -> web.StreamResponse:
+    """An ended or cancelled meeting: its record (minutes, decisions, attendance), nothing to join."""
+    try:
+        decided = await request.app[keys.DECISIONS].of_meeting(principal, meeting.id)
+    except HubError:
+        decided = []  # not of the meeting: its decisions are for its people and supervisors
+    directory = request.app[keys.DIRECTORY]
+    units = {u.id: u.name for u in await directory.units()}
+    people = await directory.people(sorted({item.responsible_id for _, item in decided}))
+    return await render(request, "meeting_record.html", {
+        "meeting": meeting,
+        "chair_name": chair_name,
+        "main_unit_name": units.get(meeting.main_unit or "", meeting.main_unit or ""),
+        "can_read_attendance": policy.can_read_attendance(principal, meeting) and meeting.started_at is not None,
+        "decisions": [{"decision": d, "item": i, "lead": units.get(i.lead_unit_id, i.lead_unit_id),
+                       "responsible": people[i.responsible_id].name if i.responsible_id in people
+                       else i.responsible_id} for d, i in decided],
     })
 
 

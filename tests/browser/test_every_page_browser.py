@@ -3,7 +3,9 @@ browser console stays clean (no CSP refusals, no script errors) and nothing is w
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,6 +18,7 @@ from tests.browser.conftest import BrowserGuard, LiveHub, new_context
 pytestmark = pytest.mark.browser
 
 CHAIR = "p-xie"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 
 
 async def api(live_hub: LiveHub, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -38,10 +41,22 @@ async def every_page(live_hub: LiveHub) -> list[str]:
     due = (now + timedelta(days=10)).date().isoformat()
     decided = await api(live_hub, "POST", f"/api/v1/meetings/{meeting['id']}/decisions", {
         "text": "加固城区排水管网", "lead_unit": "pub-util", "responsible": "pub-util-04", "due_date": due})
+    # an ended meeting's page is its record: minutes, decisions, attendance
+    meetings = live_hub.app[keys.MEETINGS]
+    ended = await api(live_hub, "POST", "/api/v1/meetings", {
+        "title": "城区排水专题会", "chair": CHAIR, "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(hours=1)).isoformat(), "invited_units": ["pub-util"]})
+    await meetings.mark_live(ended["id"])
+    await api(live_hub, "POST", f"/api/v1/meetings/{ended['id']}/decisions", {
+        "text": "年底前完成城区排水管网改造", "lead_unit": "pub-util", "responsible": "pub-util-04", "due_date": due})
+    chair = await live_hub.app[keys.AUTH].authenticate(live_hub.app[keys.AUTH].issue_for(
+        await live_hub.app[keys.DIRECTORY].person(CHAIR))[0])
+    await meetings.end(chair, ended["id"])
     doc = await api(live_hub, "POST", "/api/v1/docs", {"title": "防汛工作汇报"})
     version = await api(live_hub, "POST", f"/api/v1/docs/{doc['id']}/versions", {"name": "初稿"})
     return [
         "/", "/meetings", f"/meetings/{meeting['id']}", f"/meetings/{meeting['id']}/attendance",
+        f"/meetings/{ended['id']}",
         "/directory", "/directory?q=%E8%B0%A2", "/docs", f"/docs/{doc['id']}",
         f"/docs/{doc['id']}/versions/{version['id']}", "/supervision", "/supervision/units/pub-util",
         f"/supervision/items/{decided['item']['id']}", "/phone", "/notifications",
@@ -60,6 +75,8 @@ async def visit(page: Page, url: str) -> dict[str, int]:
 async def test_every_page_is_clean_and_fits(browser: Browser, live_hub: LiveHub, browser_guard: BrowserGuard,
                                            locale: str) -> None:
     paths = await every_page(live_hub)
+    ended_id = paths[4].rsplit("/", 1)[-1]
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page_errors: list[str] = []
     for width in (390, 1366):
         context = await new_context(browser, live_hub, browser_guard, locale=locale, width=width,
@@ -73,5 +90,9 @@ async def test_every_page_is_clean_and_fits(browser: Browser, live_hub: LiveHub,
             assert not page_errors, f"{path} at {width} px, {locale}: {page_errors}"
             assert size["width"] <= size["viewport"], f"{path} is {size['width'] - size['viewport']} px too wide " \
                 f"at {width} px ({locale})"
+            # for a human to look at (test-artifacts/ is git-ignored)
+            named = path.split("?")[0].replace(f"/meetings/{ended_id}", "/meetings/record")
+            slug = re.sub(r"[^a-z0-9]+", "-", re.sub(r"[0-9a-f]{16,}", "id", named)).strip("-") or "home"
+            await page.screenshot(path=str(SHOTS / f"{slug}-{locale}-{width}.png"))
         await context.close()
     assert not browser_guard.outside

@@ -4,6 +4,7 @@ a network drop."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,11 @@ async def test_chair_mutes_and_removes_someone(web_hub: Hub, people: People) -> 
     assert "会议已结束" in await chair.inner_text(".left-message")
     await member.wait_for_selector('.meeting[data-phase="left"]')
     assert "会议已结束" in await member.inner_text(".left-message")
+    # over: no way back in, the way to its record instead
+    assert await member.is_hidden('[data-test="rejoin"]')
+    await member.click('[data-test="view-record"]')
+    await member.wait_for_selector('[data-test="meeting-record"]')
+    assert await member.locator("video").count() == 0 and await member.locator('[data-test="join"]').count() == 0
 
 
 async def test_screen_share_starts_and_stops(web_hub: Hub, people: People) -> None:
@@ -178,3 +184,43 @@ async def test_a_page_whose_network_drops_comes_back_with_video(web_hub: Hub, pe
     await remote_videos_playing(chair, 1)
     participants = await web_hub.app[keys.MEETINGS].participants(meeting["id"])
     assert sorted(p["person_id"] for p in participants) == ["p-xie", "pub-util-04"]
+
+
+async def test_an_ended_meetings_page_is_its_record(web_hub: Hub, people: People) -> None:
+    """No camera, no join: the minutes, the decisions with their items, the attendance, for the chair; a
+    cancelled meeting says so."""
+    meeting = await create_meeting(web_hub, invited_people=["edu-02"])
+    meetings = web_hub.app[keys.MEETINGS]
+    await meetings.mark_live(meeting["id"])
+    chair = await web_hub.app[keys.AUTH].authenticate(web_hub.token("p-xie"))
+    due = (datetime.now(UTC) + timedelta(days=14)).date().isoformat()
+    decided = await web_hub.client.post(
+        f"/api/v1/meetings/{meeting['id']}/decisions", headers=web_hub.auth("p-xie"),
+        json={"text": "加固城区排水管网", "lead_unit": "pub-util", "responsible": "pub-util-04", "due_date": due})
+    assert decided.status == 201
+    await meetings.end(chair, meeting["id"])
+    page = await people.page("p-xie", f"/meetings/{meeting['id']}")
+    await page.wait_for_selector('[data-test="meeting-record"]')
+    assert "本次会议已于" in await page.inner_text('[data-test="record-status"]')
+    decision = page.locator('[data-test="record-decision"]')
+    await decision.wait_for()
+    assert "加固城区排水管网" in await decision.inner_text() and "周淑珍" in await decision.inner_text()
+    assert await page.locator('[data-test="record-minutes-open"]').get_attribute("href") == (
+        f"/docs/{meeting['minutes_doc_id']}")
+    assert await page.locator('[data-test="attendance-link"]').count() == 1
+    nothing_to_join = "() => document.querySelectorAll('video, [data-test=join], [data-test=rejoin]').length"
+    assert await page.evaluate(nothing_to_join) == 0
+    assert await page.evaluate("() => window.cityhubMeeting === undefined")
+    # an invitee sees the record too, without the attendance sheet (chair, secretary, organizer, supervisors)
+    invitee = await people.page("edu-02", f"/meetings/{meeting['id']}", locale="en")
+    await invitee.wait_for_selector('[data-test="meeting-record"]')
+    assert await invitee.locator('[data-test="attendance-link"]').count() == 0
+    assert await invitee.locator('[data-test="record-decision"]').count() == 1
+
+    cancelled = await create_meeting(web_hub, title="取消的会")
+    await web_hub.client.post(f"/api/v1/meetings/{cancelled['id']}/cancel", headers=web_hub.auth("p-xie"))
+    page = await people.page("pub-util-04", f"/meetings/{cancelled['id']}")
+    await page.wait_for_selector('[data-test="meeting-record"][data-status="cancelled"]')
+    assert "本次会议已取消" in await page.inner_text('[data-test="record-status"]')
+    assert await page.locator('[data-test="record-decisions"]').count() == 0
+    assert people.errors == []

@@ -120,6 +120,7 @@ async function join () {
     }
   } catch (error) {
     state.wantIn = false
+    if (error.code === 'meeting_over') { window.location.reload(); return }
     const node = $('[data-test="join-error"]')
     node.hidden = false
     const known = error.code && data.strings['error.' + error.code]
@@ -263,7 +264,8 @@ async function rejoin (why) {
         toast(root, t('Reconnected.'))
         return
       } catch (error) {
-        if (['meeting_over', 'not_invited', 'meeting_locked', 'removed', 'meeting_not_found'].includes(error.code)) {
+        if (error.code === 'meeting_over') { ended(); return }
+        if (['not_invited', 'meeting_locked', 'removed', 'meeting_not_found'].includes(error.code)) {
           leftWith(t('The meeting has ended.'))
           return
         }
@@ -282,7 +284,16 @@ function waitFor (predicate) {
   })
 }
 
+// The meeting is over: no way back in, the way to its record (this page, rendered again: minutes, decisions,
+// attendance).
+function ended () {
+  leftWith(t('The meeting has ended.'))
+  $('#rejoin-button').hidden = true
+  $('[data-test="view-record"]').hidden = false
+}
+
 function leftWith (message) {
+  $('#rejoin-button').hidden = false
   state.wantIn = false
   setPolling(false)
   if (state.media) state.media.close()
@@ -394,7 +405,7 @@ function onEvent (name, detail) {
       controls.update()
       break
     case 'meeting.ended':
-      leftWith(t('The meeting has ended.'))
+      ended()
       break
     case 'media.slots':
       slots.update(detail.slots)
@@ -513,6 +524,7 @@ $('#panel-button').addEventListener('click', () => root.classList.toggle('side-o
 pollQuality($('[data-test="quality"]'), () => (state.phase === 'in' ? state.media : null), t)
 
 window.addEventListener('pagehide', () => { if (state.signaling) state.signaling.stop() })
-const fromCall = data.meeting.status === 'ended' ? null : takeHandoff(meetingId)
+// (an ended or cancelled meeting's page is its record, served without this script)
+const fromCall = takeHandoff(meetingId)
 if (fromCall) joinFromCall(fromCall)
 else preview().catch(() => { $('.preview-empty').hidden = false })
