@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import logging
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
@@ -13,9 +14,11 @@ from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.bounds import check_day
 from hub.errors import BadRequest, HubError
-from hub.meetings.model import Meeting
+from hub.meetings.model import Meeting, MeetingChanges, MeetingStatus
 from hub.meetings.service import NewMeeting
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
+
+log = logging.getLogger(__name__)
 
 # Officials enter local times; the city runs on China Standard Time.
 
@@ -51,13 +54,18 @@ async def meetings_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "meetings.html", await _list_context(request, upcoming, past, {}, None))
 
 
-async def _list_context(request: web.Request, upcoming: list[Any], past: list[Any], form: dict[str, Any],
-                        error: str | None) -> dict[str, Any]:
-    principal = await page_principal(request)
+async def _form_choices(request: web.Request) -> dict[str, Any]:
+    """What the meeting form offers: the units and their people."""
     directory = request.app[keys.DIRECTORY]
     units = await directory.units()
     people = await directory.members([u.id for u in units])
-    names = {p.id: p.name for p in people}
+    return {"units": units, "unit_names": {u.id: u.name for u in units}, "people": people,
+            "names": {p.id: p.name for p in people}}
+
+
+async def _list_context(request: web.Request, upcoming: list[Any], past: list[Any], form: dict[str, Any],
+                        error: str | None) -> dict[str, Any]:
+    principal = await page_principal(request)
     now = datetime.now(request.app[keys.SETTINGS].tz)
     start = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     defaults = {
@@ -66,12 +74,9 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
         "units": [], "people": [], "lobby": True, "main_unit": "",
     }
     return {
+        **await _form_choices(request),
         "upcoming": upcoming,
         "past": past,
-        "names": names,
-        "units": units,
-        "unit_names": {u.id: u.name for u in units},
-        "people": people,
         "form": {**defaults, **form},
         "error": error,
         "can_create": policy.can_create_meeting(principal),
@@ -79,10 +84,9 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
     }
 
 
-async def create_from_form(request: web.Request) -> web.StreamResponse:
-    principal = await page_principal(request)
-    form = await request.post()
-    values: dict[str, Any] = {
+def _form_values(form: Any) -> dict[str, Any]:
+    """The meeting form as posted."""
+    return {
         "title": str(form.get("title", "")), "description": str(form.get("description", "")),
         "chair": str(form.get("chair", "")), "secretary": str(form.get("secretary", "")),
         "date": str(form.get("date", "")), "start": str(form.get("start", "")),
@@ -90,22 +94,44 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
         "units": [str(v) for v in form.getall("units", [])], "people": [str(v) for v in form.getall("people", [])],
         "lobby": form.get("lobby") == "on", "main_unit": str(form.get("main_unit", "")),
     }
+
+
+def _form_of(meeting: Meeting, tz: tzinfo) -> dict[str, Any]:
+    """A meeting as the form shows it, in the city's time."""
+    starts = meeting.starts_at.astimezone(tz)
+    return {
+        "title": meeting.title, "description": meeting.description, "chair": meeting.chair_id,
+        "secretary": meeting.secretary_id or "", "date": starts.strftime("%Y-%m-%d"),
+        "start": starts.strftime("%H:%M"),
+        "duration": str(max(5, round((meeting.ends_at - meeting.starts_at).total_seconds() / 60))),
+        "units": list(meeting.invited_units), "people": list(meeting.invited_people), "lobby": meeting.lobby,
+        "main_unit": meeting.main_unit or "",
+    }
+
+
+def _times(values: dict[str, Any], tz: tzinfo) -> tuple[datetime, datetime]:
+    """The start and end (UTC) of the form's date, start time (city time) and duration; refused when unreadable."""
     try:
-        try:
-            starts = datetime.strptime(f"{values['date']} {values['start']}", "%Y-%m-%d %H:%M").replace(
-                tzinfo=request.app[keys.SETTINGS].tz)
-            minutes = int(values["duration"])
-        except ValueError:
-            raise BadRequest("invalid_body", "date and time") from None
-        check_day(starts, "date")
-        if not 5 <= minutes <= 24 * 60:
-            raise BadRequest("invalid_body", "duration")
+        starts = datetime.strptime(f"{values['date']} {values['start']}", "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        minutes = int(values["duration"])
+    except ValueError:
+        raise BadRequest("invalid_body", "date and time") from None
+    check_day(starts, "date")
+    if not 5 <= minutes <= 24 * 60:
+        raise BadRequest("invalid_body", "duration")
+    return starts.astimezone(UTC), (starts + timedelta(minutes=minutes)).astimezone(UTC)
+
+
+async def create_from_form(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    values = _form_values(await request.post())
+    try:
+        starts, ends = _times(values, request.app[keys.SETTINGS].tz)
         meeting = await request.app[keys.MEETINGS].create(
             principal,
             NewMeeting(
                 title=values["title"], description=values["description"], chair_id=values["chair"],
-                secretary_id=values["secretary"] or None, starts_at=starts.astimezone(UTC),
-                ends_at=(starts + timedelta(minutes=minutes)).astimezone(UTC),
+                secretary_id=values["secretary"] or None, starts_at=starts, ends_at=ends,
                 invited_units=tuple(values["units"]), invited_people=tuple(values["people"]), lobby=values["lobby"],
                 main_unit=values["main_unit"] or None,
             ),
@@ -119,7 +145,50 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
 
 
-async def meeting_page(request: web.Request) -> web.StreamResponse:
+async def edit_from_form(request: web.Request) -> web.StreamResponse:
+    """The meeting page's form: change, reschedule (invitees are told, hub.notifications)."""
+    principal = await page_principal(request)
+    meeting_id = request.match_info["meeting_id"]
+    values = _form_values(await request.post())
+    try:
+        starts, ends = _times(values, request.app[keys.SETTINGS].tz)
+        await request.app[keys.MEETINGS].update(principal, meeting_id, MeetingChanges(
+            title=values["title"], description=values["description"], chair_id=values["chair"],
+            secretary_id=values["secretary"], starts_at=starts, ends_at=ends, invited_units=tuple(values["units"]),
+            invited_people=tuple(values["people"]), lobby=values["lobby"], main_unit=values["main_unit"],
+        ))
+    except HubError as refusal:
+        log.info("meeting %s: %s's change refused: %s", meeting_id, principal.id, refusal.code)
+        return await meeting_page(request, form=values, error=refusal.message, status=refusal.status)
+    raise web.HTTPSeeOther(f"/meetings/{meeting_id}?done=saved")
+
+
+async def cancel_from_form(request: web.Request) -> web.StreamResponse:
+    """The meeting page's "Cancel the meeting" (confirmed on the page): invitees are told."""
+    principal = await page_principal(request)
+    meeting_id = request.match_info["meeting_id"]
+    try:
+        await request.app[keys.MEETINGS].cancel(principal, meeting_id)
+    except HubError as refusal:
+        log.info("meeting %s: %s's cancellation refused: %s", meeting_id, principal.id, refusal.code)
+        return await meeting_page(request, error=refusal.message, status=refusal.status)
+    raise web.HTTPSeeOther(f"/meetings/{meeting_id}")
+
+
+async def close_from_form(request: web.Request) -> web.StreamResponse:
+    """The record page's "Close for edits": minutes and decisions become final."""
+    principal = await page_principal(request)
+    meeting_id = request.match_info["meeting_id"]
+    try:
+        await request.app[keys.MEETINGS].close_for_edits(principal, meeting_id)
+    except HubError as refusal:
+        log.info("meeting %s: %s's closing refused: %s", meeting_id, principal.id, refusal.code)
+        return await meeting_page(request, error=refusal.message, status=refusal.status)
+    raise web.HTTPSeeOther(f"/meetings/{meeting_id}")
+
+
+async def meeting_page(request: web.Request, *, form: dict[str, Any] | None = None, error: str | None = None,
+                       status: int = 200) -> web.StreamResponse:
     principal = await page_principal(request)
     meeting_id = request.match_info["meeting_id"]
     service = request.app[keys.MEETINGS]
@@ -129,7 +198,8 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
     directory = request.app[keys.DIRECTORY]
     chair = await directory.find_person(meeting.chair_id)
     if meeting.over:
-        return await _record_page(request, principal, meeting, chair.name if chair else meeting.chair_id)
+        return await _record_page(request, principal, meeting, chair.name if chair else meeting.chair_id, error,
+                                  status)
     data = {
         "meeting": {"id": meeting.id, "title": meeting.title, "status": meeting.status.value,
                     "lobby": meeting.lobby, "locked": meeting.locked},
@@ -142,11 +212,26 @@ async def meeting_page(request: web.Request) -> web.StreamResponse:
         "main_unit_name": await _main_unit_name(request, meeting),
         "can_read_attendance": policy.can_read_attendance(principal, meeting),
         "page_data": json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
-    })
+        **await _manage_context(request, principal, meeting, form, error),
+    }, status=status)
 
 
-async def _record_page(request: web.Request, principal: Principal, meeting: Meeting,
-                       chair_name: str) -> web.StreamResponse:
+async def _manage_context(request: web.Request, principal: Principal, meeting: Meeting,
+                          form: dict[str, Any] | None, error: str | None) -> dict[str, Any]:
+    """The meeting page's management part, for those who may change it: the form filled in, what was done."""
+    manage = policy.can_manage_meeting(principal, meeting)
+    return {
+        **(await _form_choices(request) if manage else {}),
+        "can_manage": manage,
+        "form": form or _form_of(meeting, request.app[keys.SETTINGS].tz),
+        "error": error,
+        "open_manage": error is not None,
+        "done": request.query.get("done") if request.query.get("done") in ("saved",) else None,
+    }
+
+
+async def _record_page(request: web.Request, principal: Principal, meeting: Meeting, chair_name: str,
+                       error: str | None = None, status: int = 200) -> web.StreamResponse:
     """An ended or cancelled meeting: its record (minutes, decisions, attendance), nothing to join."""
     try:
         decided = await request.app[keys.DECISIONS].of_meeting(principal, meeting.id)
@@ -163,7 +248,10 @@ async def _record_page(request: web.Request, principal: Principal, meeting: Meet
         "decisions": [{"decision": d, "item": i, "lead": units.get(i.lead_unit_id, i.lead_unit_id),
                        "responsible": people[i.responsible_id].name if i.responsible_id in people
                        else i.responsible_id} for d, i in decided],
-    })
+        "can_close": (meeting.status == MeetingStatus.ENDED and not meeting.closed_for_edits
+                      and principal.id in (meeting.chair_id, meeting.secretary_id)),
+        "error": error,
+    }, status=status)
 
 
 async def attendance_page(request: web.Request) -> web.StreamResponse:
@@ -194,3 +282,6 @@ def setup_meeting_pages(app: web.Application) -> None:
     app.router.add_post("/meetings", create_from_form)
     app.router.add_get("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}", meeting_page)
     app.router.add_get("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}/attendance", attendance_page)
+    app.router.add_post("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}/edit", edit_from_form)
+    app.router.add_post("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}/cancel", cancel_from_form)
+    app.router.add_post("/meetings/{meeting_id:[A-Za-z0-9_-]{1,32}}/close", close_from_form)

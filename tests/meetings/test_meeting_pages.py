@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+from hub import keys
 from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting
 
@@ -90,3 +91,66 @@ async def test_a_meeting_that_was_never_held_is_past_and_says_so(hub: Hub) -> No
     upcoming, past = page.split('data-test="upcoming"')[1].split('data-test="past"')
     assert "没开成的会" not in upcoming and "没开成的会" in past
     assert '<span class="badge" data-test="past-badge">未召开</span>' in past
+
+
+async def test_the_meeting_page_changes_reschedules_and_cancels_it(hub: Hub) -> None:
+    meeting = await create_meeting(hub, title="供水调度会", invited_people=["edu-02"])
+    path = f"/meetings/{meeting['id']}"
+    await signed_in(hub, "p-xie")
+    page = await (await hub.client.get(path)).text()
+    assert 'data-test="manage"' in page and 'value="供水调度会"' in page
+    form = {"title": "供水调度会（改期）", "date": "2031-05-07", "start": "14:00", "duration": "45", "chair": "p-xie",
+            "secretary": "", "units": "pub-util", "people": "edu-02", "main_unit": "", "description": "一、议题"}
+    saved = await hub.client.post(f"{path}/edit", data=form, allow_redirects=False)
+    assert saved.status == 303 and saved.headers["Location"] == f"{path}?done=saved"
+    changed = await (await hub.client.get(f"/api/v1{path}")).json()
+    assert (changed["title"], changed["starts_at"], changed["ends_at"]) == (
+        "供水调度会（改期）", "2031-05-07T06:00:00+00:00", "2031-05-07T06:45:00+00:00")
+    assert changed["lobby"] is False  # the box was not ticked
+    assert 'data-test="saved"' in await (await hub.client.get(f"{path}?done=saved")).text()
+    told = await (await hub.client.get("/api/v1/notifications", headers=hub.auth("edu-02"))).json()
+    assert [n["kind"] for n in told["items"]] == ["changed", "invited"]
+
+    # a bad change: the page again with the reason and what was typed, nothing changed
+    bad = await hub.client.post(f"{path}/edit", data={**form, "duration": "2", "title": "不该保存"})
+    assert bad.status == 400
+    text = await bad.text()
+    assert 'data-test="form-error"' in text and 'value="不该保存"' in text and "<details class=\"panel manage\"" in text
+    assert (await (await hub.client.get(f"/api/v1{path}")).json())["title"] == "供水调度会（改期）"
+
+    cancelled = await hub.client.post(f"{path}/cancel", allow_redirects=False)
+    assert cancelled.status == 303
+    record = await (await hub.client.get(path)).text()
+    assert 'data-status="cancelled"' in record and 'data-test="manage"' not in record
+    again = await hub.client.post(f"{path}/cancel")
+    assert again.status == 409 and "form-error" in await again.text()
+
+
+async def test_only_those_who_may_see_the_management_and_use_it(hub: Hub) -> None:
+    meeting = await create_meeting(hub, invited_people=["edu-02"])
+    path = f"/meetings/{meeting['id']}"
+    await signed_in(hub, "edu-02")
+    assert 'data-test="manage"' not in await (await hub.client.get(path)).text()
+    refused = await hub.client.post(f"{path}/edit", data={"title": "x", "date": "2031-05-07", "start": "14:00",
+                                                         "duration": "45", "chair": "edu-02"})
+    assert refused.status == 403
+    assert (await hub.client.post(f"{path}/cancel")).status == 403
+    assert (await hub.client.post("/meetings/nosuchmeeting/cancel")).status == 404
+    assert (await (await hub.client.get(f"/api/v1{path}")).json())["status"] == "scheduled"
+
+
+async def test_the_record_page_closes_the_meeting_for_edits(hub: Hub) -> None:
+    meeting = await create_meeting(hub, secretary="pub-util-03")
+    meetings = hub.app[keys.MEETINGS]
+    await meetings.mark_live(meeting["id"])
+    await meetings.end(await hub.app[keys.AUTH].authenticate(hub.token("p-xie")), meeting["id"])
+    path = f"/meetings/{meeting['id']}"
+    await signed_in(hub, "pub-util-04")
+    assert 'data-test="close-form"' not in await (await hub.client.get(path)).text()
+    assert (await hub.client.post(f"{path}/close")).status == 403
+    await signed_in(hub, "pub-util-03")
+    assert 'data-test="close-form"' in await (await hub.client.get(path)).text()
+    closed = await hub.client.post(f"{path}/close", allow_redirects=False)
+    assert closed.status == 303
+    record = await (await hub.client.get(path)).text()
+    assert 'data-test="record-final"' in record and 'data-test="close-form"' not in record
