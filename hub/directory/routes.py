@@ -25,6 +25,11 @@ class PeopleQuery(BaseModel):
     include_inactive: bool = False
 
 
+class UnitQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=100)
+    limit: int = Field(20, ge=1, le=200)
+
+
 class ActiveRequest(BaseModel):
     active: bool
 
@@ -46,9 +51,19 @@ async def org_units(request: web.Request) -> web.Response:
     return json_response({"org_units": await request.app[keys.DIRECTORY].tree()})
 
 
+@routes.get("/api/v1/directory/org-units/search", query=UnitQuery,
+            summary="Search org units by name, id, extension or the pinyin of the name (`sgy`), best first")
+async def search_units(request: web.Request) -> web.Response:
+    await _reader(request)
+    query = read_query(request, UnitQuery)
+    found = await request.app[keys.DIRECTORY].search_units(query.q, limit=query.limit)
+    return json_response({"items": [unit.to_dict() for unit in found]})
+
+
 @routes.get(
     "/api/v1/directory/people",
-    summary="Search people by name, title, extension or org unit (paginated)",
+    summary="Search people by name, title, extension, org unit or the pinyin of the name (`xjc`, `xiejicheng`), "
+            "best first (paginated)",
     query=PeopleQuery,
 )
 async def people(request: web.Request) -> web.Response:

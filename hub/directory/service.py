@@ -133,6 +133,16 @@ class DirectoryService:
                 offset=offset,
             )
 
+    async def search_units(self, q: str, *, limit: int = 20) -> list[OrgUnit]:
+        """Org units matching a query (name, id, extension, pinyin of the name), best first."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise BadRequest("invalid_parameter", f"limit must be between 1 and {MAX_PAGE}", field="limit")
+        q = q.strip()[:100]
+        if not q:
+            return []
+        async with self.db.connect() as conn:
+            return await store.search_units(conn, q, limit=limit)
+
     async def tree(self) -> list[dict[str, Any]]:
         """The org units as a tree of nested dicts with their children, roots first."""
         units = await self.units()

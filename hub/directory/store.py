@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.directory.model import OrgKind, OrgUnit, Person, Role
+from hub.directory.pinyin import search_key
 from hub.storage.meta import UtcDateTime, metadata
 
 org_units = sa.Table(
@@ -22,6 +23,8 @@ org_units = sa.Table(
     sa.Column("extension", sa.String(20), nullable=True, unique=True),
     sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # pinyin of the name (hub.directory.pinyin): "shigongyongshiyeju sgysyj"
+    sa.Column("search_key", sa.String(400), nullable=False, server_default=""),
 )
 
 people = sa.Table(
@@ -36,6 +39,8 @@ people = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("sort_order", sa.Integer, nullable=False, server_default="0"),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # pinyin of the name, every reading of the surname (hub.directory.pinyin): "xiejicheng xjc"
+    sa.Column("search_key", sa.String(400), nullable=False, server_default=""),
 )
 
 
@@ -106,31 +111,50 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _matching(q: str, *columns: sa.ColumnElement[Any], keys: sa.ColumnElement[Any]) -> tuple[Any, Any]:
+    """Rows whose columns contain q, or whose pinyin keys start with it (a key: "xiejicheng xjc"), and an order
+    that puts exact and prefix matches first."""
+    lowered = q.lower()
+    pattern = f"%{_escape_like(lowered)}%"
+    prefix = f"{_escape_like(lowered)}%"
+    in_keys = sa.func.lower(keys)
+    match = sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in columns),
+                   in_keys.like(prefix, escape="\\"), in_keys.like(f"% {prefix}", escape="\\"))
+    name = sa.func.lower(columns[0])
+    rank = sa.case((name == lowered, 0), (name.like(prefix, escape="\\"), 1),
+                   (in_keys.like(prefix, escape="\\"), 1), (in_keys.like(f"% {prefix}", escape="\\"), 2), else_=3)
+    return match, rank
+
+
 async def search_people(
     conn: AsyncConnection, q: str, *, org_unit: str | None, include_inactive: bool, limit: int, offset: int
 ) -> tuple[list[Person], int]:
-    """People whose name, title, extension or org unit name contains q; with the total count."""
+    """People whose name, title, extension, id or org unit name contains q, or whose name's pinyin starts with it
+    (谢继成: `xjc`, `xiejicheng`, `xie`); exact and prefix matches first; with the total count."""
     query = sa.select(people).select_from(people.join(org_units, people.c.org_unit_id == org_units.c.id))
+    order: list[Any] = []
     if q:
-        pattern = f"%{_escape_like(q.lower())}%"
-        query = query.where(
-            sa.or_(
-                sa.func.lower(people.c.name).like(pattern, escape="\\"),
-                sa.func.lower(people.c.title).like(pattern, escape="\\"),
-                people.c.extension.like(pattern, escape="\\"),
-                sa.func.lower(people.c.id).like(pattern, escape="\\"),
-                sa.func.lower(org_units.c.name).like(pattern, escape="\\"),
-            )
-        )
+        match, rank = _matching(q, people.c.name, people.c.title, people.c.extension, people.c.id, org_units.c.name,
+                                keys=people.c.search_key)
+        query = query.where(match)
+        order.append(rank)
     if org_unit:
         query = query.where(people.c.org_unit_id == org_unit)
     if not include_inactive:
         query = query.where(people.c.active.is_(True))
     total = (await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))).scalar_one()
     rows = await conn.execute(
-        query.order_by(org_units.c.sort_order, people.c.sort_order, people.c.id).limit(limit).offset(offset)
+        query.order_by(*order, org_units.c.sort_order, people.c.sort_order, people.c.id).limit(limit).offset(offset)
     )
     return [_person(row) for row in rows], int(total)
+
+
+async def search_units(conn: AsyncConnection, q: str, *, limit: int) -> list[OrgUnit]:
+    """Org units whose name, id or extension contains q, or whose name's pinyin starts with it; best first."""
+    match, rank = _matching(q, org_units.c.name, org_units.c.id, org_units.c.extension, keys=org_units.c.search_key)
+    rows = await conn.execute(sa.select(org_units).where(match).order_by(rank, org_units.c.sort_order,
+                                                                         org_units.c.id).limit(limit))
+    return [_unit(row) for row in rows]
 
 
 async def all_people(conn: AsyncConnection) -> list[Person]:
@@ -154,6 +178,7 @@ async def upsert_units(conn: AsyncConnection, units: list[dict[str, Any]], now: 
             "extension": unit.get("extension"),
             "sort_order": order,
             "updated_at": now,
+            "search_key": search_key(unit["name"]),
         }
         if unit["id"] in existing:
             await conn.execute(sa.update(org_units).where(org_units.c.id == unit["id"]).values(**values))
@@ -181,6 +206,7 @@ async def upsert_people(conn: AsyncConnection, persons: list[dict[str, Any]], no
             "active": bool(person.get("active", True)),
             "sort_order": order,
             "updated_at": now,
+            "search_key": search_key(person["name"], surname=True),
         }
         if person["id"] in existing:
             await conn.execute(sa.update(people).where(people.c.id == person["id"]).values(**values))

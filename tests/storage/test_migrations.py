@@ -100,3 +100,23 @@ async def test_supervision_notifications_move_into_the_notifications_table(fresh
         assert "管网改造" in str(rows[0][4])
     finally:
         await db.close()
+
+
+async def test_stored_names_get_their_pinyin_keys(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    try:
+        await db.upgrade("0001")
+        async with db.begin() as conn:
+            await conn.execute(sa.text(
+                "INSERT INTO org_units (id, name, kind, sort_order, updated_at) "
+                "VALUES ('gov', '市政府', 'city', 0, CURRENT_TIMESTAMP)"))
+            await conn.execute(sa.text(
+                "INSERT INTO people (id, name, org_unit_id, title, roles, active, sort_order, updated_at) "
+                "VALUES ('p-xie', '谢继成', 'gov', '', '[]', true, 0, CURRENT_TIMESTAMP)"))
+        await db.upgrade()
+        async with db.connect() as conn:
+            keys = {row[0]: row[1] for row in await conn.execute(sa.text(
+                "SELECT id, search_key FROM people UNION ALL SELECT id, search_key FROM org_units"))}
+        assert keys == {"p-xie": "xiejicheng xjc", "gov": "shizhengfu szf"}
+    finally:
+        await db.close()
