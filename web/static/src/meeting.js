@@ -10,6 +10,7 @@ import { PAGE_SIZES, galleryOrder, pageOf } from './lib/meeting-gallery.js'
 import { takeHandoff } from './lib/call-handoff.js'
 import { PagePhone } from './lib/page-phone.js'
 import { watchNotices } from './lib/notices.js'
+import { enhancePickers } from './lib/picker.js'
 
 const data = JSON.parse(document.getElementById('meeting-data').textContent)
 const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
@@ -72,6 +73,7 @@ window.cityhubPagePhone = pagePhone
 const pagePhoneReady = pagePhone.start()
 pagePhoneReady.catch((error) => console.debug('no phone on this page:', error.code || error))
 watchNotices(pagePhone.signaling, pagePhoneReady)
+enhancePickers() // the management form (before joining)
 
 async function connectSignaling () {
   if (state.signaling) return state.signaling
