@@ -56,6 +56,8 @@ from web.meetings import setup_meeting_pages
 from web.notifications import setup_notification_pages
 from web.pages import locale_middleware, setup_web
 from web.phone import setup_phone
+from web.search import routes as search_routes
+from web.search import setup_search_page
 from web.supervision import setup_supervision_pages
 
 log = logging.getLogger(__name__)
@@ -245,7 +247,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
-        notification_routes,
+        notification_routes, search_routes,
     ]
     app.cleanup_ctx.extend(
         [_database, _bus, _node_registry, _services, access_changes_ctx, _meeting_rooms, docs_ctx, supervision_ctx,
@@ -266,4 +268,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_supervision_pages(app)
     setup_phone(app)
     setup_notification_pages(app)
+    setup_search_page(app)
     return app

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.directory.model import OrgKind, OrgUnit, Person, Role
 from hub.directory.pinyin import search_key
-from hub.storage.meta import UtcDateTime, metadata
+from hub.storage.meta import UtcDateTime, contains, like_escaped, metadata
 
 org_units = sa.Table(
     "org_units",
@@ -107,18 +107,13 @@ async def find_extension(conn: AsyncConnection, extension: str) -> OrgUnit | Per
     return None if unit is None else _unit(unit)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _matching(q: str, *columns: sa.ColumnElement[Any], keys: sa.ColumnElement[Any]) -> tuple[Any, Any]:
     """Rows whose columns contain q, or whose pinyin keys start with it (a key: "xiejicheng xjc"), and an order
     that puts exact and prefix matches first."""
     lowered = q.lower()
-    pattern = f"%{_escape_like(lowered)}%"
-    prefix = f"{_escape_like(lowered)}%"
+    prefix = f"{like_escaped(lowered)}%"
     in_keys = sa.func.lower(keys)
-    match = sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in columns),
+    match = sa.or_(*(contains(c, q) for c in columns),
                    in_keys.like(prefix, escape="\\"), in_keys.like(f"% {prefix}", escape="\\"))
     name = sa.func.lower(columns[0])
     rank = sa.case((name == lowered, 0), (name.like(prefix, escape="\\"), 1),

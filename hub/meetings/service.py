@@ -245,9 +245,11 @@ class MeetingService:
             return await store.get(conn, meeting_id)
 
     async def listing(
-        self, principal: Principal, *, scope: str = "mine", when: str = "upcoming", limit: int = 50, offset: int = 0
+        self, principal: Principal, *, scope: str = "mine", when: str = "upcoming", limit: int = 50, offset: int = 0,
+        title: str = "",
     ) -> list[Meeting]:
-        """Meetings of the principal ("mine"), of their unit ("unit") or every one (admins, "all")."""
+        """Meetings of the principal ("mine"), of their unit ("unit") or every one (admins, "all"); with `title`,
+        those whose title contains it."""
         person_id: str | None = principal.id
         unit_ids: list[str] | None = None
         if scope == "unit":
@@ -264,7 +266,7 @@ class MeetingService:
             raise BadRequest("invalid_parameter", "when: upcoming, past or all", field="when")
         async with self.db.connect() as conn:
             return await store.listing(conn, person_id=person_id, unit_ids=unit_ids, when=when, now=self.clock.now(),
-                                       limit=limit, offset=offset)
+                                       limit=limit, offset=offset, title=title.strip()[:100])
 
     # --- joining and the lifecycle --------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.meetings.model import Attendance, ChatMessage, Meeting, MeetingStatus
-from hub.storage.meta import UtcDateTime, metadata
+from hub.storage.meta import UtcDateTime, contains, metadata
 
 meetings = sa.Table(
     "meetings",
@@ -204,6 +204,7 @@ async def listing(
     now: datetime,
     limit: int,
     offset: int,
+    title: str = "",
 ) -> list[Meeting]:
     """Meetings involving a person (invited, chair, secretary, organizer) and/or invited units: "upcoming" (live,
     or scheduled and not yet over, soonest first), "past" (ended, cancelled, or scheduled and over without having
@@ -227,6 +228,8 @@ async def listing(
     query = sa.select(meetings)
     if conditions:
         query = query.where(sa.or_(*conditions))
+    if title:
+        query = query.where(contains(meetings.c.title, title))
     status = meetings.c.status
     scheduled = status == MeetingStatus.SCHEDULED.value
     if when == "upcoming":

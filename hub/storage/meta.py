@@ -39,3 +39,13 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def like_escaped(text: str) -> str:
+    """Text for a LIKE pattern (escape character `\\`), its wildcards taken literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    """Whether a column contains the text, whatever the case (a search box; wildcards are letters here)."""
+    return sa.func.lower(column).like(f"%{like_escaped(text.lower())}%", escape="\\")

@@ -234,6 +234,8 @@ class ItemFilter:
     due_to: date | None = None
     # A person's view: items where their unit leads or co-operates.
     involving_unit: str | None = None
+    # Items whose title contains this (the search box).
+    title: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.storage.meta import contains
 from hub.supervision.model import ACTIVE_STATUSES, OPEN_STATUSES, Item, ItemFilter, Status, UnitStats
 from hub.supervision.store import item_of
 from hub.supervision.tables import decisions, item_units, items, reminders, rollup
@@ -36,6 +37,8 @@ def conditions(f: ItemFilter, today: date) -> list[sa.ColumnElement[bool]]:
         where.append(items.c.due_date <= f.due_to)
     if f.involving_unit:
         where.append(items.c.id.in_(sa.select(item_units.c.item_id).where(item_units.c.unit_id == f.involving_unit)))
+    if f.title:
+        where.append(contains(items.c.title, f.title))
     return where
 
 
@@ -79,7 +82,7 @@ def _is_late(today: date) -> sa.ColumnElement[bool]:
 
 
 def _rollup_serves(f: ItemFilter) -> bool:
-    return not (f.overdue is not None or f.meeting_id or f.due_from or f.due_to or f.involving_unit)
+    return not (f.overdue is not None or f.meeting_id or f.due_from or f.due_to or f.involving_unit or f.title)
 
 
 async def summary(conn: AsyncConnection, f: ItemFilter, today: date) -> tuple[dict[str, int], list[UnitStats]]:

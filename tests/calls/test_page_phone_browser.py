@@ -136,3 +136,26 @@ async def test_a_person_found_in_the_directory_is_called_with_one_click(live: Ph
     await phone.wait_for_timeout(500)
     await expect(callee.locator(PANEL)).to_be_hidden()
     await expect(phone.locator("[data-test=in-call]")).to_be_hidden()
+
+
+async def test_a_person_found_by_pinyin_in_the_navigation_is_called(live: PhoneHub) -> None:
+    """The navigation's search box on any page: `jp` finds 蒋平, and the result's call button rings them."""
+    callee = await open_registered(live, "gov-office-03", "/docs")
+    desk = await live.open("p-xie", "/supervision", locale="en", width=1366)
+    await desk.fill("[data-test=navsearch]", "jp")
+    async with desk.expect_navigation():
+        await desk.press("[data-test=navsearch]", "Enter")
+    await expect(desk.locator("[data-test=search-people]")).to_contain_text("蒋平")
+    await shot(desk, "search-en-1366")
+    async with desk.context.expect_page() as opened:
+        await desk.click("[data-test=search-call-gov-office-03]")
+    phone = await opened.value
+    await expect(phone.locator("[data-test=call-peer]")).to_have_text("蒋平", timeout=10_000)
+    await expect(callee.locator("[data-test=page-incoming-name]")).to_have_text("谢继成")
+    await phone.click("[data-test=hangup]")
+    await expect(callee.locator(PANEL)).to_be_hidden()
+    narrow = await live.open("p-xie", "/search?q=xjc%20sgy", width=390)
+    await expect(narrow.locator("[data-test=search-none]")).to_be_visible()
+    await narrow.goto(f"{live.url}/search?q=sgy")
+    await expect(narrow.locator("[data-test=search-units]")).to_contain_text("市公用事业局")
+    await shot(narrow, "search-zh_CN-390")
