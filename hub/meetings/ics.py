@@ -1,55 +1,34 @@
-"""An iCalendar (RFC 5545) event for a meeting, for officials' calendars."""
+"""An iCalendar (RFC 5545) event for a meeting, for officials' calendars, written by the `icalendar` package
+(escaping, parameter quoting, line folding: a name like "Smith, John; Jr." stays one ORGANIZER for strict
+parsers)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from icalendar import Calendar, Event, vCalAddress
+
 from hub.meetings.model import Meeting, MeetingStatus
-
-
-def _escape(text: str) -> str:
-    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return text.replace("\r\n", "\\n").replace("\n", "\\n")
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def _fold(line: str) -> list[str]:
-    # Lines longer than 75 octets are folded (RFC 5545 3.1), never inside a UTF-8 character.
-    out: list[str] = []
-    current = ""
-    for char in line:
-        if len((current + char).encode()) > (75 if not out else 74):
-            out.append(current)
-            current = char
-        else:
-            current += char
-    out.append(current)
-    return [out[0], *(" " + part for part in out[1:])]
 
 
 def meeting_ics(meeting: Meeting, *, url: str, organizer_name: str, now: datetime, host: str) -> str:
     """The meeting as a VCALENDAR with one VEVENT (cancelled meetings say so)."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//CityHub//Meetings//ZH",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{meeting.id}@{host}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"DTSTART:{_stamp(meeting.starts_at)}",
-        f"DTEND:{_stamp(meeting.ends_at)}",
-        f"SUMMARY:{_escape(meeting.title)}",
-        f"DESCRIPTION:{_escape((meeting.description + chr(10) + chr(10) if meeting.description else '') + url)}",
-        f"URL:{url}",
-        f"ORGANIZER;CN={_escape(organizer_name)}:urn:cityhub:person:{meeting.organizer_id}",
-        "STATUS:" + ("CANCELLED" if meeting.status == MeetingStatus.CANCELLED else "CONFIRMED"),
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    folded = [part for line in lines for part in _fold(line)]
-    return "\r\n".join(folded) + "\r\n"
+    calendar = Calendar()
+    calendar.add("prodid", "-//CityHub//Meetings//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"{meeting.id}@{host}")
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", meeting.starts_at.astimezone(UTC))
+    event.add("dtend", meeting.ends_at.astimezone(UTC))
+    event.add("summary", meeting.title)
+    event.add("description", (meeting.description + "\n\n" if meeting.description else "") + url)
+    event.add("url", url)
+    organizer = vCalAddress(f"urn:cityhub:person:{meeting.organizer_id}")
+    organizer.params["cn"] = organizer_name
+    event.add("organizer", organizer)
+    event.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical().decode()

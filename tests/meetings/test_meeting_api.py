@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import icalendar
+
 from hub import keys
+from hub.directory.model import DirectoryData
 from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting
 
@@ -181,3 +184,23 @@ async def test_the_lists_sections_follow_the_status(hub: Hub) -> None:
     assert await listed("upcoming") == ["开过头的会", "明天的会"]
     assert await listed("past") == ["取消的会", "开完的会", "没开成的会"]
     assert (await hub.client.get("/api/v1/meetings?when=later", headers=hub.auth("p-xie"))).status == 400
+
+
+async def test_the_calendar_file_parses_strictly_with_commas_and_chinese(hub: Hub) -> None:
+    """Parameter values with `,` `;` `:` are quoted (RFC 5545 3.2): a strict parser keeps ORGANIZER whole."""
+    await hub.app[keys.DIRECTORY].import_data(DirectoryData(org_units=[], people=[
+        {"id": "smith", "name": "Smith, John; Jr.: Deputy", "org_unit": "pub-util", "roles": ["official"]}]))
+    await hub.load_people()
+    start = datetime(2031, 3, 1, 1, 0, tzinfo=UTC)
+    meeting = await create_meeting(hub, organizer="smith", title="供水, 排水; 防汛：专题会",
+                                   description="一、汛情\n二、部署, 落实", starts_at=start.isoformat(),
+                                   ends_at=(start + timedelta(hours=2)).isoformat())
+    ics = await hub.client.get(f"/api/v1/meetings/{meeting['id']}/calendar.ics", headers=hub.auth("smith"))
+    raw = await ics.read()
+    assert all(len(line) <= 75 for line in raw.split(b"\r\n"))
+    [event] = icalendar.Calendar.from_ical(raw).walk("VEVENT")
+    assert event["ORGANIZER"].params["CN"] == "Smith, John; Jr.: Deputy"
+    assert str(event["SUMMARY"]) == "供水, 排水; 防汛：专题会"
+    assert str(event["DESCRIPTION"]).startswith("一、汛情\n二、部署, 落实\n\n")
+    assert event.decoded("DTSTART") == start and event.decoded("DTEND") == start + timedelta(hours=2)
+    assert str(event["STATUS"]) == "CONFIRMED"
