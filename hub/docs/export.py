@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import unicodedata
 from typing import Any
 
 import docx
@@ -40,21 +41,40 @@ def _is_inline_block(node: Node) -> bool:
 # ---- Markdown ---------------------------------------------------------------------------------------------
 
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]<>|~])")
-_MD_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])(?=\s|$)")
+# What would start a block at the start of a line (also after a hard break: a heading, a quote, a bullet or a
+# numbered item interrupts a paragraph). The escape goes on the punctuation: `\#`, `\-`, `1\.` (a backslash
+# before a digit is a literal backslash in CommonMark).
+_MD_LINE_START = re.compile(r"^(\s*)(?:([#>+-])|(\d+)([.)]))(?=\s|$)", re.MULTILINE)
+# Emphasis markers around text that starts or ends with punctuation do not open or close next to a letter
+# (CommonMark's flanking rules: `是**“引用”**后` stays literal); such spans are written as inline HTML instead.
+_MD_TAGS = {"**": "strong", "*": "em", "~~": "del"}
 
 
 def _md_text(text: str) -> str:
     return _MD_ESCAPE.sub(r"\\\1", text)
 
 
-def _md_wrap(text: str, marker: str) -> str:
-    # CommonMark emphasis may not start or end with whitespace: keep it outside the markers.
+def _punctuation(char: str) -> bool:
+    return unicodedata.category(char)[0] in "PS"
+
+
+def _md_wrap(text: str, marker: str, raw: str) -> str:
+    """Mark `text` (escaped already; `raw` as written) with an emphasis marker, whitespace kept outside."""
     stripped = text.strip()
     if not stripped:
         return text
     lead = text[: len(text) - len(text.lstrip())]
     trail = text[len(text.rstrip()):]
+    core = raw.strip()
+    if marker in _MD_TAGS and core and (_punctuation(core[0]) or _punctuation(core[-1])):
+        tag = _MD_TAGS[marker]
+        return f"{lead}<{tag}>{stripped}</{tag}>{trail}"
     return f"{lead}{marker}{stripped}{marker}{trail}"
+
+
+def _md_line_start(match: re.Match[str]) -> str:
+    indent, mark, digits, dot = match.groups()
+    return f"{indent}\\{mark}" if mark else f"{indent}{digits}\\{dot}"
 
 
 def _md_inline(node: Node) -> str:
@@ -65,22 +85,18 @@ def _md_inline(node: Node) -> str:
             continue
         marks = item.marks
         if "code" in marks:
-            out.append(_md_wrap(item.text, "`"))
+            out.append(_md_wrap(item.text, "`", item.text))
             continue
         text = _md_text(item.text)
-        if "bold" in marks:
-            text = _md_wrap(text, "**")
-        if "italic" in marks:
-            text = _md_wrap(text, "*")
-        if "strike" in marks:
-            text = _md_wrap(text, "~~")
+        for mark, marker in (("bold", "**"), ("italic", "*"), ("strike", "~~")):
+            if mark in marks:
+                text = _md_wrap(text, marker, item.text)
         link = marks.get("link")
         href = link.get("href") if isinstance(link, dict) else None
         if isinstance(href, str) and _SAFE_URL.match(href):
             text = f"[{text}](<{href.replace('>', '%3E')}>)"
         out.append(text)
-    line = "".join(out)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), line)
+    return _MD_LINE_START.sub(_md_line_start, "".join(out))
 
 
 def _md_cell(cell: Node) -> str:

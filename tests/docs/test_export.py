@@ -75,3 +75,41 @@ def test_replace_content_copies_structure_and_marks() -> None:
     replace_content(target, source)
     assert to_markdown(read_tree(target), "T") == to_markdown(read_tree(source), "T")
     assert str(fragment_of(target)) == str(fragment_of(source))
+
+
+def rendered(doc: Doc) -> str:
+    """The Markdown export as a CommonMark renderer shows it (markdown-it-py in CommonMark mode)."""
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark").render(to_markdown(read_tree(doc), "")))
+
+
+def test_markdown_renders_as_written_in_commonmark() -> None:
+    """Numbered lines stay text (`1\\.`, not `\\1.`), also after a line break; bold next to Chinese punctuation is
+    bold; what looks like syntax stays text."""
+    doc: Doc = Doc()
+    root = fragment_of(doc)
+    root.children.append(p("1. 会议决定：加固堤防"))
+    broken = root.children.append(XmlElement("paragraph"))
+    broken.children.append(XmlText("第一行"))
+    broken.children.append(XmlElement("hardBreak"))
+    broken.children.append(XmlText("2) 第二行"))
+    broken.children.append(XmlElement("hardBreak"))
+    broken.children.append(XmlText("- 不是列表 # 也不是标题"))
+    bold = root.children.append(XmlElement("paragraph"))
+    text = bold.children.append(XmlText())
+    text.insert(0, "会议强调")
+    text.insert(len(text), "“三个必须”", {"bold": True})
+    text.insert(len(text), "，要")
+    text.insert(len(text), "狠抓落实", {"bold": True})
+    text.insert(len(text), "。")
+    text.insert(len(text), "（重点）", {"italic": True})
+    text.insert(len(text), "完")
+    html = rendered(doc)
+    assert "<ol" not in html and "<ul" not in html and "<h" not in html, html
+    assert "<p>1. 会议决定：加固堤防</p>" in html
+    assert "第一行<br />\n2) 第二行<br />\n- 不是列表 # 也不是标题" in html
+    assert "会议强调<strong>“三个必须”</strong>，要<strong>狠抓落实</strong>。<em>（重点）</em>完" in html
+    assert "\\" not in html
+    md = to_markdown(read_tree(doc), "")
+    assert "1\\. 会议决定" in md and "**狠抓落实**" in md
