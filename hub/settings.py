@@ -117,6 +117,8 @@ class SupervisionSettings:
     escalation_days: tuple[str, ...] = ("0", "3", "7")
     # Seconds between two looks of the reminder scheduler.
     scheduler_interval: float = 300.0
+    # The word before an item's number, as official papers carry one: 督办〔2026〕12号.
+    number_prefix: str = "督办"
     attachment_max_bytes: int = 10_485_760
     attachment_types: tuple[str, ...] = (
         "application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv",
@@ -415,6 +417,8 @@ def _validate(settings: Settings) -> None:
 
 
 def _validate_supervision(sv: SupervisionSettings) -> None:
+    if not 1 <= len(sv.number_prefix.strip()) <= 10:
+        raise SettingsError("supervision.number_prefix: 1 to 10 characters (督办〔2026〕12号 has 督办)")
     for key in ("reminder_days", "escalation_days"):
         for value in getattr(sv, key):
             if not value.isdigit() or int(value) > 365:

@@ -108,13 +108,16 @@ class DecisionService:
                  "recorded_by": principal.id, "recorded_at": now},
             )
             coops = [u for u in dict.fromkeys(data.coop_units) if u != data.lead_unit]
+            year = now.astimezone(self.items.tz).year
+            seq = await store.next_item_number(conn, year)
             await store.insert_item(
                 conn,
                 {"id": item_id, "decision_id": decision_id, "meeting_id": meeting_id,
                  "title": text.splitlines()[0][:200], "lead_unit_id": data.lead_unit, "coop_unit_ids": coops,
                  "responsible_id": data.responsible, "priority": data.priority.value,
                  "status": Status.ASSIGNED.value, "percent": 0, "due_date": data.due_date,
-                 "original_due_date": data.due_date, "created_at": now, "updated_at": now},
+                 "original_due_date": data.due_date, "created_at": now, "updated_at": now, "number_year": year,
+                 "number_seq": seq, "number": store.item_number(self.items.settings.number_prefix, year, seq)},
             )
             item = await store.get_item(conn, item_id, self.items.today())
             decision = await store.get_decision(conn, decision_id, item_id)
@@ -173,7 +176,7 @@ class DecisionService:
         if item.coop_unit_ids:
             details.append("协办单位：" + "、".join(units.get(u, u) for u in item.coop_unit_ids))
         details += [f"责任人：{person.name if person else item.responsible_id}",
-                    f"办结时限：{due.year}年{due.month}月{due.day}日", f"已列入督办（第{decision.number}项）"]
+                    f"办结时限：{due.year}年{due.month}月{due.day}日", f"督办编号：{item.number}"]
         lines = [f"{decision.number}. {decision.text}", "；".join(details) + "。"]
         try:
             await self.minutes.append_decision(meeting, decision, item, lines)

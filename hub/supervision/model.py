@@ -141,6 +141,8 @@ class Item:
     closed_at: datetime | None = None
     on_time: bool | None = None
     days_to_close: float | None = None
+    # The number people cite, as official papers carry one: 督办〔2026〕12号 (prefix: supervision.number_prefix).
+    number: str = ""
     # Derived from the due date and the clock when read; never stored.
     overdue: bool = False
 
@@ -152,6 +154,7 @@ class Item:
         """The JSON shape of the API, webhooks and exports."""
         return {
             "id": self.id,
+            "number": self.number,
             "decision_id": self.decision_id,
             "meeting_id": self.meeting_id,
             "title": self.title,

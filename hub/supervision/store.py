@@ -39,7 +39,8 @@ def item_of(row: Any, today: date | None = None) -> Item:
         priority=Priority(row.priority), status=status, percent=row.percent, due_date=row.due_date,
         original_due_date=row.original_due_date, requested_due_date=row.requested_due_date,
         created_at=row.created_at, updated_at=row.updated_at, submitted_at=row.submitted_at,
-        closed_at=row.closed_at, on_time=row.on_time, days_to_close=row.days_to_close, overdue=overdue,
+        closed_at=row.closed_at, on_time=row.on_time, days_to_close=row.days_to_close, number=row.number,
+        overdue=overdue,
     )
 
 
@@ -48,6 +49,17 @@ async def next_decision_number(conn: AsyncConnection, meeting_id: str) -> int:
         sa.select(sa.func.max(decisions.c.number)).where(decisions.c.meeting_id == meeting_id)
     )
     return int(current or 0) + 1
+
+
+async def next_item_number(conn: AsyncConnection, year: int) -> int:
+    """The next item's place in its year (callers hold the audit lock; a unique constraint backs it up)."""
+    current = await conn.scalar(sa.select(sa.func.max(items.c.number_seq)).where(items.c.number_year == year))
+    return int(current or 0) + 1
+
+
+def item_number(prefix: str, year: int, seq: int) -> str:
+    """督办〔2026〕12号: the form of official papers' numbers (GB/T 9704: year in 〔〕, no leading zeros)."""
+    return f"{prefix}〔{year}〕{seq}号"
 
 
 async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> None:

@@ -42,6 +42,11 @@ items = sa.Table(
     sa.Column("closed_at", UtcDateTime, nullable=True),
     sa.Column("on_time", sa.Boolean, nullable=True),
     sa.Column("days_to_close", sa.Float, nullable=True),
+    # The number people cite (督办〔2026〕12号): the year of creation in the city and the item's place in it.
+    sa.Column("number_year", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("number_seq", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("number", sa.String(40), nullable=False, server_default=""),
+    sa.UniqueConstraint("number_year", "number_seq", name="uq_supervision_items_number"),
     # Covers the dashboard's one grouped scan (per department and state), so it never reads the table itself.
     sa.Index(
         "ix_supervision_items_lead_status_due", "lead_unit_id", "status", "due_date", "on_time", "days_to_close"

@@ -4,6 +4,7 @@ supervisors, final once the meeting is closed for edits; decisions written into 
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -118,5 +119,7 @@ async def test_a_recorded_decision_reads_as_an_official_line(hub: Hub) -> None:
     lines = text.split("\n")
     assert lines[-2] == "1. 推进老旧小区供热管网改造"
     assert lines[-1].startswith("牵头单位：市公用事业局；协办单位：")
-    assert f"办结时限：{due.year}年{due.month}月{due.day}日" in lines[-1] and "第1项" in lines[-1]
+    number = (await response.json())["item"]["number"]
+    assert re.fullmatch(r"督办〔20\d\d〕\d+号", number)
+    assert f"办结时限：{due.year}年{due.month}月{due.day}日" in lines[-1] and f"督办编号：{number}" in lines[-1]
     assert item_id not in text and "Lead" not in text and "Due" not in text

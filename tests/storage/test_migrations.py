@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -118,5 +119,31 @@ async def test_stored_names_get_their_pinyin_keys(fresh_url: str) -> None:
             keys = {row[0]: row[1] for row in await conn.execute(sa.text(
                 "SELECT id, search_key FROM people UNION ALL SELECT id, search_key FROM org_units"))}
         assert keys == {"p-xie": "xiejicheng xjc", "gov": "shizhengfu szf"}
+    finally:
+        await db.close()
+
+
+async def test_stored_items_get_their_numbers_in_creation_order(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    try:
+        await db.upgrade("supervision_0002")
+        async with db.begin() as conn:
+            # created 2025-12-31 17:00 UTC is 2026-01-01 01:00 in the city (Asia/Shanghai)
+            for n, (item_id, created) in enumerate([("b", "2025-12-31 17:00:00"), ("a", "2025-12-31 15:00:00"),
+                                                    ("c", "2026-03-01 08:00:00")], start=1):
+                await conn.execute(sa.text(
+                    "INSERT INTO supervision_decisions (id, meeting_id, meeting_title, number, text, recorded_by, "
+                    "recorded_at) VALUES (:d, 'm1', '会', :n, '决定', 'p', CURRENT_TIMESTAMP)"), {"d": f"d{n}", "n": n})
+                await conn.execute(sa.text(
+                    "INSERT INTO supervision_items (id, decision_id, meeting_id, title, lead_unit_id, coop_unit_ids, "
+                    "responsible_id, priority, status, percent, due_date, original_due_date, created_at, updated_at) "
+                    "VALUES (:id, :d, 'm1', '事项', 'u', '[]', 'p', 'normal', 'assigned', 0, '2026-06-01', "
+                    "'2026-06-01', :at, :at)"),
+                    {"id": item_id, "d": f"d{n}", "at": datetime.fromisoformat(created + "+00:00")
+                     if db.dialect == "postgresql" else created})
+        await db.upgrade()
+        async with db.connect() as conn:
+            numbers = dict((await conn.execute(sa.text("SELECT id, number FROM supervision_items"))).all())
+        assert numbers == {"a": "督办〔2025〕1号", "b": "督办〔2026〕1号", "c": "督办〔2026〕2号"}
     finally:
         await db.close()
