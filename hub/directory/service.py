@@ -92,6 +92,11 @@ class DirectoryService:
         async with self.db.connect() as conn:
             return await store.get_people(conn, person_ids)
 
+    async def find_unit(self, unit_id: str) -> OrgUnit | None:
+        """An org unit, or None."""
+        async with self.db.connect() as conn:
+            return await store.get_unit(conn, unit_id)
+
     async def unit(self, unit_id: str) -> OrgUnit:
         """An org unit, or NotFound."""
         async with self.db.connect() as conn:

@@ -21,11 +21,12 @@ FORMATS = {
     "md": ("text/markdown; charset=utf-8", "md"),
     "html": ("text/html; charset=utf-8", "html"),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    "pdf": ("application/pdf", "pdf"),
 }
 _SAFE_URL = re.compile(r"^(https?://|mailto:|/(?!/))", re.IGNORECASE)
 
 
-def _blocks(node: Node) -> list[Node]:
+def child_blocks(node: Node) -> list[Node]:
     return [c for c in node.children if isinstance(c, Node) and c.type not in INLINE_NODES]
 
 
@@ -35,7 +36,7 @@ def _inlines(node: Node) -> list[Node | Span]:
 
 def _is_inline_block(node: Node) -> bool:
     """A node holding text (a paragraph, heading...) rather than other blocks."""
-    return not _blocks(node)
+    return not child_blocks(node)
 
 
 # ---- Markdown ---------------------------------------------------------------------------------------------
@@ -101,12 +102,12 @@ def _md_inline(node: Node) -> str:
 
 def _md_cell(cell: Node) -> str:
     parts = [_md_inline(b) if _is_inline_block(b) else _md_inline(Node("p", children=b.children))
-             for b in _blocks(cell)] or [_md_inline(cell)]
+             for b in child_blocks(cell)] or [_md_inline(cell)]
     return "<br>".join(p.replace("\n", " ") for p in parts).strip()
 
 
 def _md_table(table: Node) -> list[str]:
-    rows = [[_md_cell(c) for c in _blocks(row)] for row in _blocks(table)]
+    rows = [[_md_cell(c) for c in child_blocks(row)] for row in child_blocks(table)]
     if not rows:
         return []
     width = max(len(r) for r in rows)
@@ -129,10 +130,11 @@ def _md_list(node: Node, indent: str, ordered: bool) -> list[str]:
     lines: list[str] = []
     start = node.attrs.get("start", 1)
     number = int(start) if isinstance(start, int | float) else 1
-    for item in _blocks(node):
+    for item in child_blocks(node):
         marker = f"{number}. " if ordered else "- "
         number += 1
-        inner = _md_blocks(_blocks(item) or [Node("paragraph", children=item.children)], indent + " " * len(marker))
+        inner = _md_blocks(child_blocks(item) or [Node("paragraph", children=item.children)],
+                           indent + " " * len(marker))
         while inner and inner[-1] == "":
             inner.pop()
         body = [line for line in inner if line != ""] if len(inner) > 1 else inner
@@ -151,7 +153,7 @@ def _md_block(node: Node, indent: str) -> list[str]:
     if kind == "table":
         return [indent + line for line in _md_table(node)]
     if kind == "blockquote":
-        inner = _md_blocks(_blocks(node))
+        inner = _md_blocks(child_blocks(node))
         while inner and inner[-1] == "":
             inner.pop()
         return [indent + ("> " + line if line else ">") for line in inner]
@@ -163,7 +165,7 @@ def _md_block(node: Node, indent: str) -> list[str]:
         return [indent + "---"]
     if _is_inline_block(node):
         return [indent + line for line in _md_inline(node).split("\n")]
-    inner = _md_blocks(_blocks(node), indent)
+    inner = _md_blocks(child_blocks(node), indent)
     while inner and inner[-1] == "":
         inner.pop()
     return inner
@@ -172,7 +174,7 @@ def _md_block(node: Node, indent: str) -> list[str]:
 def to_markdown(root: Node, title: str) -> str:
     """The document as CommonMark/GFM (tables as pipe tables), under its title as a first-level heading."""
     lines = ["# " + _md_text(title), ""] if title else []
-    lines += _md_blocks(_blocks(root))
+    lines += _md_blocks(child_blocks(root))
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n"
@@ -227,7 +229,7 @@ def _html_block(node: Node) -> str:
         return "<hr>"
     if kind == "codeBlock":
         return f"<pre><code>{html.escape(node.text)}</code></pre>"
-    tag = _HTML_BLOCK_TAGS.get(kind, "div" if _blocks(node) else "p")
+    tag = _HTML_BLOCK_TAGS.get(kind, "div" if child_blocks(node) else "p")
     attrs = ""
     if tag == "ol":
         start = node.attrs.get("start")
@@ -236,14 +238,14 @@ def _html_block(node: Node) -> str:
     elif tag in ("td", "th"):
         attrs = _span_attr(node, "colspan") + _span_attr(node, "rowspan")
     if tag == "table":
-        return "<table><tbody>" + "".join(_html_block(row) for row in _blocks(node)) + "</tbody></table>"
-    inner = "".join(_html_block(b) for b in _blocks(node)) if _blocks(node) else _html_inline(node)
+        return "<table><tbody>" + "".join(_html_block(row) for row in child_blocks(node)) + "</tbody></table>"
+    inner = "".join(_html_block(b) for b in child_blocks(node)) if child_blocks(node) else _html_inline(node)
     return f"<{tag}{attrs}>{inner}</{tag}>"
 
 
 def to_html_fragment(root: Node) -> str:
     """The content as HTML built from a fixed set of tags: every text escaped, no scripts, no styles."""
-    return "\n".join(_html_block(b) for b in _blocks(root))
+    return "\n".join(_html_block(b) for b in child_blocks(root))
 
 
 def to_html(root: Node, title: str, lang: str = "zh-CN") -> str:
@@ -257,7 +259,7 @@ def to_html(root: Node, title: str, lang: str = "zh-CN") -> str:
 
 # ---- Word (.docx) -----------------------------------------------------------------------------------------
 
-def _docx_runs(paragraph: Paragraph, node: Node) -> None:
+def docx_runs(paragraph: Paragraph, node: Node) -> None:
     for item in _inlines(node):
         if isinstance(item, Node):
             if item.type == "hardBreak" and paragraph.runs:
@@ -282,7 +284,7 @@ def _list_style(kind: str, depth: int) -> str:
     return base if depth == 0 else f"{base} {min(depth + 1, 3)}"
 
 
-class _DocxWriter:
+class DocxWriter:
     def __init__(self, out: DocxDocument) -> None:
         self.out = out
 
@@ -303,10 +305,10 @@ class _DocxWriter:
         kind = node.type
         if kind == "heading" and cell is None:
             paragraph = self.out.add_heading(level=heading_level(node))
-            _docx_runs(paragraph, node)
+            docx_runs(paragraph, node)
         elif kind in ("bulletList", "orderedList", "taskList"):
-            for item in _blocks(node):
-                self.blocks(_blocks(item) or [Node("paragraph", children=item.children)], cell, kind, depth + 1)
+            for item in child_blocks(node):
+                self.blocks(child_blocks(item) or [Node("paragraph", children=item.children)], cell, kind, depth + 1)
         elif kind == "table" and cell is None:
             self.table(node)
         elif kind == "horizontalRule":
@@ -318,19 +320,19 @@ class _DocxWriter:
                     paragraph.runs[-1].add_break()
                 paragraph.add_run(line).font.name = "Courier New"
         elif kind == "blockquote":
-            for child in _blocks(node):
+            for child in child_blocks(node):
                 if _is_inline_block(child):
-                    _docx_runs(self._paragraph(cell, "Quote"), child)
+                    docx_runs(self._paragraph(cell, "Quote"), child)
                 else:
                     self.block(child, cell, list_kind, depth)
         elif _is_inline_block(node):
             style = _list_style(list_kind, depth) if list_kind else None
-            _docx_runs(self._paragraph(cell, style), node)
+            docx_runs(self._paragraph(cell, style), node)
         else:
-            self.blocks(_blocks(node), cell, list_kind, depth)
+            self.blocks(child_blocks(node), cell, list_kind, depth)
 
     def table(self, node: Node) -> None:
-        rows = [_blocks(row) for row in _blocks(node)]
+        rows = [child_blocks(row) for row in child_blocks(node)]
         if not rows:
             return
         width = max(len(r) for r in rows) or 1
@@ -339,7 +341,7 @@ class _DocxWriter:
         for r, cells in enumerate(rows):
             for c, cell_node in enumerate(cells):
                 cell = table.cell(r, c)
-                self.blocks(_blocks(cell_node) or [Node("paragraph", children=cell_node.children)], cell)
+                self.blocks(child_blocks(cell_node) or [Node("paragraph", children=cell_node.children)], cell)
                 if cell_node.type == "tableHeader":
                     for paragraph in cell.paragraphs:
                         for run in paragraph.runs:
@@ -356,7 +358,7 @@ def to_docx(root: Node, title: str) -> bytes:
     out.core_properties.title = title
     if title:
         out.add_heading(title, level=0)
-    _DocxWriter(out).blocks(_blocks(root))
+    DocxWriter(out).blocks(child_blocks(root))
     buffer = io.BytesIO()
     out.save(buffer)
     return buffer.getvalue()

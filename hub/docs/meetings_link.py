@@ -41,6 +41,10 @@ class MeetingAttendance:
         past = await self.meetings.listing(principal, scope="mine", when="past", limit=200)
         return {meeting.id: meeting.starts_at for meeting in [*coming, *past]}
 
+    async def starts_at(self, meeting_id: str) -> datetime | None:
+        meeting = await self.meetings.find(meeting_id)
+        return meeting.starts_at if meeting else None
+
 
 class MeetingMinutes:
     """Creates the minutes document of a new meeting, owned by the organizer's org unit, and fills it in from

@@ -51,6 +51,10 @@ class MeetingAccess(Protocol):
         """The meetings the person takes part in (chair, secretary, invited, their unit invited): id -> start."""
         ...
 
+    async def starts_at(self, meeting_id: str) -> datetime | None:
+        """When a meeting starts (the date its minutes carry), or None when there is no such meeting."""
+        ...
+
 
 class NoMeetings:
     """MeetingAccess when no meetings domain is wired: nobody attends anything."""
@@ -60,6 +64,9 @@ class NoMeetings:
 
     async def meetings_of(self, principal: Principal) -> dict[str, datetime]:
         return {}
+
+    async def starts_at(self, meeting_id: str) -> datetime | None:
+        return None
 
 
 @dataclass(frozen=True)

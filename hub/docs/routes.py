@@ -51,7 +51,7 @@ class VersionRequest(BaseModel):
 
 
 class ExportQuery(BaseModel):
-    format: Literal["md", "html", "docx"] = "md"
+    format: Literal["md", "html", "docx", "pdf"] = "md"
     version: str | None = Field(None, max_length=64)
 
 
@@ -148,7 +148,8 @@ async def restore_version(request: web.Request) -> web.Response:
     return json_response({"restored": True, "changed": changed})
 
 
-@routes.get("/api/v1/docs/{doc_id}/export", summary="Download the document or a version as md, html or docx",
+@routes.get("/api/v1/docs/{doc_id}/export",
+            summary="Download the document or a version as md, html, docx or pdf (minutes: the official layout)",
             query=ExportQuery, content_type="application/octet-stream")
 async def export_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)

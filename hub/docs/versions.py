@@ -6,6 +6,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from urllib.parse import quote
 
 from hub.auth import policy
@@ -13,9 +14,11 @@ from hub.auth.principal import Principal
 from hub.docs import catalog
 from hub.docs.content import Node, doc_from_state, read_tree, replace_content
 from hub.docs.export import FORMATS, to_docx, to_html, to_html_fragment, to_markdown
-from hub.docs.model import Document, Version
+from hub.docs.model import DocKind, Document, Version
+from hub.docs.official import Paper, official_docx, official_html
 from hub.docs.service import DocumentService
 from hub.errors import BadRequest, Conflict, NotFound
+from hub.pdf import render_pdf
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +39,19 @@ class Export:
 class DocumentVersions:
     """Versions and exports, on top of the DocumentService's access rules."""
 
-    def __init__(self, documents: DocumentService, max_versions: int = 200) -> None:
+    def __init__(self, documents: DocumentService, max_versions: int = 200, tz: tzinfo = UTC) -> None:
         self.documents = documents
         self.max_versions = max_versions
+        self.tz = tz  # the city's: the date a paper carries
+
+    async def _paper(self, doc: Document, version: Version | None, title: str) -> Paper:
+        """Who issues the paper (the owning unit: a meeting's organizer's) and its date: the meeting's day for
+        minutes, else the version's or today's, in the city."""
+        owner = await self.documents.directory.find_unit(doc.owner_unit_id)
+        when = version.created_at if version is not None else self.documents.clock.now()
+        if doc.meeting_id is not None:
+            when = await self.documents.meetings.starts_at(doc.meeting_id) or when
+        return Paper(title=title, issuer=owner.name if owner else "", day=when.astimezone(self.tz).date())
 
     async def save(self, principal: Principal, doc_id: str, name: str) -> Version:
         """Store the document as it is now under a name ("as approved at the meeting")."""
@@ -111,6 +124,10 @@ class DocumentVersions:
             body = to_markdown(root, title).encode()
         elif fmt == "html":
             body = to_html(root, title, lang).encode()
+        elif fmt == "pdf":
+            body = await render_pdf(official_html(root, await self._paper(doc, version, title)), title=title)
+        elif doc.kind == DocKind.MINUTES:
+            body = official_docx(root, await self._paper(doc, version, title))
         else:
             body = to_docx(root, title)
         content_type, ext = FORMATS[fmt]

@@ -62,7 +62,7 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
     service = DocumentService(app[keys.DB], rooms.store, rooms, app[keys.DIRECTORY], app[keys.CLOCK])
     app[keys.DOC_ROOMS] = rooms
     app[keys.DOCS] = service
-    app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions)
+    app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions, app[keys.SETTINGS].tz)
     directory = app[keys.DIRECTORY]
     if keys.MEETINGS in app:
         meetings = app[keys.MEETINGS]

@@ -212,7 +212,7 @@ async def test_export_markdown_html_and_docx(hub: Hub) -> None:
     assert "later text" not in old and old.startswith("# 水务会议纪要 (v1)")
     now = await (await hub.client.get(f"{base}?format=md", headers=hub.auth("p-xie"))).text()
     assert now.rstrip().endswith("later text")
-    for query, who, status in (("format=pdf", "p-xie", 400), ("format=md", "drc-04", 403),
+    for query, who, status in (("format=odt", "p-xie", 400), ("format=md", "drc-04", 403),
                                ("format=md&version=nope", "p-xie", 404)):
         response = await hub.client.get(f"{base}?{query}", headers=hub.auth(who))
         assert response.status == status, query
