@@ -12,7 +12,7 @@ from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
 from hub.bounds import Moment, Offset
-from hub.exports import download
+from hub.exports import download, sheet
 from hub.meetings.attendance import EXPORT_COLUMNS, sheet_rows
 from hub.meetings.ics import meeting_ics
 from hub.meetings.model import Meeting, MeetingChanges
@@ -202,5 +202,5 @@ async def meeting_attendance(request: web.Request) -> web.Response:
     if query.format == "json":
         return json_response(report)
     tz = request.app[keys.SETTINGS].tz
-    return download(sheet_rows(report, tz), EXPORT_COLUMNS, kind=query.format,
-                    filename=f"attendance-{report['meeting_id']}", sheet_title="签到表")
+    return download([sheet("签到表", sheet_rows(report, tz), EXPORT_COLUMNS)], kind=query.format,
+                    filename=f"attendance-{report['meeting_id']}")

@@ -169,6 +169,15 @@ def _fold(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int], list[UnitStats]]
     return counts, stats
 
 
+async def meeting_titles(conn: AsyncConnection, meeting_ids: list[str]) -> dict[str, str]:
+    """The titles of meetings that decided something, as recorded with their decisions."""
+    if not meeting_ids:
+        return {}
+    rows = await conn.execute(sa.select(decisions.c.meeting_id, sa.func.max(decisions.c.meeting_title))
+                              .where(decisions.c.meeting_id.in_(meeting_ids)).group_by(decisions.c.meeting_id))
+    return {row[0]: row[1] for row in rows}
+
+
 async def decided_meetings(conn: AsyncConnection, limit: int) -> list[tuple[str, str, Any]]:
     """The meetings that decided something: (id, title, when it last decided), the most recent first."""
     last = sa.func.max(decisions.c.recorded_at).label("last")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -10,15 +11,33 @@ from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.clock import local_time
 from hub.errors import Forbidden
+from hub.exports import DATE, MINUTE, PERCENT, Column, Sheet
 from hub.supervision import queries
-from hub.supervision.model import Item, ItemFilter, UnitStats
+from hub.supervision.model import Item, ItemFilter, Priority, Status, UnitStats
 from hub.supervision.service import SupervisionService
 
 EXPORT_LIMIT = 200_000
-EXPORT_COLUMNS = (
-    "id", "title", "meeting_id", "lead_unit", "coop_units", "responsible", "priority", "status", "percent",
-    "due_date", "overdue", "created_at", "closed_at", "on_time", "days_to_close",
-)
+# The report's columns, as a clerk hands it on: Chinese headers, widths, number formats.
+ITEM_COLUMNS = {
+    "number": Column("督办编号", 18), "title": Column("督办事项", 40), "meeting": Column("来源会议", 28),
+    "lead_unit": Column("牵头单位", 18), "coop_units": Column("协办单位", 22), "responsible": Column("责任人", 10),
+    "priority": Column("优先级", 8), "status": Column("办理状态", 12), "percent": Column("进度", 8, PERCENT),
+    "due_date": Column("办结时限", 12, DATE), "overdue": Column("是否逾期", 9),
+    "created_at": Column("交办时间", 17, MINUTE), "closed_at": Column("办结时间", 17, MINUTE),
+    "on_time": Column("按时办结", 9),
+    "days_to_close": Column("办结用时（天）", 13, "0.0"), "id": Column("系统编号", 18),
+}
+SUMMARY_COLUMNS = {
+    "unit": Column("牵头单位", 22), "total": Column("事项数", 9), "open": Column("在办", 8),
+    "overdue": Column("逾期", 8), "closed": Column("已办结", 9), "closed_on_time": Column("按时办结", 10),
+    "on_time_rate": Column("按时办结率", 12, "0.0%"), "avg_days": Column("平均办结天数", 14, "0.0"),
+}
+STATUS_ZH = {
+    Status.ASSIGNED: "待签收", Status.ACCEPTED: "已签收", Status.IN_PROGRESS: "办理中",
+    Status.EXTENSION_REQUESTED: "申请延期中", Status.SUBMITTED: "待审核", Status.CLOSED: "已办结",
+    Status.CANCELLED: "已撤销",
+}
+PRIORITY_ZH = {Priority.NORMAL: "一般", Priority.HIGH: "重要", Priority.URGENT: "紧急"}
 
 
 @dataclass(frozen=True)
@@ -86,25 +105,56 @@ class Reports:
         async with self.service.db.connect() as conn:
             return await queries.list_items(conn, f, self.service.today(), limit=limit, offset=offset)
 
-    async def export_rows(self, principal: Principal, f: ItemFilter) -> list[dict[str, Any]]:
-        """The matching items as rows with names in place of ids, for CSV and .xlsx."""
+    async def export(self, principal: Principal, f: ItemFilter) -> list[Sheet]:
+        """The matching items as a report: a first sheet of per-department figures, then the items, with Chinese
+        headers and values, meeting titles, the items' numbers, and times in the city (for CSV: the items)."""
         found, _ = await self.items(principal, f, limit=EXPORT_LIMIT)
         names = await self.unit_names()
         people = await self.service.directory.people(sorted({i.responsible_id for i in found}))
-        rows = []
-        for item in found:
-            record = item.to_dict()
-            rows.append({
-                **{k: record.get(k) for k in EXPORT_COLUMNS},
-                # times as the city's clock shows them (server.timezone), to the minute
-                "created_at": local_time(item.created_at, self.service.tz),
-                "closed_at": local_time(item.closed_at, self.service.tz),
-                "lead_unit": names.get(item.lead_unit_id, item.lead_unit_id),
-                "coop_units": "、".join(names.get(u, u) for u in item.coop_unit_ids),
-                "responsible": people[item.responsible_id].name if item.responsible_id in people
-                else item.responsible_id,
-            })
-        return rows
+        async with self.service.db.connect() as conn:
+            meetings = await queries.meeting_titles(conn, sorted({i.meeting_id for i in found}))
+        tz = self.service.tz
+
+        def local(moment: datetime | None) -> datetime | None:
+            # Excel has no time zones: the city's wall clock, to the minute
+            return moment.astimezone(tz).replace(second=0, microsecond=0, tzinfo=None) if moment else None
+
+        rows = [{
+            "number": item.number, "title": item.title, "meeting": meetings.get(item.meeting_id, item.meeting_id),
+            "lead_unit": names.get(item.lead_unit_id, item.lead_unit_id),
+            "coop_units": "、".join(names.get(u, u) for u in item.coop_unit_ids),
+            "responsible": people[item.responsible_id].name if item.responsible_id in people
+            else item.responsible_id,
+            "priority": PRIORITY_ZH[item.priority], "status": STATUS_ZH[item.status], "percent": item.percent / 100,
+            "due_date": item.due_date, "overdue": item.overdue, "created_at": local(item.created_at),
+            "closed_at": local(item.closed_at), "on_time": item.on_time,
+            "days_to_close": None if item.days_to_close is None else round(item.days_to_close, 1), "id": item.id,
+        } for item in found]
+        return [
+            Sheet("部门汇总", SUMMARY_COLUMNS, _unit_figures(found, names)),
+            Sheet("督办事项", ITEM_COLUMNS, rows, marked=lambda row: bool(row["overdue"])),
+        ]
+
+
+def _unit_figures(found: list[Item], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Per lead department: items, open, overdue, closed, closed on time, the on-time rate, days to close."""
+    by_unit: dict[str, list[Item]] = {}
+    for item in found:
+        by_unit.setdefault(item.lead_unit_id, []).append(item)
+    order = list(names)
+    figures = []
+    for unit_id in sorted(by_unit, key=lambda u: order.index(u) if u in order else len(order)):
+        led = by_unit[unit_id]
+        closed = [i for i in led if i.status == Status.CLOSED]
+        on_time = [i for i in closed if i.on_time]
+        days = [i.days_to_close for i in closed if i.days_to_close is not None]
+        figures.append({
+            "unit": names.get(unit_id, unit_id), "total": len(led), "open": sum(i.is_open for i in led),
+            "overdue": sum(i.overdue for i in led), "closed": len(closed), "closed_on_time": len(on_time),
+            "on_time_rate": len(on_time) / len(closed) if closed else None,
+            "avg_days": round(sum(days) / len(days), 1) if days else None,
+        })
+    return figures
 
 
 def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
@@ -14,11 +14,10 @@ from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
-from hub.exports import XLSX, download
+from hub.exports import XLSX, Sheet, download
 from hub.notifications.routes import notification_id
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.model import Action, ItemFilter, Priority, Status
-from hub.supervision.reports import EXPORT_COLUMNS
 from hub.supervision.uploads import MAX_FILES, Upload
 
 routes = ApiRoutes("supervision")
@@ -234,26 +233,21 @@ async def dashboard(request: web.Request) -> web.Response:
     return json_response(board.to_dict())
 
 
-async def _export_rows(request: web.Request) -> list[dict[str, Any]]:
+async def _report(request: web.Request) -> list[Sheet]:
     principal = await principal_of(request)
-    return await request.app[keys.SUPERVISION_REPORTS].export_rows(principal, item_query(request).to_filter())
+    return await request.app[keys.SUPERVISION_REPORTS].export(principal, item_query(request).to_filter())
 
 
-EXPORT_HEADERS = {c: c for c in EXPORT_COLUMNS}
-
-
-@routes.get("/api/v1/supervision/export.csv", summary="The filtered list as CSV", query=ItemQuery,
-            content_type="text/csv")
+@routes.get("/api/v1/supervision/export.csv", query=ItemQuery, content_type="text/csv",
+            summary="The filtered list as CSV (UTF-8 with BOM; the report's items sheet, Chinese headers)")
 async def export_csv(request: web.Request) -> web.Response:
-    rows = await _export_rows(request)
-    return download(rows, EXPORT_HEADERS, kind="csv", filename="supervision", sheet_title="supervision")
+    return download(await _report(request), kind="csv", filename="supervision")
 
 
-@routes.get("/api/v1/supervision/export.xlsx", summary="The filtered list as an .xlsx workbook", query=ItemQuery,
-            content_type=XLSX)
+@routes.get("/api/v1/supervision/export.xlsx", query=ItemQuery, content_type=XLSX,
+            summary="The filtered list as an .xlsx report: per-department figures, then the items")
 async def export_xlsx(request: web.Request) -> web.Response:
-    rows = await _export_rows(request)
-    return download(rows, EXPORT_HEADERS, kind="xlsx", filename="supervision", sheet_title="supervision")
+    return download(await _report(request), kind="xlsx", filename="supervision")
 
 
 @routes.get(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 
 import openpyxl
@@ -129,29 +130,54 @@ async def test_departments_see_their_own_items(sv: SvHub) -> None:
 
 
 async def test_csv_and_xlsx_exports(sv: SvHub) -> None:
+    """The report a clerk hands on: Chinese headers and values, meeting titles and item numbers, the city's time
+    to the minute, real dates; in the workbook column widths, a bold frozen header, overdue rows filled, and a
+    first sheet of per-department figures."""
     ids = await known_set(sv)
     response = await sv.client.get("/api/v1/supervision/export.csv?unit=pub-util", headers=sv.auth(SUPERVISOR))
     assert response.status == 200 and response.content_type == "text/csv"
     raw = await response.read()
     assert raw.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert sorted(r["id"] for r in rows) == sorted(ids[k] for k in "ABCD")
-    by_id = {r["id"]: r for r in rows}
+    assert sorted(r["系统编号"] for r in rows) == sorted(ids[k] for k in "ABCD")
+    by_id = {r["系统编号"]: r for r in rows}
     c = by_id[ids["C"]]
-    assert c["title"] == "事项C" and c["lead_unit"] == "市公用事业局" and c["responsible"] == "周淑珍"
-    assert c["status"] == "accepted" and c["overdue"] == "yes" and c["due_date"] == "2026-03-05"
-    assert by_id[ids["B"]]["on_time"] == "no" and by_id[ids["A"]]["on_time"] == "yes"
+    assert c["督办事项"] == "事项C" and c["牵头单位"] == "市公用事业局" and c["责任人"] == "周淑珍"
+    assert c["办理状态"] == "已签收" and c["是否逾期"] == "是" and c["办结时限"] == "2026-03-05"
+    assert c["来源会议"] == "市政府常务会议" and c["督办编号"] == "督办〔2026〕3号" and c["优先级"] == "重要"
+    assert c["交办时间"] == "2026-03-02 09:00"  # 01:00 UTC, in the city, to the minute
+    assert by_id[ids["B"]]["按时办结"] == "否" and by_id[ids["A"]]["按时办结"] == "是"
+    assert by_id[ids["A"]]["进度"] == "100%"
 
     response = await sv.client.get("/api/v1/supervision/export.xlsx?status=closed", headers=sv.auth(SUPERVISOR))
     assert response.status == 200
-    book = openpyxl.load_workbook(io.BytesIO(await response.read()), read_only=True)
-    sheet_rows = list(book.worksheets[0].iter_rows(values_only=True))
-    book.close()
-    header, body = sheet_rows[0], sheet_rows[1:]
-    assert header[:3] == ("id", "title", "meeting_id")
-    assert sorted(row[0] for row in body) == sorted(ids[k] for k in "ABE")
-    days = {row[0]: row[header.index("days_to_close")] for row in body}
-    assert days[ids["B"]] == 4.0 and days[ids["A"]] == 2.0
+    book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+    assert book.sheetnames == ["部门汇总", "督办事项"]
+    summary, items = book["部门汇总"], book["督办事项"]
+    header = [c.value for c in items[1]]
+    assert header[:4] == ["督办编号", "督办事项", "来源会议", "牵头单位"]
+    assert all(c.font.bold for c in items[1]) and items.freeze_panes == "A2"
+    assert items.column_dimensions["B"].width == 40
+    body = [[c.value for c in row] for row in items.iter_rows(min_row=2)]
+    assert sorted(row[-1] for row in body) == sorted(ids[k] for k in "ABE")
+    by_id = {row[-1]: dict(zip(header, row, strict=True)) for row in body}
+    a = by_id[ids["A"]]
+    assert a["办结时间"] == datetime(2026, 3, 4, 9, 0) and a["办结用时（天）"] == 2.0 and a["进度"] == 1
+    assert a["办结时限"] == datetime(2026, 3, 4) and a["办理状态"] == "已办结"
+    row_a = next(row for row in items.iter_rows(min_row=2) if row[-1].value == ids["A"])
+    assert row_a[header.index("办结时间")].number_format == "yyyy-mm-dd hh:mm"
+    assert row_a[header.index("进度")].number_format == "0%"
+    assert by_id[ids["B"]]["办结用时（天）"] == 4.0
+    figures = {row[0]: row for row in summary.iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in summary[1]][:3] == ["牵头单位", "事项数", "在办"]
+    assert figures["市公用事业局"][1:7] == (2, 0, 0, 2, 1, 0.5)  # A on time, B late
+    assert figures["市财政局"][1] == 1
+
+    every = await sv.client.get("/api/v1/supervision/export.xlsx", headers=sv.auth(SUPERVISOR))
+    items = openpyxl.load_workbook(io.BytesIO(await every.read()))["督办事项"]
+    header = [c.value for c in items[1]]
+    overdue = {row[-1].value: row[0].fill.fgColor.rgb for row in items.iter_rows(min_row=2)}
+    assert overdue[ids["C"]].endswith("FDE2E1") and overdue[ids["D"]] == "00000000"
 
     scoped = await sv.client.get("/api/v1/supervision/export.csv", headers=sv.auth(OUTSIDER))
     assert len(list(csv.reader(io.StringIO((await scoped.read()).decode("utf-8-sig"))))) == 1
