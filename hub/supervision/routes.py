@@ -16,8 +16,11 @@ from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, Sheet, download
 from hub.notifications.routes import notification_id
+from hub.pdf import render_pdf
 from hub.supervision.decisions import DecisionInput
+from hub.supervision.handout import handout_html
 from hub.supervision.model import Action, ItemFilter, Priority, Status
+from hub.supervision.reports import STATUS_ZH
 from hub.supervision.uploads import MAX_FILES, Upload
 
 routes = ApiRoutes("supervision")
@@ -242,6 +245,34 @@ async def _report(request: web.Request) -> list[Sheet]:
             summary="The filtered list as CSV (UTF-8 with BOM; the report's items sheet, Chinese headers)")
 async def export_csv(request: web.Request) -> web.Response:
     return download(await _report(request), kind="csv", filename="supervision")
+
+
+@routes.get("/api/v1/supervision/export.pdf", query=ItemQuery, content_type="application/pdf",
+            summary="The filtered dashboard as a PDF handout: the filters, counts, per-department figures and chart, "
+                    "the items (A4 landscape)")
+async def export_pdf(request: web.Request) -> web.Response:
+    query = item_query(request)
+    sheets = await _report(request)
+    app = request.app
+    tz = app[keys.SETTINGS].tz
+    filters: dict[str, str] = {}
+    if query.unit:
+        found = await app[keys.DIRECTORY].find_unit(query.unit)
+        filters["牵头单位"] = found.name if found else query.unit
+    if query.status:
+        filters["办理状态"] = STATUS_ZH[query.status]
+    if query.overdue is not None:
+        filters["逾期"] = "仅逾期" if query.overdue else "未逾期"
+    if query.meeting:
+        titles = [r["meeting"] for r in sheets[1].rows]
+        filters["来源会议"] = titles[0] if titles else query.meeting
+    if query.due_from or query.due_to:
+        filters["办结时限"] = f"{query.due_from or ''}—{query.due_to or ''}"
+    title = "督查督办工作情况"
+    html = handout_html(sheets, title=title, filters=filters, made_at=app[keys.CLOCK].now().astimezone(tz))
+    body = await render_pdf(html, title=title)
+    return web.Response(body=body, content_type="application/pdf",
+                        headers={"Content-Disposition": 'attachment; filename="supervision.pdf"'})
 
 
 @routes.get("/api/v1/supervision/export.xlsx", query=ItemQuery, content_type=XLSX,

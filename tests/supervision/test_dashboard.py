@@ -5,14 +5,19 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pypdf
+import pypdfium2
 
 from hub import keys
 from hub.supervision import queries, store
 from hub.supervision.model import ItemFilter, Status
 from tests.supervision.conftest import LEAD, OUTSIDER, SUPERVISOR, SvHub
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "papers"
 
 DAY = 86400
 
@@ -202,3 +207,23 @@ async def test_rollup_agrees_with_a_full_scan(sv: SvHub) -> None:
         await store.rebuild_rollup(conn)
     async with db.connect() as conn:
         assert ordered(await queries._summary_from_rollup(conn, ItemFilter(), today)) == before
+
+
+async def test_the_dashboard_as_a_pdf_handout(sv: SvHub) -> None:
+    ids = await known_set(sv)
+    response = await sv.client.get("/api/v1/supervision/export.pdf?unit=pub-util", headers=sv.auth(SUPERVISOR))
+    assert response.status == 200 and response.content_type == "application/pdf"
+    pdf = await response.read()
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    page = reader.pages[0]
+    assert float(page.mediabox.width) > float(page.mediabox.height)  # landscape
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "督查督办工作情况" in text and "牵头单位：市公用事业局" in text and "截至 2026-03-06 09:00" in text
+    for name in "ABCD":
+        assert f"事项{name}" in text
+    assert "事项E" not in text and "督办〔2026〕3号" in text and "按时办结率" in text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pypdfium2.PdfDocument(pdf)[0].render(scale=1.3).to_pil().save(SHOTS / "handout-1.png")
+    assert ids
+    refused = await sv.client.get("/api/v1/supervision/export.pdf?due_from=tomorrow", headers=sv.auth(SUPERVISOR))
+    assert refused.status == 400
