@@ -119,6 +119,10 @@ class SupervisionSettings:
     scheduler_interval: float = 300.0
     # The word before an item's number, as official papers carry one: 督办〔2026〕12号.
     number_prefix: str = "督办"
+    # Department appraisal (督查考核): score = 100 + the sum of weight x figure (hub/supervision/appraisal.py).
+    appraisal_weights: tuple[str, ...] = (
+        "closed_on_time=5", "closed_late=1", "overdue=-5", "returned=-2", "extensions_granted=-1",
+    )
     attachment_max_bytes: int = 10_485_760
     attachment_types: tuple[str, ...] = (
         "application/pdf", "image/png", "image/jpeg", "text/plain", "text/csv",
@@ -419,6 +423,12 @@ def _validate(settings: Settings) -> None:
 def _validate_supervision(sv: SupervisionSettings) -> None:
     if not 1 <= len(sv.number_prefix.strip()) <= 10:
         raise SettingsError("supervision.number_prefix: 1 to 10 characters (督办〔2026〕12号 has 督办)")
+    from hub.supervision.appraisal import parse_weights  # the figures it weighs live there
+
+    try:
+        parse_weights(sv.appraisal_weights)
+    except ValueError as exc:
+        raise SettingsError(f"supervision.appraisal_weights: {exc}") from None
     for key in ("reminder_days", "escalation_days"):
         for value in getattr(sv, key):
             if not value.isdigit() or int(value) > 365:

@@ -98,6 +98,12 @@ def _is_person(principal: Principal) -> bool:
     return principal.person.active and not principal.has(Role.TERMINAL)
 
 
+def can_read_appraisal(principal: Principal) -> bool:
+    """The department appraisal (督查考核) is for supervisors, admins and the leaders who chair meetings."""
+    return _is_person(principal) and (principal.has(Role.SUPERVISOR) or principal.has(Role.CHAIR)
+                                      or principal.has(Role.ADMIN))
+
+
 def can_supervise(principal: Principal) -> bool:
     """Supervisors review follow-ups, see every item and the dashboard, and rate departments."""
     return _is_person(principal) and principal.has(Role.SUPERVISOR)

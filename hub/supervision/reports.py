@@ -13,6 +13,8 @@ from hub.clock import local_time
 from hub.errors import Forbidden
 from hub.exports import DATE, MINUTE, PERCENT, Column, Sheet
 from hub.supervision import queries
+from hub.supervision.appraisal import Period, parse_weights, ranked
+from hub.supervision.appraisal import figures as appraisal_figures
 from hub.supervision.model import Item, ItemFilter, Priority, Status, UnitStats
 from hub.supervision.service import SupervisionService
 
@@ -104,6 +106,37 @@ class Reports:
         f = await self.scope(principal, f)
         async with self.service.db.connect() as conn:
             return await queries.list_items(conn, f, self.service.today(), limit=limit, offset=offset)
+
+    async def appraisal(self, principal: Principal, period_text: str, trend: int = 6) -> dict[str, Any]:
+        """The departments' appraisal for a period: figures, score, rank, the change against the period before,
+        and the scores of the last `trend` periods of the same kind (supervisors, admins, chairs)."""
+        policy.require(policy.can_read_appraisal(principal), "appraisal_forbidden",
+                       "the appraisal is for supervisors and city leaders")
+        period = Period.parse(period_text)
+        weights = parse_weights(self.service.settings.appraisal_weights)
+        periods = [period]
+        while len(periods) < max(2, trend):
+            periods.append(periods[-1].previous())
+        async with self.service.db.connect() as conn:
+            replayed = [await appraisal_figures(conn, p, self.service.tz) for p in periods]
+        names = await self.unit_names()
+        order = list(names)
+        now, before = ranked(replayed[0], weights, order), ranked(replayed[1], weights, order)
+        earlier = {u.unit_id: (rank, u.score(weights)) for rank, u in before}
+        units = []
+        for rank, unit in now:
+            score = unit.score(weights)
+            prior = earlier.get(unit.unit_id)
+            units.append({
+                "unit_id": unit.unit_id, "unit_name": names.get(unit.unit_id, unit.unit_id), "rank": rank,
+                "score": score, **unit.counts, "avg_days_to_close": unit.avg_days_to_close,
+                "previous": None if prior is None else {"rank": prior[0], "score": prior[1]},
+                "change": None if prior is None else {"rank": prior[0] - rank, "score": round(score - prior[1], 2)},
+                "trend": [{"period": p.label, "score": figs[unit.unit_id].score(weights) if unit.unit_id in figs
+                           else None} for p, figs in reversed(list(zip(periods, replayed, strict=True)))],
+            })
+        return {"period": period.label, "start": period.start.isoformat(),
+                "end": period.end.isoformat(), "previous": periods[1].label, "weights": weights, "units": units}
 
     async def export(self, principal: Principal, f: ItemFilter) -> list[Sheet]:
         """The matching items as a report: a first sheet of per-department figures, then the items, with Chinese

@@ -9,7 +9,7 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body, validation_error
+from hub.api import ApiRoutes, json_response, read_body, read_query, validation_error
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
@@ -245,6 +245,22 @@ async def _report(request: web.Request) -> list[Sheet]:
             summary="The filtered list as CSV (UTF-8 with BOM; the report's items sheet, Chinese headers)")
 async def export_csv(request: web.Request) -> web.Response:
     return download(await _report(request), kind="csv", filename="supervision")
+
+
+class AppraisalQuery(BaseModel):
+    period: str = Field(min_length=4, max_length=7, examples=["2026-Q4", "2026-11", "2026"],
+                        description="a year (2026), a quarter (2026-Q4) or a month (2026-11), the city's calendar")
+
+
+@routes.get("/api/v1/supervision/appraisal", query=AppraisalQuery,
+            summary="Department appraisal (督查考核) for a period: per lead department the items assigned, closed on "
+                    "time and late, overdue at the period's end, returned, extensions; a score from "
+                    "supervision.appraisal_weights, the rank, the change against the period before, the trend; "
+                    "replayed from the audit chain, so a closed period never changes (supervisors, leaders)")
+async def appraisal(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, AppraisalQuery)
+    return json_response(await request.app[keys.SUPERVISION_REPORTS].appraisal(principal, query.period))
 
 
 @routes.get("/api/v1/supervision/export.pdf", query=ItemQuery, content_type="application/pdf",

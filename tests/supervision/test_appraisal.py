@@ -1,0 +1,119 @@
+"""Department appraisal (督查考核): a seeded quarter against figures worked out by hand, the ranking and the
+change against the quarter before, a closed quarter that stays as it was after later changes, bad periods and
+people who may not see it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from hub.errors import BadRequest
+from hub.supervision.appraisal import Period
+from tests.supervision.conftest import LEAD, OUTSIDER, SUPERVISOR, SvHub
+
+FINANCE = "finance-04"
+DAY = 86400.0
+
+
+async def appraisal(sv: SvHub, period: str, person: str = SUPERVISOR) -> dict[str, Any]:
+    response = await sv.client.get("/api/v1/supervision/appraisal", params={"period": period},
+                                   headers=sv.auth(person))
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+def unit(report: dict[str, Any], unit_id: str) -> dict[str, Any]:
+    return next(u for u in report["units"] if u["unit_id"] == unit_id)
+
+
+async def seed_first_quarter(sv: SvHub) -> dict[str, str]:
+    """From Monday 2 March 2026 (09:00 in the city): five items of two departments."""
+    plan = {"A": ("pub-util", LEAD, 2), "B": ("pub-util", LEAD, 1), "C": ("pub-util", LEAD, 3),
+            "D": ("finance", FINANCE, 18), "E": ("finance", FINANCE, 8)}
+    ids = {}
+    for name, (lead, person, due_in) in plan.items():
+        decided = await sv.decide(text=f"事项{name}", lead_unit=lead, responsible=person, coop_units=[], due_in=due_in)
+        ids[name] = decided["item"]["id"]
+
+    async def ok(name: str, person: str, action: str, **body: Any) -> None:
+        status, data = await sv.act(ids[name], person, action, **body)
+        assert status == 200, (name, action, data)
+
+    for name, person in (("A", LEAD), ("B", LEAD), ("C", LEAD), ("D", FINANCE), ("E", FINANCE)):
+        await ok(name, person, "accept")
+    await ok("A", LEAD, "submit", text="完成")       # day 0: A on time
+    await ok("A", SUPERVISOR, "close")
+    await ok("E", FINANCE, "submit", text="完成")    # E on time
+    await ok("E", SUPERVISOR, "close")
+    await ok("C", LEAD, "submit", text="完成")
+    await ok("C", SUPERVISOR, "return", text="补充材料")  # C returned, open, due 5 March: overdue at the end
+    await ok("D", FINANCE, "request_extension", text="需要时间",
+             due_date=(sv.today() + timedelta(days=49)).isoformat())  # to 20 April: not overdue in Q1
+    await ok("D", SUPERVISOR, "grant_extension")
+    sv.clock.advance(3 * DAY)                         # Thursday 5 March: B was due on the 3rd
+    await ok("B", LEAD, "submit", text="完成")
+    await ok("B", SUPERVISOR, "close")                # B late
+    return ids
+
+
+async def test_a_quarter_against_figures_worked_out_by_hand(sv: SvHub) -> None:
+    ids = await seed_first_quarter(sv)
+    q1 = await appraisal(sv, "2026-Q1")
+    assert (q1["period"], q1["start"], q1["end"], q1["previous"]) == ("2026-Q1", "2026-01-01", "2026-04-01",
+                                                                      "2025-Q4")
+    util, finance = unit(q1, "pub-util"), unit(q1, "finance")
+    assert {k: util[k] for k in ("assigned", "closed_on_time", "closed_late", "overdue", "returned",
+                                 "extensions_requested", "extensions_granted")} == {
+        "assigned": 3, "closed_on_time": 1, "closed_late": 1, "overdue": 1, "returned": 1,
+        "extensions_requested": 0, "extensions_granted": 0}
+    assert {k: finance[k] for k in ("assigned", "closed_on_time", "closed_late", "overdue",
+                                    "extensions_requested", "extensions_granted")} == {
+        "assigned": 2, "closed_on_time": 1, "closed_late": 0, "overdue": 0, "extensions_requested": 1,
+        "extensions_granted": 1}
+    # 100 + 5 on time + 1 late - 5 overdue - 2 returned; 100 + 5 on time - 1 extension granted
+    assert (util["score"], finance["score"]) == (99, 104)
+    assert [(u["unit_id"], u["rank"]) for u in q1["units"]] == [("finance", 1), ("pub-util", 2)]
+    assert util["previous"] is None and util["change"] is None
+    assert util["avg_days_to_close"] == pytest.approx((0 + 3) / 2, abs=0.01)
+    assert [t["period"] for t in util["trend"]][-2:] == ["2025-Q4", "2026-Q1"] and util["trend"][-1]["score"] == 99
+
+    # April: C is closed late, D on time; Q1 stays exactly as it was, Q2 compares with it
+    sv.clock.advance(41 * DAY)  # Wednesday 15 April
+    for name, person in (("C", LEAD), ("D", FINANCE)):
+        assert (await sv.act(ids[name], person, "submit", text="完成"))[0] == 200
+        assert (await sv.act(ids[name], SUPERVISOR, "close"))[0] == 200
+    assert await appraisal(sv, "2026-Q1") == q1
+    q2 = await appraisal(sv, "2026-Q2")
+    util2, finance2 = unit(q2, "pub-util"), unit(q2, "finance")
+    assert (util2["closed_late"], util2["assigned"], util2["overdue"], util2["score"]) == (1, 0, 0, 101)
+    assert (finance2["closed_late"], finance2["closed_on_time"], finance2["score"]) == (0, 1, 105)
+    assert util2["previous"] == {"rank": 2, "score": 99} and util2["change"] == {"rank": 0, "score": 2}
+    month = await appraisal(sv, "2026-03")
+    assert unit(month, "pub-util")["assigned"] == 3 and month["previous"] == "2026-02"
+    assert (await appraisal(sv, "2026"))["previous"] == "2025"
+
+
+async def test_bad_periods_and_who_may_see_it(sv: SvHub) -> None:
+    for bad in ("2026-Q5", "2026-13", "26", "2026-1", "Q4", "", "1999", "2026-Q4x"):
+        response = await sv.client.get("/api/v1/supervision/appraisal", params={"period": bad},
+                                       headers=sv.auth(SUPERVISOR))
+        assert response.status == 400, bad
+        assert (await response.json())["error"]["code"] in ("invalid_period", "invalid_parameter"), bad
+    for person in (LEAD, "police-04", "shinan-office-term"):
+        response = await sv.client.get("/api/v1/supervision/appraisal?period=2026", headers=sv.auth(person))
+        assert response.status == 403, person
+    for leader in ("p-xie", OUTSIDER):  # leaders who chair meetings (谢继成, the education bureau's head)
+        response = await sv.client.get("/api/v1/supervision/appraisal?period=2026", headers=sv.auth(leader))
+        assert response.status == 200, leader
+
+
+def test_periods() -> None:
+    assert Period.parse("2026-Q1").previous() == Period("2025-Q4", datetime(2025, 10, 1).date(),
+                                                        datetime(2026, 1, 1).date())
+    assert Period.parse("2026-01").previous().label == "2025-12"
+    with pytest.raises(BadRequest):
+        Period.parse("2026-00")
+    start, end = Period.parse("2026-03").bounds(UTC)
+    assert (start.day, end.month) == (1, 4)
