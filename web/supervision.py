@@ -6,7 +6,7 @@ the item page with what happened, or with the refusal in words.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,8 +19,9 @@ from hub.auth.principal import Principal
 from hub.bounds import check_day
 from hub.directory.model import Role
 from hub.errors import BadRequest, HubError
+from hub.supervision.appraisal import Period
 from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Status
-from hub.supervision.reports import bar_chart
+from hub.supervision.reports import bar_chart, trend_chart
 from hub.supervision.routes import ItemQuery, item_query, read_report_form, report_fields
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 from web.supervision_panel import setup_decisions_panel
@@ -104,6 +105,7 @@ async def unit_page(request: web.Request) -> web.StreamResponse:
         "overdue": [i for i in items if i.overdue], "unit_names": units, "people": people,
         "is_supervisor": _is_supervisor(principal), "fmt": _fmt_time(request),
         "notifications": await _notifications(request, principal),
+        "can_appraise": policy.can_read_appraisal(principal),
     })
 
 
@@ -169,11 +171,46 @@ async def notification_read(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(target if target.startswith("/supervision") else "/supervision")
 
 
+def _period_choices(today: date) -> list[tuple[str, str]]:
+    """The periods to pick from, newest first: this quarter and the seven before, the last twelve months, the
+    last three years (value, label)."""
+    quarter = Period.parse(f"{today.year}-Q{(today.month - 1) // 3 + 1}")
+    month = Period.parse(f"{today.year}-{today.month:02d}")
+    year = Period.parse(str(today.year))
+    choices = []
+    for first, count in ((quarter, 8), (month, 12), (year, 3)):
+        period = first
+        for _ in range(count):
+            choices.append((period.label, period.label))
+            period = period.previous()
+    return choices
+
+
+async def appraisal_page(request: web.Request) -> web.StreamResponse:
+    principal = await page_principal(request)
+    today = request.app[keys.CLOCK].now().astimezone(request.app[keys.SETTINGS].tz).date()
+    choices = _period_choices(today)
+    period = request.query.get("period", "").strip() or choices[0][0]
+    reports = request.app[keys.SUPERVISION_REPORTS]
+    try:
+        report = await reports.appraisal(principal, period)
+    except BadRequest:
+        period = choices[0][0]
+        report = await reports.appraisal(principal, period)
+    _ = request.app[TRANSLATOR].gettext
+    charts = {u["unit_id"]: Markup(trend_chart(u["trend"], label=_("Score by period"))) for u in report["units"]}
+    return await render(request, "supervision/appraisal.html", {
+        "report": report, "period": report["period"], "choices": choices, "charts": charts,
+        "drill": _is_supervisor(principal),
+    })
+
+
 def setup_supervision_pages(app: web.Application) -> None:
     """The supervision pages and their nav entry (for people, not office terminals)."""
     app[NAV].append(NavItem("/supervision", "Supervision", visible=lambda p: not p.has(Role.TERMINAL)))
     app.router.add_get("/supervision", dashboard_page)
     app.router.add_get("/supervision/units/{unit_id}", unit_page)
+    app.router.add_get("/supervision/appraisal", appraisal_page)
     app.router.add_get("/supervision/items/{item_id}", item_page)
     app.router.add_post("/supervision/items/{item_id}", item_act)
     app.router.add_post("/supervision/notifications/{notification_id}/read", notification_read)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
 from hub.exports import Sheet
-from hub.supervision.reports import bar_chart
+from hub.supervision.reports import APPRAISAL_COLUMNS, bar_chart
 
 CSS = """
 @page { size: A4 landscape; margin: 16mm 14mm 16mm 14mm;
@@ -88,4 +88,29 @@ def handout_html(sheets: Sequence[Sheet], *, title: str, filters: Mapping[str, s
     if not rows:
         parts.append(f'<tr><td colspan="{len(ITEM_KEYS)}">没有符合条件的事项。</td></tr>')
     parts.append("</tbody></table></body></html>")
+    return "".join(parts)
+
+
+def appraisal_html(report: dict[str, Any], *, made_at: datetime) -> str:
+    """The appraisal as a printable table (A4 landscape), best first."""
+    title = f"督查考核情况（{report['period']}）"
+    last_day = date.fromisoformat(report["end"]) - timedelta(days=1)
+    parts = [
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><h1>{escape(title)}</h1>",
+        f'<p class="meta">{escape(report["start"])} 至 {last_day.isoformat()} · 较上期：'
+        f'{escape(report["previous"])} · 截至 {made_at:%Y-%m-%d %H:%M}</p>',
+        "<table><thead><tr>", *(f"<th>{escape(c.header)}</th>" for c in APPRAISAL_COLUMNS.values()),
+        "</tr></thead><tbody>",
+    ]
+    for unit in report["units"]:
+        change = unit["change"]
+        cells = {**unit, "change": "" if change is None else f"{change['score']:+g}"}
+        parts.append("<tr>" + "".join(
+            f'<td class="{"" if key == "unit_name" else "num"}">{escape(_value(cells[key]))}</td>'
+            for key in APPRAISAL_COLUMNS) + "</tr>")
+    if not report["units"]:
+        parts.append(f'<tr><td colspan="{len(APPRAISAL_COLUMNS)}">本期没有督办事项。</td></tr>')
+    weights = "，".join(f"{APPRAISAL_COLUMNS[name].header} {weight:+g}" for name, weight in report["weights"].items())
+    parts.append(f'</tbody></table><p class="meta">得分 = 100 + 各项 × 权重（{escape(weights)}）</p></body></html>')
     return "".join(parts)

@@ -221,3 +221,44 @@ def bar_chart(units: list[dict[str, Any]], *, title: str, no_data: str) -> str:
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def trend_chart(trend: list[dict[str, Any]], *, label: str) -> str:
+    """A department's scores over the last periods as a small SVG line (no score: a gap), the last one marked."""
+    width, height, pad = 120, 32, 4
+    scores = [t["score"] for t in trend if t["score"] is not None]
+    if not scores:
+        return ""
+    low, high = min(scores), max(scores)
+    span = high - low
+    step = (width - 2 * pad) / max(1, len(trend) - 1)
+    points = []
+    for index, entry in enumerate(trend):
+        if entry["score"] is not None:
+            # level scores sit mid-height; otherwise the lowest at the bottom, the highest at the top
+            y = height / 2 if not span else height - pad - (entry["score"] - low) / span * (height - 2 * pad)
+            points.append((pad + index * step, y, entry))
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in points)
+    last_x, last_y, last = points[-1]
+    tips = "; ".join(f"{e['period']} {e['score']:g}" for _, _, e in points)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="trend" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="{escape(label)}: {escape(tips)}"><title>{escape(tips)}</title>'
+            f'<polyline points="{path}" fill="none" stroke="#1f4e8c" stroke-width="2"/>'
+            f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="3" fill="#1f4e8c"><title>{escape(last["period"])} '
+            f'{last["score"]:g}</title></circle></svg>')
+
+
+APPRAISAL_COLUMNS = {
+    "rank": Column("名次", 7), "unit_name": Column("牵头单位", 22), "score": Column("得分", 9, "0.0"),
+    "change": Column("较上期", 9, "+0.0;-0.0;0"), "assigned": Column("交办", 8),
+    "closed_on_time": Column("按时办结", 10),
+    "closed_late": Column("逾期办结", 10), "overdue": Column("期末逾期", 10), "returned": Column("退回重办", 10),
+    "extensions_requested": Column("申请延期", 10), "extensions_granted": Column("批准延期", 10),
+    "avg_days_to_close": Column("平均办结天数", 14, "0.0"),
+}
+
+
+def appraisal_sheet(report: dict[str, Any]) -> Sheet:
+    """The appraisal as a sheet (one row per department, best first)."""
+    rows = [{**unit, "change": unit["change"]["score"] if unit["change"] else None} for unit in report["units"]]
+    return Sheet(f"督查考核 {report['period']}", APPRAISAL_COLUMNS, rows)

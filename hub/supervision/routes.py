@@ -18,9 +18,9 @@ from hub.exports import XLSX, Sheet, download
 from hub.notifications.routes import notification_id
 from hub.pdf import render_pdf
 from hub.supervision.decisions import DecisionInput
-from hub.supervision.handout import handout_html
+from hub.supervision.handout import appraisal_html, handout_html
 from hub.supervision.model import Action, ItemFilter, Priority, Status
-from hub.supervision.reports import STATUS_ZH
+from hub.supervision.reports import STATUS_ZH, appraisal_sheet
 from hub.supervision.uploads import MAX_FILES, Upload
 
 routes = ApiRoutes("supervision")
@@ -261,6 +261,28 @@ async def appraisal(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, AppraisalQuery)
     return json_response(await request.app[keys.SUPERVISION_REPORTS].appraisal(principal, query.period))
+
+
+@routes.get("/api/v1/supervision/appraisal.xlsx", query=AppraisalQuery, content_type=XLSX,
+            summary="The department appraisal of a period as an .xlsx workbook")
+async def appraisal_xlsx(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, AppraisalQuery)
+    report = await request.app[keys.SUPERVISION_REPORTS].appraisal(principal, query.period)
+    return download([appraisal_sheet(report)], kind="xlsx", filename=f"appraisal-{report['period']}")
+
+
+@routes.get("/api/v1/supervision/appraisal.pdf", query=AppraisalQuery, content_type="application/pdf",
+            summary="The department appraisal of a period as a PDF (A4 landscape)")
+async def appraisal_pdf(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    query = read_query(request, AppraisalQuery)
+    app = request.app
+    report = await app[keys.SUPERVISION_REPORTS].appraisal(principal, query.period)
+    made_at = app[keys.CLOCK].now().astimezone(app[keys.SETTINGS].tz)
+    body = await render_pdf(appraisal_html(report, made_at=made_at), title=f"督查考核 {report['period']}")
+    return web.Response(body=body, content_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="appraisal-{report["period"]}.pdf"'})
 
 
 @routes.get("/api/v1/supervision/export.pdf", query=ItemQuery, content_type="application/pdf",

@@ -60,6 +60,7 @@ async def every_page(live_hub: LiveHub) -> list[str]:
         "/directory", "/directory?q=%E8%B0%A2", "/docs", f"/docs/{doc['id']}",
         f"/docs/{doc['id']}/versions/{version['id']}", "/supervision", "/supervision/units/pub-util",
         f"/supervision/items/{decided['item']['id']}", "/phone", "/notifications",
+        "/supervision/appraisal", "/search?q=xjc",
     ]
 
 

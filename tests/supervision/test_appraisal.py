@@ -4,9 +4,14 @@ people who may not see it."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import openpyxl
+import pypdf
+import pypdfium2
 import pytest
 
 from hub.errors import BadRequest
@@ -14,6 +19,7 @@ from hub.supervision.appraisal import Period
 from tests.supervision.conftest import LEAD, OUTSIDER, SUPERVISOR, SvHub
 
 FINANCE = "finance-04"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "papers"
 DAY = 86400.0
 
 
@@ -117,3 +123,33 @@ def test_periods() -> None:
         Period.parse("2026-00")
     start, end = Period.parse("2026-03").bounds(UTC)
     assert (start.day, end.month) == (1, 4)
+
+
+async def test_the_appraisal_page_and_its_exports(sv: SvHub) -> None:
+    await seed_first_quarter(sv)
+    page = await sv.client.get("/supervision/appraisal?period=2026-Q1",
+                               headers={**sv.auth(SUPERVISOR), "Accept-Language": "zh-CN"})
+    html = await page.text()
+    assert page.status == 200 and "督查考核" in html
+    table = html.split('data-test="appraisal"')[1].split("</table>")[0]
+    assert table.index('data-unit="finance"') < table.index('data-unit="pub-util"')  # ranked
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="trend"' in table
+    assert 'href="/supervision?unit=pub-util&amp;overdue=true">1</a>' in table  # drill-down to the items
+    assert "<strong>104</strong>" in table and "<strong>99</strong>" in table
+    # a bad period falls back to this quarter; a leader sees numbers without the supervisors' drill-down
+    assert (await sv.client.get("/supervision/appraisal?period=x", headers=sv.auth(SUPERVISOR))).status == 200
+    leader = await (await sv.client.get("/supervision/appraisal?period=2026-Q1", headers=sv.auth("p-xie"))).text()
+    assert "overdue=true" not in leader and "<strong>99</strong>" in leader
+    assert (await sv.client.get("/supervision/appraisal", headers=sv.auth(LEAD))).status == 403
+
+    book = await sv.client.get("/api/v1/supervision/appraisal.xlsx?period=2026-Q1", headers=sv.auth(SUPERVISOR))
+    sheet = openpyxl.load_workbook(io.BytesIO(await book.read())).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("名次", "牵头单位", "得分", "较上期") and sheet.freeze_panes == "A2"
+    assert rows[1][:3] == (1, "市财政局", 104) and rows[2][:3] == (2, "市公用事业局", 99)
+    pdf = await sv.client.get("/api/v1/supervision/appraisal.pdf?period=2026-Q1", headers=sv.auth(SUPERVISOR))
+    body = await pdf.read()
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(body)).pages)
+    assert "督查考核情况（2026-Q1）" in text and "市财政局" in text and "104" in text
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pypdfium2.PdfDocument(body)[0].render(scale=1.3).to_pil().save(SHOTS / "appraisal-1.png")
