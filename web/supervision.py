@@ -19,7 +19,7 @@ from hub.auth.principal import Principal
 from hub.bounds import check_day
 from hub.directory.model import Role
 from hub.errors import BadRequest, HubError
-from hub.supervision.appraisal import Period
+from hub.supervision.appraisal import FIGURES, Period
 from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Status
 from hub.supervision.reports import bar_chart, trend_chart
 from hub.supervision.routes import ItemQuery, item_query, read_report_form, report_fields
@@ -205,12 +205,30 @@ async def appraisal_page(request: web.Request) -> web.StreamResponse:
     })
 
 
+async def appraisal_items_page(request: web.Request) -> web.StreamResponse:
+    """The items behind one figure of one department in a period (the appraisal's drill-down)."""
+    principal = await page_principal(request)
+    period, unit_id, figure = (request.query.get(k, "") for k in ("period", "unit", "figure"))
+    if figure not in FIGURES:
+        raise BadRequest("invalid_parameter", f"figure: one of {', '.join(FIGURES)}", field="figure")
+    reports = request.app[keys.SUPERVISION_REPORTS]
+    report = await reports.appraisal(principal, period, trend=2)
+    unit = next((u for u in report["units"] if u["unit_id"] == unit_id), None)
+    items = await reports.items_by_id(principal, unit["items"][figure] if unit else [])
+    units, people = await _names(request, items)
+    return await render(request, "supervision/appraisal_items.html", {
+        "report": report, "unit_name": units.get(unit_id, unit_id), "figure": figure, "items": items,
+        "unit_names": units, "people": people, "fmt": _fmt_time(request),
+    })
+
+
 def setup_supervision_pages(app: web.Application) -> None:
     """The supervision pages and their nav entry (for people, not office terminals)."""
     app[NAV].append(NavItem("/supervision", "Supervision", visible=lambda p: not p.has(Role.TERMINAL)))
     app.router.add_get("/supervision", dashboard_page)
     app.router.add_get("/supervision/units/{unit_id}", unit_page)
     app.router.add_get("/supervision/appraisal", appraisal_page)
+    app.router.add_get("/supervision/appraisal/items", appraisal_items_page)
     app.router.add_get("/supervision/items/{item_id}", item_page)
     app.router.add_post("/supervision/items/{item_id}", item_act)
     app.router.add_post("/supervision/notifications/{notification_id}/read", notification_read)

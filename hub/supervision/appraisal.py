@@ -103,6 +103,12 @@ class UnitFigures:
     unit_id: str
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
     days: list[float] = field(default_factory=list)
+    # the items behind each figure (the drill-down), in the order they counted
+    items: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in FIGURES})
+
+    def count(self, figure: str, item_id: str) -> None:
+        self.counts[figure] += 1
+        self.items[figure].append(item_id)
 
     @property
     def avg_days_to_close(self) -> float | None:
@@ -138,20 +144,17 @@ async def figures(conn: AsyncConnection, period: Period, tz: tzinfo) -> dict[str
         if not within:
             continue
         if kind == "created":
-            unit.counts["assigned"] += 1
+            unit.count("assigned", item_id)
         elif kind == "close":
-            unit.counts["closed_on_time" if data.get("on_time") else "closed_late"] += 1
+            unit.count("closed_on_time" if data.get("on_time") else "closed_late", item_id)
             if data.get("days_to_close") is not None:
                 unit.days.append(float(data["days_to_close"]))
-        elif kind == "return":
-            unit.counts["returned"] += 1
-        elif kind == "request_extension":
-            unit.counts["extensions_requested"] += 1
-        elif kind == "grant_extension":
-            unit.counts["extensions_granted"] += 1
-    for state in items.values():
+        elif kind in ("return", "request_extension", "grant_extension"):
+            unit.count({"return": "returned", "request_extension": "extensions_requested",
+                        "grant_extension": "extensions_granted"}[kind], item_id)
+    for item_id, state in items.items():
         if state["open"] and state["due"] < period.end:
-            units.setdefault(state["unit"], UnitFigures(state["unit"])).counts["overdue"] += 1
+            units.setdefault(state["unit"], UnitFigures(state["unit"])).count("overdue", item_id)
     return units
 
 

@@ -12,7 +12,7 @@ from hub.auth.principal import Principal
 from hub.clock import local_time
 from hub.errors import Forbidden
 from hub.exports import DATE, MINUTE, PERCENT, Column, Sheet
-from hub.supervision import queries
+from hub.supervision import queries, store
 from hub.supervision.appraisal import Period, parse_weights, ranked
 from hub.supervision.appraisal import figures as appraisal_figures
 from hub.supervision.model import Item, ItemFilter, Priority, Status, UnitStats
@@ -107,6 +107,14 @@ class Reports:
         async with self.service.db.connect() as conn:
             return await queries.list_items(conn, f, self.service.today(), limit=limit, offset=offset)
 
+    async def items_by_id(self, principal: Principal, ids: list[str]) -> list[Item]:
+        """Items named by id, in that order (supervisors and admins: the appraisal's drill-down)."""
+        policy.require(policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
+                       "the items behind the figures are for supervisors")
+        async with self.service.db.connect() as conn:
+            found = {i.id: i for i in await store.get_items(conn, ids, self.service.today())}
+        return [found[i] for i in ids if i in found]
+
     async def appraisal(self, principal: Principal, period_text: str, trend: int = 6) -> dict[str, Any]:
         """The departments' appraisal for a period: figures, score, rank, the change against the period before,
         and the scores of the last `trend` periods of the same kind (supervisors, admins, chairs)."""
@@ -130,6 +138,7 @@ class Reports:
             units.append({
                 "unit_id": unit.unit_id, "unit_name": names.get(unit.unit_id, unit.unit_id), "rank": rank,
                 "score": score, **unit.counts, "avg_days_to_close": unit.avg_days_to_close,
+                "items": {name: list(dict.fromkeys(ids)) for name, ids in unit.items.items()},
                 "previous": None if prior is None else {"rank": prior[0], "score": prior[1]},
                 "change": None if prior is None else {"rank": prior[0] - rank, "score": round(score - prior[1], 2)},
                 "trend": [{"period": p.label, "score": figs[unit.unit_id].score(weights) if unit.unit_id in figs

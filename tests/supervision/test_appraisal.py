@@ -83,6 +83,7 @@ async def test_a_quarter_against_figures_worked_out_by_hand(sv: SvHub) -> None:
     assert [(u["unit_id"], u["rank"]) for u in q1["units"]] == [("finance", 1), ("pub-util", 2)]
     assert util["previous"] is None and util["change"] is None
     assert util["avg_days_to_close"] == pytest.approx((0 + 3) / 2, abs=0.01)
+    assert util["items"]["overdue"] == [ids["C"]] and util["items"]["closed_late"] == [ids["B"]]
     assert [t["period"] for t in util["trend"]][-2:] == ["2025-Q4", "2026-Q1"] and util["trend"][-1]["score"] == 99
 
     # April: C is closed late, D on time; Q1 stays exactly as it was, Q2 compares with it
@@ -134,12 +135,26 @@ async def test_the_appraisal_page_and_its_exports(sv: SvHub) -> None:
     table = html.split('data-test="appraisal"')[1].split("</table>")[0]
     assert table.index('data-unit="finance"') < table.index('data-unit="pub-util"')  # ranked
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="trend"' in table
-    assert 'href="/supervision?unit=pub-util&amp;overdue=true">1</a>' in table  # drill-down to the items
+    drill = 'href="/supervision/appraisal/items?period=2026-Q1&amp;unit=pub-util&amp;figure=overdue"'
+    assert drill in table  # drill-down to the items behind the figure
+    behind = await (await sv.client.get("/supervision/appraisal/items?period=2026-Q1&unit=pub-util&figure=overdue",
+                                         headers=sv.auth(SUPERVISOR))).text()
+    listed = behind.split('data-test="item-list"')[1].split("</table>")[0]
+    assert "事项C" in listed and "事项A" not in listed and "事项B" not in listed
+    late = await (await sv.client.get("/supervision/appraisal/items?period=2026-Q1&unit=pub-util&figure=closed_late",
+                                      headers=sv.auth(SUPERVISOR))).text()
+    assert "事项B" in late.split('data-test="item-list"')[1] and "事项A" not in late.split('data-test="item-list"')[1]
+    bad = await sv.client.get("/supervision/appraisal/items?period=2026-Q1&unit=pub-util&figure=x",
+                              headers=sv.auth(SUPERVISOR))
+    assert bad.status == 400
     assert "<strong>104</strong>" in table and "<strong>99</strong>" in table
     # a bad period falls back to this quarter; a leader sees numbers without the supervisors' drill-down
     assert (await sv.client.get("/supervision/appraisal?period=x", headers=sv.auth(SUPERVISOR))).status == 200
     leader = await (await sv.client.get("/supervision/appraisal?period=2026-Q1", headers=sv.auth("p-xie"))).text()
-    assert "overdue=true" not in leader and "<strong>99</strong>" in leader
+    assert "figure=overdue" not in leader and "<strong>99</strong>" in leader
+    drilled = await sv.client.get("/supervision/appraisal/items?period=2026-Q1&unit=pub-util&figure=overdue",
+                                  headers=sv.auth("p-xie"))
+    assert drilled.status == 403
     assert (await sv.client.get("/supervision/appraisal", headers=sv.auth(LEAD))).status == 403
 
     book = await sv.client.get("/api/v1/supervision/appraisal.xlsx?period=2026-Q1", headers=sv.auth(SUPERVISOR))
