@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -145,46 +146,43 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/meetings/{meeting.id}")
 
 
-async def edit_from_form(request: web.Request) -> web.StreamResponse:
-    """The meeting page's form: change, reschedule (invitees are told, hub.notifications)."""
+async def _manage(request: web.Request, what: str, act: Callable[[Principal, str], Awaitable[Any]], *,
+                  form: dict[str, Any] | None = None, done: str = "") -> web.StreamResponse:
+    """One management step from the meeting's page: done -> back to the page (303); refused -> the page again
+    with the reason (and what was typed), nothing changed."""
     principal = await page_principal(request)
     meeting_id = request.match_info["meeting_id"]
-    values = _form_values(await request.post())
     try:
+        await act(principal, meeting_id)
+    except HubError as refusal:
+        log.info("meeting %s: %s's %s refused: %s", meeting_id, principal.id, what, refusal.code)
+        return await meeting_page(request, form=form, error=refusal.message, status=refusal.status)
+    raise web.HTTPSeeOther(f"/meetings/{meeting_id}{done}")
+
+
+async def edit_from_form(request: web.Request) -> web.StreamResponse:
+    """The meeting page's form: change, reschedule (invitees are told, hub.notifications)."""
+    values = _form_values(await request.post())
+
+    async def change(principal: Principal, meeting_id: str) -> None:
         starts, ends = _times(values, request.app[keys.SETTINGS].tz)
         await request.app[keys.MEETINGS].update(principal, meeting_id, MeetingChanges(
             title=values["title"], description=values["description"], chair_id=values["chair"],
             secretary_id=values["secretary"], starts_at=starts, ends_at=ends, invited_units=tuple(values["units"]),
             invited_people=tuple(values["people"]), lobby=values["lobby"], main_unit=values["main_unit"],
         ))
-    except HubError as refusal:
-        log.info("meeting %s: %s's change refused: %s", meeting_id, principal.id, refusal.code)
-        return await meeting_page(request, form=values, error=refusal.message, status=refusal.status)
-    raise web.HTTPSeeOther(f"/meetings/{meeting_id}?done=saved")
+
+    return await _manage(request, "change", change, form=values, done="?done=saved")
 
 
 async def cancel_from_form(request: web.Request) -> web.StreamResponse:
     """The meeting page's "Cancel the meeting" (confirmed on the page): invitees are told."""
-    principal = await page_principal(request)
-    meeting_id = request.match_info["meeting_id"]
-    try:
-        await request.app[keys.MEETINGS].cancel(principal, meeting_id)
-    except HubError as refusal:
-        log.info("meeting %s: %s's cancellation refused: %s", meeting_id, principal.id, refusal.code)
-        return await meeting_page(request, error=refusal.message, status=refusal.status)
-    raise web.HTTPSeeOther(f"/meetings/{meeting_id}")
+    return await _manage(request, "cancellation", request.app[keys.MEETINGS].cancel)
 
 
 async def close_from_form(request: web.Request) -> web.StreamResponse:
     """The record page's "Close for edits": minutes and decisions become final."""
-    principal = await page_principal(request)
-    meeting_id = request.match_info["meeting_id"]
-    try:
-        await request.app[keys.MEETINGS].close_for_edits(principal, meeting_id)
-    except HubError as refusal:
-        log.info("meeting %s: %s's closing refused: %s", meeting_id, principal.id, refusal.code)
-        return await meeting_page(request, error=refusal.message, status=refusal.status)
-    raise web.HTTPSeeOther(f"/meetings/{meeting_id}")
+    return await _manage(request, "closing", request.app[keys.MEETINGS].close_for_edits)
 
 
 async def meeting_page(request: web.Request, *, form: dict[str, Any] | None = None, error: str | None = None,
