@@ -80,8 +80,11 @@ class MeetingFloor:
                                                                   "by": principal.id})
         person_id = str(request.get("person_id"))
         stage = await self.stage.spotlight(principal, meeting_id, person_id, participant_id=participant_id)
-        await self.meetings.notifications.send([person_id], Subject.MEETING, meeting_id, "floor_granted",
-                                               notice_data(meeting))
+        try:
+            await self.meetings.notifications.send([person_id], Subject.MEETING, meeting_id, "floor_granted",
+                                                   notice_data(meeting))
+        except Exception:  # noqa: BLE001 - the floor is given; the notice on other pages is a courtesy
+            log.exception("meeting %s: the floor-granted notice to %s failed", meeting_id, person_id)
         return stage
 
     async def decline(self, principal: Principal, meeting_id: str, participant_id: str) -> None:
