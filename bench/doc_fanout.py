@@ -32,7 +32,7 @@ from pycrdt import Doc, Text, YSyncMessageType
 from hub import keys
 from hub.app import create_app
 from hub.docs.model import DocRole, Grant, SubjectKind
-from hub.docs.sync_protocol import MSG_STORED, CloseCode, Reader, sync_message
+from hub.docs.sync_protocol import ASK_ACKS, MSG_STORED, CloseCode, Reader, sync_message
 from hub.docs.sync_room import DocAccess
 from hub.settings import Settings, load_settings
 
@@ -107,6 +107,7 @@ async def run_editors(url: str, tokens: list[str], rate: float, seconds: float,
             editors.append(editor)
         readers = [asyncio.create_task(e.read()) for e in editors]
         for e in editors:
+            await e.ws.send_bytes(ASK_ACKS)  # acknowledgements of stored updates: the latency measured
             await e.ws.send_bytes(sync_message(YSyncMessageType.SYNC_STEP1, e.doc.get_state()))
         await asyncio.wait_for(asyncio.gather(*(e.synced.wait() for e in editors)), 30)
         if ready is not None:

@@ -8,7 +8,9 @@ from enum import IntEnum
 from pycrdt import YMessageType, YSyncMessageType
 
 # Sent by the server to one connection after every sync step 2 / update message of that connection
-# has been stored (or found empty): varuint MSG_STORED, varuint count of such messages so far.
+# has been stored (or found empty): varuint MSG_STORED, varuint count of such messages so far. Only to a
+# connection that asked for it by sending MSG_STORED itself (no payload): a stock y-websocket client does not
+# know the type and would log "Unable to compute message" for every acknowledgement.
 MSG_STORED = 100
 # y-protocols' "query awareness": the client asks for every known awareness state.
 MSG_QUERY_AWARENESS = 3
@@ -64,7 +66,12 @@ class QueryAwarenessMessage:
     pass
 
 
-IncomingMessage = SyncMessage | AwarenessMessage | QueryAwarenessMessage
+@dataclass(frozen=True, slots=True)
+class AskAcksMessage:
+    """The client wants MSG_STORED acknowledgements on this connection (the hub's editor does)."""
+
+
+IncomingMessage = SyncMessage | AwarenessMessage | QueryAwarenessMessage | AskAcksMessage
 
 
 class Reader:
@@ -138,6 +145,8 @@ def parse_message(frame: bytes) -> IncomingMessage:
         message = AwarenessMessage(reader.var_bytes())
     elif msg_type == MSG_QUERY_AWARENESS:
         message = QueryAwarenessMessage()
+    elif msg_type == MSG_STORED:
+        message = AskAcksMessage()
     else:
         raise ProtocolError(f"unknown message type {msg_type}")
     if not reader.done:
@@ -166,6 +175,10 @@ def sync_message(kind: YSyncMessageType, payload: bytes) -> bytes:
 
 def awareness_message(update: bytes) -> bytes:
     return bytes([YMessageType.AWARENESS]) + write_var_bytes(update)
+
+
+# What a client sends to ask for MSG_STORED acknowledgements.
+ASK_ACKS = write_var_uint(MSG_STORED)
 
 
 def stored_message(count: int) -> bytes:

@@ -18,6 +18,7 @@ from hub.docs.sync_awareness import AwarenessEntry, AwarenessRelay, decode_aware
 from hub.docs.sync_nodes import DocFeed
 from hub.docs.sync_protocol import (
     EMPTY_UPDATE,
+    AskAcksMessage,
     AwarenessMessage,
     CloseCode,
     ProtocolError,
@@ -94,6 +95,7 @@ class DocRoom:
         self._limits = limits
         self.doc: Doc = Doc()
         self._clients: dict[DocClient, int] = {}  # client -> number of updates it sent (for acks)
+        self._asking: set[DocClient] = set()  # clients that asked for MSG_STORED acknowledgements
         self._awareness = AwarenessRelay(doc_id)
         self._lock = asyncio.Lock()  # serialises store -> apply -> relay, so the relay order is the seq order
         self._snapshot: bytes | None = None
@@ -164,6 +166,7 @@ class DocRoom:
         for client in list(self._clients):
             client.close(CloseCode.GOING_AWAY, "document closed")
         self._clients.clear()
+        self._asking.clear()
         self.doc = Doc()
         self._snapshot = None
         self._uncompacted = []
@@ -181,6 +184,7 @@ class DocRoom:
     def remove_client(self, client: DocClient) -> bool:
         """Forget a client; True when the room is now empty."""
         self._clients.pop(client, None)
+        self._asking.discard(client)
         removed = self._awareness.remove_owner(client)
         if removed:
             self._broadcast(awareness_message(encode_awareness(removed)), exclude=None)
@@ -201,6 +205,8 @@ class DocRoom:
                 await self._receive_update(client, message.payload)
         elif isinstance(message, AwarenessMessage):
             self._receive_awareness(client, message.payload)
+        elif isinstance(message, AskAcksMessage):
+            self._asking.add(client)
         else:
             entries = self._awareness.all_entries()
             client.send(awareness_message(encode_awareness(entries)))
@@ -355,7 +361,8 @@ class DocRoom:
     def _ack(self, client: DocClient) -> None:
         if client in self._clients:
             self._clients[client] += 1
-            client.send(stored_message(self._clients[client]))
+            if client in self._asking:
+                client.send(stored_message(self._clients[client]))
 
     def _receive_awareness(self, client: DocClient, payload: bytes) -> None:
         limit = self._limits.max_awareness_bytes

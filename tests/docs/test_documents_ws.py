@@ -4,11 +4,12 @@ outsiders never open, and a restart loses nothing that was acknowledged (SQLite 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import aiohttp
 import pytest
-from pycrdt import Text, YSyncMessageType
+from pycrdt import Doc, Text, YSyncMessageType
 
 from hub import keys
 from hub.app import drain
@@ -191,3 +192,29 @@ async def test_draining_node_sends_document_editors_elsewhere(hub: Hub) -> None:
     assert await ann.wait_closed() == 1001  # y-websocket reconnects, through the front door, to another node
     stored = doc_from_state(await hub.app[keys.DOCS].current_state(doc["id"]))
     assert str(stored.get("t", type=Text)) == "before the drain"
+
+
+async def test_acknowledgements_go_only_to_clients_that_ask(hub: Hub) -> None:
+    """A stock y-websocket client does not know message type 100: it gets none unless it asks (the hub's own
+    editor and test clients send ASK_ACKS), and its updates are stored all the same."""
+    doc = await create(hub, "p-xie")
+    url = str(hub.client.make_url(f"/docs/{doc['id']}/ws"))
+    stock = await hub.client.session.ws_connect(url, headers=hub.auth("p-xie"))
+    other = Doc()
+    other.get("t", type=Text).insert(0, "from a stock client")
+    await stock.send_bytes(sync_message(YSyncMessageType.SYNC_STEP1, Doc().get_state()))
+    await stock.send_bytes(sync_message(YSyncMessageType.SYNC_UPDATE, other.get_update()))
+    asking = await join(hub, doc["id"], "p-xie")  # asks: its own edit is acknowledged
+    await asking.wait_for(lambda: asking.content == "from a stock client")
+    await asking.edit(lambda t: t.insert(0, "»"))
+    await asking.wait_saved()
+    kinds = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            message = await stock.receive(timeout=0.5)
+            kinds.append(message.data[0])
+    assert kinds and 100 not in kinds, kinds  # sync and awareness messages only
+    stored = doc_from_state(await hub.app[keys.DOCS].current_state(doc["id"]))
+    assert str(stored.get("t", type=Text)) == "»from a stock client"
+    await stock.close()
+    await asking.close()

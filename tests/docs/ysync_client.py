@@ -11,6 +11,7 @@ from pycrdt import Doc, Text, YSyncMessageType
 
 from hub.docs.sync_awareness import AwarenessEntry, decode_awareness, encode_awareness
 from hub.docs.sync_protocol import (
+    ASK_ACKS,
     MSG_STORED,
     Reader,
     awareness_message,
@@ -34,6 +35,7 @@ class YClient:
         self.close_code: int | None = None
         self.close_reason = ""
         self._outbox: list[bytes] = []
+        self._asked = False
         self._remote = False
         self._changed = asyncio.Event()
         self.doc.observe(self._on_update)
@@ -62,6 +64,9 @@ class YClient:
         return self.sent[:self.acked]
 
     async def send_raw(self, frame: bytes) -> None:
+        if not self._asked:  # like the hub's editor: acknowledgements of stored updates, please
+            self._asked = True
+            await self.ws.send_bytes(ASK_ACKS)
         await self.ws.send_bytes(frame)
 
     async def _send_update(self, kind: YSyncMessageType, update: bytes) -> None:

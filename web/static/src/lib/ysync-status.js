@@ -1,8 +1,10 @@
 // Tracks whether this tab's edits are stored on the server ("saved") for a y-websocket provider.
 //
 // The CityHub server acknowledges every sync step 2 / update message of a connection, after storing it,
-// with a message of type 100 carrying the count of such messages it has handled on this connection. The
-// tab counts the step 2 / update messages it sends on the same connection; saved means "all acknowledged".
+// with a message of type 100 carrying the count of such messages it has handled on this connection, once the
+// connection asked for that by sending a message of type 100 itself (stock y-websocket clients do not ask and
+// get none). The tab counts the step 2 / update messages it sends on the same connection; saved means "all
+// acknowledged".
 import * as decoding from 'lib0/decoding'
 
 export const MSG_STORED = 100
@@ -37,6 +39,7 @@ export function trackSaved (provider, onChange) {
       acked = 0
       const ws = provider.ws
       const send = ws.send.bind(ws)
+      send(new Uint8Array([MSG_STORED])) // before our step 2: every one of them is acknowledged
       ws.send = (data) => {
         const bytes = data instanceof Uint8Array ? data : new Uint8Array(data)
         // messageSync (0) followed by syncStep2 (1) or update (2)
