@@ -19,7 +19,7 @@ PAGE = 50
 # The sentence each kind of news starts with (a key of the message catalogues).
 LABEL_KEYS = {f"{subject.value}.{kind}": (f"notice.meeting.{kind}" if subject == Subject.MEETING else f"kind.{kind}")
               for subject, kinds in KINDS.items() for kind in kinds}
-SCRIPT_STRINGS = ("Notifications", "Open", "Close", "Add to calendar")
+SCRIPT_STRINGS = ("Close",)  # the notice's close button (lib/notices.js)
 
 
 def label_key(notification: Notification) -> str:
