@@ -138,6 +138,7 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
         speaker_interval=options.speaker_interval,
         last_n=options.last_n,
         audio_n=options.audio_n,
+        full_rate_tiles=options.full_rate_tiles,
     )
     sfu = Sfu(config)
     local = LocalMediaRouter(sfu)

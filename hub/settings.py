@@ -205,6 +205,10 @@ class MeetingSettings:
     last_n: int = 9
     # ... and the microphones of this many loudest speakers, plus the spotlight's and the main venue's.
     audio_n: int = 3
+    # Tiles (besides the spotlight, the main venue and screen shares) a participant's page shows at the full
+    # frame rate; when it shows more, they are small and get only the base temporal layer of each publisher
+    # (browsers publish VP8 with three temporal layers: a quarter of the frames, a third of the packets).
+    full_rate_tiles: int = 4
     # A live meeting nobody is in ends by itself once its scheduled end has passed, or after it has been empty
     # this many seconds; every node looks every sweep_interval seconds.
     empty_end_after: float = 1800.0
@@ -412,6 +416,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("meetings.remind_before: must not be negative (0: no reminders)")
     if not 0 <= settings.meetings.last_n <= MAX_LAST_N:
         raise SettingsError(f"meetings.last_n: must be 0 to {MAX_LAST_N}, not {settings.meetings.last_n}")
+    if not 0 <= settings.meetings.full_rate_tiles <= MAX_LAST_N:
+        raise SettingsError(f"meetings.full_rate_tiles: must be 0 to {MAX_LAST_N}, "
+                            f"not {settings.meetings.full_rate_tiles}")
     if not 1 <= settings.meetings.audio_n <= MAX_AUDIO_N:
         raise SettingsError(f"meetings.audio_n: must be 1 to {MAX_AUDIO_N}, not {settings.meetings.audio_n}")
     if settings.calls.reconnect_grace < 0:

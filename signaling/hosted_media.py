@@ -82,6 +82,12 @@ class HostedMedia:
         """The chair called on someone (None: cleared): everybody's selection puts it first."""
         self.sfu_room.set_spotlight(participant_id)
 
+    def heard(self, participant: dict[str, Any]) -> None:
+        """A participant joined or changed what it sends: a microphone that is off is not forwarded."""
+        participant_id, audio = participant.get("participant_id"), participant.get("audio")
+        if isinstance(participant_id, str) and isinstance(audio, bool):
+            self.sfu_room.set_muted(participant_id, not audio)
+
     async def follow_main(self) -> None:
         """Work out who stands for the main venue now; point the selection at it and tell everyone if it moved."""
         main = await self._stage.main(self.meeting_id)
@@ -96,6 +102,8 @@ class HostedMedia:
         spotlight = await self._stage.spotlighted(self.meeting_id)
         if spotlight is not None:
             self.spotlight(str(spotlight.get("participant_id")))
+        for participant in await self._service.participants(self.meeting_id):
+            self.heard(participant)
         await self.follow_main()
 
     # --- SFU events ----------------------------------------------------------------------------------------

@@ -44,12 +44,21 @@ from signaling.client import MeetingClient
 from signaling.media_client import AUDIO_PTIME, AUDIO_RATE, VIDEO_CLOCK, PatternVideoTrack, ToneTrack
 from signaling.sfu.aiortc_internals import ForwardingSender, adopt_receiver, adopt_sender, tap_rtp
 from signaling.sfu.forwarding import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, ntp_of, rtp_header
-from signaling.sfu.keyframes import vp8_keyframe_start
+from signaling.sfu.keyframes import vp8_keyframe_start, vp8_temporal_layer
+from signaling.sfu.speaker import SILENCE_LEVEL
 
 logger = logging.getLogger(__name__)
 
-CLIP_FORMAT = 1  # bump when the cached clip's layout changes
-VP8_CHUNK = 1296  # aiortc's 1300-byte VP8 packets less the 4-byte payload descriptor
+CLIP_FORMAT = 2  # bump when the cached clip's layout changes
+# The camera is encoded with three temporal layers as a browser sends VP8 (L1T3): the base layer every fourth
+# frame with 40 % of the bitrate, the next with 60 % of it at half the rate (libwebrtc's split); image i of the
+# loop is in layer TEMPORAL_PATTERN[i % 4], and each layer refers only to its own and lower ones.
+TEMPORAL_PATTERN = (0, 2, 1, 2)
+LAYER_BITRATE_SHARES = (0.4, 0.6, 1.0)
+# libvpx undershoots this clip's target with temporal layers: asked for this much more, it sends about as much
+# as the single-layer encoder it replaced (so figures stay comparable)
+LAYERED_TARGET_FACTOR = 1.4
+VP8_CHUNK = 1294  # aiortc's 1300-byte VP8 packets less our 6-byte payload descriptor
 KEY_BITRATE_FACTOR = 6  # the clip's key frames get this much more than its bitrate: a few times a delta frame
 
 
@@ -58,8 +67,9 @@ class VenueClip:
     """A looped camera and microphone, encoded once.
 
     `delta[i]` is image i of the loop as one stream encodes it (delta[0] a key frame) and `delta[-1]` the loop's
-    first image again, coded against the last, so the loop goes round without a key frame; `key[i]` is image i
-    encoded alone, sent instead of delta[i] when the hub asks for a key frame. `audio`: 20 ms Opus packets.
+    first image again, coded against the last, so the loop goes round without a key frame; delta[i] is in
+    temporal layer `layer(i)`. `key[i]` is image i encoded alone, sent instead of delta[i] when the hub asks for
+    a key frame. `audio`: 20 ms Opus packets.
     """
 
     width: int
@@ -74,6 +84,11 @@ class VenueClip:
     def images(self) -> int:
         """Images in the video loop."""
         return len(self.key)
+
+    @staticmethod
+    def layer(index: int) -> int:
+        """The temporal layer of delta[index] (a whole number of patterns fits in the loop)."""
+        return TEMPORAL_PATTERN[index % len(TEMPORAL_PATTERN)]
 
     def video_bitrate(self) -> float:
         """Bit/s of the loop without key frames."""
@@ -98,14 +113,24 @@ class VenueClip:
                    decode(data["delta"]), decode(data["key"]), decode(data["audio"]))
 
 
-def _vp8_encoder(width: int, height: int, fps: int, bitrate: int, gop: int) -> av.VideoCodecContext:
+def _vp8_encoder(width: int, height: int, fps: int, bitrate: int, gop: int,
+                 layered: bool = False) -> av.VideoCodecContext:
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
     codec.time_base = fractions.Fraction(1, fps)
     codec.framerate = fractions.Fraction(fps, 1)
     codec.bit_rate = bitrate
     codec.gop_size = gop
-    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    if layered:
+        # libvpx's three-layer pattern 0-2-1-2 (ffmpeg's ts_layering_mode 3); error resilience keeps the upper
+        # layers from changing the entropy context, so the base layer alone decodes exactly (as libwebrtc does)
+        targets = ",".join(str(round(LAYERED_TARGET_FACTOR * bitrate * share / 1000))
+                           for share in LAYER_BITRATE_SHARES)
+        options["ts-parameters"] = (f"ts_number_layers=3:ts_target_bitrate={targets}:ts_rate_decimator=4,2,1:"
+                                    "ts_periodicity=4:ts_layer_id=0,2,1,2:ts_layering_mode=3")
+        options["error-resilient"] = "default"
+    codec.options = options
     return codec  # type: ignore[no-any-return]
 
 
@@ -139,10 +164,12 @@ def _camera(width: int, height: int, fps: int, images: int) -> list[av.VideoFram
 
 
 def encode_clip(width: int, height: int, fps: int, bitrate: int, seconds: float = 2.0) -> VenueClip:
-    """Encode `seconds` of camera loop at `bitrate` bit/s (VP8) and a second of tone (Opus)."""
-    images = max(2, round(seconds * fps))
+    """Encode `seconds` of camera loop at `bitrate` bit/s (VP8, three temporal layers) and a second of tone
+    (Opus)."""
+    period = len(TEMPORAL_PATTERN)
+    images = max(period, round(seconds * fps / period) * period)
     frames = _camera(width, height, fps, images)
-    delta = _encode(_vp8_encoder(width, height, fps, bitrate, gop=10 * images), frames)
+    delta = _encode(_vp8_encoder(width, height, fps, bitrate, gop=10 * images, layered=True), frames)
     key = _encode(_vp8_encoder(width, height, fps, KEY_BITRATE_FACTOR * bitrate, gop=1), frames[:images])
     if not all(vp8_keyframe_start(b"\x10" + k) for k in key) or not vp8_keyframe_start(b"\x10" + delta[0]):
         raise RuntimeError("the encoder did not make key frames where asked")
@@ -207,7 +234,8 @@ class RtpStream:
         if self._abs_id:
             ext += bytes([(self._abs_id << 4) | 2]) + ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
         if self._level_id and level is not None:
-            ext += bytes([self._level_id << 4, 0x80 | level])  # voice activity, -level dBov
+            voice = 0x80 if level < SILENCE_LEVEL else 0
+            ext += bytes([self._level_id << 4, voice | level])  # voice activity, -level dBov
         rtp_ts = (self.ts_base + ts) & 0xFFFFFFFF
         data = rtp_header(marker, self.pt, self.seq, rtp_ts, self.sender.ssrc, ext) + payload
         self.seq = (self.seq + 1) & 0xFFFF
@@ -224,6 +252,7 @@ class SlotCounter:
     packets: int = 0
     bytes: int = 0
     frames: int = 0
+    upper_frames: int = 0  # frames of upper temporal layers (none: the slot carries a small tile)
     keyframes: int = 0
     lost: int = 0
     first_packet_at: float | None = None
@@ -236,7 +265,8 @@ class SlotCounter:
     def snapshot(self) -> dict[str, Any]:
         """The counters as plain JSON."""
         return {"kind": self.kind, "packets": self.packets, "bytes": self.bytes, "frames": self.frames,
-                "keyframes": self.keyframes, "lost": self.lost, "first_frame_at": self.first_frame_at}
+                "upper_frames": self.upper_frames, "keyframes": self.keyframes, "lost": self.lost,
+                "first_frame_at": self.first_frame_at}
 
 
 class LightMedia:
@@ -248,6 +278,7 @@ class LightMedia:
         self.name = name
         self.clip = clip
         self.level = level
+        self.muted = False  # the chair muted the microphone: its level says silence
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pc.on("track", self._on_track)
         self._publish = {"video": video, "audio": audio}
@@ -263,6 +294,8 @@ class LightMedia:
         self._keyframe_wanted = True
         self._image = -1
         self._picture_id = random.randrange(1 << 15)
+        self._tl0picidx = random.randrange(1 << 8)
+        self._layers_synced: set[int] = set()  # upper layers that sent a frame since the last key frame
         self._timers: list[asyncio.TimerHandle] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._signaling_lock = asyncio.Lock()
@@ -387,7 +420,8 @@ class LightMedia:
     def _send_audio(self, count: int) -> None:
         assert self._audio is not None
         audio = self.clip.audio
-        self._audio.send(audio[count % len(audio)], count * int(AUDIO_RATE * AUDIO_PTIME), True, self.level)
+        level = SILENCE_LEVEL if self.muted else self.level
+        self._audio.send(audio[count % len(audio)], count * int(AUDIO_RATE * AUDIO_PTIME), True, level)
 
     def _send_video(self, count: int) -> None:
         assert self._video is not None
@@ -397,19 +431,27 @@ class LightMedia:
         image = self._image + 1
         if self._keyframe_wanted:
             self._keyframe_wanted = False
-            frame = clip.key[image % clip.images]
+            frame, layer = clip.key[image % clip.images], 0
+            self._layers_synced.clear()
         else:
             frame = clip.delta[image]  # the last delta frame is image 0 again, coded against the loop's end
+            layer = clip.layer(image)
         self._image = image % clip.images
         picture_id = self._picture_id = (self._picture_id + 1) & 0x7FFF
+        if layer == 0:
+            self._tl0picidx = (self._tl0picidx + 1) & 0xFF
+        # Y (layer sync): the first frame of an upper layer after a key frame refers to the base layer only
+        sync = layer > 0 and layer not in self._layers_synced
+        self._layers_synced.add(layer)
         ts = count * VIDEO_CLOCK // clip.fps
         chunks = range(0, len(frame), VP8_CHUNK)
+        # VP8 payload descriptor (RFC 7741): X; I with a 15-bit picture id, L with TL0PICIDX, T with TID and Y
+        fields = bytes([0xE0, 0x80 | (picture_id >> 8), picture_id & 0xFF, self._tl0picidx,
+                        (layer << 6) | (0x20 if sync else 0)])
         for offset in chunks:
-            # VP8 payload descriptor (RFC 7741): X, S on the first packet, partition 0; I with a 15-bit picture id
-            start = 0x10 if offset == 0 else 0
-            descriptor = bytes([0x80 | start, 0x80, 0x80 | (picture_id >> 8), picture_id & 0xFF])
+            start = 0x10 if offset == 0 else 0  # S on the first packet, partition 0
             last = offset == chunks[-1]
-            self._video.send(descriptor + frame[offset:offset + VP8_CHUNK], ts, last)
+            self._video.send(bytes([0x80 | start]) + fields + frame[offset:offset + VP8_CHUNK], ts, last)
 
     # --- receiving ----------------------------------------------------------------------------------------------
 
@@ -453,9 +495,11 @@ class LightMedia:
                 counter.first_frame_at = now
             return
         if counter._frame_start:
-            counter._in_key = self._keyframe(data, srtp)
+            counter._in_key, layer = self._frame_head(data, srtp)
             if counter._in_key:
                 counter.keyframes += 1
+            if layer > 0:
+                counter.upper_frames += 1
         counter._frame_start = bool(data[1] & 0x80)
         if counter._frame_start:
             counter.frames += 1
@@ -466,16 +510,18 @@ class LightMedia:
                     counter.first_frame_at = now
 
     @staticmethod
-    def _keyframe(data: bytes, srtp: pylibsrtp.Session) -> bool:
-        """Whether this (first) packet of a frame starts a VP8 key frame: its payload is unprotected to see."""
+    def _frame_head(data: bytes, srtp: pylibsrtp.Session) -> tuple[bool, int]:
+        """Whether this (first) packet of a frame starts a VP8 key frame, and its temporal layer (-1: none named):
+        its payload is unprotected to see."""
         try:
             plain = srtp.unprotect(data)
         except pylibsrtp.Error:
-            return False
+            return False, -1
         offset = 12 + 4 * (plain[0] & 0x0F)
         if plain[0] & 0x10:
             offset += 4 + 4 * int.from_bytes(plain[offset + 2:offset + 4], "big")
-        return vp8_keyframe_start(plain[offset:offset + 8])
+        head = plain[offset:offset + 12]
+        return vp8_keyframe_start(head), vp8_temporal_layer(head)
 
     # --- reports ------------------------------------------------------------------------------------------------
 
@@ -515,6 +561,10 @@ class VenueClient(MeetingClient[LightMedia]):
         if name == "media.slots":
             shown = {slot: track["participant_id"] if track else None for slot, track in self.slots.items()}
             self.slot_history.append((time.monotonic(), shown))
+        elif name == "moderator.muted" and data.get("kind") == "audio":
+            self.media.muted = True  # as a browser's disabled microphone: packets of silence go on
+        elif name == "moderator.unmuted":
+            self.media.muted = False
 
     def slot_showing(self, participant_id: str, at: float) -> str | None:
         """The video slot that carried this participant at monotonic time `at` (as media.slots said)."""

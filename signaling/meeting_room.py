@@ -305,12 +305,18 @@ class MeetingRoom:
                                 OrderMessage(order, by=principal.id, **extra).to_bus())
 
     async def order_all(self, member: Member, order: Order, **extra: Any) -> int:
-        """The chair's order to everyone in the meeting but the chair (mute all, unmute all); how many."""
+        """The chair's order to everyone in the meeting but the chair (mute all, unmute all); how many. Mute all
+        (全体静音) spares the main venue's microphone too: it is the sub-venues that go quiet."""
         principal = member.session.principal
         assert principal is not None
         await self._service.moderated(principal, self.meeting_id)
+        spared = {member.participant_id}
+        if order is Order.MUTE and extra.get("kind", "audio") == "audio":
+            main = await self._stage.main(self.meeting_id)
+            if main is not None:
+                spared.add(str(main.get("participant_id")))
         targets = [p for p in await self._service.participants(self.meeting_id)
-                   if p.get("participant_id") != member.participant_id]
+                   if p.get("participant_id") not in spared]
         message = OrderMessage(order, by=principal.id, **extra).to_bus()
         for target in targets:
             await self._bus.publish(direct_channel(self.meeting_id, str(target.get("participant_id"))), message)
@@ -353,9 +359,12 @@ class MeetingRoom:
             await self._leave_then(member, "denied", "lobby.denied", {**data, "reason": "denied"})
         elif order.order is Order.MUTE and member.joined:
             kind = "video" if order.kind == "video" else "audio"
+            if kind == "audio":
+                member.called_unmuted = False
             await self.update_self(member, **{kind: False})
             member.session.send_event("moderator.muted", {**data, "kind": kind, "by": order.by})
         elif order.order is Order.UNMUTE and member.joined:
+            member.called_unmuted = False  # the chair's own unmute stays when the roll call moves on
             await self._unmute(member, order.by, "unmuted")
         elif order.order is Order.REMOVE:
             await self._leave_then(member, "removed", "meeting.removed", {**data, "by": order.by})
@@ -390,6 +399,10 @@ class MeetingRoom:
                 member.session.send_event(event, data)
         if event == "stage.changed":
             await self._staged(data.get("spotlight"), data.get("by"))
+        if event in ("participant.joined", "participant.updated") and self.media_host is not None:
+            participant = data.get("participant")
+            if isinstance(participant, dict):
+                self.media_host.heard(participant)
         if event in MAIN_VENUE_EVENTS and self.media_host is not None:
             await self.media_host.follow_main()
         if event == "meeting.ended":
@@ -399,11 +412,21 @@ class MeetingRoom:
 
     async def _staged(self, spotlight: Any, by: Any) -> None:
         participant_id = spotlight.get("participant_id") if isinstance(spotlight, dict) else None
+        chair = by if isinstance(by, str) else None
         if self.media_host is not None:
             self.media_host.spotlight(participant_id if isinstance(participant_id, str) else None)
-        member = self.members.get(participant_id) if isinstance(participant_id, str) else None
-        if member is not None and member.joined:
-            await self._unmute(member, by if isinstance(by, str) else None, "spotlight")
+        for member in list(self.members.values()):
+            if member.called_unmuted and member.participant_id != participant_id and member.joined:
+                # the roll call moved on (or ended): the venue it had switched on goes back to muted, as a
+                # conference's roll call does (点名发言 opens one venue's microphone at a time)
+                member.called_unmuted = False
+                await self.update_self(member, audio=False)
+                member.session.send_event("moderator.muted", {"meeting_id": self.meeting_id, "kind": "audio",
+                                                              "by": chair, "reason": "spotlight_ended"})
+        called = self.members.get(participant_id) if isinstance(participant_id, str) else None
+        if called is not None and called.joined:
+            called.called_unmuted = called.called_unmuted or not called.participant.audio
+            await self._unmute(called, chair, "spotlight")
 
     # --- the meeting's media, when this node holds it -----------------------------------------------------
 

@@ -157,6 +157,8 @@ async def candidate(session: Session, request: CandidateRequest) -> Result:
 async def media_state(session: Session, request: MediaStateRequest) -> Result:
     changes = {k: v for k, v in (("audio", request.audio), ("video", request.video)) if v is not None}
     member = joined(session, request)
+    if "audio" in changes:
+        member.called_unmuted = False  # the participant's own choice: a roll call moving on leaves it alone
     return {"participant": await member.room.update_self(member, **changes)}
 
 

@@ -102,6 +102,8 @@ class Member:
     moderator: bool = False
     left: bool = False
     orders: Subscription | None = None
+    # the chair's roll call switched its microphone on: it goes off again when the roll call moves on
+    called_unmuted: bool = False
 
     @property
     def participant_id(self) -> str:

@@ -40,6 +40,7 @@ SCRIPT_STRINGS = (
     "error.not_invited", "error.meeting_locked", "error.removed", "error.meeting_over", "error.meeting_not_found",
     "error.disconnected", "error.person_inactive",
     "Spotlight", "Called on: %(name)s", "The chair called on you: your microphone is on.",
+    "The roll call moved on: your microphone is off again.",
     "The chair turned everybody's microphone on.", "Venue", "Ask to speak", "Cancel request", "asks to speak",
     "No one asked to speak.", "Give the floor", "Decline", "The chair declined your request to speak.",
     "Main venue", "Make main venue", "Not the main venue", "Page %(page)s of %(pages)s", "Start polling",

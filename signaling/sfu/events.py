@@ -104,6 +104,8 @@ class ForwardingStats:
     packets_forwarded: int = 0
     bytes_forwarded: int = 0
     packets_dropped: int = 0
+    # packets of upper temporal layers not sent to a subscriber that shows the video small (base layer only)
+    packets_thinned: int = 0
     keyframe_requests_sent: int = 0
     keyframe_requests_received: int = 0
     nacks_received: int = 0

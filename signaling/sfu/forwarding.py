@@ -4,6 +4,8 @@ Packets are never decoded. Each leg rewrites SSRC, payload type, sequence number
 and timestamp (constant offsets, so upstream gaps stay gaps and a late upstream
 retransmission fills them), keeps its own history for the subscriber's NACKs,
 and starts a video subscriber on a key frame it has asked the publisher for.
+A leg may carry only the base temporal layer of a VP8 publisher that sends
+several (a small tile: fewer frames, fewer packets, nothing re-encoded).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from aiortc.rtp import RtpPacket
 
 from signaling.sfu.aiortc_internals import NTP_UNIX_OFFSET, ForwardingReceiver, ForwardingSender
 from signaling.sfu.events import ForwardingStats, TrackInfo
-from signaling.sfu.keyframes import keyframe_start, needs_keyframe
+from signaling.sfu.keyframes import keyframe_start, needs_keyframe, vp8_frame_start, vp8_temporal_layer
 from signaling.sfu.munger import RtpMunger, Vp8Munger
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,11 @@ class OutgoingLeg:
         self._abs_id: int | None = None
         self._level_id: int | None = None
         self._mid_element = b""
+        # temporal layers: what the subscriber should get (base_only) and what it gets now (thinned); a leg thins
+        # from the next frame on, and goes back to every layer at a key frame (upper layers refer to frames the
+        # subscriber never got)
+        self.base_only = False
+        self._thinned = False
         self.closed = False
         sender.set_hooks(self)
 
@@ -152,8 +159,10 @@ class OutgoingLeg:
         now: float,
         ntp: int,
         abs_send_time: bytes,
+        layer: int = -1,
     ) -> None:
-        """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`) and send it."""
+        """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`; `layer`: its VP8 temporal
+        layer, -1 if none) and send it."""
         ssrc, seq, ts = source
         forwarder = self.forwarder
         assert forwarder is not None  # only a forwarder calls this
@@ -185,9 +194,22 @@ class OutgoingLeg:
             self._start_seq = seq
             self._sent = 0
             self._synced = True
+            self._thinned = self.base_only  # a key frame: either way is clean from here
         elif self._sent < 1024 and (seq - self._start_seq) & 0xFFFF >= 0x8000:
             # a straggler from before this leg started
             stats.packets_dropped += 1
+            return
+        elif layer >= 0 and self._thinned != self.base_only:
+            if self.base_only:
+                self._thinned = vp8_frame_start(packet.payload)
+            elif keyframe_start(codec.mimeType, packet.payload):
+                self._thinned = False
+            else:
+                forwarder.keyframe_wanted()
+        if self._thinned and layer > 0:
+            self._rtp.drop(seq)
+            self._vp8.drop(packet.payload)
+            stats.packets_thinned += 1
             return
         payload = packet.payload
         if self._is_vp8:
@@ -243,6 +265,15 @@ class OutgoingLeg:
         if forwarder is not None:
             forwarder.add_leg(self)
 
+    def set_base_only(self, base_only: bool) -> None:
+        """Carry only the base temporal layer (a small tile) or every layer again (from the next key frame, which
+        is asked for)."""
+        if base_only == self.base_only:
+            return
+        self.base_only = base_only
+        if not base_only and self._thinned and self.forwarder is not None:
+            self.forwarder.request_keyframe(KEYFRAME_MIN_INTERVAL)
+
     @property
     def last_sequence_number(self) -> int | None:
         """The newest sequence number sent to the subscriber, None before the first packet."""
@@ -291,6 +322,7 @@ class TrackForwarder:
         self._loop = asyncio.get_running_loop()
         self._idle_sink = idle_sink if info.kind == "video" else None
         self.paused = False  # the publisher was told to stop sending this video
+        self.temporal_layers = 0  # VP8 temporal layers the publisher was seen to send (0: none named)
         self._pause_timer: asyncio.TimerHandle | None = None
         receiver.set_sink(self)
         self._idle_changed()
@@ -311,8 +343,11 @@ class TrackForwarder:
         now = time.time()
         ntp = ntp_of(now)
         abs_send_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
+        layer = vp8_temporal_layer(packet.payload) if codec.mimeType.lower() == "video/vp8" else -1
+        if layer >= self.temporal_layers:
+            self.temporal_layers = layer + 1
         for leg in tuple(self.legs):
-            leg.forward(packet, codec, source, now, ntp, abs_send_time)
+            leg.forward(packet, codec, source, now, ntp, abs_send_time, layer)
 
     def add_leg(self, leg: OutgoingLeg) -> None:
         """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""

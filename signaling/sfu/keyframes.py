@@ -1,4 +1,5 @@
-"""Recognise the first RTP packet of a key frame in VP8 and H.264 payloads, without depacketizing."""
+"""Recognise the first RTP packet of a key frame in VP8 and H.264 payloads, and a VP8 packet's temporal layer,
+without depacketizing."""
 
 from __future__ import annotations
 
@@ -33,6 +34,27 @@ def vp8_keyframe_start(payload: bytes) -> bool:
         return False
     # VP8 payload header: P bit (inverse key frame flag) is bit 0 of the first byte.
     return not payload[pos] & 0x01
+
+
+def vp8_temporal_layer(payload: bytes) -> int:
+    """The temporal layer (TID, RFC 7741) of a VP8 packet; -1 when its descriptor names none (an encoder without
+    temporal scalability, or not VP8)."""
+    if len(payload) < 3 or not payload[0] & 0x80:
+        return -1
+    ext = payload[1]
+    if not ext & 0x20:  # T: TID present
+        return -1
+    pos = 2
+    if ext & 0x80:  # I: picture id, 7 or 15 bits
+        pos += 2 if payload[pos] & 0x80 else 1
+    if ext & 0x40:  # L: TL0PICIDX
+        pos += 1
+    return payload[pos] >> 6 if pos < len(payload) else -1
+
+
+def vp8_frame_start(payload: bytes) -> bool:
+    """True if `payload` is the first packet of a VP8 frame (S set, partition 0)."""
+    return bool(payload) and payload[0] & 0x17 == 0x10
 
 
 def h264_keyframe_start(payload: bytes) -> bool:

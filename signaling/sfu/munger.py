@@ -2,7 +2,9 @@
 picture id, TL0PICIDX and KEYIDX (RFC 7741), as a receiver must see them when the SFU re-points a stream.
 
 A source changes when a publisher starts over (a new SSRC) or when a receive slot is pointed at another
-publisher. The subscriber's decoder must see one stream: sequence numbers without a gap, timestamps that move on
+publisher. A subscriber that gets only a publisher's base temporal layer (a small tile: a quarter of the frame
+rate when the encoder sends three layers) misses whole frames on purpose: sequence numbers and picture ids
+close over them. The subscriber's decoder must see one stream: sequence numbers without a gap, timestamps that move on
 by the time that passed, VP8 picture ids that go on from the last one (libwebrtc's frame buffer uses them to find
 the frames a frame refers to). A switch happens only at a key frame of the new source, so nothing refers back
 across it. The same principles as Jitsi Videobridge's SSRC rewriting and LiveKit's RTP and VP8 mungers; our own.
@@ -46,6 +48,13 @@ class RtpMunger:
         self._seq_offset = (self.next_seq - seq) % SEQ_MOD
         self._ts_offset = (self.last_ts + elapsed - ts) % TS_MOD
         self.started = True
+
+    def drop(self, seq: int) -> None:
+        """Packet `seq` of the current source is not sent (a temporal layer this subscriber does not get): the
+        packets after it close the gap, so the subscriber asks for nothing that was never meant for it. (A dropped
+        packet that arrives out of order leaves its gap: the subscriber's NACK for it goes unanswered.)"""
+        if (seq + self._seq_offset) % SEQ_MOD == self.next_seq:
+            self._seq_offset = (self._seq_offset - 1) % SEQ_MOD
 
     def map(self, seq: int, ts: int, now: float) -> tuple[int, int]:
         """The outgoing sequence number and timestamp of a packet of the current source."""
@@ -120,6 +129,16 @@ class Vp8Munger:
     def switch(self) -> None:
         """The next packet (a key frame's first) starts a new source: its fields follow the last ones sent."""
         self._switch_pending = True
+
+    def drop(self, payload: bytes) -> None:
+        """A packet of a frame that is not sent (a higher temporal layer): at the frame's first packet, the picture
+        ids after it close the gap, as the subscriber would see them from an encoder without those layers."""
+        if not payload or payload[0] & 0x17 != 0x10:
+            return  # not a frame's first packet: the frame was counted already
+        if not self._rewriting:
+            self._take_last_fields()
+            self._rewriting = True
+        self._picture_offset = (self._picture_offset - 1) % 0x8000
 
     def rewrite(self, payload: bytes) -> bytes:
         """The payload with its descriptor fields continued (ValueError: not a VP8 payload)."""

@@ -69,6 +69,9 @@ class SfuConfig:
     # `audio_n` loudest microphones plus the spotlight's and the main venue's; 0: every track on its own m-line.
     last_n: int = 0
     audio_n: int = 3
+    # Tiles besides the stage a subscriber shows at the full frame rate; more tiles are small and get only the
+    # base temporal layer of publishers that send several (VP8 L1T3: a quarter of the frames).
+    full_rate_tiles: int = 4
 
 
 @dataclass

@@ -194,6 +194,16 @@ class SfuRoom:
             self.stage.main = participant_id
             self.select()
 
+    def set_muted(self, participant_id: str, muted: bool) -> None:
+        """Whether a participant's microphone is off: a muted microphone is not forwarded to anyone."""
+        if (participant_id in self.stage.muted) != muted:
+            if muted:
+                self.stage.muted.add(participant_id)
+            else:
+                self.stage.muted.discard(participant_id)
+            if self.slotted:
+                self.select()
+
     def set_view(self, participant_id: str, view: View) -> None:
         """What one subscriber asks to see (the tiles on its screen, fewer videos on a small screen)."""
         self.views[participant_id] = view
@@ -221,7 +231,8 @@ class SfuRoom:
         view = self.views.get(peer.participant_id) or View()
         video = candidates.video(peer.participant_id, view, slots.counts["video"])
         audio = candidates.audio(peer.participant_id, self._config.audio_n)
-        return slots.show(video, audio, self.forwarders)
+        small = candidates.small(video, view, self._config.full_rate_tiles)
+        return slots.show(video, audio, self.forwarders, small)
 
     # --- internals --------------------------------------------------------------------
 

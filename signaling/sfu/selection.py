@@ -2,8 +2,11 @@
 
 Video, at most the subscriber's number of video slots, in this order: the spotlighted participant, the main
 venue, screen shares, the tiles the subscriber says are visible (in its order), the most recent speakers, then
-everybody else in the order they published. Audio: the loudest few plus the spotlighted participant and the
-main venue. A subscriber never receives its own tracks.
+everybody else in the order they published. The stage is sent at its full frame rate, and so are the tiles
+when there are few of them; small tiles get only the base temporal layer (Candidates.small). Audio: the
+loudest few plus the spotlighted participant and the main venue, of the microphones that are not muted (a muted
+microphone is not forwarded at all: its packets are silence, and a muted participant is not heard whatever its
+client sends). A subscriber never receives its own tracks.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Stage:
     spotlight: str | None = None
     main: str | None = None
     speakers: list[str] = field(default_factory=list)  # most recent first
+    muted: set[str] = field(default_factory=set)  # participants whose microphone is off (by themselves or the chair)
 
     def spoke(self, participant_id: str, keep: int = 32) -> None:
         """`participant_id` became the active speaker."""
@@ -46,6 +50,7 @@ class Stage:
             self.spotlight = None
         if self.main == participant_id:
             self.main = None
+        self.muted.discard(participant_id)
 
 
 class Candidates:
@@ -59,7 +64,8 @@ class Candidates:
         microphones: dict[str, TrackInfo] = {}
         for track in tracks:
             if track.kind == "audio":
-                microphones.setdefault(track.participant_id, track)
+                if track.participant_id not in stage.muted:
+                    microphones.setdefault(track.participant_id, track)
             elif track.source is TrackSource.SCREEN:
                 self.screens.append(track)
             else:
@@ -93,8 +99,26 @@ class Candidates:
                     break
         return chosen
 
+    def small(self, chosen: list[str], view: View, full_rate_tiles: int) -> set[str]:
+        """Of the videos chosen for a subscriber, those it shows as small tiles, which get only their publisher's
+        base temporal layer. The stage (spotlight, main venue, screen shares) is always shown large. Of the other
+        tiles, those the subscriber says are visible are large when there are at most `full_rate_tiles` of them
+        (a page of 4); tiles received beyond its view, or all of them without a view when there are more than
+        `full_rate_tiles`, are small."""
+        stage, cameras = self.stage, self.cameras
+        staged = {cameras[p].track_id for p in (stage.spotlight, stage.main) if p is not None and p in cameras}
+        staged.update(track.track_id for track in self.screens)
+        tiles = [t for t in chosen if t not in staged]
+        if view.visible:
+            visible = {cameras[p].track_id for p in view.visible if p in cameras}
+            large = visible if len(visible) <= full_rate_tiles else set()
+        else:
+            large = set(tiles) if len(tiles) <= full_rate_tiles else set()
+        return {t for t in tiles if t not in large}
+
     def audio(self, subscriber: str, loudest: int) -> list[str]:
-        """The audio track ids `subscriber` receives: the spotlight's, the main venue's and the `loudest` loudest."""
+        """The audio track ids `subscriber` receives: the spotlight's, the main venue's and the `loudest` loudest,
+        of the microphones that are not muted."""
         chosen: list[str] = []
         for participant_id in (self.stage.spotlight, self.stage.main):
             staged = self.microphones.get(participant_id) if participant_id is not None else None

@@ -8,7 +8,7 @@ told to the subscriber separately (`SlotsChanged`, the `/ws` event `media.slots`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 
 from aiortc import RTCPeerConnection
@@ -66,8 +66,10 @@ class ReceiveSlots:
     def of_kind(self, kind: str) -> list[ReceiveSlot]:
         return [slot for slot in self.slots if slot.kind == kind]
 
-    def show(self, video: list[str], audio: list[str], forwarders: Mapping[str, TrackForwarder]) -> bool:
-        """Point the slots at these tracks (most important first); True if any slot changed."""
+    def show(self, video: list[str], audio: list[str], forwarders: Mapping[str, TrackForwarder],
+             small: Set[str] = frozenset()) -> bool:
+        """Point the slots at these tracks (most important first), the `small` videos at their base temporal
+        layer; True if any slot changed what it carries."""
         if not self.ready:
             return False
         changed = False
@@ -78,6 +80,7 @@ class ReceiveSlots:
                 if slot.track_id != track_id:
                     slot.leg.switch_to(forwarders[track_id] if track_id is not None else None)
                     changed = True
+                slot.leg.set_base_only(track_id in small)
         return changed
 
     def contents(self) -> tuple[SlotContent, ...]:

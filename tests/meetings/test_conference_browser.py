@@ -105,6 +105,10 @@ async def test_three_pages_and_twenty_venues(chromium: Browser, aiohttp_client: 
         assert room.sfu_room is not None
         await advancing(chair, ids[asker_person], 5_000)
         officials = [str(await page.evaluate("() => window.cityhubMeeting.participantId")) for page in pages]
+        # the pages' cameras go out in three temporal layers, as the venues' do (small tiles get the base one)
+        cameras = [f for f in room.sfu_room.forwarders.values()
+                   if f.info.participant_id in officials and f.info.kind == "video"]
+        assert len(cameras) == 3 and all(f.temporal_layers == 3 for f in cameras)
         for participant_id in officials:
             peer = room.sfu_room.peers[participant_id]
             assert peer.slots is not None

@@ -68,3 +68,31 @@ async def test_a_light_venue_counts_per_slot_and_honours_pause(venues: tuple[Hub
     frames = a.media.frames("video")["video-0"]
     await a.wait(lambda: a.media.frames("video")["video-0"] > frames + 10, within=10, what="c's frames at a")
     assert a.media.counters["video-0"].keyframes >= 2  # b's, then c's
+    assert a.media.counters["video-0"].upper_frames > 0  # one tile is a large one: every temporal layer
+
+
+async def test_a_small_tile_receives_the_base_layer_only(aiohttp_client: Any, tmp_path: Path) -> None:
+    """With full_rate_tiles 0 every tile is small: a venue's slot gets the other's base temporal layer (a
+    quarter of its frames, none of the upper layers) as a stream without gaps."""
+    settings = make_settings(tmp_path, meetings={"last_n": 1, "audio_n": 1, "full_rate_tiles": 0})
+    hub = await start_hub(aiohttp_client, settings)
+    meeting = await create_meeting(hub)
+    clip = load_clip(160, 120, 15, 150_000, cache=tmp_path / "clip.json")
+    a, b = [VenueClient(ws_url(hub), hub.token(p), meeting["id"], LightMedia(p, clip)) for p in PEOPLE[:2]]
+    try:
+        for client in (a, b):
+            assert (await client.join())["status"] == "joined"
+        await a.wait(lambda: a.media.counters.get("video-0") is not None
+                     and a.media.counters["video-0"].frames >= 6, within=20, what="b's frames at a")
+        counter = a.media.counters["video-0"]
+        sent_before, frames_before, lost_before = b.media.snapshot()["sent"]["video"], counter.frames, counter.lost
+        await asyncio.sleep(2)
+        assert counter.upper_frames == 0 and counter.lost == lost_before
+        received = counter.frames - frames_before
+        assert 0.15 * 2 * clip.fps <= received <= 0.4 * 2 * clip.fps  # about a quarter of 15 frames/s
+        assert b.media.snapshot()["sent"]["video"] > sent_before
+        room = hub.app[keys.MEETING_ROOMS].sfu.rooms[a.meeting_id]
+        assert sum(f.stats.packets_thinned for f in room.forwarders.values()) > 0
+    finally:
+        for client in (a, b):
+            await client.close()

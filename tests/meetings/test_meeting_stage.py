@@ -52,13 +52,23 @@ async def test_roll_call_spotlights_a_venue_and_turns_its_microphone_on(hub: Hub
     late = await signaling("pub-util-05")
     assert (await late.request("meeting.join", meeting_id=meeting["id"]))["stage"]["spotlight"]["person_id"] == VENUE
 
-    # the next roll call replaces it; clearing it goes back to everyone's own view
+    # the next roll call replaces it, and the venue it had switched on is muted again; one that was speaking
+    # anyway when called stays as it was when the roll call moves on; clearing it goes back to everyone's view
     assert (await spotlight(hub, meeting["id"], "pub-util-04")).status == 200
     assert (await chair.event("stage.changed"))["spotlight"]["person_id"] == "pub-util-04"
+    muted = await venue.event("moderator.muted")
+    assert muted == {"meeting_id": meeting["id"], "kind": "audio", "by": "p-xie", "reason": "spotlight_ended"}
+    present = {p["person_id"]: p for p in await hub.app[keys.MEETINGS].participants(meeting["id"])}
+    assert present[VENUE]["audio"] is False and present["pub-util-04"]["audio"] is True
+    # the media's room forwards no muted microphone
+    await until(chair, "participant.updated", VENUE)
+    assert joined["participant_id"] in room.sfu_room.stage.muted
     cleared = await spotlight(hub, meeting["id"], None)
     assert cleared.status == 200 and (await cleared.json()) == {"spotlight": None}
     assert (await chair.event("stage.changed"))["spotlight"] is None
     assert room.sfu_room.stage.spotlight is None
+    present = {p["person_id"]: p for p in await hub.app[keys.MEETINGS].participants(meeting["id"])}
+    assert present["pub-util-04"]["audio"] is True
 
 
 async def test_only_the_chair_calls_on_people_who_are_there(hub: Hub, signaling: Any) -> None:
@@ -106,6 +116,20 @@ async def test_mute_all_and_unmute_all(hub: Hub, signaling: Any) -> None:
     assert all(audio.values())
     assert (await refused(others[0], "moderator.mute_all", meeting_id=meeting["id"])).code == "not_chair"
     assert (await refused(others[0], "moderator.unmute_all", meeting_id=meeting["id"])).code == "not_chair"
+
+
+async def test_mute_all_spares_the_main_venue(hub: Hub, signaling: Any) -> None:
+    """全体静音 quiets the sub-venues: the main venue (主会场) goes on being heard."""
+    meeting = await create_meeting(hub, invited_units=["pub-util", "shinan-office"], main_unit="shinan-office")
+    chair, member, main = [await signaling(p) for p in ("p-xie", "pub-util-04", VENUE)]
+    for client in (chair, member, main):
+        await client.request("meeting.join", meeting_id=meeting["id"])
+    assert (await chair.request("moderator.mute_all", meeting_id=meeting["id"])) == {"count": 1}
+    assert (await member.event("moderator.muted"))["kind"] == "audio"
+    audio = {p["person_id"]: p["audio"] for p in await hub.app[keys.MEETINGS].participants(meeting["id"])}
+    assert audio == {"p-xie": True, "pub-util-04": False, VENUE: True}
+    # cameras off for all is everybody's, the main venue's too
+    assert (await chair.request("moderator.mute_all", meeting_id=meeting["id"], kind="video")) == {"count": 2}
 
 
 @pytest.mark.media

@@ -448,7 +448,8 @@ function onEvent (name, detail) {
     case 'moderator.muted':
       if (detail.kind === 'audio') controls.setAudio(false, false)
       else controls.setVideo(false, false)
-      toast(root, t('The chair muted you.'))
+      toast(root, detail.reason === 'spotlight_ended' ? t('The roll call moved on: your microphone is off again.')
+        : t('The chair muted you.'))
       break
     case 'meeting.removed':
       leftWith(t('The chair removed you.'))

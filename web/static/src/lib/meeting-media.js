@@ -24,10 +24,21 @@ export class MeetingConnection extends EventTarget {
   // Publishes a track (or a receive-only slot when track is null) before the first offer or for a screen share.
   addTrack (track, source) {
     const transceiver = track
-      ? this.pc.addTransceiver(track, { direction: 'sendonly' })
+      ? this._send(track, source)
       : this.pc.addTransceiver(source === 'microphone' ? 'audio' : 'video', { direction: 'recvonly' })
     if (track) this.sources.set(transceiver, source)
     return transceiver
+  }
+
+  // The camera goes out in three temporal layers (VP8 L1T3): where it is a small tile the hub forwards only the
+  // base layer, a quarter of the frames, and re-encodes nothing. A browser that cannot sends one layer.
+  _send (track, source) {
+    if (source === 'camera') {
+      try {
+        return this.pc.addTransceiver(track, { direction: 'sendonly', sendEncodings: [{ scalabilityMode: 'L1T3' }] })
+      } catch { /* no temporal layers here: one layer it is */ }
+    }
+    return this.pc.addTransceiver(track, { direction: 'sendonly' })
   }
 
   // Publishes a screen (the browser asks which); null when the person cancels. onEnded: they stopped it.
