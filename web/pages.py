@@ -298,6 +298,8 @@ def setup_web(app: web.Application) -> None:
     env.globals["static"] = lambda path: f"/static/{path}"
     env.filters["role_label"] = lambda role: translator.gettext(f"role.{role}")
     env.filters["filesize"] = filesize
+    env.filters["longdate"] = lambda day: translator.gettext("date.long").format(
+        year=day.year, month=day.month, day=day.day, month_name=day.strftime("%B"))
     # One clock: every time on every page in the city's time zone; the browser code reads it from <html>.
     city_tz = app[keys.SETTINGS].tz
     env.filters["localtime"] = lambda moment, fmt="%Y-%m-%d %H:%M": local_time(moment, city_tz, fmt)

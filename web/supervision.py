@@ -201,7 +201,7 @@ async def appraisal_page(request: web.Request) -> web.StreamResponse:
     charts = {u["unit_id"]: Markup(trend_chart(u["trend"], label=_("Score by period"))) for u in report["units"]}
     return await render(request, "supervision/appraisal.html", {
         "report": report, "period": report["period"], "choices": choices, "charts": charts,
-        "drill": _is_supervisor(principal),
+        "drill": _is_supervisor(principal), "as_of": date.fromisoformat(report["as_of"]),
     })
 
 

@@ -8,7 +8,9 @@ what happened). Per department, for items it leads:
 
 - assigned: items created in the period;
 - closed_on_time / closed_late: items closed in the period, as the supervisor's close recorded it;
-- overdue: items open at the period's end whose due day (as extended by then) had ended;
+- overdue: items open at the period's end whose due day (as extended by then) had ended, and that were the
+  department's to do (an item submitted and waiting for the supervisor's review is not overdue, as on the
+  dashboard); for a period still under way, at today's start instead of its end (`as_of`);
 - returned: completion reports sent back in the period; extensions_requested / extensions_granted likewise;
 - avg_days_to_close: of the items closed in the period.
 
@@ -118,9 +120,11 @@ class UnitFigures:
         return round(100 + sum(weight * self.counts[name] for name, weight in weights.items()), 2)
 
 
-async def figures(conn: AsyncConnection, period: Period, tz: tzinfo) -> dict[str, UnitFigures]:
-    """Every lead department's figures in the period, replayed from the audit chain up to its end."""
+async def figures(conn: AsyncConnection, period: Period, tz: tzinfo, today: date) -> dict[str, UnitFigures]:
+    """Every lead department's figures in the period, replayed from the audit chain up to its end (for a period
+    under way: up to now, with what is overdue as of `today`)."""
     start, end = period.bounds(tz)
+    cutoff = min(period.end, today)  # a due day before this one had ended
     rows = await conn.execute(
         sa.select(audit.c.at, audit.c.item_id, audit.c.action, audit.c.data)
         .where(audit.c.at < end, audit.c.item_id.is_not(None), audit.c.action.like("item.%"))
@@ -131,7 +135,8 @@ async def figures(conn: AsyncConnection, period: Period, tz: tzinfo) -> dict[str
     for at, item_id, action, data in rows:
         kind = action.removeprefix("item.")
         if kind == "created":
-            items[item_id] = {"unit": data["lead_unit"], "due": date.fromisoformat(data["due_date"]), "open": True}
+            items[item_id] = {"unit": data["lead_unit"], "due": date.fromisoformat(data["due_date"]), "open": True,
+                              "waiting": False}
         state = items.get(item_id)
         if state is None:
             continue  # an item created before the chain began: nothing to replay
@@ -141,6 +146,8 @@ async def figures(conn: AsyncConnection, period: Period, tz: tzinfo) -> dict[str
             state["due"] = date.fromisoformat(data["due_date"])
         if kind in ("close", "cancel"):
             state["open"] = False
+        elif kind in ("submit", "return"):
+            state["waiting"] = kind == "submit"  # the supervisor's turn, then the department's again
         if not within:
             continue
         if kind == "created":
@@ -153,7 +160,7 @@ async def figures(conn: AsyncConnection, period: Period, tz: tzinfo) -> dict[str
             unit.count({"return": "returned", "request_extension": "extensions_requested",
                         "grant_extension": "extensions_granted"}[kind], item_id)
     for item_id, state in items.items():
-        if state["open"] and state["due"] < period.end:
+        if state["open"] and not state["waiting"] and state["due"] < cutoff:
             units.setdefault(state["unit"], UnitFigures(state["unit"])).count("overdue", item_id)
     return units
 

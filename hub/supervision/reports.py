@@ -10,7 +10,7 @@ from xml.sax.saxutils import escape
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.clock import local_time
-from hub.errors import Forbidden
+from hub.errors import BadRequest, Forbidden
 from hub.exports import DATE, MINUTE, PERCENT, Column, Sheet
 from hub.supervision import queries, store
 from hub.supervision.appraisal import Period, parse_weights, ranked
@@ -121,12 +121,15 @@ class Reports:
         policy.require(policy.can_read_appraisal(principal), "appraisal_forbidden",
                        "the appraisal is for supervisors and city leaders")
         period = Period.parse(period_text)
+        today = self.service.today()
+        if period.start > today:
+            raise BadRequest("period_in_future", f"the period {period.label} has not begun", field="period")
         weights = parse_weights(self.service.settings.appraisal_weights)
         periods = [period]
         while len(periods) < max(2, trend):
             periods.append(periods[-1].previous())
         async with self.service.db.connect() as conn:
-            replayed = [await appraisal_figures(conn, p, self.service.tz) for p in periods]
+            replayed = [await appraisal_figures(conn, p, self.service.tz, today) for p in periods]
         names = await self.unit_names()
         order = list(names)
         now, before = ranked(replayed[0], weights, order), ranked(replayed[1], weights, order)
@@ -144,8 +147,10 @@ class Reports:
                 "trend": [{"period": p.label, "score": figs[unit.unit_id].score(weights) if unit.unit_id in figs
                            else None} for p, figs in reversed(list(zip(periods, replayed, strict=True)))],
             })
-        return {"period": period.label, "start": period.start.isoformat(),
-                "end": period.end.isoformat(), "previous": periods[1].label, "weights": weights, "units": units}
+        complete = period.end <= today
+        return {"period": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
+                "complete": complete, "as_of": (period.end if complete else today).isoformat(),
+                "previous": periods[1].label, "weights": weights, "units": units}
 
     async def export(self, principal: Principal, f: ItemFilter) -> list[Sheet]:
         """The matching items as a report: a first sheet of per-department figures, then the items, with Chinese

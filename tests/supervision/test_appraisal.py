@@ -66,9 +66,20 @@ async def seed_first_quarter(sv: SvHub) -> dict[str, str]:
 
 async def test_a_quarter_against_figures_worked_out_by_hand(sv: SvHub) -> None:
     ids = await seed_first_quarter(sv)
+    # on 5 March the quarter is under way: what is overdue is what is overdue today, and C is due today
+    under_way = await appraisal(sv, "2026-Q1")
+    assert (under_way["complete"], under_way["as_of"]) == (False, "2026-03-05")
+    assert unit(under_way, "pub-util")["overdue"] == 0 and unit(under_way, "pub-util")["closed_late"] == 1
+    # a period that has not begun has no figures
+    future = await sv.client.get("/api/v1/supervision/appraisal", params={"period": "2026-Q2"},
+                                 headers=sv.auth(SUPERVISOR))
+    assert future.status == 400 and (await future.json())["error"]["code"] == "period_in_future"
+
+    sv.clock.advance(41 * DAY)  # Wednesday 15 April: the first quarter is over
     q1 = await appraisal(sv, "2026-Q1")
     assert (q1["period"], q1["start"], q1["end"], q1["previous"]) == ("2026-Q1", "2026-01-01", "2026-04-01",
                                                                       "2025-Q4")
+    assert (q1["complete"], q1["as_of"]) == (True, "2026-04-01")
     util, finance = unit(q1, "pub-util"), unit(q1, "finance")
     assert {k: util[k] for k in ("assigned", "closed_on_time", "closed_late", "overdue", "returned",
                                  "extensions_requested", "extensions_granted")} == {
@@ -86,10 +97,13 @@ async def test_a_quarter_against_figures_worked_out_by_hand(sv: SvHub) -> None:
     assert util["items"]["overdue"] == [ids["C"]] and util["items"]["closed_late"] == [ids["B"]]
     assert [t["period"] for t in util["trend"]][-2:] == ["2025-Q4", "2026-Q1"] and util["trend"][-1]["score"] == 99
 
-    # April: C is closed late, D on time; Q1 stays exactly as it was, Q2 compares with it
-    sv.clock.advance(41 * DAY)  # Wednesday 15 April
+    # April: C is submitted; waiting for the supervisor it is not overdue (as on the dashboard), though its day
+    # is long past; then C is closed late, D on time; Q1 stays exactly as it was, Q2 compares with it
     for name, person in (("C", LEAD), ("D", FINANCE)):
         assert (await sv.act(ids[name], person, "submit", text="完成"))[0] == 200
+    assert unit(await appraisal(sv, "2026-Q2"), "pub-util")["overdue"] == 0
+    assert await appraisal(sv, "2026-Q1") == q1
+    for name in ("C", "D"):
         assert (await sv.act(ids[name], SUPERVISOR, "close"))[0] == 200
     assert await appraisal(sv, "2026-Q1") == q1
     q2 = await appraisal(sv, "2026-Q2")
@@ -128,6 +142,10 @@ def test_periods() -> None:
 
 async def test_the_appraisal_page_and_its_exports(sv: SvHub) -> None:
     await seed_first_quarter(sv)
+    under_way = await (await sv.client.get("/supervision/appraisal?period=2026-Q1",
+                                           headers={**sv.auth(SUPERVISOR), "Accept-Language": "zh-CN"})).text()
+    assert 'data-test="as-of"' in under_way and "2026年3月5日" in under_way  # a quarter under way says so
+    sv.clock.advance(41 * DAY)  # the quarter is over
     page = await sv.client.get("/supervision/appraisal?period=2026-Q1",
                                headers={**sv.auth(SUPERVISOR), "Accept-Language": "zh-CN"})
     html = await page.text()
