@@ -47,6 +47,7 @@ from signaling.media_sample import encode_sample
 SECTION = "## City-wide conference: 90 venues on one node"
 MAIN_UNIT = "bench-main"
 MAIN_LEVEL, VENUE_LEVEL = 20, 60  # the main venue speaks; the others are quieter (-dBov)
+MAX_TILES = 25  # meetings.full_rate_tiles at its largest: no tile is small
 MUTED = "The sub-venues join with their microphones off, as their terminals are set for a city-wide conference. "
 JOIN_DEADLINE = 120.0  # seconds for a venue to join and receive its first video
 
@@ -183,6 +184,7 @@ class Shape:
     roll_every: float = 5.0
     seconds: float = 10.0  # without roll calls: how long to measure
     muted: bool = True  # the sub-venues join with their microphones off (the main venue speaks)
+    full_rate_tiles: int = 4  # tiles besides the stage sent whole; more are small (the base temporal layer)
 
 
 @dataclass
@@ -247,10 +249,11 @@ async def counters(processes: list[ClientProcess]) -> dict[int, dict[str, Any]]:
 
 
 def flowing(reports: dict[int, dict[str, Any]], expected_video: int) -> bool:
-    """Every venue receives frames on `expected_video` video slots and on at least one audio slot."""
-    for report in reports.values():
+    """Every venue receives frames on `expected_video` video slots, and every sub-venue on at least one audio slot
+    (the main venue's: the main venue itself may hear nobody while the sub-venues are muted)."""
+    for index, report in reports.items():
         kinds = [s["kind"] for s in report["slots"].values() if s["frames"] > 0]
-        if kinds.count("video") < expected_video or "audio" not in kinds:
+        if kinds.count("video") < expected_video or (index != 0 and "audio" not in kinds):
             return False
     return True
 
@@ -258,7 +261,8 @@ def flowing(reports: dict[int, dict[str, Any]], expected_video: int) -> bool:
 async def run_meeting(shape: Shape, args: argparse.Namespace) -> MeetingResult:
     """Join the venues, wait for media everywhere, then measure (with roll calls when the shape has them)."""
     result = MeetingResult(shape, ran=False)
-    async with serve_hub({"last_n": shape.last_n, "audio_n": shape.audio_n}) as hub:
+    async with serve_hub({"last_n": shape.last_n, "audio_n": shape.audio_n,
+                          "full_rate_tiles": shape.full_rate_tiles}) as hub:
         meeting_id, chair_token, venues = await prepare(hub, shape.venues)
         count = min(args.processes, shape.venues + 1)
         processes = [await ClientProcess.start(hub, meeting_id, args) for _ in range(count)]
@@ -292,7 +296,7 @@ async def measure(hub: BenchHub, shape: Shape, args: argparse.Namespace, meeting
     deadline = time.monotonic() + JOIN_DEADLINE
     while not flowing(reports := await counters(processes), expected):
         if time.monotonic() > deadline:
-            short = sum(1 for r in reports.values() if not flowing({0: r}, expected))
+            short = sum(1 for i, r in reports.items() if not flowing({i: r}, expected))
             raise RuntimeError(f"{short} venues did not receive {expected} videos")
         await asyncio.sleep(1)
     progress("media flows to every venue")
@@ -371,16 +375,18 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
-def conference_rows(slotted: MeetingResult, full: MeetingResult | None) -> list[str]:
+def conference_rows(slotted: MeetingResult, whole: MeetingResult | None, full: MeetingResult | None) -> list[str]:
     lines = [
         "| meeting | participants | hub CPU (cores) | packets/s in | packets/s out | hub CPU µs / packet out "
         "| videos received per venue (max) | audio streams per venue (max) "
         "| video frames/s per stream, large / small tiles (p5) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, r in ((f"last_n {slotted.shape.last_n}, audio_n {slotted.shape.audio_n}, roll call every "
-                     f"{slotted.shape.roll_every:g} s", slotted), ("selection off (everybody receives everything)",
-                                                                   full)):
+    shape = slotted.shape
+    base = f"last_n {shape.last_n}, audio_n {shape.audio_n}, roll call every {shape.roll_every:g} s"
+    for name, r in ((f"{base}, small tiles at the base layer (full_rate_tiles {shape.full_rate_tiles})", slotted),
+                    (f"{base}, every tile whole", whole),
+                    ("selection off (everybody receives everything)", full)):
         if r is None or not r.seconds:
             continue
         lines.append(
@@ -390,7 +396,7 @@ def conference_rows(slotted: MeetingResult, full: MeetingResult | None) -> list[
     return lines
 
 
-def report(args: argparse.Namespace, slotted: MeetingResult, full: list[MeetingResult],
+def report(args: argparse.Namespace, slotted: MeetingResult, whole: MeetingResult | None, full: list[MeetingResult],
            meeting: sfu_forwarding.RunResult | None, clip_bitrate: float) -> str:
     largest = next((r for r in reversed(full) if r.ran), None)
     s = slotted.shape
@@ -407,7 +413,7 @@ def report(args: argparse.Namespace, slotted: MeetingResult, full: list[MeetingR
         f"The chair calls on a venue that nobody sees every {s.roll_every:g} s, which unmutes it and mutes the one "
         f"called before ({s.rolls} roll calls, measured over them).",
         "",
-        *conference_rows(slotted, largest),
+        *conference_rows(slotted, whole, largest),
         "",
     ]
     if slotted.ran and slotted.switches:
@@ -418,6 +424,13 @@ def report(args: argparse.Namespace, slotted: MeetingResult, full: list[MeetingR
             f"{f', {slotted.switches_missing} never arrived' if slotted.switches_missing else ''}).")
     elif not slotted.ran:
         lines.append(f"- The {s.venues + 1}-participant meeting did not keep up: {slotted.failure}.")
+    if whole is not None and whole.seconds and slotted.seconds:
+        switch = f", roll call switch p50 {ms(statistics.median(whole.switches))}" if whole.switches else ""
+        kept_up = "" if whole.ran else f" and did not keep up ({whole.failure}), so it sent less than asked"
+        lines.append(
+            f"- The same meeting with every tile whole: {whole.cores:.2f} cores, "
+            f"{whole.packets_out / whole.seconds:.0f} packets/s out{switch}{kept_up}; small tiles at the base layer "
+            f"save **{1 - slotted.cores / whole.cores:.0%}** of the hub's CPU.")
     if slotted.last_join:
         j = slotted.last_join
         lines.append(
@@ -453,8 +466,13 @@ async def hub_main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     clip = load_clip(args.width, args.height, args.fps, args.bitrate)  # encoded once, before the processes need it
     slotted = await run_meeting(Shape(args.venues, args.last_n, args.audio_n, args.rolls, args.roll_every,
-                                     muted=not args.open_microphones), args)
+                                      muted=not args.open_microphones, full_rate_tiles=args.full_rate_tiles), args)
     print_result("conference", slotted)
+    whole = None
+    if args.whole_tiles_too:
+        whole = await run_meeting(Shape(args.venues, args.last_n, args.audio_n, args.rolls, args.roll_every,
+                                        muted=not args.open_microphones, full_rate_tiles=MAX_TILES), args)
+        print_result("every tile whole", whole)
     full: list[MeetingResult] = []
     for size in args.full_sizes:
         result = await run_meeting(Shape(size - 1, 0, args.audio_n, seconds=args.seconds,
@@ -464,7 +482,7 @@ async def hub_main(args: argparse.Namespace) -> None:
         if not result.ran:
             break
     meeting = await four_and_twelve(args) if args.meeting_seconds > 0 else None
-    text = report(args, slotted, full, meeting, clip.video_bitrate())
+    text = report(args, slotted, whole, full, meeting, clip.video_bitrate())
     print()
     print(text)
     if args.write:
@@ -500,6 +518,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--venues", type=int, default=90, help="sub-venues (the main venue comes on top)")
     parser.add_argument("--last-n", type=int, default=9)
     parser.add_argument("--audio-n", type=int, default=3)
+    parser.add_argument("--full-rate-tiles", type=int, default=4,
+                        help="tiles besides the stage sent whole; more are small (base temporal layer only)")
+    parser.add_argument("--whole-tiles-too", action="store_true",
+                        help="also run the same meeting with every tile whole (no temporal layer left out)")
     parser.add_argument("--rolls", type=int, default=12, help="roll calls to measure over")
     parser.add_argument("--roll-every", type=float, default=5.0)
     parser.add_argument("--open-microphones", action="store_true",

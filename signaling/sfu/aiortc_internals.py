@@ -15,6 +15,8 @@ this module relies on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, NamedTuple, Protocol
@@ -134,6 +136,7 @@ REQUIRED_ATTRIBUTES: tuple[tuple[object, str], ...] = (
 
 
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
+MEDIA_RECEIVE_BUFFER = 1 << 20  # bytes asked for a media socket's receive buffer (the kernel doubles it)
 
 
 def ntp_ms() -> int:
@@ -555,6 +558,7 @@ def tap_rtp(dtls: aiortc_dtls.RTCDtlsTransport, tap: RtpTap) -> bool:
         tap(data, srtp)
 
     for protocol in protocols:
+        _enlarge_receive_buffer(protocol)
         original = protocol.datagram_received
 
         def datagram_received(data: bytes, addr: tuple[Any, ...], _original: Any = original) -> None:
@@ -567,6 +571,17 @@ def tap_rtp(dtls: aiortc_dtls.RTCDtlsTransport, tap: RtpTap) -> bool:
         protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
     connection._sfu_fast_receive = True  # type: ignore[attr-defined]
     return True
+
+
+def _enlarge_receive_buffer(protocol: Any) -> None:
+    # The kernel's default (212,992 bytes, about 90 datagrams counted with their overhead) is 0.2 s of a
+    # subscriber's nine videos: a busy event loop loses media, and the ICE consent checks that ride the same
+    # socket with it, until the connection expires. A bigger buffer rides out a stall (net.core.rmem_max caps it).
+    transport = getattr(protocol, "transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MEDIA_RECEIVE_BUFFER)
 
 
 def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:

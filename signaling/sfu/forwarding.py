@@ -167,6 +167,9 @@ class OutgoingLeg:
         forwarder = self.forwarder
         assert forwarder is not None  # only a forwarder calls this
         stats = forwarder.stats
+        if layer > 0 and self._thinned and self.base_only and ssrc == self._source_ssrc:
+            self._leave_out(packet, seq, stats)  # the common case of a small tile, first and cheapest
+            return
         if not self._prepared and not (self.sender.ready and self._prepare()):
             stats.packets_dropped += 1
             return
@@ -207,9 +210,7 @@ class OutgoingLeg:
             else:
                 forwarder.keyframe_wanted()
         if self._thinned and layer > 0:
-            self._rtp.drop(seq)
-            self._vp8.drop(packet.payload)
-            stats.packets_thinned += 1
+            self._leave_out(packet, seq, stats)
             return
         payload = packet.payload
         if self._is_vp8:
@@ -242,6 +243,12 @@ class OutgoingLeg:
         elif sent:
             stats.packets_forwarded += 1
             stats.bytes_forwarded += len(data)
+
+    def _leave_out(self, packet: RtpPacket, seq: int, stats: ForwardingStats) -> None:
+        # an upper temporal layer's packet this subscriber does not get: the stream it sees closes over it
+        self._rtp.drop(seq)
+        self._vp8.drop(packet.payload)
+        stats.packets_thinned += 1
 
     async def _send_later(self, stats: ForwardingStats, data: bytes, ntp: int, rtp_timestamp: int,
                           payload_size: int) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import aiortc
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -10,6 +13,8 @@ from signaling.media_client import MediaClient
 from signaling.sfu import aiortc_internals as internals
 
 pytestmark = pytest.mark.media
+
+RMEM_MAX = int(Path("/proc/sys/net/core/rmem_max").read_text())  # the kernel's cap on a socket's receive buffer
 
 
 def test_installed_aiortc_is_the_pinned_version_with_every_internal_used() -> None:
@@ -111,6 +116,11 @@ async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, partici
     transport = b.peer.pc.getTransceivers()[0].receiver.transport
     assert transport.transport._connection._sfu_fast_receive is True
     assert internals.install_fast_receive(transport) is True  # idempotent
+    # its sockets hold a stalled loop's worth of media (the kernel reports twice what was asked, capped by
+    # net.core.rmem_max): not the 212,992-byte default that lost consent checks under load
+    for protocol in transport.transport._connection._protocols:
+        size = protocol.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        assert size >= min(2 * internals.MEDIA_RECEIVE_BUFFER, 2 * RMEM_MAX)
     before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
     frames = sum(a.client.frames().values())
     await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
