@@ -28,9 +28,13 @@ class Endpoint:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     auth: bool = True
-    # Status -> description, beyond the 200 and the error statuses every endpoint may return.
+    # Status -> description, beyond the success status and the error statuses every endpoint may return.
     responses: dict[int, str] = field(default_factory=dict)
-    content_type: str = "application/json"
+    # The media type(s) of the success response (several when a parameter chooses the format).
+    content_type: str | tuple[str, ...] = "application/json"
+    status: int = 200  # the success status (201: something was created)
+    # JSON schemas of path parameters that are not any string (a handler that reads a number, say)
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class ApiRoutes:
@@ -140,6 +144,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+REF_TEMPLATE = "#/components/schemas/{model}"
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
@@ -163,7 +168,8 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             "tags": [ep.tag],
             "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
             "responses": {
-                "200": {"description": "OK", "content": {ep.content_type: {}}},
+                str(ep.status): {"description": "Created" if ep.status == 201 else "OK",
+                                 "content": {t: {} for t in _media_types(ep.content_type)}},
                 "default": {
                     "description": "An error",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -175,11 +181,13 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         if ep.auth:
             operation["security"] = [{"bearer": []}, {"cookie": []}]
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _path_params(ep.path)
+            {"name": name, "in": "path", "required": True,
+             "schema": ep.path_schemas.get(name) or ({"type": "integer"} if pattern == r"\d+" else {"type": "string"})}
+            for name, pattern in _path_params(ep.path)
         ]
         if ep.query is not None:
-            schema = ep.query.model_json_schema()
+            schema = ep.query.model_json_schema(ref_template=REF_TEMPLATE)
+            schemas.update(schema.pop("$defs", {}))  # an enum a parameter names is a component, as a body's are
             for name, prop in schema.get("properties", {}).items():
                 parameters.append(
                     {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
@@ -187,7 +195,7 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         if parameters:
             operation["parameters"] = parameters
         if ep.body is not None:
-            schema = ep.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema = ep.body.model_json_schema(ref_template=REF_TEMPLATE)
             schemas.update(schema.pop("$defs", {}))
             schemas[ep.body.__name__] = schema
             operation["requestBody"] = {
@@ -210,8 +218,14 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
     }
 
 
-def _path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+def _path_params(path: str) -> list[tuple[str, str]]:
+    """The path's parameters: (name, the pattern aiohttp matches it with, "" for any segment)."""
+    return [tuple(part[1:-1].split(":", 1)) if ":" in part else (part[1:-1], "")  # type: ignore[misc]
+            for part in path.split("/") if part.startswith("{")]
+
+
+def _media_types(content_type: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (content_type,) if isinstance(content_type, str) else content_type
 
 
 def _openapi_path(path: str) -> str:

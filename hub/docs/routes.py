@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
+from hub.docs.export import FORMATS
 from hub.docs.model import DocRole, Document, Grant, SubjectKind, Version
 from hub.docs.service import colour_of
 
@@ -68,7 +69,7 @@ def _version_json(version: Version) -> dict[str, Any]:
     return version.to_dict()
 
 
-@routes.post("/api/v1/docs", summary="Create a document of your org unit", body=CreateRequest)
+@routes.post("/api/v1/docs", summary="Create a document of your org unit", body=CreateRequest, status=201)
 async def create_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, CreateRequest)
@@ -123,7 +124,7 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/docs/{doc_id}/versions", summary="Save the document as it is now under a name (editors)",
-             body=VersionRequest)
+             body=VersionRequest, status=201)
 async def save_version(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, VersionRequest)
@@ -150,7 +151,7 @@ async def restore_version(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/docs/{doc_id}/export",
             summary="Download the document or a version as md, html, docx or pdf (minutes: the official layout)",
-            query=ExportQuery, content_type="application/octet-stream")
+            query=ExportQuery, content_type=tuple(media.split(";")[0] for media, _ in FORMATS.values()))
 async def export_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, ExportQuery)

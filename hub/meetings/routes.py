@@ -82,7 +82,8 @@ async def meeting_json(request: web.Request, meeting: Meeting) -> dict[str, obje
     }
 
 
-@routes.post("/api/v1/meetings", summary="Schedule a meeting (the caller organizes it)", body=CreateMeeting)
+@routes.post("/api/v1/meetings", summary="Schedule a meeting (the caller organizes it)", body=CreateMeeting,
+             status=201)
 async def create_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, CreateMeeting)

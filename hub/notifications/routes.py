@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from pydantic import BaseModel, Field
 
@@ -12,6 +14,8 @@ from hub.bounds import Offset
 from hub.errors import BadRequest
 from hub.notifications.model import Subject
 
+# A notification's id in a path, as notification_id() reads it.
+NOTIFICATION_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999}
 routes = ApiRoutes("notifications")
 
 
@@ -34,7 +38,8 @@ async def list_notifications(request: web.Request) -> web.Response:
                           "limit": query.limit, "offset": query.offset})
 
 
-@routes.post("/api/v1/notifications/{notification_id}/read", summary="Mark one of my notifications read")
+@routes.post("/api/v1/notifications/{notification_id}/read", summary="Mark one of my notifications read",
+             path_schemas={"notification_id": NOTIFICATION_ID})
 async def read_one(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     unread = await request.app[keys.NOTIFICATIONS].mark_read(principal.id, notification_id(request))

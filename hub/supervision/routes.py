@@ -15,7 +15,7 @@ from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, Sheet, download
-from hub.notifications.routes import notification_id
+from hub.notifications.routes import NOTIFICATION_ID, notification_id
 from hub.pdf import render_pdf
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.handout import appraisal_html, handout_html
@@ -137,6 +137,7 @@ def report_fields(fields: dict[str, str]) -> tuple[str, int]:
     summary="Record a decision of a meeting (chair or secretary): broadcast live, added to the minutes, "
     "and followed up as a supervision item",
     body=DecisionRequest,
+    status=201,
 )
 async def record_decision(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -199,6 +200,7 @@ async def item_action(request: web.Request) -> web.Response:
     "/api/v1/supervision/items/{item_id}/reports",
     summary="Report progress (lead unit): JSON {text, percent}, or multipart with fields text, percent and files",
     body=ReportRequest,
+    status=201,
 )
 async def item_report(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -215,7 +217,7 @@ async def item_report(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/supervision/attachments/{attachment_id}", summary="Download an attachment",
-            content_type="application/octet-stream")
+            content_type="*/*")  # the type it was uploaded with
 async def get_attachment(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     name, content_type, data = await request.app[keys.SUPERVISION].attachment(
@@ -361,7 +363,8 @@ async def notifications(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/supervision/notifications/{notification_id}/read",
-             summary="Mark a notification read (as /api/v1/notifications/{notification_id}/read)")
+             summary="Mark a notification read (as /api/v1/notifications/{notification_id}/read)",
+             path_schemas={"notification_id": NOTIFICATION_ID})
 async def notification_read(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     unread = await request.app[keys.NOTIFICATIONS].mark_read(principal.id, notification_id(request))
