@@ -74,10 +74,12 @@ def test_conference_benchmark_runs_and_writes_its_section(tmp_path) -> None:
     )
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]]
             for line in out.splitlines() if line.startswith("| ") and "---" not in line}
-    slotted = rows["last_n 2, audio_n 1, roll call every 2 s"]
-    # 4 participants, each receiving at most last_n videos and audio_n + 2 microphones, every video at full rate
+    slotted = rows["last_n 2, audio_n 1, roll call every 2 s, small tiles at the base layer (full_rate_tiles 4)"]
+    # 4 participants, each receiving at most last_n videos and audio_n + 2 microphones; two tiles are not small:
+    # every video at the full rate
     assert slotted[1] == "4" and float(slotted[4]) > 0 and slotted[6] == "2" and int(slotted[7]) <= 3
-    assert float(slotted[8]) > 20
+    large, small = slotted[8].split(" / ")
+    assert float(large) > 20 and small == "-"
     assert rows["selection off (everybody receives everything)"][6] == "2"  # 3 participants: 2 others
     assert "Roll call" in out and "The last venue to join" in out and "4 cameras + 12 more" in out
     written = doc.read_text(encoding="utf-8")

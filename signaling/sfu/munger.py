@@ -4,9 +4,9 @@ picture id, TL0PICIDX and KEYIDX (RFC 7741), as a receiver must see them when th
 A source changes when a publisher starts over (a new SSRC) or when a receive slot is pointed at another
 publisher. A subscriber that gets only a publisher's base temporal layer (a small tile: a quarter of the frame
 rate when the encoder sends three layers) misses whole frames on purpose: sequence numbers and picture ids
-close over them. The subscriber's decoder must see one stream: sequence numbers without a gap, timestamps that move on
-by the time that passed, VP8 picture ids that go on from the last one (libwebrtc's frame buffer uses them to find
-the frames a frame refers to). A switch happens only at a key frame of the new source, so nothing refers back
+close over them. The subscriber's decoder must see one stream: sequence numbers without a gap, timestamps that
+move on by the time that passed, VP8 picture ids that go on from the last one (libwebrtc's frame buffer uses
+them to find the frames a frame refers to). A switch happens only at a key frame of the new source, so nothing refers back
 across it. The same principles as Jitsi Videobridge's SSRC rewriting and LiveKit's RTP and VP8 mungers; our own.
 
 aiortc's `VpxPayloadDescriptor` drops the N (non-reference) and Y (layer sync) bits when it serializes, so the
