@@ -6,8 +6,9 @@ publisher. A subscriber that gets only a publisher's base temporal layer (a smal
 rate when the encoder sends three layers) misses whole frames on purpose: sequence numbers and picture ids
 close over them. The subscriber's decoder must see one stream: sequence numbers without a gap, timestamps that
 move on by the time that passed, VP8 picture ids that go on from the last one (libwebrtc's frame buffer uses
-them to find the frames a frame refers to). A switch happens only at a key frame of the new source, so nothing refers back
-across it. The same principles as Jitsi Videobridge's SSRC rewriting and LiveKit's RTP and VP8 mungers; our own.
+them to find the frames a frame refers to). A switch happens only at a key frame of the new source, so nothing
+refers back across it. The same principles as Jitsi Videobridge's SSRC rewriting and LiveKit's RTP and VP8
+mungers; our own.
 
 aiortc's `VpxPayloadDescriptor` drops the N (non-reference) and Y (layer sync) bits when it serializes, so the
 descriptor is rewritten here in place, at the positions the packet already has.
