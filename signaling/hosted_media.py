@@ -82,6 +82,10 @@ class HostedMedia:
         """The chair called on someone (None: cleared): everybody's selection puts it first."""
         self.sfu_room.set_spotlight(participant_id)
 
+    async def left(self, participant_id: str) -> None:
+        """A participant left: a spotlight on it does not outlive it (this node holds the media: it clears)."""
+        await self._stage.left(self.meeting_id, participant_id)
+
     def heard(self, participant: dict[str, Any]) -> None:
         """A participant joined or changed what it sends: a microphone that is off is not forwarded."""
         participant_id, audio = participant.get("participant_id"), participant.get("audio")

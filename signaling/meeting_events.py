@@ -74,7 +74,9 @@ class OfferEvent(BaseModel):
 class MutedEvent(BaseModel):
     meeting_id: str
     kind: Literal["audio", "video"]
-    by: str
+    by: str | None
+    reason: Literal["spotlight_ended"] | None = Field(
+        None, description="spotlight_ended: the roll call that had switched your microphone on moved on")
 
 
 class UnmutedEvent(BaseModel):
@@ -94,7 +96,8 @@ class StageParticipant(BaseModel):
 
 class StageEvent(BaseModel):
     spotlight: StageParticipant | None = Field(description="who everybody sees and hears now; null: nobody")
-    by: str
+    by: str | None = Field(description="the chair who called or cleared; null: the hub cleared it")
+    reason: Literal["left"] | None = Field(None, description="left: the spotlighted participant left the meeting")
 
 
 class MainVenueEvent(BaseModel):
@@ -185,7 +188,8 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
      "What each of your receive slots carries now (meetings.last_n > 0): show a slot's track on that tile"),
     ("media.pause", PauseEvent,
      "Nobody receives one of your videos: stop sending it (encoding inactive) until told to send it again"),
-    ("moderator.muted", MutedEvent, "To the participant: the chair muted your microphone or camera"),
+    ("moderator.muted", MutedEvent,
+     "To the participant: the chair muted your microphone or camera, or the roll call that called on you moved on"),
     ("moderator.unmuted", UnmutedEvent,
      "To the participant: your microphone is on (the chair called on you, or unmuted everybody)"),
     ("floor.requested", FloorRequestedEvent, "Someone asked for the floor (the queue is in the join result)"),
@@ -193,7 +197,8 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
     ("floor.granted", FloorAnsweredEvent, "The chair gave the floor (the participant is called on: stage.changed)"),
     ("floor.declined", FloorAnsweredEvent, "The chair turned a request for the floor down"),
     ("stage.changed", StageEvent,
-     "Roll call: the chair spotlighted someone (shown large, heard by all; POST /api/v1/meetings/{id}/spotlight)"),
+     "Roll call: the chair spotlighted someone (shown large, heard by all; POST /api/v1/meetings/{id}/spotlight), "
+     "or the spotlight was cleared (by the chair, or because its participant left)"),
     ("stage.main", MainVenueEvent,
      "The main venue is someone else now (its venue came or left, or the chair chose another main unit)"),
     ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),

@@ -403,6 +403,8 @@ class MeetingRoom:
             participant = data.get("participant")
             if isinstance(participant, dict):
                 self.media_host.heard(participant)
+        if event == "participant.left" and self.media_host is not None and isinstance(data.get("participant_id"), str):
+            await self.media_host.left(data["participant_id"])
         if event in MAIN_VENUE_EVENTS and self.media_host is not None:
             await self.media_host.follow_main()
         if event == "meeting.ended":

@@ -79,3 +79,16 @@ class MeetingStage:
         log.info("meeting %s: %s %s", meeting_id, principal.id,
                  f"called on {person_id}" if person_id else "cleared the spotlight")
         return {"spotlight": spotlight}
+
+    async def left(self, meeting_id: str, participant_id: str) -> bool:
+        """A participant left: if the chair had called on it, the spotlight is cleared (everybody back to their own
+        view, the banner gone) unless the chair called on someone else meanwhile; True if it was cleared."""
+        stage = await self.bus.get_key(stage_key(meeting_id))
+        spotlight = stage.get("spotlight") if stage else None
+        if stage is None or not isinstance(spotlight, dict) or spotlight.get("participant_id") != participant_id:
+            return False
+        if not await self.bus.compare_and_set(stage_key(meeting_id), stage, {"spotlight": None}, STAGE_TTL):
+            return False  # a new roll call came first
+        await self.meetings.publish(meeting_id, "stage.changed", {"spotlight": None, "by": None, "reason": "left"})
+        log.info("meeting %s: the spotlighted %s left: spotlight cleared", meeting_id, participant_id)
+        return True

@@ -71,6 +71,26 @@ async def test_roll_call_spotlights_a_venue_and_turns_its_microphone_on(hub: Hub
     assert present["pub-util-04"]["audio"] is True
 
 
+async def test_a_spotlight_does_not_outlive_the_participant(hub: Hub, signaling: Any) -> None:
+    """The called venue leaves: the spotlight is cleared for everybody (no banner naming someone not there), and
+    a later joiner learns there is none; a leaver who was not called changes nothing."""
+    meeting = await create_meeting(hub, invited_units=["pub-util", "shinan-office"])
+    chair, member, venue = [await signaling(p) for p in ("p-xie", "pub-util-04", VENUE)]
+    for client in (chair, member, venue):
+        await client.request("meeting.join", meeting_id=meeting["id"])
+    assert (await spotlight(hub, meeting["id"], VENUE)).status == 200
+    assert (await chair.event("stage.changed"))["spotlight"]["person_id"] == VENUE
+    await member.request("meeting.leave", meeting_id=meeting["id"])
+    await until(chair, "participant.left", "pub-util-04")
+    assert (await hub.app[keys.CONFERENCE].stage.spotlighted(meeting["id"]))["person_id"] == VENUE
+    await venue.request("meeting.leave", meeting_id=meeting["id"])
+    cleared = await chair.event("stage.changed")
+    assert cleared == {"spotlight": None, "by": None, "reason": "left"}
+    assert await hub.app[keys.CONFERENCE].stage.spotlighted(meeting["id"]) is None
+    late = await signaling("pub-util-05")
+    assert (await late.request("meeting.join", meeting_id=meeting["id"]))["stage"]["spotlight"] is None
+
+
 async def test_only_the_chair_calls_on_people_who_are_there(hub: Hub, signaling: Any) -> None:
     meeting = await create_meeting(hub)
     chair, member = await signaling("p-xie"), await signaling("pub-util-04")
