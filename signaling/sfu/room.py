@@ -55,6 +55,7 @@ class SfuRoom:
         self.closed_stats = ForwardingStats()
         self._tasks: set[asyncio.Task[None]] = set()
         self._speaker_task: asyncio.Task[None] | None = None
+        self._select_soon: asyncio.Handle | None = None
         self.stopped = False
 
     def start(self) -> None:
@@ -68,6 +69,8 @@ class SfuRoom:
         self.stopped = True
         if self._speaker_task is not None:
             self._speaker_task.cancel()
+        if self._select_soon is not None:
+            self._select_soon.cancel()
         for participant_id in list(self.peers):
             await self._remove(participant_id, reason=None)
         # removals of failed peers finish by themselves (they only close connections)
@@ -201,8 +204,14 @@ class SfuRoom:
                 self.stage.muted.add(participant_id)
             else:
                 self.stage.muted.discard(participant_id)
-            if self.slotted:
-                self.select()
+            if self.slotted and self._select_soon is None:
+                # mute all changes every microphone at once: one selection for the burst, not one per microphone
+                self._select_soon = asyncio.get_running_loop().call_soon(self._selected_soon)
+
+    def _selected_soon(self) -> None:
+        self._select_soon = None
+        if not self.stopped:
+            self.select()
 
     def set_view(self, participant_id: str, view: View) -> None:
         """What one subscriber asks to see (the tiles on its screen, fewer videos on a small screen)."""

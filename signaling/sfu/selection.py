@@ -71,6 +71,9 @@ class Candidates:
             else:
                 self.cameras.setdefault(track.participant_id, track)
         self.microphones = microphones
+        # the stage's videos (spotlight, main venue, screen shares): always large, the same for every subscriber
+        self.staged = {self.cameras[p].track_id for p in (stage.spotlight, stage.main) if p in self.cameras}
+        self.staged.update(track.track_id for track in self.screens)
         # ties (everyone silent) keep the most recent speakers, then the order of publishing
         recency = {p: i for i, p in enumerate(stage.speakers)}
         self.ranked_microphones = sorted(microphones.values(), key=lambda t: (
@@ -105,12 +108,9 @@ class Candidates:
         tiles, those the subscriber says are visible are large when there are at most `full_rate_tiles` of them
         (a page of 4); tiles received beyond its view, or all of them without a view when there are more than
         `full_rate_tiles`, are small."""
-        stage, cameras = self.stage, self.cameras
-        staged = {cameras[p].track_id for p in (stage.spotlight, stage.main) if p is not None and p in cameras}
-        staged.update(track.track_id for track in self.screens)
-        tiles = [t for t in chosen if t not in staged]
+        tiles = [t for t in chosen if t not in self.staged]
         if view.visible:
-            visible = {cameras[p].track_id for p in view.visible if p in cameras}
+            visible = {self.cameras[p].track_id for p in view.visible if p in self.cameras}
             large = visible if len(visible) <= full_rate_tiles else set()
         else:
             large = set(tiles) if len(tiles) <= full_rate_tiles else set()
