@@ -78,6 +78,10 @@ class PhoneTerminal:
         self.meeting: MeetingClient | None = None
         self.invite: str | None = None
         self._stopping = asyncio.Event()
+        # Set while no call.dial awaits its reply: events of our own call can overtake that reply (the callee's
+        # terminal answers at once, or the event comes through another node), so they wait until we know its id.
+        self._dial_settled = asyncio.Event()
+        self._dial_settled.set()
         self._reporter: asyncio.Task[None] | None = None
         self.exit_code = 0
 
@@ -171,6 +175,7 @@ class PhoneTerminal:
                 if next_event in done:
                     closed.cancel()
                     item = next_event.result()
+                    await self._dial_settled.wait()
                     try:
                         await self._handle(item["event"], item.get("data", {}))
                     except SignalingError as exc:
@@ -189,6 +194,13 @@ class PhoneTerminal:
 
     async def dial(self, target: str) -> bool:
         """Place a call; False when it could not ring (busy, unavailable, refused)."""
+        self._dial_settled.clear()
+        try:
+            return await self._dial(target)
+        finally:
+            self._dial_settled.set()
+
+    async def _dial(self, target: str) -> bool:
         try:
             placed = await self.client.request("call.dial", **parse_target(target))
         except (SignalingError, TimeoutError, ConnectionError) as exc:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shlex
 import sys
+from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from hub.calls.model import Call, CallState
+from hub.calls.service import CallService
 from signaling.phone_client import PhoneTerminal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +137,34 @@ class CliTerminal:
     async def stderr(self) -> str:
         assert self.process is not None and self.process.stderr is not None
         return (await self.process.stderr.read()).decode()
+
+
+@contextlib.contextmanager
+def answer_before_the_dial_reply(service: CallService) -> Iterator[None]:
+    """The hub replies to call.dial only after the call was answered and its events had time to go out.
+
+    This is the order a caller sees when the callee's terminal answers at once, or when the answer comes
+    through another node: the caller's client must not drop the events of a call whose id it does not know yet.
+    """
+    answered: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+    dial, answer = service.dial, service.answer
+
+    async def answer_first(*args: Any, **kwargs: Any) -> Call:
+        call = await answer(*args, **kwargs)
+        answered[call.id].set()
+        return call
+
+    async def dial_later(*args: Any, **kwargs: Any) -> Call:
+        call = await dial(*args, **kwargs)
+        if call.state is CallState.RINGING:
+            await asyncio.wait_for(answered[call.id].wait(), 20)
+            await asyncio.sleep(0.3)
+        return call
+
+    service.answer = answer_first  # type: ignore[method-assign]
+    service.dial = dial_later  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        delattr(service, "answer")
+        delattr(service, "dial")

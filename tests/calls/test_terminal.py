@@ -14,7 +14,14 @@ from hub import keys
 from hub.cli import _phone_inputs, parser
 from signaling.phone_client import PhoneTerminal, parse_target, ws_url
 from signaling.socket import CloseCode
-from tests.calls.terminals import CliTerminal, InProcessTerminal, LineSink, media_flowing, next_line
+from tests.calls.terminals import (
+    CliTerminal,
+    InProcessTerminal,
+    LineSink,
+    answer_before_the_dial_reply,
+    media_flowing,
+    next_line,
+)
 from tests.conftest import Hub, make_settings, start_hub
 
 pytestmark = pytest.mark.media
@@ -47,6 +54,22 @@ async def test_terminal_calls_terminal_and_both_decode(media_hub: Hub) -> None:
     assert ended["outcome"] == "answered" and int(ended["video_frames"]) > 0
     assert [name for name, _ in city.sink.seen][-2:] == ["ended", "bye"]
     await office.stop()
+
+
+async def test_an_answer_that_overtakes_the_reply_to_the_dial_is_not_lost(media_hub: Hub) -> None:
+    office = await InProcessTerminal(hub_url(media_hub), media_hub.token("shinan-office-term"),
+                                     auto_answer=True).start()
+    city = await InProcessTerminal(hub_url(media_hub), media_hub.token("drc-01")).start()
+    try:
+        with answer_before_the_dial_reply(media_hub.app[keys.CALLS]):
+            await city.terminal.command("dial 6119")
+        for end in (office, city):
+            await media_flowing(end.sink.lines, within=20)
+        assert [name for name, _ in city.sink.seen].index("dialling") < [name for name, _ in city.sink.seen].index(
+            "answered")
+    finally:
+        await city.stop()
+        await office.stop()
 
 
 async def test_cli_terminal_auto_answers_and_hangs_up_on_ctrl_c(media_hub: Hub) -> None:
