@@ -59,6 +59,7 @@ LAYER_BITRATE_SHARES = (0.4, 0.6, 1.0)
 # as the single-layer encoder it replaced (so figures stay comparable)
 LAYERED_TARGET_FACTOR = 1.4
 VP8_CHUNK = 1294  # aiortc's 1300-byte VP8 packets less our 6-byte payload descriptor
+DTX_EVERY = 20  # a muted microphone under Opus DTX: a packet every 20 ptimes (400 ms)
 KEY_BITRATE_FACTOR = 6  # the clip's key frames get this much more than its bitrate: a few times a delta frame
 
 
@@ -279,6 +280,7 @@ class LightMedia:
         self.clip = clip
         self.level = level
         self.muted = False  # the chair muted the microphone: its level says silence
+        self.dtx = False  # the hub asked for Opus DTX (usedtx=1): a muted microphone sends every DTX_EVERY-th packet
         self.pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.pc.on("track", self._on_track)
         self._publish = {"video": video, "audio": audio}
@@ -336,6 +338,10 @@ class LightMedia:
         """Apply the hub's answer to our offer, then start sending once the connection is up."""
         async with self._signaling_lock:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        # aiortc keeps its own fmtp for a negotiated codec, not the answer's: read the hub's wish from the SDP
+        self.dtx = any(c.mimeType.lower() == "audio/opus" and str(c.parameters.get("usedtx")) == "1"
+                       for m in aiortc_sdp.SessionDescription.parse(sdp).media if m.kind == "audio"
+                       for c in m.rtp.codecs)
         self._spawn(self._start())
 
     async def handle_offer(self, sdp: str) -> str:
@@ -420,8 +426,14 @@ class LightMedia:
     def _send_audio(self, count: int) -> None:
         assert self._audio is not None
         audio = self.clip.audio
+        ts = count * int(AUDIO_RATE * AUDIO_PTIME)
+        if self.muted and self.dtx:
+            # as libopus in DTX sends silence: one packet in twenty (400 ms), a TOC byte without a frame
+            if count % DTX_EVERY == 0:
+                self._audio.send(bytes([audio[0][0] & 0xFC]), ts, False, SILENCE_LEVEL)
+            return
         level = SILENCE_LEVEL if self.muted else self.level
-        self._audio.send(audio[count % len(audio)], count * int(AUDIO_RATE * AUDIO_PTIME), True, level)
+        self._audio.send(audio[count % len(audio)], ts, True, level)
 
     def _send_video(self, count: int) -> None:
         assert self._video is not None
@@ -562,7 +574,7 @@ class VenueClient(MeetingClient[LightMedia]):
             shown = {slot: track["participant_id"] if track else None for slot, track in self.slots.items()}
             self.slot_history.append((time.monotonic(), shown))
         elif name == "moderator.muted" and data.get("kind") == "audio":
-            self.media.muted = True  # as a browser's disabled microphone: packets of silence go on
+            self.media.muted = True  # as a browser's disabled microphone: silence, or DTX when the hub asked
         elif name == "moderator.unmuted":
             self.media.muted = False
 

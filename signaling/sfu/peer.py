@@ -35,7 +35,7 @@ from signaling.sfu.aiortc_internals import (
 )
 from signaling.sfu.events import TrackInfo, TrackSource
 from signaling.sfu.forwarding import OutgoingLeg, TrackForwarder
-from signaling.sfu.sdp_harmony import harmonize_offer
+from signaling.sfu.sdp_harmony import ask_for_dtx, harmonize_offer
 from signaling.sfu.slots import ReceiveSlots
 
 if TYPE_CHECKING:
@@ -165,7 +165,8 @@ class SfuPeer:
                 for transceiver in self.pc.getTransceivers():
                     if not isinstance(transceiver.sender, ForwardingSender):
                         adopt_receiver(transceiver.receiver)
-                await self.pc.setLocalDescription(await self.pc.createAnswer())
+                answer = await self.pc.createAnswer()
+                await self.pc.setLocalDescription(RTCSessionDescription(sdp=ask_for_dtx(answer.sdp), type="answer"))
             except SfuError:
                 raise
             except Exception as exc:
@@ -320,7 +321,7 @@ class SfuPeer:
         try:
             offer = await self.pc.createOffer()
             remote = self.pc.remoteDescription
-            sdp = harmonize_offer(offer.sdp, remote.sdp if remote is not None else None)
+            sdp = ask_for_dtx(harmonize_offer(offer.sdp, remote.sdp if remote is not None else None))
             await self.pc.setLocalDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self._on_offer(self.pc.localDescription.sdp)
             await asyncio.wait_for(asyncio.shield(self._answer), self._config.negotiation_timeout)

@@ -70,6 +70,17 @@ async def test_a_light_venue_counts_per_slot_and_honours_pause(venues: tuple[Hub
     assert a.media.counters["video-0"].keyframes >= 2  # b's, then c's
     assert a.media.counters["video-0"].upper_frames > 0  # one tile is a large one: every temporal layer
 
+    # the hub asked for Opus DTX: muted by the chair, c's microphone sends a packet every 400 ms, not 50 a second
+    assert c.media.dtx
+    microphone = next(f for f in room.forwarders.values()
+                      if f.info.participant_id == c.participant_id and f.info.kind == "audio")
+    await a.request("moderator.mute", participant_id=c.participant_id, kind="audio")
+    await c.wait(lambda: c.media.muted, within=10, what="c muted")
+    await asyncio.sleep(0.3)
+    received = microphone.stats.packets_received
+    await asyncio.sleep(2.0)
+    assert 2 <= microphone.stats.packets_received - received <= 7
+
 
 async def test_a_small_tile_receives_the_base_layer_only(aiohttp_client: Any, tmp_path: Path) -> None:
     """With full_rate_tiles 0 every tile is small: a venue's slot gets the other's base temporal layer (a

@@ -51,6 +51,16 @@ async def test_two_then_three_pages_see_each_others_video(web_hub: Hub, people: 
     assert await member.get_attribute('[data-test="camera"]', "aria-pressed") == "true"
     await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]')
     await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="camera-off"]')
+    # the hub asked for Opus DTX: Chromium's muted microphone sends a packet every 400 ms, not 50 a second
+    member_id = next(p["participant_id"] for p in await web_hub.app[keys.MEETINGS].participants(meeting["id"])
+                     if p["person_id"] == "pub-util-04")
+    room = web_hub.app[keys.MEETING_ROOMS].sfu.rooms[meeting["id"]]
+    microphone = next(f for f in room.forwarders.values()
+                      if f.info.participant_id == member_id and f.info.kind == "audio")
+    await member.wait_for_timeout(500)
+    received = microphone.stats.packets_received
+    await member.wait_for_timeout(2000)
+    assert microphone.stats.packets_received - received <= 15  # 100 without DTX
     await member.keyboard.press("m")
     await member.keyboard.press("v")
     await chair.wait_for_selector('[data-person="pub-util-04"] [data-flag="muted"]', state="detached")

@@ -6,7 +6,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc import sdp as aiortc_sdp
 
 from signaling.media_client import PatternVideoTrack, ToneTrack
-from signaling.sfu.sdp_harmony import harmonize_offer
+from signaling.sfu.sdp_harmony import ask_for_dtx, harmonize_offer
 
 
 def browser_like(sdp: str) -> str:
@@ -64,3 +64,27 @@ async def test_reoffer_reuses_the_clients_numbers_and_new_lines_do_not_collide()
 
 def test_first_offer_or_unparsable_session_is_left_alone() -> None:
     assert harmonize_offer("v=0\r\n", None) == "v=0\r\n"
+
+
+async def test_dtx_is_asked_for_on_the_audio_we_receive_and_only_there() -> None:
+    client = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    server = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    try:
+        client.addTransceiver(ToneTrack(), direction="sendonly")
+        client.addTransceiver(PatternVideoTrack(), direction="sendonly")
+        await client.setLocalDescription(await client.createOffer())
+        await server.setRemoteDescription(RTCSessionDescription(sdp=client.localDescription.sdp, type="offer"))
+        answer = ask_for_dtx((await server.createAnswer()).sdp)
+        await server.setLocalDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await client.setRemoteDescription(server.localDescription)
+        server.addTransceiver("audio", direction="sendonly")  # a receive slot: audio the server sends
+        reoffer = ask_for_dtx((await server.createOffer()).sdp)
+        for sdp in (answer, reoffer):
+            media = aiortc_sdp.SessionDescription.parse(sdp).media
+            asked = [(m.kind, m.direction) for m in media
+                     if any(str(c.parameters.get("usedtx")) == "1" for c in m.rtp.codecs)]
+            assert asked == [("audio", "recvonly")]
+            assert ask_for_dtx(sdp) == sdp  # asked once
+    finally:
+        await client.close()
+        await server.close()
