@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
+from typing import Any
 
+import aioice
+import aioice.stun
 import aiortc
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
@@ -133,3 +137,55 @@ def test_the_fast_clock_is_aiortcs_clock() -> None:
 
     # arrival times fed to aiortc's REMB estimator must be on aiortc's own clock (ms since 1900)
     assert abs(internals.ntp_ms() - clock.current_ms()) < 50
+
+
+async def connected_ice_pair() -> tuple[aioice.Connection, aioice.Connection]:
+    """Two aioice connections (as aiortc makes them) connected over this machine's addresses."""
+    a = aioice.Connection(ice_controlling=True, components=1)
+    b = aioice.Connection(ice_controlling=False, components=1)
+    for one in (a, b):
+        await one.gather_candidates()
+    for one, other in ((a, b), (b, a)):
+        for candidate in other.local_candidates:
+            await one.add_remote_candidate(candidate)
+        await one.add_remote_candidate(None)
+        one.remote_username, one.remote_password = other.local_username, other.local_password
+    await asyncio.gather(a.connect(), b.connect())
+    return a, b
+
+
+def answer_late(connection: aioice.Connection, delay: float | None) -> None:
+    """Make `connection` answer STUN requests `delay` seconds late (None: never)."""
+    loop = asyncio.get_running_loop()
+    for protocol in connection._protocols:
+        send = protocol.send_stun
+
+        def late(message: aioice.stun.Message, addr: Any, send: Any = send) -> None:
+            if message.message_class == aioice.stun.Class.REQUEST:
+                send(message, addr)
+            elif delay is not None:
+                loop.call_later(delay, send, message, addr)
+
+        protocol.send_stun = late
+
+
+async def test_consent_survives_late_answers_and_expires_without_any(monkeypatch: pytest.MonkeyPatch) -> None:
+    # aioice itself gives each check 0.5 s and closes after six late answers in a row (RFC 7675 asks for 30 s
+    # without any answer); checks every 0.2 s and a 1.5 s expiry keep the test short
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    monkeypatch.setattr(internals, "CONSENT_TIMEOUT", 1.5)
+    monkeypatch.setattr(internals, "CONSENT_RETRANSMISSIONS", 1)  # a check waits 0.5 + 1 s
+    a, b = await connected_ice_pair()
+    try:
+        answer_late(b, 0.8)  # a busy peer: every answer comes after aioice's 0.5 s
+        await asyncio.sleep(5.0)  # aioice alone: closed after 6 x (0.24 + 0.5) = 4.4 s at most
+        assert a._query_consent_task is not None and not a._query_consent_task.done()
+        answer_late(b, None)  # the peer is gone: no answer at all
+        closing = a._query_consent_task
+        assert closing is not None
+        # consent expires 1.5 s after the last answer; the check under way then waits its 1.5 s out
+        await asyncio.wait_for(asyncio.shield(closing), 1.5 + 1.5 + 1.0)
+        assert a._query_consent_task is None  # consent expired and the connection closed itself
+    finally:
+        await a.close()
+        await b.close()
