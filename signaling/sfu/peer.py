@@ -165,8 +165,8 @@ class SfuPeer:
                 for transceiver in self.pc.getTransceivers():
                     if not isinstance(transceiver.sender, ForwardingSender):
                         adopt_receiver(transceiver.receiver)
-                answer = await self.pc.createAnswer()
-                await self.pc.setLocalDescription(RTCSessionDescription(sdp=ask_for_dtx(answer.sdp), type="answer"))
+                created = await self.pc.createAnswer()
+                await self.pc.setLocalDescription(RTCSessionDescription(sdp=ask_for_dtx(created.sdp), type="answer"))
             except SfuError:
                 raise
             except Exception as exc:
