@@ -8,7 +8,18 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+NO_REQUEST = "-"
+# The id of the request or socket connection a line is logged for: set by the HTTP middleware (X-Request-ID or
+# a new one) for the request's whole life, a socket's included, and carried by the bus to other nodes.
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default=NO_REQUEST)
+
+
+def own_context(label: str) -> contextvars.Context:
+    """A context for a long-lived task of a room or a node (`asyncio.create_task(..., context=own_context(...))`):
+    its lines say `label`, not the id of whichever request happened to open the room."""
+    context = contextvars.copy_context()
+    context.run(request_id.set, label)
+    return context
 
 
 class _ContextFilter(logging.Filter):
@@ -25,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
+            "request_id": getattr(record, "request_id", NO_REQUEST),
             "message": record.getMessage(),
         }
         if record.exc_info:

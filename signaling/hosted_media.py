@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.bus.base import Bus
 from hub.errors import HubError
+from hub.logs import own_context
 from hub.meetings.service import MeetingService
 from hub.meetings.stage import MeetingStage
 from signaling.participants import Order, OrderMessage, direct_channel, slot_json, track_json
@@ -62,7 +63,8 @@ class HostedMedia:
         self._on_closed = on_closed
         self._main: str | None = None  # the main venue's participant, as last announced
         self._events: asyncio.Queue[SfuEvent | None] = asyncio.Queue()  # None: stop
-        self._task = asyncio.create_task(self._work(), name=f"meeting-{meeting_id}-media")
+        self._task = asyncio.create_task(self._work(), name=f"meeting-{meeting_id}-media",
+                                         context=own_context(f"meeting:{meeting_id}"))
 
     async def stop(self) -> None:
         """Close the SFU room and stop handling its events once the one under way is handled (idempotent): an

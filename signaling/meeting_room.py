@@ -20,6 +20,7 @@ from typing import Any
 from hub.auth import policy
 from hub.bus.base import Bus, Message, Subscription
 from hub.errors import Conflict, HubError, NotFound
+from hub.logs import own_context
 from hub.meetings.conference import Conference
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
@@ -82,8 +83,10 @@ class MeetingRoom:
             self.started.exception()  # retrieved here: the joins waiting on it re-raise it themselves
             await self.stop()
             raise
-        self._fan_out_task = asyncio.create_task(self._fan_out(self._events), name=f"meeting-{self.meeting_id}-events")
-        self._refresher = asyncio.create_task(self._refresh(), name=f"meeting-{self.meeting_id}-presence")
+        self._fan_out_task = asyncio.create_task(self._fan_out(self._events), name=f"meeting-{self.meeting_id}-events",
+                                                context=own_context(f"meeting:{self.meeting_id}"))
+        self._refresher = asyncio.create_task(self._refresh(), name=f"meeting-{self.meeting_id}-presence",
+                                             context=own_context(f"meeting:{self.meeting_id}"))
         self.started.set_result(None)
         log.debug("meeting %s: room open on this node", self.meeting_id)
 

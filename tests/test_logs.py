@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hub.logs import JsonFormatter, _ContextFilter
+from hub.logs import JsonFormatter, _ContextFilter, own_context, request_id
 from tests.conftest import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,17 @@ def test_cli_writes_json_lines_when_asked(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
     assert lines and all(line["level"] in {"INFO", "WARNING"} for line in lines)
     assert any(line["logger"] == "hub.storage.db" and "schema" in line["message"] for line in lines)
+
+
+async def test_a_rooms_own_task_logs_under_its_own_label_not_its_openers() -> None:
+    seen: list[str] = []
+
+    async def work() -> None:
+        seen.append(request_id.get())
+
+    token = request_id.set("req-that-opened-it")
+    try:
+        await asyncio.create_task(work(), context=own_context("meeting:m1"))
+        assert seen == ["meeting:m1"] and request_id.get() == "req-that-opened-it"
+    finally:
+        request_id.reset(token)

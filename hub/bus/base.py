@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from hub.logs import NO_REQUEST, request_id
+
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
@@ -16,30 +18,44 @@ ConnectHook = Callable[[bool], Awaitable[None]]
 
 
 class Subscription:
-    """Messages of one channel, in order, for one consumer: `async for message in subscription`."""
+    """Messages of one channel, in order, for one consumer: `async for message in subscription`.
+
+    Each message comes with the request or connection id it was published under, on whichever node: the consumer's
+    log lines while it handles the message carry that id (hub.logs.request_id), so one id follows a request from
+    the node whose socket it came in on to the node that acts on it.
+    """
 
     def __init__(self, channel: str, on_close: Callable[[Subscription], None], maxsize: int = 1000) -> None:
         self.channel = channel
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize)
+        self._queue: asyncio.Queue[tuple[str, Message] | None] = asyncio.Queue(maxsize)
         self._on_close = on_close
+        self._own_id: str | None = None  # the consumer's own id (at its first get): for messages of no request
         self.closed = False
         self.dropped = 0
 
-    def deliver(self, message: Message) -> None:
-        """Queue a message; a consumer that falls 1000 messages behind loses the oldest, not the bus."""
+    def deliver(self, message: Message, rid: str = NO_REQUEST) -> None:
+        """Queue a message (published under `rid`); a consumer that falls 1000 messages behind loses the oldest,
+        not the bus."""
         if self.closed:
             return
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
             log.warning("bus subscriber of %s is slow: dropped a message (%d so far)", self.channel, self.dropped)
-        self._queue.put_nowait(message)
+        self._queue.put_nowait((rid, message))
 
     async def get(self) -> Message | None:
-        """The next message, or None once closed."""
+        """The next message, or None once closed; the caller's request id is now the one it was published under."""
         if self.closed and self._queue.empty():
             return None
-        return await self._queue.get()
+        if self._own_id is None:
+            self._own_id = request_id.get()
+        item = await self._queue.get()
+        if item is None:
+            return None
+        rid, message = item
+        request_id.set(rid if rid != NO_REQUEST else self._own_id)
+        return message
 
     def close(self) -> None:
         """Stop receiving; a consumer waiting in `get` gets None."""
@@ -126,9 +142,9 @@ class Bus(ABC):
             del self._subscriptions[subscription.channel]
             self._channel_removed(subscription.channel)
 
-    def _deliver_local(self, channel: str, message: Message) -> None:
+    def _deliver_local(self, channel: str, message: Message, rid: str) -> None:
         for subscription in list(self._subscriptions.get(channel, ())):
-            subscription.deliver(message)
+            subscription.deliver(message, rid)
 
     def _close_subscriptions(self) -> None:
         for subscribers in list(self._subscriptions.values()):

@@ -8,6 +8,7 @@ import json
 import time
 
 from hub.bus.base import Bus, Message
+from hub.logs import request_id
 
 
 class MemoryBus(Bus):
@@ -29,7 +30,7 @@ class MemoryBus(Bus):
         return True
 
     async def publish(self, channel: str, message: Message) -> None:
-        self._deliver_local(channel, json.loads(json.dumps(message)))
+        self._deliver_local(channel, json.loads(json.dumps(message)), request_id.get())
         await asyncio.sleep(0)
 
     async def presence_set(self, group: str, member: str, value: Message, ttl: float) -> None:

@@ -27,6 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hub.bus.base import Bus, Message
 from hub.errors import Unavailable
+from hub.logs import NO_REQUEST, request_id
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,12 @@ class RedisBus(Bus):
         try:
             envelope = json.loads(raw["data"])
             origin, message = envelope["o"], envelope["m"]
-        except (ValueError, KeyError, TypeError):
+            rid = str(envelope.get("r", NO_REQUEST))[:64]  # a node of an older release sends none
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("redis bus: unreadable message on %s dropped", channel)
             return
         if origin != self.node_id:
-            self._deliver_local(channel, message)
+            self._deliver_local(channel, message, rid)
 
     async def _channel_added(self, channel: str) -> None:
         if self._pubsub is not None:
@@ -209,8 +211,9 @@ class RedisBus(Bus):
             await pubsub.unsubscribe(self._channel(channel))
 
     async def publish(self, channel: str, message: Message) -> None:
-        data = json.dumps({"o": self.node_id, "m": message}, separators=(",", ":"), ensure_ascii=False)
-        self._deliver_local(channel, json.loads(data)["m"])
+        rid = request_id.get()
+        data = json.dumps({"o": self.node_id, "r": rid, "m": message}, separators=(",", ":"), ensure_ascii=False)
+        self._deliver_local(channel, json.loads(data)["m"], rid)
         try:
             await self.client.publish(self._channel(channel), data)
         except _DOWN as exc:

@@ -20,6 +20,7 @@ from typing import Protocol
 from hub.bus.base import Bus, Message, Subscription
 from hub.docs.sync_awareness import AwarenessEntry, decode_awareness, encode_awareness
 from hub.docs.sync_protocol import ProtocolError
+from hub.logs import own_context
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,10 @@ class DocFeed:
     def start(self) -> None:
         """Hand what comes in to the room (once it is loaded), and ask the other nodes for their awareness."""
         assert self._subscription is not None
-        self._reader = asyncio.create_task(self._read(self._subscription), name=f"doc-feed-{self.doc_id}")
-        self._sender = asyncio.create_task(self._send(), name=f"doc-feed-out-{self.doc_id}")
+        self._reader = asyncio.create_task(self._read(self._subscription), name=f"doc-feed-{self.doc_id}",
+                                           context=own_context(f"doc:{self.doc_id}"))
+        self._sender = asyncio.create_task(self._send(), name=f"doc-feed-out-{self.doc_id}",
+                                           context=own_context(f"doc:{self.doc_id}"))
         self._outbox.put_nowait({"node": self.bus.node_id, "awareness_query": True})
 
     async def stop(self) -> None:

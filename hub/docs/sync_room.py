@@ -29,6 +29,7 @@ from hub.docs.sync_protocol import (
     stored_message,
     sync_message,
 )
+from hub.logs import own_context
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ class DocRoom:
         self._size_bound = len(self._snapshot or b"") + sum(len(u) for _, u in self._uncompacted)
         if loaded.updates and len(loaded.updates) != len(self._uncompacted):
             self._uncompacted.append((loaded.last_seq, EMPTY_UPDATE))  # so compaction covers last_seq
-        self._compactor = asyncio.create_task(self._run_compactor(), name=f"doc-compactor-{self.doc_id}")
+        self._compactor = asyncio.create_task(self._run_compactor(), name=f"doc-compactor-{self.doc_id}",
+                                              context=own_context(f"doc:{self.doc_id}"))
         if self._feed is not None:
             self._feed.start()
         if len(self._uncompacted) >= self._limits.compact_every_updates:
@@ -243,7 +245,8 @@ class DocRoom:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((client, update, done))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_pending(), name=f"doc-writer-{self.doc_id}")
+            self._writer = asyncio.create_task(self._write_pending(), name=f"doc-writer-{self.doc_id}",
+                                               context=own_context(f"doc:{self.doc_id}"))
         await done  # stored, applied, relayed and acknowledged; or a Refusal when storing failed
         if len(self._uncompacted) >= self._limits.compact_every_updates:
             self._compact_now.set()

@@ -11,6 +11,7 @@ import pytest
 
 from hub.bus import RedisBus
 from hub.bus.base import Bus, Subscription
+from hub.logs import request_id
 from tests.bus.conftest import prefix
 from tests.services import REDIS_URL, redis_available
 
@@ -166,6 +167,40 @@ async def test_two_nodes_see_each_others_messages_once(two_nodes: tuple[RedisBus
     assert await b.presence_members("room") == {"p-xie": {"node": "node-a"}}
     assert await a.set_key("owner", {"node": "a"}, ttl=30, only_new=True)
     assert not await b.set_key("owner", {"node": "b"}, ttl=30, only_new=True)
+
+
+async def next_under(subscription: Subscription) -> tuple[Any, str]:
+    """The next message and the request id its consumer logs under now (read in this task, as consumers do)."""
+    async with asyncio.timeout(10):
+        message = await subscription.get()
+    return message, request_id.get()
+
+
+async def test_a_message_carries_the_request_id_it_was_published_under(bus: Bus) -> None:
+    own = request_id.set("consumer-1")
+    subscription = await bus.subscribe("c")
+    try:
+        token = request_id.set("req-4711")
+        await bus.publish("c", {"n": 1})
+        request_id.reset(token)
+        await bus.publish("c", {"n": 2})  # published outside any request: the consumer's own id
+        assert await next_under(subscription) == ({"n": 1}, "req-4711")
+        assert await next_under(subscription) == ({"n": 2}, "consumer-1")
+    finally:
+        subscription.close()
+        request_id.reset(own)
+
+
+async def test_the_request_id_crosses_to_the_other_node(two_nodes: tuple[RedisBus, RedisBus]) -> None:
+    a, b = two_nodes
+    on_b = await b.subscribe("c")
+    token = request_id.set("conn-on-a")
+    try:
+        await a.publish("c", {"op": "join"})
+    finally:
+        request_id.reset(token)
+    assert await next_under(on_b) == ({"op": "join"}, "conn-on-a")
+    on_b.close()
 
 
 async def test_prefixes_keep_hubs_apart() -> None:

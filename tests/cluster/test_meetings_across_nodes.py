@@ -30,8 +30,10 @@ async def test_clients_on_two_nodes_decode_each_other(cluster: Cluster) -> None:
     a = await cluster.start("node-a")
     b = await cluster.start("node-b")
     meeting = await cluster.create_meeting(a, "p-xie")
-    on_a = MeetingClient(a.ws, cluster.token("p-xie"), meeting["id"], MediaClient("p-xie"))
-    on_b = MeetingClient(b.ws, cluster.token("pub-util-02"), meeting["id"], MediaClient("pub-util-02"))
+    on_a = MeetingClient(a.ws, cluster.token("p-xie"), meeting["id"], MediaClient("p-xie"),
+                         headers={"X-Request-ID": "socket-on-a"})
+    on_b = MeetingClient(b.ws, cluster.token("pub-util-02"), meeting["id"], MediaClient("pub-util-02"),
+                         headers={"X-Request-ID": "socket-on-b"})
     try:
         assert (await on_a.join())["status"] == "joined"
         owner = await owner_of(cluster, meeting["id"])
@@ -56,6 +58,11 @@ async def test_clients_on_two_nodes_decode_each_other(cluster: Cluster) -> None:
                               what="the video back")
         # one room, one owner: the claim did not move
         assert await owner_of(cluster, meeting["id"]) == owner
+        # one id follows a socket to the node that hosts its media: the owner's lines about the participant whose
+        # socket is on the other node carry that socket's request id (the bus carries it)
+        host, remote, rid = (a, on_b, "socket-on-b") if owner == "node-a" else (b, on_a, "socket-on-a")
+        lines = [line for line in host.log.read_text().splitlines() if f"{remote.participant_id} published" in line]
+        assert len(lines) == 2 and all(f"[{rid}]" in line for line in lines), lines
     finally:
         await on_a.close()
         await on_b.close()
