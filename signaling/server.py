@@ -17,6 +17,7 @@ from hub.auth.http import optional_principal
 from hub.bus.base import Bus
 from hub.errors import HubError, Unavailable
 from hub.keys import SIGNALING
+from hub.logs import request_id
 from hub.origin import check_origin
 from signaling.protocol import AuthRequest, Command, Commands, PingRequest, RenewRequest, Result
 from signaling.session import Session
@@ -163,6 +164,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         principal = None
     settings = request.app[keys.SETTINGS].signaling
     ws = web.WebSocketResponse(heartbeat=settings.heartbeat, max_msg_size=settings.max_frame_bytes)
+    ws.headers["X-Request-ID"] = request_id.get()  # the socket's id in every log line about it
     await ws.prepare(request)
     request.app[keys.SOCKETS].add(ws)
     hub = request.app[SIGNALING]

@@ -66,3 +66,14 @@ async def test_a_rooms_own_task_logs_under_its_own_label_not_its_openers() -> No
         assert seen == ["meeting:m1"] and request_id.get() == "req-that-opened-it"
     finally:
         request_id.reset(token)
+
+
+async def test_a_socket_is_told_the_id_its_lines_carry(hub: Hub) -> None:
+    named = await hub.client.ws_connect("/ws", headers={"X-Request-ID": "socket-7"})
+    made_up = await hub.client.ws_connect("/ws")
+    try:
+        assert named._response.headers["X-Request-ID"] == "socket-7"
+        assert len(made_up._response.headers["X-Request-ID"]) == 16
+    finally:
+        await named.close()
+        await made_up.close()

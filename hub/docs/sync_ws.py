@@ -16,6 +16,7 @@ from hub.docs.sync_protocol import CloseCode, ProtocolError, Refusal, renewal_to
 from hub.docs.sync_room import DocAccess, DocRoom
 from hub.docs.sync_rooms import DocRooms, DocRoomsClosed
 from hub.errors import HubError
+from hub.logs import request_id
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessChe
     # anything larger is cut off by aiohttp itself with 1009.
     ws = web.WebSocketResponse(heartbeat=30.0,
                                max_msg_size=4 * max(limits.max_update_bytes, limits.max_awareness_bytes))
+    ws.headers["X-Request-ID"] = request_id.get()  # the socket's id in every log line about it
     await ws.prepare(request)
     conn = DocConnection(ws, grant, doc_id, limits.send_queue_messages)
     try:
