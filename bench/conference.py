@@ -86,6 +86,7 @@ class MeetingResult:
     switches_missing: int = 0
     last_join: dict[str, float] = field(default_factory=dict)
     interval_cpu: list[float] = field(default_factory=list)  # cores, per roll-call interval
+    rss_mib: float = 0.0  # the hub's resident memory with the meeting running
 
     @property
     def participants(self) -> int:
@@ -210,6 +211,7 @@ async def measure(hub: BenchHub, shape: Shape, args: argparse.Namespace, meeting
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "tottime")).print_stats(args.profile)
+    result.rss_mib = resident_mib()
     progress("measured")
     after = await counters(processes)
     result.packets_in = after_stats.packets_received - stats.packets_received
@@ -239,6 +241,14 @@ async def measure(hub: BenchHub, shape: Shape, args: argparse.Namespace, meeting
     if not result.ran:
         result.failure = (f"video at {fps_p5(result.video_fps)} frames/s (large) and {fps_p5(result.small_fps)} "
                           "(small) at the 5th percentile")
+
+
+def resident_mib() -> float:
+    """This process's resident memory (VmRSS), MiB."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def fps_p5(values: list[float]) -> str:
@@ -321,6 +331,9 @@ def report(args: argparse.Namespace, slotted: MeetingResult, whole: MeetingResul
     if slotted.interval_cpu:
         lines.append(f"- Hub CPU per {s.roll_every:g} s roll-call interval: median "
                      f"{statistics.median(slotted.interval_cpu):.2f}, max {max(slotted.interval_cpu):.2f} cores.")
+    if slotted.seconds:
+        lines.append(f"- The hub's resident memory with the {s.venues + 1}-participant meeting running: "
+                     f"{slotted.rss_mib:.0f} MiB.")
     if full:
         tried = ", ".join(f"{r.participants}: {'ran' if r.ran else 'did not keep up'}"
                           + (f" ({r.cores:.2f} cores)" if r.seconds else "") for r in full)
@@ -377,7 +390,7 @@ def print_result(name: str, r: MeetingResult) -> None:
           f"{r.cores:.2f} cores, {r.packets_in / max(r.seconds, 1e-9):.0f} pkt/s in, "
           f"{r.packets_out / max(r.seconds, 1e-9):.0f} out, {r.us_per_packet:.1f} us/pkt, "
           f"video/venue max {max(r.video_streams, default=0)}, audio/venue max {max(r.audio_streams, default=0)}, "
-          f"lost {r.lost}{switches}, last join {r.last_join}", flush=True)
+          f"lost {r.lost}{switches}, memory {r.rss_mib:.0f} MiB, last join {r.last_join}", flush=True)
 
 
 async def four_and_twelve(args: argparse.Namespace) -> sfu_forwarding.RunResult:
