@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 from aiortc import RTCIceServer
 
-from hub import keys
+from hub import keys, live_metrics
 from hub.api import ApiRoutes, json_response, openapi_document
 from hub.auth.changes import access_changes_ctx
 from hub.auth.routes import routes as auth_routes
@@ -33,7 +33,7 @@ from hub.docs.wiring import docs_ctx, setup_docs
 from hub.meetings.conference import Conference
 from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
-from hub.metrics import Metrics
+from hub.metrics import CONTENT_TYPE, Metrics
 from hub.middleware import core_middleware, on_response_prepare, security_headers
 from hub.notifications.routes import routes as notification_routes
 from hub.notifications.service import NotificationService
@@ -211,7 +211,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=request.app[keys.METRICS].render(), content_type="text/plain", charset="utf-8")
+    return web.Response(body=request.app[keys.METRICS].render(), headers={"Content-Type": CONTENT_TYPE})
 
 
 # The service's own API endpoints (the OpenAPI document describes itself too).
@@ -245,6 +245,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
+    live_metrics.install(app)
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+# The classic text format, with its version: every Prometheus (2 and 3) and every other scraper reads it. Our
+# names are all of the classic kind, so what generate_latest writes is that format.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class Metrics:
@@ -18,6 +23,10 @@ class Metrics:
         )
         self.auth_refusals = Counter(
             "cityhub_auth_refusals", "Refused authentications by code", ["code"], registry=self.registry
+        )
+        self.event_loop_lag = Histogram(
+            "cityhub_event_loop_lag_seconds", "How late the event loop ran a timer that was due",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
         )
         self._extra: dict[str, Counter | Gauge] = {}
 

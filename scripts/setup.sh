@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything CityHub needs into ./.venv and builds the browser bundles.
 #   scripts/setup.sh           Python packages (+ test tools with --test) and the browser assets
-#   scripts/setup.sh --system  also Debian's chromium, redis-server and postgresql when missing (needs root/sudo)
+#   scripts/setup.sh --system  also Debian's chromium, redis-server and postgresql when missing (needs root/sudo),
+#                              and promtool (the prometheus package) with --test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ if [ "$want_system" = 1 ]; then
   fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || missing+=(fonts-noto-cjk)
   # the PDF engine (WeasyPrint) lays text out with pango
   ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+  # the tests check /metrics with Prometheus's own promtool
+  if [ "$want_test" = 1 ] && ! command -v promtool >/dev/null; then missing+=(prometheus); fi
   if [ ${#missing[@]} -gt 0 ]; then
     echo "== installing Debian packages: ${missing[*]}"
     as_root apt-get update -qq

@@ -54,6 +54,11 @@ class CallService:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self.keeper = CallKeeper(self)
 
+    @property
+    def ringing_count(self) -> int:
+        """Calls placed on this node that are ringing (each has its ring timer here)."""
+        return len(self._timers)
+
     async def start(self) -> None:
         """Start sweeping for calls left behind (ring time over, party gone)."""
         await self.keeper.start()

@@ -40,6 +40,11 @@ class DocRooms:
             except Exception:
                 log.exception("doc %s: catching up after the bus came back failed", room.doc_id)
 
+    @property
+    def open_count(self) -> int:
+        """Documents open for editing on this node."""
+        return len(self._rooms)
+
     def get(self, doc_id: str) -> DocRoom | None:
         """The open room of a document, if any."""
         return self._rooms.get(doc_id)

@@ -1,0 +1,115 @@
+"""What a /metrics scrape reads off the live node: meetings, the SFU, sockets, documents, calls, the bus and
+the event loop.
+
+Counts and totals the live objects already keep are read when Prometheus scrapes (a collector), so the media
+path pays nothing per packet for them; the one thing measured in the background is the event loop's lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from hub import keys
+from hub.ticker import Ticker
+
+log = logging.getLogger(__name__)
+
+LAG_INTERVAL = 0.5  # seconds between two looks at the event loop
+# The SFU's forwarding totals (signaling.sfu.forwarding.ForwardingStats), as counters: field -> (name, help).
+SFU_COUNTERS = {
+    "packets_received": ("cityhub_sfu_packets_received", "RTP packets received from publishers"),
+    "packets_forwarded": ("cityhub_sfu_packets_forwarded", "RTP packets sent to subscribers"),
+    "bytes_forwarded": ("cityhub_sfu_forwarded_bytes", "Bytes of RTP sent to subscribers"),
+    "packets_dropped": ("cityhub_sfu_packets_dropped",
+                        "Packets not sent to a subscriber: waiting for a key frame, stragglers, no route"),
+    "packets_thinned": ("cityhub_sfu_packets_thinned", "Upper temporal layer packets left out for small tiles"),
+    "nacks_received": ("cityhub_sfu_nacks_received", "NACKs received from subscribers"),
+    "retransmissions": ("cityhub_sfu_retransmissions", "Packets resent for subscribers' NACKs"),
+    "keyframe_requests_sent": ("cityhub_sfu_keyframe_requests_sent", "PLIs sent to publishers"),
+    "keyframe_requests_received": ("cityhub_sfu_keyframe_requests_received", "PLIs and FIRs from subscribers"),
+}
+
+
+class LiveCollector(Collector):
+    """Reads the node's live objects at scrape time; a part the node does not run reports nothing."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    def collect(self) -> Iterator[Metric]:
+        app = self._app
+        signaling = app.get(keys.SIGNALING)
+        if signaling is not None:
+            yield _gauge("cityhub_ws_sessions", "Signaling sockets (/ws) open on this node", len(signaling.sessions))
+        rooms = app.get(keys.MEETING_ROOMS)
+        if rooms is not None:
+            live = list(rooms.rooms.values())
+            yield _gauge("cityhub_meetings_live", "Meetings with a room open on this node", len(live))
+            yield _gauge("cityhub_meeting_participants", "Participants joined through this node's sockets",
+                         sum(1 for room in live for m in room.members.values() if m.joined and not m.left))
+            sfu = rooms.sfu
+            yield _gauge("cityhub_sfu_rooms", "Meetings whose media this node forwards", len(sfu.rooms))
+            yield _gauge("cityhub_sfu_peers", "Media connections on this node",
+                         sum(len(room.peers) for room in sfu.rooms.values()))
+            yield _gauge("cityhub_sfu_tracks", "Published tracks this node forwards",
+                         sum(len(room.forwarders) for room in sfu.rooms.values()))
+            stats = sfu.stats()
+            for field, (name, text) in SFU_COUNTERS.items():
+                yield CounterMetricFamily(name, text, value=getattr(stats, field))
+        doc_rooms = app.get(keys.DOC_ROOMS)
+        if doc_rooms is not None:
+            yield _gauge("cityhub_doc_rooms_open", "Shared documents open for editing on this node",
+                         doc_rooms.open_count)
+        calls = app.get(keys.CALLS)
+        if calls is not None:
+            yield _gauge("cityhub_calls_ringing", "Calls placed on this node that are ringing", calls.ringing_count)
+        bus = app.get(keys.BUS)
+        if bus is not None:
+            yield _gauge("cityhub_bus_up", "Whether the bus reaches every node (1) or not (0)", int(bus.ready))
+
+
+def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, text, value=value)
+
+
+class LoopLag:
+    """How late the event loop runs what is due (a timer that should fire every LAG_INTERVAL s): every socket,
+    packet and request of the node waits that long."""
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._histogram = histogram
+        self._ticker = Ticker("event-loop-lag", 0.0, self._measure)
+
+    def start(self) -> None:
+        self._ticker.start()
+
+    async def stop(self) -> None:
+        await self._ticker.stop()
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time() + LAG_INTERVAL
+        await asyncio.sleep(LAG_INTERVAL)
+        self._histogram.observe(max(loop.time() - due, 0.0))
+
+
+def install(app: web.Application) -> None:
+    """Register the live collector and measure the loop's lag while the app runs."""
+    metrics = app[keys.METRICS]
+    metrics.registry.register(LiveCollector(app))
+    lag = LoopLag(metrics.event_loop_lag)
+
+    async def run(_: Any) -> Any:
+        lag.start()
+        yield
+        await lag.stop()
+
+    app.cleanup_ctx.append(run)

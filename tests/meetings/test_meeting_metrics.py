@@ -1,0 +1,61 @@
+"""/metrics during a meeting: the live node's families (meetings, SFU, sockets, documents, calls, bus, the event
+loop) in the text format Prometheus reads, checked by Prometheus's own promtool."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import Hub
+from tests.meetings.conftest import create_meeting
+from tests.services import missing
+
+pytestmark = pytest.mark.media
+
+
+async def scrape(hub: Hub) -> tuple[str, dict[str, float]]:
+    """The exposition text and its samples by name (labels left out: these families have none)."""
+    response = await hub.client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = await response.text()
+    samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if not s.labels}
+    return text, samples
+
+
+async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media_hub: Hub,
+                                                                            meeting_clients: Any) -> None:
+    _, idle = await scrape(media_hub)
+    assert idle["cityhub_meetings_live"] == 0 and idle["cityhub_sfu_packets_forwarded_total"] == 0
+    meeting = await create_meeting(media_hub)
+    a, b = (meeting_clients(media_hub, person, meeting["id"], width=160, height=120)
+            for person in ("p-xie", "pub-util-02"))
+    for client in (a, b):
+        assert (await client.join())["status"] == "joined"
+    for client in (a, b):
+        await client.wait(lambda c=client: min(c.decoded().values(), default=0) >= 10  # type: ignore[misc]
+                          and len(c.decoded()) == 2, within=20, what="decoding the other")
+    text, live = await scrape(media_hub)
+    assert live["cityhub_meetings_live"] == 1 and live["cityhub_meeting_participants"] == 2
+    assert live["cityhub_ws_sessions"] == 2 and live["cityhub_sfu_peers"] == 2 and live["cityhub_sfu_tracks"] == 4
+    assert live["cityhub_sfu_packets_received_total"] > 0
+    assert live["cityhub_sfu_packets_forwarded_total"] > 0 and live["cityhub_sfu_forwarded_bytes_total"] > 1000
+    assert live["cityhub_sfu_keyframe_requests_sent_total"] >= 1  # a subscriber's first frame is a key frame
+    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_ringing"] == 0 and live["cityhub_bus_up"] == 1
+    assert live["cityhub_event_loop_lag_seconds_count"] > 0
+    await b.close()
+    await a.close()
+    _, after = await scrape(media_hub)
+    # counters never go back when a meeting ends; the gauges do
+    assert after["cityhub_sfu_packets_forwarded_total"] >= live["cityhub_sfu_packets_forwarded_total"]
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        missing("promtool", FileNotFoundError("Debian's prometheus package is not installed"))
+    assert promtool is not None
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
