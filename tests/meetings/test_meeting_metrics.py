@@ -3,8 +3,8 @@ loop) in the text format Prometheus reads, checked by Prometheus's own promtool.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
-import subprocess
 from typing import Any
 
 import pytest
@@ -57,5 +57,7 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     if promtool is None:
         missing("promtool", FileNotFoundError("Debian's prometheus package is not installed"))
     assert promtool is not None
-    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    checker = await asyncio.create_subprocess_exec(promtool, "check", "metrics", stdin=asyncio.subprocess.PIPE,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    said, _ = await asyncio.wait_for(checker.communicate(text.encode()), 30)
+    assert checker.returncode == 0, said.decode()
