@@ -14,10 +14,11 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from hub import keys
+from hub.calls.model import Outcome
 from hub.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,35 @@ class LiveCollector(Collector):
                 yield CounterMetricFamily(name, text, value=getattr(stats, field))
         doc_rooms = app.get(keys.DOC_ROOMS)
         if doc_rooms is not None:
+            docs = doc_rooms.stats
             yield _gauge("cityhub_doc_rooms_open", "Shared documents open for editing on this node",
                          doc_rooms.open_count)
+            yield CounterMetricFamily("cityhub_doc_updates_stored", "Document updates stored",
+                                      value=docs.updates_stored)
+            yield SummaryMetricFamily("cityhub_doc_store_seconds", "Transactions that stored document updates",
+                                      count_value=docs.store_batches, sum_value=docs.store_seconds)
+            yield CounterMetricFamily("cityhub_doc_compactions", "Update logs folded into a snapshot",
+                                      value=docs.compactions)
         calls = app.get(keys.CALLS)
         if calls is not None:
             yield _gauge("cityhub_calls_ringing", "Calls placed on this node that are ringing", calls.ringing_count)
+            ended = CounterMetricFamily("cityhub_calls_ended", "Calls ended on this node, by outcome",
+                                        labels=["outcome"])
+            for outcome in Outcome:
+                ended.add_metric([outcome.value], calls.outcomes[outcome])
+            yield ended
+        webhooks = app.get(keys.WEBHOOKS)
+        if webhooks is not None:
+            attempts = CounterMetricFamily("cityhub_webhook_attempts", "Webhook delivery attempts, by result",
+                                           labels=["result"])
+            for result in ("delivered", "retried", "failed"):
+                attempts.add_metric([result], webhooks.attempts[result])
+            yield attempts
         bus = app.get(keys.BUS)
         if bus is not None:
             yield _gauge("cityhub_bus_up", "Whether the bus reaches every node (1) or not (0)", int(bus.ready))
+            yield CounterMetricFamily("cityhub_bus_connects", "Times this node (re)connected to the bus",
+                                      value=bus.connects)
 
 
 def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:

@@ -94,6 +94,7 @@ class Bus(ABC):
         # empties it and a new one is written). None: never connected.
         self.epoch: str | None = None
         self._connect_hooks: list[ConnectHook] = []
+        self.connects = 0  # times this node (re)connected to the shared bus (the first one included)
 
     def on_connect(self, hook: ConnectHook) -> None:
         """Run `hook(lost)` after every reconnection, before the bus reports ready again (in registration order)."""

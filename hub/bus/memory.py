@@ -20,7 +20,7 @@ class MemoryBus(Bus):
         self._keys: dict[str, tuple[float, Message]] = {}
 
     async def start(self) -> None:
-        return None
+        self.connects += 1
 
     async def stop(self) -> None:
         self._close_subscriptions()

@@ -114,6 +114,7 @@ class RedisBus(Bus):
                 await self._synced()
                 if not self._ready:
                     log.info("redis bus connected to %s (node %s)", self.url, self.node_id)
+                    self.connects += 1
                 self._ready = True
                 self._connected.set()
                 backoff = 0.1

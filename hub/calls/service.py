@@ -9,6 +9,7 @@ node that placed it, and a sweep on every node, make sure no call stays "ringing
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import uuid
@@ -53,6 +54,7 @@ class CallService:
         self.lines = Lines(db)
         self._timers: dict[str, asyncio.Task[None]] = {}
         self.keeper = CallKeeper(self)
+        self.outcomes: collections.Counter[Outcome] = collections.Counter()  # calls ended here, by outcome
 
     @property
     def ringing_count(self) -> int:
@@ -122,6 +124,7 @@ class CallService:
         async with self.db.begin() as conn:
             await store.insert_call(conn, call)
         if outcome is not None:
+            self.outcomes[outcome] += 1
             await self.lines.release(call_id)
             log.info("call %s from %s to %s: %s", call_id, principal.id, target.id, outcome.value)
             await self._announce_missed(call)
@@ -325,6 +328,7 @@ class CallService:
             await store.release_lines(conn, call_id)
             call = await store.get_call(conn, call_id)
         assert call is not None
+        self.outcomes[outcome] += 1
         self._cancel_timer(call_id)
         log.info("call %s ended: %s (by %s, %.0fs)", call_id, outcome.value, by or "-", call.duration or 0)
         ended = {"event": "call.ended", "call": call.to_dict()}

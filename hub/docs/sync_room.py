@@ -83,11 +83,28 @@ def check_update(update: bytes) -> None:
         raise ProtocolError(f"not a valid Yjs update: {exc}") from exc
 
 
+
+@dataclass
+class DocStats:
+    """What a node's document rooms did since it started (read by /metrics)."""
+
+    updates_stored: int = 0
+    store_batches: int = 0  # transactions that stored updates
+    store_seconds: float = 0.0  # time they took
+    compactions: int = 0
+
+    def stored(self, updates: int, seconds: float) -> None:
+        self.updates_stored += updates
+        self.store_batches += 1
+        self.store_seconds += seconds
+
 class DocRoom:
     """One open document: every update is stored before it is applied, relayed or acknowledged."""
 
-    def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits, bus: Bus | None = None) -> None:
+    def __init__(self, doc_id: str, store: DocUpdateStore, limits: DocLimits, bus: Bus | None = None,
+                 stats: DocStats | None = None) -> None:
         self.doc_id = doc_id
+        self._stats = stats or DocStats()
         # With a bus (several nodes): stored updates and awareness go out on `doc.{id}`; other nodes' come in,
         # relayed here (updates applied without being stored again: what this room has already changes nothing).
         self._feed = DocFeed(bus, doc_id, self) if bus is not None else None
@@ -258,7 +275,9 @@ class DocRoom:
                 async with self._lock:
                     batch, self._pending = self._pending, []
                     try:
+                        started = time.perf_counter()
                         seqs = await self._store.append_updates(self.doc_id, [u for _, u, _ in batch])
+                        self._stats.stored(len(batch), time.perf_counter() - started)
                     except Exception:
                         log.exception("doc %s: storing %d updates failed", self.doc_id, len(batch))
                         self._fail(batch)
@@ -426,6 +445,7 @@ class DocRoom:
             log.exception("doc %s: compaction up to seq %d failed; the updates stay in the log",
                           self.doc_id, upto)
             return
+        self._stats.compactions += 1
         self._snapshot = snapshot
         self._uncompacted = self._uncompacted[len(taken):]
         self._size_bound = len(snapshot) + sum(len(u) for _, u in self._uncompacted)

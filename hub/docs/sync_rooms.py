@@ -9,7 +9,7 @@ from collections.abc import Callable
 from hub.bus.base import Bus
 from hub.docs.store import DocUpdateStore
 from hub.docs.sync_protocol import CloseCode
-from hub.docs.sync_room import DocAccess, DocClient, DocLimits, DocRoom
+from hub.docs.sync_room import DocAccess, DocClient, DocLimits, DocRoom, DocStats
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ class DocRooms:
         self.bus = bus  # several nodes: rooms exchange stored updates on the bus
         self.limits = limits or DocLimits()
         self._rooms: dict[str, DocRoom] = {}
+        self.stats = DocStats()  # what every room of this node did (read by /metrics)
         self._starting: dict[str, asyncio.Task[DocRoom]] = {}
         self._stopping: dict[str, asyncio.Task[None]] = {}
         self._running = False
@@ -87,7 +88,7 @@ class DocRooms:
             starting.result()  # re-raises a loading failure to every waiting client
 
     async def _open(self, doc_id: str) -> DocRoom:
-        room = DocRoom(doc_id, self.store, self.limits, self.bus)
+        room = DocRoom(doc_id, self.store, self.limits, self.bus, self.stats)
         try:
             await room.start()
             if not self._running:

@@ -9,6 +9,7 @@ Signature: `X-CityHub-Signature: sha256=<hex HMAC-SHA256(secret, "<X-CityHub-Tim
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import hmac
@@ -55,6 +56,7 @@ class WebhookSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self.attempts: collections.Counter[str] = collections.Counter()  # delivered, retried, failed (for good)
 
     @property
     def enabled(self) -> bool:
@@ -197,6 +199,7 @@ class WebhookSender:
                 delivered_at=self.clock.now() if ok else None,
                 claimed_until=None if final else self._lease(attempts + 1),
             )
+            self.attempts["delivered" if ok else ("failed" if final else "retried")] += 1
             if ok:
                 log.info("webhook %s (%s) delivered to %s after %d attempt(s)", delivery_id, row.event, row.url,
                          attempts)

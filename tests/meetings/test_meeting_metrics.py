@@ -10,21 +10,22 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from signaling.ws_client import SignalingClient
 from tests.conftest import Hub
-from tests.meetings.conftest import create_meeting
+from tests.meetings.conftest import create_meeting, ws_url
 from tests.services import missing
 
 pytestmark = pytest.mark.media
 
 
 async def scrape(hub: Hub) -> tuple[str, dict[str, float]]:
-    """The exposition text and its samples by name (labels left out: these families have none)."""
+    """The exposition text and its samples by name, a label's value after the name (`name{value}`)."""
     response = await hub.client.get("/metrics")
     assert response.status == 200
     assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = await response.text()
-    samples = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
-               if not s.labels}
+    samples = {s.name + "".join(f"{{{v}}}" for v in s.labels.values()): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
     return text, samples
 
 
@@ -32,7 +33,15 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
                                                                             meeting_clients: Any) -> None:
     _, idle = await scrape(media_hub)
     assert idle["cityhub_meetings_live"] == 0 and idle["cityhub_sfu_packets_forwarded_total"] == 0
-    meeting = await create_meeting(media_hub)
+    meeting = await create_meeting(media_hub)  # its minutes are a document: stored, then compacted
+    caller, callee = (SignalingClient(ws_url(media_hub), token=media_hub.token(p)) for p in ("p-xie", "gov-office-03"))
+    for phone in (caller, callee):
+        await phone.connect()
+        await phone.request("call.register", device="browser")
+    placed = await caller.request("call.dial", person="gov-office-03")
+    await callee.request("call.decline", call_id=placed["call"]["id"])
+    await caller.close()
+    await callee.close()
     a, b = (meeting_clients(media_hub, person, meeting["id"], width=160, height=120)
             for person in ("p-xie", "pub-util-02"))
     for client in (a, b):
@@ -46,7 +55,12 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     assert live["cityhub_sfu_packets_received_total"] > 0
     assert live["cityhub_sfu_packets_forwarded_total"] > 0 and live["cityhub_sfu_forwarded_bytes_total"] > 1000
     assert live["cityhub_sfu_keyframe_requests_sent_total"] >= 1  # a subscriber's first frame is a key frame
-    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_ringing"] == 0 and live["cityhub_bus_up"] == 1
+    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_ringing"] == 0
+    assert live["cityhub_doc_updates_stored_total"] >= 1 and live["cityhub_doc_compactions_total"] >= 1
+    assert live["cityhub_doc_store_seconds_count"] >= 1 and live["cityhub_doc_store_seconds_sum"] > 0
+    assert live["cityhub_calls_ended_total{declined}"] == 1 and live["cityhub_calls_ended_total{missed}"] == 0
+    assert live["cityhub_webhook_attempts_total{delivered}"] == 0  # no webhook configured here
+    assert live["cityhub_bus_up"] == 1 and live["cityhub_bus_connects_total"] == 1
     assert live["cityhub_event_loop_lag_seconds_count"] > 0
     await b.close()
     await a.close()

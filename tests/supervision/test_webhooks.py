@@ -103,6 +103,7 @@ async def test_signed_delivery_with_a_retry(aiohttp_client: Any, aiohttp_server:
     await _wait_for(delivered)
     log = await _deliveries(sv)
     assert log[0]["attempts"] == 2 and log[0]["last_status"] == 204 and log[0]["url"] == url
+    assert sv.hub.app[keys.WEBHOOKS].attempts == {"retried": 1, "delivered": 1}  # /metrics reads these
 
     receiver.arrived.clear()
     await sv.act(item_id, LEAD, "accept")
@@ -126,6 +127,7 @@ async def test_a_receiver_that_keeps_failing_is_given_up_on(aiohttp_client: Any,
     await _wait_for(failed)
     log = await _deliveries(sv)
     assert log[0]["attempts"] == 3 and log[0]["last_status"] == 500 and receiver.calls == 3
+    assert sv.hub.app[keys.WEBHOOKS].attempts == {"retried": 2, "failed": 1}
     assert receiver.received == []
     # The hub goes on: changes are still accepted while the receiver is down.
     assert (await sv.client.get("/healthz")).status == 200
