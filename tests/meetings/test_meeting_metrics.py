@@ -4,7 +4,10 @@ loop) in the text format Prometheus reads, checked by Prometheus's own promtool.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,8 @@ from tests.meetings.conftest import create_meeting, ws_url
 from tests.services import missing
 
 pytestmark = pytest.mark.media
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def scrape(hub: Hub) -> tuple[str, dict[str, float]]:
@@ -67,6 +72,13 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     _, after = await scrape(media_hub)
     # counters never go back when a meeting ends; the gauges do
     assert after["cityhub_sfu_packets_forwarded_total"] >= live["cityhub_sfu_packets_forwarded_total"]
+    # the Grafana dashboard in deploy/ asks only for families a node exports
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/cityhub.json").read_text())
+    asked = {re.sub(r"_(bucket|sum|count)$", "", name) for panel in dashboard["panels"]
+             for target in panel["targets"] for name in re.findall(r"cityhub_\w+", target["expr"])}
+    exported = {family.name for family in text_string_to_metric_families(text)}
+    exported |= {f"{family.name}_total" for family in text_string_to_metric_families(text) if family.type == "counter"}
+    assert len(asked) >= 20 and asked <= exported, asked - exported
     promtool = shutil.which("promtool")
     if promtool is None:
         missing("promtool", FileNotFoundError("Debian's prometheus package is not installed"))
@@ -75,3 +87,7 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     said, _ = await asyncio.wait_for(checker.communicate(text.encode()), 30)
     assert checker.returncode == 0, said.decode()
+    config = await asyncio.create_subprocess_exec(promtool, "check", "config", str(ROOT / "deploy/prometheus.yml"),
+                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    said, _ = await asyncio.wait_for(config.communicate(), 30)
+    assert config.returncode == 0, said.decode()
