@@ -48,8 +48,12 @@ class LiveCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         app = self._app
         signaling = app.get(keys.SIGNALING)
+        overflows = CounterMetricFamily("cityhub_socket_send_queue_overflows",
+                                        "Sockets closed because they did not read what was sent (a full send queue)",
+                                        labels=["socket"])
         if signaling is not None:
             yield _gauge("cityhub_ws_sessions", "Signaling sockets (/ws) open on this node", len(signaling.sessions))
+            overflows.add_metric(["ws"], signaling.slow_consumers)
         rooms = app.get(keys.MEETING_ROOMS)
         if rooms is not None:
             live = list(rooms.rooms.values())
@@ -65,6 +69,9 @@ class LiveCollector(Collector):
             stats = sfu.stats()
             for field, (name, text) in SFU_COUNTERS.items():
                 yield CounterMetricFamily(name, text, value=getattr(stats, field))
+            yield SummaryMetricFamily("cityhub_sfu_keyframe_wait_seconds",
+                                      "A video leg (re)starting on a track waits for its first key frame",
+                                      count_value=stats.keyframe_waits, sum_value=stats.keyframe_wait_seconds)
         doc_rooms = app.get(keys.DOC_ROOMS)
         if doc_rooms is not None:
             docs = doc_rooms.stats
@@ -76,6 +83,8 @@ class LiveCollector(Collector):
                                       count_value=docs.store_batches, sum_value=docs.store_seconds)
             yield CounterMetricFamily("cityhub_doc_compactions", "Update logs folded into a snapshot",
                                       value=docs.compactions)
+            overflows.add_metric(["doc"], docs.slow_clients)
+        yield overflows
         calls = app.get(keys.CALLS)
         if calls is not None:
             yield _gauge("cityhub_calls_ringing", "Calls placed on this node that are ringing", calls.ringing_count)

@@ -78,6 +78,7 @@ class SignalingHub:
                 self.commands[name] = command
         self.registries = [core, *registries]
         self.sessions: dict[str, Session] = {}
+        self.slow_consumers = 0  # sockets closed because their send queue filled up (read by /metrics)
         self._by_person: dict[str, set[str]] = {}
         self._unlisten: Callable[[], None] | None = None
         self._cleanups: set[asyncio.Task[None]] = set()

@@ -90,6 +90,7 @@ class SignalingSocket:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("ws %s: send queue full, disconnecting a slow client", self.session.id)
+            self.hub.slow_consumers += 1
             self._closing = True
             asyncio.get_running_loop().create_task(self._close_now(CloseCode.SLOW_CONSUMER, "too slow"))
 

@@ -16,7 +16,6 @@ from tests.conftest import Hub
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
 async def test_refusals_are_logged_with_the_request_id(hub: Hub) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -41,7 +40,6 @@ async def test_refusals_are_logged_with_the_request_id(hub: Hub) -> None:
     assert any("token_malformed" in line["message"] for line in lines)
     assert {"time", "level", "logger", "message"} <= set(lines[0])
 
-
 def test_cli_writes_json_lines_when_asked(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
     env.update(CITYHUB_SERVER_VAR_DIR=str(tmp_path / "var"), CITYHUB_SERVER_LOG_JSON="true")
@@ -52,7 +50,6 @@ def test_cli_writes_json_lines_when_asked(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
     assert lines and all(line["level"] in {"INFO", "WARNING"} for line in lines)
     assert any(line["logger"] == "hub.storage.db" and "schema" in line["message"] for line in lines)
-
 
 async def test_a_rooms_own_task_logs_under_its_own_label_not_its_openers() -> None:
     seen: list[str] = []
@@ -66,7 +63,6 @@ async def test_a_rooms_own_task_logs_under_its_own_label_not_its_openers() -> No
         assert seen == ["meeting:m1"] and request_id.get() == "req-that-opened-it"
     finally:
         request_id.reset(token)
-
 
 async def test_a_socket_is_told_the_id_its_lines_carry(hub: Hub) -> None:
     named = await hub.client.ws_connect("/ws", headers={"X-Request-ID": "socket-7"})

@@ -92,6 +92,7 @@ class DocStats:
     store_batches: int = 0  # transactions that stored updates
     store_seconds: float = 0.0  # time they took
     compactions: int = 0
+    slow_clients: int = 0  # document sockets closed because their send queue filled up
 
     def stored(self, updates: int, seconds: float) -> None:
         self.updates_stored += updates

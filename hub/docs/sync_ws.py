@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 
 from hub.clock import Clock, Deadline
 from hub.docs.sync_protocol import CloseCode, ProtocolError, Refusal, renewal_token
-from hub.docs.sync_room import DocAccess, DocRoom
+from hub.docs.sync_room import DocAccess, DocRoom, DocStats
 from hub.docs.sync_rooms import DocRooms, DocRoomsClosed
 from hub.errors import HubError
 from hub.logs import request_id
@@ -32,8 +32,10 @@ _WRITE_TIMEOUT = 10.0
 class DocConnection:
     """One client WebSocket: a bounded send queue drained by one writer task, and a pending close."""
 
-    def __init__(self, ws: web.WebSocketResponse, access: DocAccess, doc_id: str, queue_size: int) -> None:
+    def __init__(self, ws: web.WebSocketResponse, access: DocAccess, doc_id: str, queue_size: int,
+                 stats: DocStats | None = None) -> None:
         self._ws = ws
+        self._stats = stats or DocStats()
         self._access = access
         self._doc_id = doc_id
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(queue_size)
@@ -59,6 +61,7 @@ class DocConnection:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
             log.warning("doc %s: %s reads too slowly, disconnecting", self._doc_id, self._access.label)
+            self._stats.slow_clients += 1
             self.close(CloseCode.TOO_SLOW, "client too slow")
 
     def close(self, code: CloseCode | int, reason: str) -> None:
@@ -120,7 +123,7 @@ async def handle_doc_ws(request: web.Request, rooms: DocRooms, access: AccessChe
                                max_msg_size=4 * max(limits.max_update_bytes, limits.max_awareness_bytes))
     ws.headers["X-Request-ID"] = request_id.get()  # the socket's id in every log line about it
     await ws.prepare(request)
-    conn = DocConnection(ws, grant, doc_id, limits.send_queue_messages)
+    conn = DocConnection(ws, grant, doc_id, limits.send_queue_messages, rooms.stats)
     try:
         room = await rooms.join(doc_id, conn)
     except DocRoomsClosed:

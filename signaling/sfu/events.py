@@ -110,6 +110,9 @@ class ForwardingStats:
     keyframe_requests_received: int = 0
     nacks_received: int = 0
     retransmissions: int = 0
+    # a leg (re)starting on a track waits for its next key frame: how many such waits ended, how long in all
+    keyframe_waits: int = 0
+    keyframe_wait_seconds: float = 0.0
 
     def add(self, other: ForwardingStats) -> None:
         """Accumulate `other` into this object."""

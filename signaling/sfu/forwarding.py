@@ -95,6 +95,7 @@ class OutgoingLeg:
         self._pt_map: dict[int, int | None] = {}
         self._source_ssrc: int | None = None
         self._synced = False
+        self._waiting_since: float | None = None  # when this leg began waiting for a key frame (None: not yet)
         self._start_seq = 0
         self._sent = 0
         # the stream the subscriber sees goes on across publisher restarts and switches
@@ -189,10 +190,16 @@ class OutgoingLeg:
         if ssrc != self._source_ssrc:
             self._synced = False
         if not self._synced:
-            if needs_keyframe(codec.mimeType) and not keyframe_start(codec.mimeType, packet.payload):
-                stats.packets_dropped += 1
-                forwarder.keyframe_wanted()
-                return
+            if needs_keyframe(codec.mimeType):
+                if self._waiting_since is None:
+                    self._waiting_since = now
+                if not keyframe_start(codec.mimeType, packet.payload):
+                    stats.packets_dropped += 1
+                    forwarder.keyframe_wanted()
+                    return
+                stats.keyframe_waits += 1
+                stats.keyframe_wait_seconds += now - self._waiting_since
+                self._waiting_since = None
             self._source_ssrc = ssrc
             self._rtp.clock_rate = codec.clockRate
             self._rtp.switch(seq, ts, now)
@@ -273,6 +280,7 @@ class OutgoingLeg:
         self.forwarder = forwarder
         self._source_ssrc = None
         self._synced = False
+        self._waiting_since = time.time() if forwarder is not None else None  # the wait starts with the switch
         self._pt_map.clear()  # the new publisher numbers its payload types its own way
         if forwarder is not None:
             forwarder.add_leg(self)
