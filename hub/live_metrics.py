@@ -24,6 +24,7 @@ from hub.ticker import Ticker
 log = logging.getLogger(__name__)
 
 LAG_INTERVAL = 0.5  # seconds between two looks at the event loop
+ROUND_TRIP_INTERVAL = 5.0  # seconds between two PINGs to the bus's Redis
 # The SFU's forwarding totals (signaling.sfu.forwarding.ForwardingStats), as counters: field -> (name, help).
 SFU_COUNTERS = {
     "packets_received": ("cityhub_sfu_packets_received", "RTP packets received from publishers"),
@@ -133,14 +134,24 @@ class LoopLag:
 
 
 def install(app: web.Application) -> None:
-    """Register the live collector and measure the loop's lag while the app runs."""
+    """Register the live collector, and measure the loop's lag and the bus's round trip while the app runs."""
     metrics = app[keys.METRICS]
     metrics.registry.register(LiveCollector(app))
     lag = LoopLag(metrics.event_loop_lag)
 
+    async def ping() -> None:
+        bus = app.get(keys.BUS)
+        took = await bus.round_trip() if bus is not None else None
+        if took is not None:
+            metrics.bus_round_trip.observe(took)
+
+    pinger = Ticker("bus-round-trip", ROUND_TRIP_INTERVAL, ping)
+
     async def run(_: Any) -> Any:
         lag.start()
+        pinger.start()
         yield
+        await pinger.stop()
         await lag.stop()
 
     app.cleanup_ctx.append(run)

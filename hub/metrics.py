@@ -28,6 +28,10 @@ class Metrics:
             "cityhub_event_loop_lag_seconds", "How late the event loop ran a timer that was due",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
         )
+        self.bus_round_trip = Histogram(
+            "cityhub_bus_round_trip_seconds", "A PING to the bus's Redis, there and back (every 5 s)",
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=self.registry,
+        )
         self._extra: dict[str, Counter | Gauge] = {}
 
     def counter(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:

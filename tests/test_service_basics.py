@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
+from hub import keys
+from hub.bus import RedisBus
 from tests.conftest import Hub
 
 
@@ -64,6 +67,19 @@ async def test_metrics_count_requests(hub: Hub) -> None:
     text = await response.text()
     assert response.status == 200
     assert 'cityhub_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+
+
+async def test_metrics_time_the_bus_round_trip_to_redis(hub: Hub) -> None:
+    # the first PING goes out as the hub starts; the in-process bus has no Redis to time
+    expected = 1.0 if isinstance(hub.app[keys.BUS], RedisBus) else 0.0
+    for _ in range(50):
+        text = await (await hub.client.get("/metrics")).text()
+        count = next(float(line.split()[-1]) for line in text.splitlines()
+                     if line.startswith("cityhub_bus_round_trip_seconds_count"))
+        if count >= expected:
+            break
+        await asyncio.sleep(0.1)
+    assert count == expected
 
 
 async def test_unknown_page_is_an_html_error_page(hub: Hub) -> None:

@@ -130,6 +130,10 @@ class Bus(ABC):
             await self._channel_added(channel)
         return subscription
 
+    async def round_trip(self) -> float | None:
+        """Seconds a command to the shared store takes there and back; None: no such store, or no answer."""
+        return None
+
     def local_subscribers(self, channel: str) -> int:
         """How many consumers on this node follow a channel (each one costs a queue and a task)."""
         return len(self._subscriptions.get(channel, ()))

@@ -221,6 +221,15 @@ class RedisBus(Bus):
             self._ready = False
             log.warning("redis bus: message on %s reached this node only (%s)", channel, exc)
 
+    async def round_trip(self) -> float | None:
+        """A PING's time there and back; None while Redis does not answer."""
+        started = time.perf_counter()
+        try:
+            await self.client.ping()
+        except (RedisError, OSError):
+            return None
+        return time.perf_counter() - started
+
     async def _call(self, what: str, coro: Any) -> Any:
         try:
             return await coro
