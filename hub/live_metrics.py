@@ -28,6 +28,8 @@ ROUND_TRIP_INTERVAL = 5.0  # seconds between two PINGs to the bus's Redis
 # The SFU's forwarding totals (signaling.sfu.forwarding.ForwardingStats), as counters: field -> (name, help).
 SFU_COUNTERS = {
     "packets_received": ("cityhub_sfu_packets_received", "RTP packets received from publishers"),
+    "payload_bytes_received": ("cityhub_sfu_received_payload_bytes",
+                               "RTP payload bytes received from publishers (headers and SRTP tags left out)"),
     "packets_forwarded": ("cityhub_sfu_packets_forwarded", "RTP packets sent to subscribers"),
     "bytes_forwarded": ("cityhub_sfu_forwarded_bytes", "Bytes of RTP sent to subscribers"),
     "packets_dropped": ("cityhub_sfu_packets_dropped",

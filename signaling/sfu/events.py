@@ -101,6 +101,7 @@ class ForwardingStats:
     """Counters of forwarded media; `packets_forwarded` counts one per packet per subscriber leg."""
 
     packets_received: int = 0
+    payload_bytes_received: int = 0  # RTP payload of what publishers sent (headers and SRTP tags left out)
     packets_forwarded: int = 0
     bytes_forwarded: int = 0
     packets_dropped: int = 0

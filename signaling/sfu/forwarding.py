@@ -349,7 +349,9 @@ class TrackForwarder:
 
     def on_rtp(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
         """Called by the forwarding receiver for every publisher packet."""
-        self.stats.packets_received += 1
+        stats = self.stats
+        stats.packets_received += 1
+        stats.payload_bytes_received += len(packet.payload)
         self._media_ssrc = packet.ssrc
         if self._level_sink is not None and packet.extensions.audio_level is not None:
             self._level_sink(self.info.participant_id, packet.extensions.audio_level[1])

@@ -57,7 +57,7 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     text, live = await scrape(media_hub)
     assert live["cityhub_meetings_live"] == 1 and live["cityhub_meeting_participants"] == 2
     assert live["cityhub_ws_sessions"] == 2 and live["cityhub_sfu_peers"] == 2 and live["cityhub_sfu_tracks"] == 4
-    assert live["cityhub_sfu_packets_received_total"] > 0
+    assert live["cityhub_sfu_packets_received_total"] > 0 and live["cityhub_sfu_received_payload_bytes_total"] > 1000
     assert live["cityhub_sfu_packets_forwarded_total"] > 0 and live["cityhub_sfu_forwarded_bytes_total"] > 1000
     assert live["cityhub_sfu_keyframe_requests_sent_total"] >= 1  # a subscriber's first frame is a key frame
     assert live["cityhub_sfu_keyframe_wait_seconds_count"] >= 2  # each video leg waited for one
