@@ -18,7 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hub import keys
-from hub.calls.model import Outcome
+from hub.calls.model import CallState, Outcome
 from hub.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,11 @@ class LiveCollector(Collector):
         yield overflows
         calls = app.get(keys.CALLS)
         if calls is not None:
-            yield _gauge("cityhub_calls_ringing", "Calls placed on this node that are ringing", calls.ringing_count)
+            live_calls = GaugeMetricFamily("cityhub_calls_live", "Calls ringing and going on in the whole hub (the "
+                                           "database, as this node's sweeper last read it)", labels=["state"])
+            for state in (CallState.RINGING, CallState.ACTIVE):
+                live_calls.add_metric([state.value], calls.live_counts[state])
+            yield live_calls
             ended = CounterMetricFamily("cityhub_calls_ended", "Calls ended on this node, by outcome",
                                         labels=["outcome"])
             for outcome in Outcome:

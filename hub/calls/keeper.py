@@ -11,6 +11,7 @@ device is gone). After Redis comes back, absent presence proves nothing until ev
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -145,6 +146,7 @@ class CallKeeper:
         now = service.clock.now()
         async with service.db.connect() as conn:
             live = await store.live_calls(conn)
+        service.live_counts = collections.Counter(call.state for call in live)
         # Redis away, or back but maybe without the presence it held (until the reader reconnects, commands may
         # already find it empty): only ring times decide then.
         settled = service.bus.ready and time.monotonic() >= self._settled_at

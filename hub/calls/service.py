@@ -55,11 +55,8 @@ class CallService:
         self._timers: dict[str, asyncio.Task[None]] = {}
         self.keeper = CallKeeper(self)
         self.outcomes: collections.Counter[Outcome] = collections.Counter()  # calls ended here, by outcome
-
-    @property
-    def ringing_count(self) -> int:
-        """Calls placed on this node that are ringing (each has its ring timer here)."""
-        return len(self._timers)
+        # calls ringing and going on in the whole hub (the database), as this node's sweeper last saw them
+        self.live_counts: collections.Counter[CallState] = collections.Counter()
 
     async def start(self) -> None:
         """Start sweeping for calls left behind (ring time over, party gone)."""

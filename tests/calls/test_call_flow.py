@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from hub import keys
+from hub.calls.model import CallState
 from signaling.ws_client import SignalingClient, SignalingError
 from tests.calls.conftest import RECONNECT_GRACE, Phone
 from tests.conftest import Hub
@@ -49,6 +50,10 @@ async def test_two_tabs_ring_first_answer_wins_and_the_other_stops(calls_hub: Hu
         await tab_b.request("call.signal", call_id=call_id, description={"type": "answer", "sdp": "x"})
     assert outsider.value.code == "not_a_party"
 
+    # /metrics counts the calls going on in the whole hub as the sweeper reads them
+    service = calls_hub.app[keys.CALLS]
+    await service.keeper.sweep()
+    assert service.live_counts == {CallState.ACTIVE: 1}
     await asyncio.sleep(0.2)
     ended = await tab_a.request("call.hangup", call_id=call_id)
     assert ended["call"]["outcome"] == "answered" and ended["call"]["duration"] >= 0.2

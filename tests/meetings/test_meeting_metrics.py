@@ -62,7 +62,7 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     assert live["cityhub_sfu_keyframe_requests_sent_total"] >= 1  # a subscriber's first frame is a key frame
     assert live["cityhub_sfu_keyframe_wait_seconds_count"] >= 2  # each video leg waited for one
     assert live["cityhub_socket_send_queue_overflows_total{ws}"] == 0
-    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_ringing"] == 0
+    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_live{active}"] == 0
     assert live["cityhub_doc_updates_stored_total"] >= 1 and live["cityhub_doc_compactions_total"] >= 1
     assert live["cityhub_doc_store_seconds_count"] >= 1 and live["cityhub_doc_store_seconds_sum"] > 0
     assert live["cityhub_calls_ended_total{declined}"] == 1 and live["cityhub_calls_ended_total{missed}"] == 0
