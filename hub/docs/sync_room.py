@@ -83,7 +83,6 @@ def check_update(update: bytes) -> None:
         raise ProtocolError(f"not a valid Yjs update: {exc}") from exc
 
 
-
 @dataclass
 class DocStats:
     """What a node's document rooms did since it started (read by /metrics)."""
@@ -98,6 +97,7 @@ class DocStats:
         self.updates_stored += updates
         self.store_batches += 1
         self.store_seconds += seconds
+
 
 class DocRoom:
     """One open document: every update is stored before it is applied, relayed or acknowledged."""
