@@ -1,5 +1,6 @@
-"""/metrics during a meeting: the live node's families (meetings, SFU, sockets, documents, calls, bus, the event
-loop) in the text format Prometheus reads, checked by Prometheus's own promtool."""
+"""/metrics during a meeting of two browsers, with a call and an edit of the minutes: the live node's families
+(meetings, SFU, sockets, documents, calls, bus, the event loop) in the text format Prometheus reads, checked by
+Prometheus's own promtool."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ import asyncio
 import json
 import re
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from playwright.async_api import Browser
 from prometheus_client.parser import text_string_to_metric_families
 
 from signaling.ws_client import SignalingClient
 from tests.conftest import Hub
+from tests.docs.test_documents_ws import join as join_doc
+from tests.meetings.browser import People, join, remote_videos_playing
 from tests.meetings.conftest import create_meeting, ws_url
 from tests.services import missing
 
-pytestmark = pytest.mark.media
+pytestmark = [pytest.mark.browser, pytest.mark.media]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,11 +38,19 @@ async def scrape(hub: Hub) -> tuple[str, dict[str, float]]:
     return text, samples
 
 
-async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media_hub: Hub,
-                                                                            meeting_clients: Any) -> None:
+@pytest.fixture
+async def people(chromium: Browser, media_hub: Hub) -> AsyncIterator[People]:
+    crowd = People(chromium, media_hub)
+    yield crowd
+    await crowd.close()
+    assert crowd.errors == []
+
+
+async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media_hub: Hub, people: People) -> None:
     _, idle = await scrape(media_hub)
     assert idle["cityhub_meetings_live"] == 0 and idle["cityhub_sfu_packets_forwarded_total"] == 0
-    meeting = await create_meeting(media_hub)  # its minutes are a document: stored, then compacted
+    meeting = await create_meeting(media_hub)
+    # a call, declined
     caller, callee = (SignalingClient(ws_url(media_hub), token=media_hub.token(p)) for p in ("p-xie", "gov-office-03"))
     for phone in (caller, callee):
         await phone.connect()
@@ -47,14 +59,18 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     await callee.request("call.decline", call_id=placed["call"]["id"])
     await caller.close()
     await callee.close()
-    a, b = (meeting_clients(media_hub, person, meeting["id"], width=160, height=120)
-            for person in ("p-xie", "pub-util-02"))
-    for client in (a, b):
-        assert (await client.join())["status"] == "joined"
-    for client in (a, b):
-        await client.wait(lambda c=client: min(c.decoded().values(), default=0) >= 10  # type: ignore[misc]
-                          and len(c.decoded()) == 2, within=20, what="decoding the other")
+    # two browsers in the meeting
+    pages = [await people.page(person, f"/meetings/{meeting['id']}") for person in ("p-xie", "pub-util-04")]
+    for page in pages:
+        await join(page)
+    for page in pages:
+        await remote_videos_playing(page, 1)
+    # an edit of its minutes over the document socket
+    minutes = await join_doc(media_hub, meeting["minutes_doc_id"], "p-xie")
+    await minutes.edit(lambda text: text.insert(0, "会议纪要"))
+    await minutes.wait_saved()
     text, live = await scrape(media_hub)
+    await minutes.close()
     assert live["cityhub_meetings_live"] == 1 and live["cityhub_meeting_participants"] == 2
     assert live["cityhub_ws_sessions"] == 2 and live["cityhub_sfu_peers"] == 2 and live["cityhub_sfu_tracks"] == 4
     assert live["cityhub_sfu_packets_received_total"] > 0 and live["cityhub_sfu_received_payload_bytes_total"] > 1000
@@ -62,15 +78,16 @@ async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media
     assert live["cityhub_sfu_keyframe_requests_sent_total"] >= 1  # a subscriber's first frame is a key frame
     assert live["cityhub_sfu_keyframe_wait_seconds_count"] >= 2  # each video leg waited for one
     assert live["cityhub_socket_send_queue_overflows_total{ws}"] == 0
-    assert live["cityhub_doc_rooms_open"] == 0 and live["cityhub_calls_live{active}"] == 0
-    assert live["cityhub_doc_updates_stored_total"] >= 1 and live["cityhub_doc_compactions_total"] >= 1
-    assert live["cityhub_doc_store_seconds_count"] >= 1 and live["cityhub_doc_store_seconds_sum"] > 0
+    assert live["cityhub_doc_rooms_open"] == 1 and live["cityhub_doc_updates_stored_total"] >= 2
+    assert live["cityhub_doc_store_seconds_count"] >= 2 and live["cityhub_doc_store_seconds_sum"] > 0
+    assert live["cityhub_doc_compactions_total"] >= 1  # the minutes' first content, folded when it was created
+    assert live["cityhub_calls_live{active}"] == 0
     assert live["cityhub_calls_ended_total{declined}"] == 1 and live["cityhub_calls_ended_total{missed}"] == 0
     assert live["cityhub_webhook_attempts_total{delivered}"] == 0  # no webhook configured here
     assert live["cityhub_bus_up"] == 1 and live["cityhub_bus_connects_total"] == 1
     assert live["cityhub_event_loop_lag_seconds_count"] > 0
-    await b.close()
-    await a.close()
+    for page in pages:
+        await page.close()
     _, after = await scrape(media_hub)
     # counters never go back when a meeting ends; the gauges do
     assert after["cityhub_sfu_packets_forwarded_total"] >= live["cityhub_sfu_packets_forwarded_total"]
