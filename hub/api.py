@@ -35,6 +35,7 @@ class Endpoint:
     status: int = 200  # the success status (201: something was created)
     # JSON schemas of path parameters that are not any string (a handler that reads a number, say)
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    body_required: bool = True  # False: the body may be left out (the handler finds what it needs elsewhere)
 
 
 class ApiRoutes:
@@ -187,19 +188,21 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         ]
         if ep.query is not None:
             schema = ep.query.model_json_schema(ref_template=REF_TEMPLATE)
-            schemas.update(schema.pop("$defs", {}))  # an enum a parameter names is a component, as a body's are
+            _add_components(schemas, schema.pop("$defs", {}))  # an enum a parameter names is a component
+            # a model that reads empty values as "any" (a page's form left blank) says so for each parameter
+            blank = getattr(ep.query, "EMPTY_MEANS_ANY", False)
             for name, prop in schema.get("properties", {}).items():
                 parameters.append(
-                    {"name": name, "in": "query", "required": name in schema.get("required", []), "schema": prop}
+                    {"name": name, "in": "query", "required": name in schema.get("required", []),
+                     "schema": {"anyOf": [prop, {"const": ""}]} if blank else prop}
                 )
         if parameters:
             operation["parameters"] = parameters
         if ep.body is not None:
             schema = ep.body.model_json_schema(ref_template=REF_TEMPLATE)
-            schemas.update(schema.pop("$defs", {}))
-            schemas[ep.body.__name__] = schema
+            _add_components(schemas, {**schema.pop("$defs", {}), ep.body.__name__: schema})
             operation["requestBody"] = {
-                "required": True,
+                "required": ep.body_required,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ep.body.__name__}"}}},
             }
         paths.setdefault(_openapi_path(ep.path), {})[ep.method.lower()] = operation
@@ -216,6 +219,14 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             },
         },
     }
+
+
+def _add_components(schemas: dict[str, Any], found: dict[str, Any]) -> None:
+    """Add schemas under their models' names: two different models of one name would make every reference to
+    that name mean one of them (the document's readers of a document once pointed at the notifications' enum)."""
+    for name, schema in found.items():
+        if schemas.setdefault(name, schema) != schema:
+            raise ValueError(f"two different schemas are named {name!r} in the OpenAPI document: rename one model")
 
 
 def _path_params(path: str) -> list[tuple[str, str]]:

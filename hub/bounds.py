@@ -36,8 +36,10 @@ def _moment(value: datetime) -> datetime:
     return value
 
 
-Day = Annotated[date, AfterValidator(_day)]
-Moment = Annotated[AwareDatetime, AfterValidator(_moment)]
+# The documents say the years too (a pattern on the ISO text), so a client knows the range before it is refused.
+YEARS_PATTERN = r"^2[01][0-9]{2}-"
+Day = Annotated[date, AfterValidator(_day), Field(json_schema_extra={"pattern": YEARS_PATTERN})]
+Moment = Annotated[AwareDatetime, AfterValidator(_moment), Field(json_schema_extra={"pattern": YEARS_PATTERN})]
 Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
 
 

@@ -8,6 +8,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 NO_REQUEST = "-"
 # The id of the request or socket connection a line is logged for: set by the HTTP middleware (X-Request-ID or
 # a new one) for the request's whole life, a socket's included, and carried by the bus to other nodes.
@@ -20,6 +22,19 @@ def own_context(label: str) -> contextvars.Context:
     context = contextvars.copy_context()
     context.run(request_id.set, label)
     return context
+
+
+class _BadRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot parse (a NUL in a header, an overlong line) with a traceback at ERROR:
+    anyone could fill the log that way. It is one INFO line here; the client got its 400."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and record.name == "aiohttp.server":
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "bad HTTP request refused (%s): %s", (error.code, str(error.message).strip()[:200]), None, None)
+        return True
 
 
 class _ContextFilter(logging.Filter):
@@ -48,6 +63,7 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     """Configure the root logger once for the process."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_ContextFilter())
+    handler.addFilter(_BadRequestFilter())
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

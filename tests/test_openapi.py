@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from aiohttp import web
 from openapi_spec_validator import validate
 
@@ -166,3 +167,21 @@ async def test_query_parameters_are_documented(hub: Hub) -> None:
     assert {"q", "limit", "offset", "org_unit"} <= names
     limit = next(p for p in people["parameters"] if p["name"] == "limit")
     assert limit["schema"]["maximum"] == 200 and limit["schema"]["minimum"] == 1
+
+
+def test_two_models_of_one_name_are_refused() -> None:
+    # the documents' Subject (a person or a unit) once shared its name with the notifications' Subject enum, and
+    # the readers of a document were documented as that enum
+    from pydantic import BaseModel
+
+    from hub.api import Endpoint, openapi_document
+
+    def make(field: str) -> type[BaseModel]:
+        return type("Subject", (BaseModel,), {"__annotations__": {field: str}})
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    endpoints = [Endpoint("POST", f"/api/v1/{n}", handler, "x", "t", body=make(n)) for n in ("a", "b")]
+    with pytest.raises(ValueError, match="'Subject'"):
+        openapi_document(endpoints, version="1", server_url="http://x")

@@ -56,6 +56,7 @@ async def me(request: web.Request) -> web.Response:
     "/api/v1/auth/session",
     summary="Exchange a bearer token (header or body) for an HttpOnly session cookie",
     body=SessionRequest,
+    body_required=False,
     auth=False,
 )
 async def create_session(request: web.Request) -> web.Response:

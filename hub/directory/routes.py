@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
@@ -37,7 +37,7 @@ class ActiveRequest(BaseModel):
 class ImportRequest(BaseModel):
     org_units: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
-    prune: bool = False
+    prune: StrictBool = False  # true or false, nothing that looks like one: it deactivates people
 
 
 async def _reader(request: web.Request) -> None:

@@ -19,7 +19,9 @@ routes = ApiRoutes("documents")
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
-class Subject(BaseModel):
+class Grantee(BaseModel):
+    """A person or an org unit a document is shared with."""
+
     kind: Literal["person", "unit"]
     id: str = ID
 
@@ -29,8 +31,8 @@ class CreateRequest(BaseModel):
     owner_unit: str | None = Field(None, max_length=64)
     # What the owner unit's members may do: edit (default), read, or nothing (only the people shared with).
     unit_access: Literal["editor", "reader", "none"] = "editor"
-    editors: list[Subject] = Field(default_factory=list, max_length=200)
-    readers: list[Subject] = Field(default_factory=list, max_length=200)
+    editors: list[Grantee] = Field(default_factory=list, max_length=200)
+    readers: list[Grantee] = Field(default_factory=list, max_length=200)
 
 
 class ListQuery(BaseModel):
@@ -43,8 +45,8 @@ class RenameRequest(BaseModel):
 
 
 class ShareRequest(BaseModel):
-    editors: list[Subject] = Field(default_factory=list, max_length=200)
-    readers: list[Subject] = Field(default_factory=list, max_length=200)
+    editors: list[Grantee] = Field(default_factory=list, max_length=200)
+    readers: list[Grantee] = Field(default_factory=list, max_length=200)
 
 
 class VersionRequest(BaseModel):
@@ -56,7 +58,7 @@ class ExportQuery(BaseModel):
     version: str | None = Field(None, max_length=64)
 
 
-def _grants(editors: list[Subject], readers: list[Subject]) -> list[Grant]:
+def _grants(editors: list[Grantee], readers: list[Grantee]) -> list[Grant]:
     return [Grant(SubjectKind(s.kind), s.id, DocRole.EDITOR) for s in editors] + [
         Grant(SubjectKind(s.kind), s.id, DocRole.READER) for s in readers]
 

@@ -48,7 +48,7 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> Period:
         """2026 (a year), 2026-Q4 (a quarter) or 2026-11 (a month); BadRequest otherwise."""
-        match = _PERIOD.match(text.strip())
+        match = _PERIOD.match(text)
         if not match or not 2000 <= int(match.group(1)) <= 2100:
             raise BadRequest("invalid_period", "period: a year (2026), a quarter (2026-Q4) or a month (2026-11)",
                              field="period")

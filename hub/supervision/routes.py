@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
@@ -36,6 +36,7 @@ class DecisionRequest(BaseModel):
 
 
 class ItemQuery(BaseModel):
+    EMPTY_MEANS_ANY: ClassVar[bool] = True  # read by item_query: an empty form field is no filter
     unit: str | None = Field(None, max_length=64, description="lead department")
     status: Status | None = None
     overdue: bool | None = None
@@ -250,7 +251,8 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 class AppraisalQuery(BaseModel):
-    period: str = Field(min_length=4, max_length=7, examples=["2026-Q4", "2026-11", "2026"],
+    period: str = Field(pattern=r"^(20[0-9]{2}|2100)(-(Q[1-4]|0[1-9]|1[0-2]))?$",
+                        examples=["2026-Q4", "2026-11", "2026"],
                         description="a year (2026), a quarter (2026-Q4) or a month (2026-11), the city's calendar")
 
 

@@ -4,6 +4,7 @@ answers 500: the hub under fuzzing, as it was attacked, kept as a test."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,9 +22,10 @@ from hub.clock import Clock
 from hub.settings import load_settings
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """`cityhub serve --demo` on SQLite and the in-process bus; its URL and an admin's token."""
+    """`cityhub serve --demo` on SQLite and the in-process bus; its URL and an admin's token (a hub per test: the
+    fuzzing may import an empty directory that deactivates everybody, the admin included)."""
     folder = tmp_path_factory.mktemp("fuzzed")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
@@ -71,3 +73,23 @@ def test_no_operation_answers_500(served: tuple[str, str]) -> None:
         fuzz()
     assert operations >= 40 and calls >= operations * 5, (operations, calls)
     assert failures == [], "\n".join(failures[:20])
+
+
+def test_every_operation_keeps_to_its_documented_contract(served: tuple[str, str]) -> None:
+    """Schemathesis's own checks, run as its CLI: documented statuses, media types and headers, and data the
+    schema forbids refused. Two checks are left out: response bodies (their schemas are not documented yet) and
+    `positive_data_acceptance`, which counts every refusal of schema-valid data as a failure (an unknown person
+    id, a period that has not begun are such data, and 400 is the right answer to them)."""
+    url, token = served
+    done = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "run", f"{url}/api/v1/openapi.json",
+         "-H", f"Authorization: Bearer {token}", "--checks", "all",
+         "--exclude-checks", "response_schema_conformance,positive_data_acceptance",
+         # an import with prune may deactivate the admin this runs as, and every operation after it answers 401
+         "--exclude-path", "/api/v1/directory/import",
+         "--max-examples", "5", "--seed", "1", "--workers", "1", "--no-color"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    tested = re.search(r"Tested: (\d+)", done.stdout)
+    assert tested is not None and int(tested.group(1)) >= 50, done.stdout[-3000:]
