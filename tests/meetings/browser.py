@@ -6,6 +6,7 @@ fixtures live here until one shared browser fixture exists.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import AsyncIterator
@@ -76,6 +77,15 @@ class People:
     async def close(self) -> None:
         for context in self.contexts:
             await context.close()
+
+
+@contextlib.asynccontextmanager
+async def people_on(browser: Browser, hub: Hub) -> AsyncIterator[People]:
+    """People on a hub for one test; closed afterwards, and no page may have thrown a script error."""
+    crowd = People(browser, hub)
+    yield crowd
+    await crowd.close()
+    assert crowd.errors == []
 
 
 async def join(page: Page) -> None:

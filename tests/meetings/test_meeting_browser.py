@@ -13,7 +13,7 @@ from playwright.async_api import Browser
 
 from hub import keys
 from tests.conftest import Hub, make_settings, start_hub
-from tests.meetings.browser import People, join, remote_videos_playing
+from tests.meetings.browser import People, join, people_on, remote_videos_playing
 from tests.meetings.conftest import create_meeting
 
 pytestmark = [pytest.mark.browser, pytest.mark.media]
@@ -27,10 +27,8 @@ async def web_hub(aiohttp_client: Any, tmp_path: Path) -> Hub:
 
 @pytest.fixture
 async def people(chromium: Browser, web_hub: Hub) -> AsyncIterator[People]:
-    crowd = People(chromium, web_hub)
-    yield crowd
-    await crowd.close()
-    assert crowd.errors == []
+    async with people_on(chromium, web_hub) as crowd:
+        yield crowd
 
 
 async def test_two_then_three_pages_see_each_others_video(web_hub: Hub, people: People) -> None:

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from signaling.ws_client import SignalingClient
 from tests.conftest import Hub
 from tests.docs.test_documents_ws import join as join_doc
-from tests.meetings.browser import People, join, remote_videos_playing
+from tests.meetings.browser import People, join, people_on, remote_videos_playing
 from tests.meetings.conftest import create_meeting, ws_url
 from tests.services import missing
 
@@ -40,10 +40,8 @@ async def scrape(hub: Hub) -> tuple[str, dict[str, float]]:
 
 @pytest.fixture
 async def people(chromium: Browser, media_hub: Hub) -> AsyncIterator[People]:
-    crowd = People(chromium, media_hub)
-    yield crowd
-    await crowd.close()
-    assert crowd.errors == []
+    async with people_on(chromium, media_hub) as crowd:
+        yield crowd
 
 
 async def test_a_meeting_moves_the_live_families_and_promtool_accepts_them(media_hub: Hub, people: People) -> None:
