@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything (Python and npm packages, Debian's chromium, redis-server and postgresql when missing),
+# Installs everything (Python and npm packages; Debian's chromium, redis-server, postgresql and promtool when missing),
 # starts PostgreSQL and Redis when they are down, then runs the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
