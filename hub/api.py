@@ -127,11 +127,14 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 
 
 def read_query(request: web.Request, model: type[M]) -> M:
-    """The query string as a model; 400 naming the parameter."""
+    """The query string as a model; 400 naming the parameter. A model whose `EMPTY_MEANS_ANY` is true (filters a
+    page's form sends, blank fields included) reads an empty value as no value, as its document says."""
+    blank = getattr(model, "EMPTY_MEANS_ANY", False)
     data: dict[str, Any] = {}
     for key in request.query:
-        values = request.query.getall(key)
-        data[key] = values if len(values) > 1 else values[0]
+        values = [v for v in request.query.getall(key) if not (blank and v == "")]
+        if values:
+            data[key] = values if len(values) > 1 else values[0]
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -189,7 +192,7 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         if ep.query is not None:
             schema = ep.query.model_json_schema(ref_template=REF_TEMPLATE)
             _add_components(schemas, schema.pop("$defs", {}))  # an enum a parameter names is a component
-            # a model that reads empty values as "any" (a page's form left blank) says so for each parameter
+            # a model that reads empty values as "any" (read_query) says so for each parameter
             blank = getattr(ep.query, "EMPTY_MEANS_ANY", False)
             for name, prop in schema.get("properties", {}).items():
                 parameters.append(

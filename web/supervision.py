@@ -14,6 +14,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from hub import keys
+from hub.api import read_query
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.bounds import check_day
@@ -22,7 +23,7 @@ from hub.errors import BadRequest, HubError
 from hub.supervision.appraisal import FIGURES, Period
 from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Status
 from hub.supervision.reports import bar_chart, trend_chart
-from hub.supervision.routes import ItemQuery, item_query, read_report_form, report_fields
+from hub.supervision.routes import ItemQuery, read_report_form, report_fields
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 from web.supervision_panel import setup_decisions_panel
 
@@ -66,7 +67,7 @@ async def dashboard_page(request: web.Request) -> web.StreamResponse:
     principal = await page_principal(request)
     if not _is_supervisor(principal):
         raise web.HTTPFound(f"/supervision/units/{principal.person.org_unit_id}")
-    query = item_query(request)
+    query = read_query(request, ItemQuery)
     reports = request.app[keys.SUPERVISION_REPORTS]
     board = await reports.dashboard(principal, query.to_filter())
     page = max(1, query.offset // PER_PAGE + 1)

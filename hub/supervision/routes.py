@@ -36,7 +36,7 @@ class DecisionRequest(BaseModel):
 
 
 class ItemQuery(BaseModel):
-    EMPTY_MEANS_ANY: ClassVar[bool] = True  # read by item_query: an empty form field is no filter
+    EMPTY_MEANS_ANY: ClassVar[bool] = True  # the filters of a page's form: a field left blank is no filter
     unit: str | None = Field(None, max_length=64, description="lead department")
     status: Status | None = None
     overdue: bool | None = None
@@ -66,15 +66,6 @@ class ActionRequest(BaseModel):
 class ReportRequest(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
     percent: int = Field(ge=0, le=100)
-
-
-def item_query(request: web.Request) -> ItemQuery:
-    """The filters of a list, dashboard or export; empty form fields mean "any"."""
-    data = {key: value for key, value in request.query.items() if value.strip() != ""}
-    try:
-        return ItemQuery.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, "parameter") from None
 
 
 async def read_report_form(request: web.Request) -> tuple[dict[str, str], list[Upload]]:
@@ -162,7 +153,7 @@ async def meeting_decisions(request: web.Request) -> web.Response:
 @routes.get("/api/v1/supervision/items", summary="Supervision items, filtered and paginated", query=ItemQuery)
 async def list_items(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    query = item_query(request)
+    query = read_query(request, ItemQuery)
     found, total = await request.app[keys.SUPERVISION_REPORTS].items(
         principal, query.to_filter(), limit=query.limit, offset=query.offset
     )
@@ -235,13 +226,13 @@ async def get_attachment(request: web.Request) -> web.Response:
             query=ItemQuery)
 async def dashboard(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    board = await request.app[keys.SUPERVISION_REPORTS].dashboard(principal, item_query(request).to_filter())
+    board = await request.app[keys.SUPERVISION_REPORTS].dashboard(principal, read_query(request, ItemQuery).to_filter())
     return json_response(board.to_dict())
 
 
 async def _report(request: web.Request) -> list[Sheet]:
     principal = await principal_of(request)
-    return await request.app[keys.SUPERVISION_REPORTS].export(principal, item_query(request).to_filter())
+    return await request.app[keys.SUPERVISION_REPORTS].export(principal, read_query(request, ItemQuery).to_filter())
 
 
 @routes.get("/api/v1/supervision/export.csv", query=ItemQuery, content_type="text/csv",
@@ -293,7 +284,7 @@ async def appraisal_pdf(request: web.Request) -> web.Response:
             summary="The filtered dashboard as a PDF handout: the filters, counts, per-department figures and chart, "
                     "the items (A4 landscape)")
 async def export_pdf(request: web.Request) -> web.Response:
-    query = item_query(request)
+    query = read_query(request, ItemQuery)
     sheets = await _report(request)
     app = request.app
     tz = app[keys.SETTINGS].tz
