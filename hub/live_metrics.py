@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
@@ -116,32 +115,17 @@ def _gauge(name: str, text: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, text, value=value)
 
 
-class LoopLag:
-    """How late the event loop runs what is due (a timer that should fire every LAG_INTERVAL s): every socket,
-    packet and request of the node waits that long."""
-
-    def __init__(self, histogram: Histogram) -> None:
-        self._histogram = histogram
-        self._ticker = Ticker("event-loop-lag", 0.0, self._measure)
-
-    def start(self) -> None:
-        self._ticker.start()
-
-    async def stop(self) -> None:
-        await self._ticker.stop()
-
-    async def _measure(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time() + LAG_INTERVAL
-        await asyncio.sleep(LAG_INTERVAL)
-        self._histogram.observe(max(loop.time() - due, 0.0))
-
-
 def install(app: web.Application) -> None:
     """Register the live collector, and measure the loop's lag and the bus's round trip while the app runs."""
     metrics = app[keys.METRICS]
     metrics.registry.register(LiveCollector(app))
-    lag = LoopLag(metrics.event_loop_lag)
+
+    async def lag() -> None:
+        # how late the loop runs a timer that is due: every socket, packet and request of the node waits that long
+        loop = asyncio.get_running_loop()
+        due = loop.time() + LAG_INTERVAL
+        await asyncio.sleep(LAG_INTERVAL)
+        metrics.event_loop_lag.observe(max(loop.time() - due, 0.0))
 
     async def ping() -> None:
         bus = app.get(keys.BUS)
@@ -149,13 +133,13 @@ def install(app: web.Application) -> None:
         if took is not None:
             metrics.bus_round_trip.observe(took)
 
-    pinger = Ticker("bus-round-trip", ROUND_TRIP_INTERVAL, ping)
+    tickers = [Ticker("event-loop-lag", 0.0, lag), Ticker("bus-round-trip", ROUND_TRIP_INTERVAL, ping)]
 
     async def run(_: Any) -> Any:
-        lag.start()
-        pinger.start()
+        for ticker in tickers:
+            ticker.start()
         yield
-        await pinger.stop()
-        await lag.stop()
+        for ticker in tickers:
+            await ticker.stop()
 
     app.cleanup_ctx.append(run)

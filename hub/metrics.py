@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 # The classic text format, with its version: every Prometheus (2 and 3) and every other scraper reads it. Our
@@ -11,7 +11,8 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 
 class Metrics:
-    """The counters every part of the hub reports to; domain packages add theirs through `counter`/`gauge`."""
+    """The metrics measured as things happen (HTTP, refused authentications, the loop's lag, the bus's round
+    trip); what the live objects count themselves is read at scrape time (hub/live_metrics.py)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -32,23 +33,6 @@ class Metrics:
             "cityhub_bus_round_trip_seconds", "A PING to the bus's Redis, there and back (every 5 s)",
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0), registry=self.registry,
         )
-        self._extra: dict[str, Counter | Gauge] = {}
-
-    def counter(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
-        """A counter registered once by name."""
-        if name not in self._extra:
-            self._extra[name] = Counter(name, doc, list(labels), registry=self.registry)
-        metric = self._extra[name]
-        assert isinstance(metric, Counter)
-        return metric
-
-    def gauge(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
-        """A gauge registered once by name."""
-        if name not in self._extra:
-            self._extra[name] = Gauge(name, doc, list(labels), registry=self.registry)
-        metric = self._extra[name]
-        assert isinstance(metric, Gauge)
-        return metric
 
     def render(self) -> bytes:
         """The Prometheus text exposition."""
