@@ -17,6 +17,7 @@ from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, Sheet, download
 from hub.notifications.routes import NOTIFICATION_ID, notification_id
 from hub.pdf import render_pdf
+from hub.supervision.appraisal import PERIOD_PATTERN
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.handout import appraisal_html, handout_html
 from hub.supervision.model import Action, ItemFilter, Priority, Status
@@ -242,7 +243,7 @@ async def export_csv(request: web.Request) -> web.Response:
 
 
 class AppraisalQuery(BaseModel):
-    period: str = Field(pattern=r"^(20[0-9]{2}|2100)(-(Q[1-4]|0[1-9]|1[0-2]))?$",
+    period: str = Field(pattern=PERIOD_PATTERN,
                         examples=["2026-Q4", "2026-11", "2026"],
                         description="a year (2026), a quarter (2026-Q4) or a month (2026-11), the city's calendar")
 
