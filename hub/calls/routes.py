@@ -14,6 +14,7 @@ from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Offset
 from hub.calls.service import CallService
+from hub.directory.importer import ID
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ async def recent_contacts(request: web.Request) -> web.Response:
 
 
 class PresenceQuery(BaseModel):
-    people: str = Field(max_length=3300, pattern=r"^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64}){0,49}$",
+    people: str = Field(max_length=3300, pattern=f"^{ID}(,{ID}){{0,49}}$",
                         description="person ids, comma-separated (at most 50)")
 
 

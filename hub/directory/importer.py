@@ -13,7 +13,8 @@ import yaml
 from hub.directory.model import DirectoryData, OrgKind, Role
 from hub.errors import BadRequest
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # a person's or org unit's id
+ID_PATTERN = re.compile(f"^{ID}$")
 EXTENSION_PATTERN = re.compile(r"^[0-9]{2,12}$")
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "是"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", "否", ""}
