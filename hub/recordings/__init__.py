@@ -1,0 +1,1 @@
+"""Meeting recordings: capture (per-track files), the archive, playback and retention."""
