@@ -1,4 +1,7 @@
-"""SFU forwarding benchmark: hub CPU per forwarded RTP packet, SFU vs a MediaRelay transcoding baseline.
+"""SFU forwarding benchmark: hub CPU per forwarded RTP packet, SFU vs a MediaRelay transcoding baseline, and the
+SFU with the meeting recorded (every published track written to its own file, signaling/recorder.py) vs without,
+and the SFU while an archive job composes another meeting's recording next to it (a worker process, as the hub
+runs them).
 
 The hub (the SFU, or the baseline) runs in this process; publishers and
 subscribers are media clients (signaling/media_client.py) in a separate process,
@@ -7,6 +10,7 @@ signalled over a Unix socket with JSON lines. Hub CPU is time.process_time()
 
     python -m bench.sfu_forwarding --publishers 2 --subscribers 3 --runs 3 --seconds 8
     python -m bench.sfu_forwarding ... --write docs/benchmarks.md
+    python -m bench.sfu_forwarding --passthrough --publishers 4 --subscribers 12 --modes sfu record archive --write ...
 """
 
 from __future__ import annotations
@@ -23,12 +27,16 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bench.compose import meeting as recorded_meeting
 from bench.relay_baseline import RelayHub
 from bench.report import write_section
+from hub.recordings.archive import NICENESS
 from signaling.media_client import MediaClient
 from signaling.media_sample import encode_sample
+from signaling.recorder import MeetingRecorder
 from signaling.sfu import Sfu, SfuConfig, SfuPeer
 
 ROOM = "bench"
@@ -137,6 +145,7 @@ class HubSide:
         self.reports: asyncio.Queue[dict[str, dict[str, int]]] = asyncio.Queue()
         self.connected = asyncio.Event()
         self.video_tracks: dict[str, list[str]] = {}
+        self.recorder: MeetingRecorder | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.writer is not None
@@ -157,7 +166,7 @@ class HubSide:
             if kind == "join":
                 await self.join(name, message["sdp"], message["sources"])
             elif kind == "answer":
-                if self.mode == "sfu":
+                if self.mode != "relay":
                     await self.peers[name].handle_answer(message["sdp"])
                 else:
                     await self.relay.handle_answer(name, message["sdp"])
@@ -169,7 +178,7 @@ class HubSide:
         async def on_offer(offer: str) -> None:
             self.send({"type": "offer", "id": name, "sdp": offer})
 
-        if self.mode == "sfu":
+        if self.mode != "relay":
             await self.sfu.start()
             peer = self.peers[name] = await self.sfu.join(ROOM, name, on_offer)
             answer = await peer.handle_offer(sdp, sources)
@@ -181,20 +190,47 @@ class HubSide:
         self.send({"type": "report"})
         return await asyncio.wait_for(self.reports.get(), 10)
 
+    def record(self, where: Path) -> None:
+        """Record every published track, as a recorded meeting's media node does."""
+        def failed(reason: str, message: str) -> None:
+            raise RuntimeError(f"recording failed: {reason}: {message}")
+
+        self.recorder = MeetingRecorder("bench", time.time(), where, failed)
+        for forwarder in self.sfu.rooms[ROOM].forwarders.values():
+            self.recorder.add(forwarder, forwarder.info.participant_id)
+
     async def packets(self) -> int:
-        if self.mode == "sfu":
+        if self.mode != "relay":
             return self.sfu.stats().packets_forwarded
         return await self.relay.packets_sent()
 
     def streams(self) -> int:
-        if self.mode == "sfu":
+        if self.mode != "relay":
             room = self.sfu.rooms.get(ROOM)
             return sum(len(f.legs) for f in room.forwarders.values()) if room else 0
         return self.relay.streams()
 
     async def stop(self) -> None:
+        if self.recorder is not None:
+            await self.recorder.stop()
         await self.sfu.stop()
         await self.relay.stop()
+
+
+def write_recording(where: Path) -> str:
+    """Another meeting's recording for an archive job to compose (60 s, 9 cameras); its manifest's path."""
+    where.mkdir(parents=True, exist_ok=True)
+    manifest = where / "manifest.json"
+    manifest.write_text(json.dumps(recorded_meeting(where, cameras=9, seconds=60).to_json()), encoding="utf-8")
+    return str(manifest)
+
+
+async def start_archive_job(args: argparse.Namespace, tmp: Path) -> asyncio.subprocess.Process:
+    """An archive job composing another meeting's recording, started as the hub starts one (hub/recordings/archive.py:
+    a worker process at a lower priority)."""
+    command = [sys.executable, "-m", "hub.recordings.compose", args.archive_manifest, str(tmp / "archive.webm")]
+    return await asyncio.create_subprocess_exec("nice", "-n", str(NICENESS), *command,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
 
 
 def expected_tracks(name: str, publishers: int) -> int:
@@ -238,6 +274,9 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{mode}: media did not start flowing: {frames}")
                 await asyncio.sleep(0.5)
+            if mode == "record":
+                hub.record(Path(tmp) / "recording")
+            worker = await start_archive_job(args, Path(tmp)) if mode == "archive" else None
             await asyncio.sleep(args.warmup)
             frames_before = await hub.report()
             packets_before, cpu_before, wall_before = (
@@ -267,6 +306,11 @@ async def run_once(mode: str, args: argparse.Namespace) -> RunResult:
                 for (p, t), n in delivered.items()
             )
             streams = hub.streams()
+            if worker is not None:
+                if worker.returncode is not None:
+                    raise RuntimeError("the archive job ended before the measurement did: give it a longer recording")
+                worker.kill()
+                await worker.wait()
             hub.send({"type": "stop"})
             await asyncio.wait_for(child.wait(), 30)
         finally:
@@ -315,7 +359,9 @@ def table(results: dict[str, list[RunResult]], args: argparse.Namespace) -> str:
         "| client frames/s | runs |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    names = {"sfu": "SFU (RTP forwarding)", "relay": "MediaRelay baseline (decode + re-encode)"}
+    names = {"sfu": "SFU (RTP forwarding)", "relay": "MediaRelay baseline (decode + re-encode)",
+             "record": "SFU, the meeting recorded (every track to its own WebM file)",
+             "archive": "SFU, an archive job composing next to it (a worker process, nice 10)"}
     for mode in results:
         lines.append(
             f"| {names[mode]} | {int(med(mode, 'streams'))} | {med(mode, 'packets_per_second'):.0f} "
@@ -326,6 +372,17 @@ def table(results: dict[str, list[RunResult]], args: argparse.Namespace) -> str:
         ratio = med("relay", "cpu_percent_per_stream") / med("sfu", "cpu_percent_per_stream")
         lines.append("")
         lines.append(f"Baseline / SFU hub CPU per forwarded stream: **{ratio:.0f}x**.")
+    if "sfu" in results and "record" in results:
+        cost = med("record", "cpu") / med("record", "seconds") / (med("sfu", "cpu") / med("sfu", "seconds")) - 1
+        lines.append("")
+        lines.append(f"Recording adds **{cost * 100:.1f}%** to the hub's CPU (median cores, recorded / not; runs "
+                     "alternate between the modes).")
+    if "sfu" in results and "archive" in results:
+        slower = med("archive", "us_per_packet") / med("sfu", "us_per_packet") - 1
+        delivered = med("archive", "decoded_fps") / med("sfu", "decoded_fps")
+        lines.append("")
+        lines.append(f"With an archive job composing on the same machine: hub CPU per packet {slower * 100:+.1f}%, "
+                     f"frames delivered to the clients {delivered * 100:.1f}% of those without.")
     return "\n".join(lines)
 
 
@@ -343,6 +400,8 @@ async def hub_main(args: argparse.Namespace) -> None:
                 seconds=START_DEADLINE + 30 + args.warmup + args.seconds,
                 bitrate=args.bitrate,
             )
+        if "archive" in args.modes:
+            args.archive_manifest = await asyncio.to_thread(write_recording, Path(tmp) / "archive")
         await run_all(results, args)
     command = "python -m bench.sfu_forwarding " + " ".join(sys.argv[1:])
     if args.passthrough:
@@ -358,14 +417,23 @@ async def hub_main(args: argparse.Namespace) -> None:
         f"Command: `{command}`\n\n"
         f"Topology: {args.publishers} publishers ({media}), "
         f"{args.subscribers} receive-only subscribers; every participant receives every other publisher. "
-        f"Medians of {args.runs} runs of {args.seconds:g} s after {args.warmup:g} s warm-up.\n\n"
+        f"Medians of {args.runs} runs of {args.seconds:g} s after {args.warmup:g} s warm-up."
+        + (" Recorded: the hub's recorder (signaling/recorder.py) writes every published track, depacketized, "
+           "to its own WebM file on the local disk (its writer thread counts in the hub's CPU)."
+           if "record" in args.modes else "")
+        + (" Archive job: `python -m hub.recordings.compose` at nice 10 composing a 60 s recording of 9 cameras "
+           "(640x360) into 1280x720, running through the whole measurement (its own CPU is not the hub's)."
+           if "archive" in args.modes else "")
+        + "\n\n"
         + table(results, args)
         + "\n"
     )
     print()
     print(report)
     if args.write:
-        write_section(args.write, "## SFU forwarding", report)
+        recording = "record" in args.modes or "archive" in args.modes
+        heading = "## Recording: hub CPU with recording on and off" if recording else "## SFU forwarding"
+        write_section(args.write, heading, report)
 
 
 async def run_all(results: dict[str, list[RunResult]], args: argparse.Namespace) -> None:
@@ -400,8 +468,12 @@ def parse_args() -> argparse.Namespace:
         "(the load generator then keeps up with meeting-sized packet rates)",
     )
     parser.add_argument("--bitrate", type=int, default=1_000_000, help="video bit/s of the --passthrough file")
-    parser.add_argument("--modes", nargs="+", default=["sfu", "relay"], choices=["sfu", "relay"])
-    parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding')")
+    parser.add_argument("--modes", nargs="+", default=["sfu", "relay"],
+                        choices=["sfu", "relay", "record", "archive"],
+                        help="record: the SFU with every published track recorded; archive: the SFU while an "
+                             "archive job composes a 9-camera recording next to it")
+    parser.add_argument("--write", help="markdown file to put the results in (section '## SFU forwarding', or "
+                                        "'## Recording: hub CPU' when the modes include record)")
     parser.add_argument(
         "--queued-receive",
         action="store_true",

@@ -38,6 +38,9 @@ from hub.middleware import core_middleware, on_response_prepare, security_header
 from hub.notifications.routes import routes as notification_routes
 from hub.notifications.service import NotificationService
 from hub.origin import origin_middleware
+from hub.recordings.archive import ArchiveJobs
+from hub.recordings.routes import routes as recording_routes
+from hub.recordings.service import RecordingService
 from hub.settings import Settings
 from hub.storage.db import Database
 from hub.supervision.routes import routes as supervision_routes
@@ -56,6 +59,7 @@ from web.meetings import setup_meeting_pages
 from web.notifications import setup_notification_pages
 from web.pages import locale_middleware, setup_web
 from web.phone import setup_phone
+from web.recordings import setup_recording_pages
 from web.search import routes as search_routes
 from web.search import setup_search_page
 from web.supervision import setup_supervision_pages
@@ -128,6 +132,22 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _recordings(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    options = settings.recordings
+    jobs = ArchiveJobs(options.archive_workers, width=options.archive_width, height=options.archive_height,
+                       fps=options.archive_fps)
+    recordings = RecordingService(app[keys.DB], app[keys.MEETINGS], app[keys.CONFERENCE].attendance, app[keys.CLOCK],
+                                  options, settings.recordings_dir, jobs)
+    recordings.use_decisions(lambda meeting_id: app[keys.DECISIONS].any_of_meeting(meeting_id))
+    app[keys.RECORDINGS] = recordings
+    sweeper = Ticker("recordings-sweeper", options.sweep_interval, recordings.sweep)
+    sweeper.start()
+    yield
+    await sweeper.stop()
+    await recordings.stop_jobs()
+
+
 async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     options = settings.meetings
@@ -149,7 +169,8 @@ async def _meeting_rooms(app: web.Application) -> AsyncIterator[None]:
             app[keys.BUS], app[keys.NODES], local, claim_ttl=settings.server.heartbeat * 3,
             rpc_timeout=options.relay_timeout,
         )
-    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.CONFERENCE], app[keys.BUS], sfu, cluster or local)
+    rooms = MeetingRooms(settings, app[keys.MEETINGS], app[keys.CONFERENCE], app[keys.BUS], sfu, cluster or local,
+                         app[keys.RECORDINGS])
     sfu.listen(rooms.on_sfu_event)  # routed by room id to the meeting's room
     if cluster is not None:
         cluster.listen(rooms)
@@ -249,11 +270,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
-        notification_routes, search_routes,
+        notification_routes, search_routes, recording_routes,
     ]
     app.cleanup_ctx.extend(
-        [_database, _bus, _node_registry, _services, access_changes_ctx, _meeting_rooms, docs_ctx, supervision_ctx,
-         calls_lifecycle]
+        [_database, _bus, _node_registry, _services, access_changes_ctx, _recordings, _meeting_rooms, docs_ctx,
+         supervision_ctx, calls_lifecycle]
     )
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
@@ -268,6 +289,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_meeting_pages(app)
     setup_docs_pages(app)
     setup_supervision_pages(app)
+    setup_recording_pages(app)
     setup_phone(app)
     setup_notification_pages(app)
     setup_search_page(app)

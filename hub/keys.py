@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hub.meetings.service import MeetingService
     from hub.metrics import Metrics
     from hub.notifications.service import NotificationService
+    from hub.recordings.service import RecordingService
     from hub.settings import Settings
     from hub.storage.db import Database
     from hub.supervision.decisions import DecisionService, MeetingGate, MinutesWriter
@@ -69,3 +70,4 @@ WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
 # Set by the meetings and documents domains (before startup) so decisions can be recorded and written to minutes.
 MEETING_GATE: web.AppKey[MeetingGate] = web.AppKey("meeting_gate")
 MINUTES_WRITER: web.AppKey[MinutesWriter] = web.AppKey("minutes_writer")
+RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")

@@ -219,6 +219,26 @@ class MeetingSettings:
 
 
 @dataclass(frozen=True)
+class RecordingSettings:
+    # Where recordings are kept, one folder each (the per-track files, the journal, the archive): several nodes
+    # share one volume, so any node plays what another recorded. Empty: <var_dir>/recordings.
+    dir: str = ""
+    # A recording is deleted (files gone, the audit chain told) this many days after it stopped; 0: kept forever.
+    retention_days: int = 365
+    # The archive: frame size and rate of the composed video.
+    archive_width: int = 1280
+    archive_height: int = 720
+    archive_fps: int = 15
+    # Archive jobs one node runs at a time (each is a worker process using about one core).
+    archive_workers: int = 1
+    # Seconds between the recording node's signs of life; a recording silent for three of them lost its node (the
+    # part recorded so far is archived), and so did an archive job. Retention and these looks run every
+    # sweep_interval seconds on every node.
+    heartbeat: float = 10.0
+    sweep_interval: float = 60.0
+
+
+@dataclass(frozen=True)
 class CallSettings:
     # Seconds a call rings before it is missed.
     ring_timeout: float = 30.0
@@ -242,6 +262,7 @@ class Settings:
     docs: DocsSettings = field(default_factory=DocsSettings)
     meetings: MeetingSettings = field(default_factory=MeetingSettings)
     calls: CallSettings = field(default_factory=CallSettings)
+    recordings: RecordingSettings = field(default_factory=RecordingSettings)
 
     @property
     def database_url(self) -> str:
@@ -249,6 +270,11 @@ class Settings:
         if self.database.url:
             return self.database.url
         return f"sqlite+aiosqlite:///{(self.server.var_dir / 'cityhub.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where recordings are kept (recordings.dir, else under var_dir)."""
+        return Path(self.recordings.dir) if self.recordings.dir else self.server.var_dir / "recordings"
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -404,6 +430,7 @@ def _validate(settings: Settings) -> None:
     if docs.max_update_bytes > docs.max_document_bytes:
         raise SettingsError("docs.max_update_bytes: must not exceed docs.max_document_bytes")
     _validate_supervision(settings.supervision)
+    _validate_recordings(settings.recordings)
     for key in ("ring_timeout", "presence_ttl", "sweep_interval"):
         if getattr(settings.calls, key) <= 0:
             raise SettingsError(f"calls.{key}: must be positive")
@@ -425,6 +452,16 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def _validate_recordings(rec: RecordingSettings) -> None:
+    for key in ("archive_width", "archive_height", "archive_fps", "archive_workers", "heartbeat", "sweep_interval"):
+        if getattr(rec, key) <= 0:
+            raise SettingsError(f"recordings.{key}: must be positive, not {getattr(rec, key)}")
+    if rec.archive_width % 2 or rec.archive_height % 2:
+        raise SettingsError("recordings.archive_width/archive_height: must be even (4:2:0 video)")
+    if rec.retention_days < 0:
+        raise SettingsError(f"recordings.retention_days: must be 0 (keep) or more, not {rec.retention_days}")
 
 
 def _validate_supervision(sv: SupervisionSettings) -> None:

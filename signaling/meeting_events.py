@@ -165,6 +165,24 @@ class PauseEvent(BaseModel):
     paused: bool = Field(description="true: nobody receives it, stop sending it; false: send it again")
 
 
+class RecordingModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    meeting_id: str
+    status: Literal["recording", "composing", "ready", "failed", "deleted"]
+    started_at: str
+    stopped_at: str | None
+    stop_reason: str | None = Field(description="chair, meeting_ended, disk_full, write_error, interrupted")
+    url: str = Field(description="the playback page")
+
+
+class RecordingEvent(BaseModel):
+    recording: RecordingModel
+    by: str | None = Field(None, description="who started or stopped it (null: the meeting's setting, or the hub)")
+    reason: str | None = Field(None, description="recording.stopped: why (as stop_reason)")
+
+
 class ForwardedEvent(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -201,6 +219,12 @@ EVENTS: list[tuple[str, type[BaseModel], str]] = [
      "or the spotlight was cleared (by the chair, or because its participant left)"),
     ("stage.main", MainVenueEvent,
      "The main venue is someone else now (its venue came or left, or the chair chose another main unit)"),
+    ("recording.started", RecordingEvent,
+     "The meeting is being recorded (POST /api/v1/meetings/{id}/recording; the join result's `recording` says so "
+     "to those who come later): show it"),
+    ("recording.stopped", RecordingEvent,
+     "The recording stopped: by the chair, with the meeting, or by itself (disk_full, write_error, interrupted)"),
+    ("recording.archived", RecordingEvent, "The recording's archive is ready to play (or failed: status)"),
     ("meeting.removed", RemovedEvent, "To the participant: the chair removed you"),
     ("meeting.left", SelfLeftEvent, "To the participant: you are out of the meeting (replaced, media failed)"),
     ("decision.recorded", ForwardedEvent,

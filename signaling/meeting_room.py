@@ -24,6 +24,7 @@ from hub.logs import own_context
 from hub.meetings.conference import Conference
 from hub.meetings.model import JoinDecision, Meeting
 from hub.meetings.service import MeetingService, channel, lobby_group, presence_group
+from hub.recordings.service import RecordingService
 from hub.settings import MeetingSettings
 from signaling.hosted_media import HostedMedia, finish
 from signaling.media_router import MediaRouter
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 LOBBY_EVENTS = frozenset({"meeting.ended", "meeting.updated"})
 # Events after which the main venue may stand for someone else.
 MAIN_VENUE_EVENTS = frozenset({"participant.joined", "participant.left", "meeting.updated"})
+# Events after which the recorder (on the node holding the media) may have to start or stop (a meeting set to
+# record from the start does once it is live).
+RECORDING_EVENTS = frozenset({"recording.started", "recording.stopped", "meeting.updated"})
 # The hub's notices to one participant, and the /ws event each becomes.
 NOTICES = {Order.SLOTS: "media.slots", Order.PAUSE: "media.pause"}
 
@@ -50,8 +54,9 @@ class MeetingRoom:
 
     def __init__(self, meeting_id: str, settings: MeetingSettings, service: MeetingService, conference: Conference,
                  bus: Bus, media: MediaRouter, ice: Callable[[str], list[dict[str, Any]]],
-                 on_closed: Callable[[MeetingRoom], None]) -> None:
+                 on_closed: Callable[[MeetingRoom], None], *, recordings: RecordingService | None = None) -> None:
         self.meeting_id = meeting_id
+        self._recordings = recordings
         self._settings = settings
         self._service = service
         self._stage = conference.stage
@@ -214,8 +219,13 @@ class MeetingRoom:
             "lobby": await self._service.lobby(self.meeting_id) if member.moderator else [],
             "stage": await self._stage.current(self.meeting_id),
             "floor": await self._floor.queue(self.meeting_id),
+            "recording": await self._recording(),
             "ice_servers": self._ice(principal.id),
         }
+
+    async def _recording(self) -> dict[str, Any] | None:
+        live = await self._recordings.live(self.meeting_id) if self._recordings is not None else None
+        return live.to_dict() if live is not None else None
 
     async def leave(self, member: Member, reason: str) -> None:
         """Take a member out of the meeting or its lobby; everyone else hears it (idempotent)."""
@@ -410,6 +420,8 @@ class MeetingRoom:
             await self.media_host.left(data["participant_id"])
         if event in MAIN_VENUE_EVENTS and self.media_host is not None:
             await self.media_host.follow_main()
+        if event in RECORDING_EVENTS and self.media_host is not None:
+            self.media_host.on_sfu_event_later(self.media_host.follow_recording)
         if event == "meeting.ended":
             for member in list(self.members.values()):
                 await self._leave(member, "ended")
@@ -443,7 +455,7 @@ class MeetingRoom:
     def host(self, sfu_room: SfuRoom) -> None:
         """This node's SFU opened the meeting's media room: the room holds it until it closes."""
         self.media_host = HostedMedia(self.meeting_id, sfu_room, self._service, self._stage, self._bus,
-                                      self._media_closed)
+                                      self._recordings, self._media_closed)
 
     def on_sfu_event(self, event: SfuEvent) -> None:
         """An event of this meeting's SFU room (synchronous)."""

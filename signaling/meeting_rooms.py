@@ -16,6 +16,7 @@ from hub.calls.ice import ice_servers
 from hub.errors import Conflict, HubError
 from hub.meetings.conference import Conference
 from hub.meetings.service import MeetingService, presence_group
+from hub.recordings.service import RecordingService
 from hub.settings import Settings
 from signaling.media_router import MediaRouter
 from signaling.meeting_room import MeetingRoom, RoomStopped, not_joined
@@ -33,8 +34,9 @@ class MeetingRooms:
     """This node's live meetings, one MeetingRoom per meeting id."""
 
     def __init__(self, settings: Settings, service: MeetingService, conference: Conference, bus: Bus, sfu: Sfu,
-                 media: MediaRouter) -> None:
+                 media: MediaRouter, recordings: RecordingService | None = None) -> None:
         self.settings = settings
+        self.recordings = recordings
         self.service = service
         self.conference = conference
         self.floor = conference.floor
@@ -58,7 +60,7 @@ class MeetingRooms:
 
     def _open(self, meeting_id: str) -> MeetingRoom:
         room = MeetingRoom(meeting_id, self.settings.meetings, self.service, self.conference, self.bus, self.media,
-                           self._ice, self._closed)
+                           self._ice, self._closed, recordings=self.recordings)
         self.rooms[meeting_id] = room
         task = asyncio.ensure_future(room.start())
         # a failed start is re-raised to the joins waiting on room.started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +93,19 @@ def test_join_latency_with_publishing_light_joiners() -> None:
     assert "light venues" in out
     p95 = next(line for line in out.splitlines() if line.startswith("| same, p95"))
     assert 0 < float(p95.split("|")[2].split()[0]) < 30_000
+
+
+def test_sfu_forwarding_recorded_and_not() -> None:
+    out = run(
+        "bench.sfu_forwarding", "--passthrough", "--publishers", "1", "--subscribers", "1", "--modes", "sfu",
+        "record", "--runs", "1", "--seconds", "1", "--warmup", "0.5", "--width", "160", "--height", "120",
+        "--bitrate", "200000",
+    )
+    assert "| SFU, the meeting recorded (every track to its own WebM file) | 2 |" in out
+    assert "Recording adds" in out
+
+
+def test_compose_benchmark_times_the_archive_composer(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    out = run("bench.compose", "--minutes", "0.05", "--cameras", "2", "--write", str(doc))
+    assert "| 2 + 2 | 0.05 |" in out and "## Recording: composing the archive" in doc.read_text(encoding="utf-8")

@@ -78,8 +78,9 @@ async def doc_page(request: web.Request) -> web.StreamResponse:
         "strings": editor_strings(request.app[TRANSLATOR]),
     }
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
+    recordings = await request.app[keys.RECORDINGS].listed(doc.meeting_id) if doc.meeting_id else []
     return await render(request, "doc_page.html", {"doc": doc, "role": role.value, "data": data,
-                                                   "owner": units.get(doc.owner_unit_id)})
+                                                   "owner": units.get(doc.owner_unit_id), "recordings": recordings})
 
 
 async def version_page(request: web.Request) -> web.StreamResponse:

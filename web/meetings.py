@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 # Strings the meeting page's script shows (passed as JSON, translated on the server).
 SCRIPT_STRINGS = (
+    "Record", "Stop recording", "Meeting", "This meeting is being recorded.", "The recording has stopped.",
+    "The recording stopped: the recordings disk is full.", "The recording stopped: it could not be written.",
+    "The recording stopped: the media server was restarted.",
     "Join", "Joining…", "Leave", "Mute", "Unmute", "Camera off", "Camera on", "Share screen", "Stop sharing",
     "Raise hand", "Lower hand", "Send", "You", "Chair", "Secretary", "Organizer", "Muted", "Camera is off",
     "Remove", "Admit", "Turn away", "Lock", "Unlock", "End meeting", "End the meeting for everybody?",
@@ -73,7 +76,7 @@ async def _list_context(request: web.Request, upcoming: list[Any], past: list[An
     defaults = {
         "title": "", "description": "", "chair": principal.id, "secretary": "",
         "date": start.strftime("%Y-%m-%d"), "start": start.strftime("%H:%M"), "duration": "60",
-        "units": [], "people": [], "lobby": True, "main_unit": "",
+        "units": [], "people": [], "lobby": True, "main_unit": "", "record": False,
     }
     return {
         **await _form_choices(request),
@@ -95,6 +98,7 @@ def _form_values(form: Any) -> dict[str, Any]:
         "duration": str(form.get("duration", "60")),
         "units": [str(v) for v in form.getall("units", [])], "people": [str(v) for v in form.getall("people", [])],
         "lobby": form.get("lobby") == "on", "main_unit": str(form.get("main_unit", "")),
+        "record": form.get("record") == "on",
     }
 
 
@@ -107,7 +111,7 @@ def _form_of(meeting: Meeting, tz: tzinfo) -> dict[str, Any]:
         "start": starts.strftime("%H:%M"),
         "duration": str(max(5, round((meeting.ends_at - meeting.starts_at).total_seconds() / 60))),
         "units": list(meeting.invited_units), "people": list(meeting.invited_people), "lobby": meeting.lobby,
-        "main_unit": meeting.main_unit or "",
+        "main_unit": meeting.main_unit or "", "record": meeting.record,
     }
 
 
@@ -135,7 +139,7 @@ async def create_from_form(request: web.Request) -> web.StreamResponse:
                 title=values["title"], description=values["description"], chair_id=values["chair"],
                 secretary_id=values["secretary"] or None, starts_at=starts, ends_at=ends,
                 invited_units=tuple(values["units"]), invited_people=tuple(values["people"]), lobby=values["lobby"],
-                main_unit=values["main_unit"] or None,
+                main_unit=values["main_unit"] or None, record=values["record"],
             ),
         )
     except HubError as refusal:
@@ -171,6 +175,7 @@ async def edit_from_form(request: web.Request) -> web.StreamResponse:
             title=values["title"], description=values["description"], chair_id=values["chair"],
             secretary_id=values["secretary"], starts_at=starts, ends_at=ends, invited_units=tuple(values["units"]),
             invited_people=tuple(values["people"]), lobby=values["lobby"], main_unit=values["main_unit"],
+            record=values["record"],
         ))
 
     return await _manage(request, "change", change, form=values, done="?done=saved")
@@ -245,8 +250,10 @@ async def _record_page(request: web.Request, principal: Principal, meeting: Meet
         "main_unit_name": units.get(meeting.main_unit or "", meeting.main_unit or ""),
         "can_read_attendance": policy.can_read_attendance(principal, meeting) and meeting.started_at is not None,
         "decisions": [{"decision": d, "item": i, "lead": units.get(i.lead_unit_id, i.lead_unit_id),
+                       "moment": await request.app[keys.RECORDINGS].moment(meeting.id, d.recorded_at),
                        "responsible": people[i.responsible_id].name if i.responsible_id in people
                        else i.responsible_id} for d, i in decided],
+        "recordings": await request.app[keys.RECORDINGS].listed(meeting.id),
         "can_close": (meeting.status == MeetingStatus.ENDED and not meeting.closed_for_edits
                       and principal.id in (meeting.chair_id, meeting.secretary_id)),
         "error": error,

@@ -161,6 +161,12 @@ def _sign_in_page(request: web.Request) -> str:
     return "/login" if request.app[keys.SETTINGS].server.demo else "/signin"
 
 
+def media_clock(seconds: float) -> str:
+    """A moment of a recording as a player shows it: 00:12:34."""
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
 async def page_principal(request: web.Request) -> Principal:
     """The signed-in person of a page; visitors are sent to sign in."""
     try:
@@ -298,6 +304,7 @@ def setup_web(app: web.Application) -> None:
     env.globals["static"] = lambda path: f"/static/{path}"
     env.filters["role_label"] = lambda role: translator.gettext(f"role.{role}")
     env.filters["filesize"] = filesize
+    env.filters["clock"] = media_clock
     env.filters["longdate"] = lambda day: translator.gettext("date.long").format(
         year=day.year, month=day.month, day=day.day, month_name=day.strftime("%B"))
     # One clock: every time on every page in the city's time zone; the browser code reads it from <html>.

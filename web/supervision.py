@@ -128,6 +128,7 @@ async def item_page(request: web.Request, *, error: HubError | None = None, done
         "max_mb": max(1, settings.attachment_max_bytes // 1048576),
         "is_lead_member": policy.is_unit_member(principal, item.lead_unit_id),
         "last_submit": next((f for f in reversed(timeline) if f.kind == Action.SUBMIT.value), None),
+        "moment": await request.app[keys.RECORDINGS].moment(decision.meeting_id, decision.recorded_at),
     }, status=error.status if error else 200)
 
 

@@ -6,7 +6,7 @@ and changed in one place; services call them and raise Forbidden when they say n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from hub.auth.principal import Principal
 from hub.directory.model import OrgKind, OrgUnit, Person, Role
@@ -84,6 +84,24 @@ def can_record_decisions(principal: Principal, meeting: Meeting) -> bool:
     return not meeting.closed_for_edits and meeting.status != MeetingStatus.CANCELLED and (
         principal.id in (meeting.chair_id, meeting.secretary_id) or can_administer(principal)
     )
+
+
+def can_watch_recording(principal: Principal, meeting: Meeting, *, leader_units: Collection[str], attended: bool,
+                        has_items: bool) -> bool:
+    """A meeting's recordings: whoever took part in it, the chair's and the secretary's units, the supervisors of
+    the items that came from it, admins."""
+    if can_administer(principal):
+        return True
+    if not _is_person(principal):
+        return False
+    return (attended or principal.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+            or principal.person.org_unit_id in leader_units or (has_items and can_supervise(principal)))
+
+
+def can_download_recording(principal: Principal, meeting: Meeting) -> bool:
+    """A copy of the archive file: the meeting's chair, secretary and organizer, admins (others watch it here)."""
+    return (_is_person(principal) and principal.id in (meeting.chair_id, meeting.secretary_id, meeting.organizer_id)
+            or can_administer(principal))
 
 
 # --- Supervision -------------------------------------------------------------------------------------------------

@@ -102,6 +102,11 @@ class MeetingAttendance:
         async with self.db.begin() as conn:
             await store.end_stay(conn, meeting_id, participant_id, self.clock.now(), reason)
 
+    async def attended(self, meeting_id: str, person_id: str) -> bool:
+        """Whether the person took part in the meeting (from any tab or venue)."""
+        async with self.db.connect() as conn:
+            return any(stay.person_id == person_id for stay in await store.stays(conn, meeting_id))
+
     async def report(self, principal: Principal, meeting_id: str) -> dict[str, Any]:
         """Who attended and who did not; for the chair, the secretary, the organizer, supervisors and admins."""
         meeting = await self.meetings.get(principal, meeting_id)

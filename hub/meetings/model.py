@@ -47,6 +47,8 @@ class Meeting:
     locked: bool = False
     # the main venue (主会场) of a conference: an org unit whose venue everybody always sees and hears
     main_unit: str | None = None
+    # recorded from the moment its media starts (the chair may also start and stop a recording at any time)
+    record: bool = False
     status: MeetingStatus = MeetingStatus.SCHEDULED
     # After the meeting ended, the chair or secretary closes it: no more decisions or minutes edits.
     closed_for_edits: bool = False
@@ -85,6 +87,7 @@ class Meeting:
             "invited_units": list(self.invited_units),
             "invited_people": list(self.invited_people),
             "main_unit": self.main_unit,
+            "record": self.record,
             "lobby": self.lobby,
             "locked": self.locked,
             "status": self.status.value,
@@ -151,3 +154,4 @@ class MeetingChanges:
     lobby: bool | None = None
     locked: bool | None = None
     main_unit: str | None = None  # "" clears it
+    record: bool | None = None

@@ -37,6 +37,7 @@ class CreateMeeting(BaseModel):
     lobby: bool = True
     locked: bool = False
     main_unit: str | None = Field(None, max_length=64, description="the main venue (主会场): an org unit id, invited")
+    record: bool = Field(False, description="record the meeting from its start")
 
 
 class UpdateMeeting(BaseModel):
@@ -53,6 +54,7 @@ class UpdateMeeting(BaseModel):
     lobby: bool | None = None
     locked: bool | None = None
     main_unit: str | None = Field(None, max_length=64, description="the main venue's org unit; \"\" or null: none")
+    record: bool | None = None
 
 
 class Spotlight(BaseModel):
@@ -93,7 +95,7 @@ async def create_meeting(request: web.Request) -> web.Response:
             title=body.title, description=body.description, chair_id=body.chair, secretary_id=body.secretary,
             starts_at=body.starts_at, ends_at=body.ends_at, invited_units=tuple(body.invited_units),
             invited_people=tuple(body.invited_people), lobby=body.lobby, locked=body.locked,
-            main_unit=body.main_unit,
+            main_unit=body.main_unit, record=body.record,
         ),
     )
     return json_response(await meeting_json(request, meeting), status=201)
@@ -131,7 +133,7 @@ async def update_meeting(request: web.Request) -> web.Response:
         starts_at=body.starts_at, ends_at=body.ends_at,
         invited_units=tuple(body.invited_units) if body.invited_units is not None else None,
         invited_people=tuple(body.invited_people) if body.invited_people is not None else None,
-        lobby=body.lobby, locked=body.locked,
+        lobby=body.lobby, locked=body.locked, record=body.record,
     )
     meeting = await request.app[keys.MEETINGS].update(principal, request.match_info["meeting_id"], changes)
     return json_response(await meeting_json(request, meeting))

@@ -60,6 +60,7 @@ class NewMeeting:
     lobby: bool = True
     locked: bool = False
     main_unit: str | None = None
+    record: bool = False
 
 
 class MeetingService:
@@ -103,6 +104,7 @@ class MeetingService:
             lobby=new.lobby,
             locked=new.locked,
             main_unit=new.main_unit or None,
+            record=new.record,
             created_at=self.clock.now(),
         )
         meeting = _main_unit_invited(meeting)

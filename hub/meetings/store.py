@@ -29,6 +29,7 @@ meetings = sa.Table(
     sa.Column("closed_for_edits", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("minutes_doc_id", sa.String(64), nullable=True),
     sa.Column("main_unit", sa.String(64), nullable=True),
+    sa.Column("record", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("started_at", UtcDateTime, nullable=True),
     sa.Column("ended_at", UtcDateTime, nullable=True),
@@ -110,6 +111,7 @@ def _meeting(row: Any, units: list[str], people: list[str]) -> Meeting:
         closed_for_edits=row.closed_for_edits,
         minutes_doc_id=row.minutes_doc_id,
         main_unit=row.main_unit,
+        record=row.record,
         created_at=row.created_at,
         started_at=row.started_at,
         ended_at=row.ended_at,
@@ -150,6 +152,7 @@ def _columns(meeting: Meeting) -> dict[str, Any]:
         "closed_for_edits": meeting.closed_for_edits,
         "minutes_doc_id": meeting.minutes_doc_id,
         "main_unit": meeting.main_unit,
+        "record": meeting.record,
         "started_at": meeting.started_at,
         "ended_at": meeting.ended_at,
     }

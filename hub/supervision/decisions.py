@@ -200,3 +200,8 @@ class DecisionService:
             raise Forbidden("meeting_forbidden", "not a member of this meeting")
         async with self.items.db.connect() as conn:
             return await store.decisions_of_meeting(conn, meeting_id, self.items.today())
+
+    async def any_of_meeting(self, meeting_id: str) -> bool:
+        """Whether any decision (and so a supervision item) came from the meeting."""
+        async with self.items.db.connect() as conn:
+            return await store.meeting_has_decisions(conn, meeting_id)

@@ -170,6 +170,8 @@ async def get_item(request: web.Request) -> web.Response:
     return json_response({
         "item": item.to_dict(), "decision": decision.to_dict(), "timeline": [f.to_dict() for f in timeline],
         "allowed_actions": service.allowed_actions(principal, item),
+        # the moment the decision was taken, in the meeting's recording (None: not recorded then)
+        "recording": await request.app[keys.RECORDINGS].moment(decision.meeting_id, decision.recorded_at),
     })
 
 

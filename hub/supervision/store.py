@@ -129,6 +129,11 @@ async def decisions_of_meeting(
     return [(decision_of(row, row.item_id_), by_id[row.item_id_]) for row in rows]
 
 
+async def meeting_has_decisions(conn: AsyncConnection, meeting_id: str) -> bool:
+    query = sa.select(decisions.c.id).where(decisions.c.meeting_id == meeting_id).limit(1)
+    return (await conn.execute(query)).first() is not None
+
+
 async def get_items(conn: AsyncConnection, ids: Sequence[str], today: date | None = None) -> list[Item]:
     if not ids:
         return []

@@ -42,6 +42,8 @@ KEYFRAME_JOIN_INTERVAL = 0.05
 KEYFRAME_RETRY = 1.0
 
 LevelSink = Callable[[str, int], None]
+# Sees every publisher packet as it arrives, before any rewriting (a recording).
+RtpTap = Callable[[RtpPacket, RTCRtpCodecParameters], None]
 # Called with (forwarder, paused): a video nobody receives should not be sent at all (True), or again (False).
 IdleSink = Callable[["TrackForwarder", bool], None]
 # A video nobody receives is paused at its publisher after this long (a slot switched away and back is not).
@@ -343,6 +345,7 @@ class TrackForwarder:
         self._idle_sink = idle_sink if info.kind == "video" else None
         self.paused = False  # the publisher was told to stop sending this video
         self.temporal_layers = 0  # VP8 temporal layers the publisher was seen to send (0: none named)
+        self.tap: RtpTap | None = None
         self._pause_timer: asyncio.TimerHandle | None = None
         receiver.set_sink(self)
         self._idle_changed()
@@ -358,6 +361,8 @@ class TrackForwarder:
         if self._request_pending:
             self._request_pending = False
             self.request_keyframe(0.0)
+        if self.tap is not None:
+            self.tap(packet, codec)
         if not self.legs:
             return
         # the fallback serializer rewrites the packet in place: keep the originals aside

@@ -9,6 +9,7 @@ import { ReceiveSlots, isSlot } from './lib/meeting-slots.js'
 import { PAGE_SIZES, galleryOrder, pageOf } from './lib/meeting-gallery.js'
 import { takeHandoff } from './lib/call-handoff.js'
 import { PagePhone } from './lib/page-phone.js'
+import { MeetingRecording } from './lib/meeting-recording.js'
 import { watchNotices } from './lib/notices.js'
 import { enhancePickers } from './lib/picker.js'
 
@@ -85,7 +86,7 @@ async function connectSignaling () {
     'lobby.admitted', 'lobby.denied', 'track.published', 'track.unpublished', 'speaker.active', 'chat.message',
     'meeting.updated', 'meeting.ended', 'sdp.offer', 'media.slots', 'media.pause', 'moderator.muted', 'meeting.removed',
     'meeting.left', 'decision.recorded', 'stage.changed', 'moderator.unmuted', 'floor.requested', 'floor.cancelled',
-    'floor.granted', 'floor.declined', 'stage.main']) {
+    'floor.granted', 'floor.declined', 'stage.main', 'recording.started', 'recording.stopped']) {
     signaling.on(name, (detail) => onEvent(name, detail))
   }
   // Every event, including those other domains publish on the meeting's bus channel, reaches the
@@ -162,6 +163,7 @@ async function enter (result) {
   await controls.sendState()
   showStage()
   showFloor()
+  recording.entered(result.recording, state.moderator)
   controls.update()
   lastView = ''
   renderGallery()
@@ -457,6 +459,10 @@ function onEvent (name, detail) {
     case 'meeting.left':
       if (detail.reason !== 'replaced' && state.wantIn) rejoin(detail.reason)
       break
+    case 'recording.started':
+    case 'recording.stopped':
+      recording.onEvent(name, detail)
+      break
   }
 }
 
@@ -499,6 +505,9 @@ function refreshPanels () {
 }
 
 const controls = new MeetingControls({ root, t, state, view, meetingId, onLeft: leftWith })
+const recording = new MeetingRecording({
+  root, t, meetingId, view, toast, chat: (message) => view.addChat(message, false)
+})
 
 view.onAction = (action, p) => {
   const who = { participant_id: p.participant_id }
