@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from hub.clock import Clock
     from hub.directory.service import DirectoryService
     from hub.docs.service import DocumentService
+    from hub.docs.signoffs import DocSignoffs
     from hub.docs.sync_rooms import DocRooms
     from hub.docs.versions import DocumentVersions
     from hub.meetings.conference import Conference
@@ -47,6 +48,7 @@ ACCESS_CHANGES: web.AppKey[AccessChanges] = web.AppKey("access_changes")
 SIGNALING: web.AppKey[SignalingHub] = web.AppKey("signaling")
 DOCS: web.AppKey[DocumentService] = web.AppKey("docs")
 DOC_VERSIONS: web.AppKey[DocumentVersions] = web.AppKey("doc_versions")
+DOC_SIGNOFFS: web.AppKey[DocSignoffs] = web.AppKey("doc_signoffs")
 # The open shared documents of this node (y-websocket rooms).
 DOC_ROOMS: web.AppKey[DocRooms] = web.AppKey("doc_rooms")
 MEETINGS: web.AppKey[MeetingService] = web.AppKey("meetings")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiohttp import web
 
 from hub import keys
+from hub.auth import policy
 from hub.docs.model import DocRole
 from hub.docs.service import colour_of
 from hub.errors import BadRequest
 from web.i18n import Translator
 from web.pages import NAV, TEMPLATES, TRANSLATOR, NavItem, page_principal, render
+
+# The signing pad's words (web/static/src/signpad.js).
+PAD_STRINGS = ("Draw your signature first.", "Signing…", "Signed.", "Could not sign: %(reason)s")
 
 
 def editor_strings(translator: Translator) -> dict[str, Any]:
@@ -79,8 +84,10 @@ async def doc_page(request: web.Request) -> web.StreamResponse:
     }
     units = {u.id: u for u in await request.app[keys.DIRECTORY].units()}
     recordings = await request.app[keys.RECORDINGS].listed(doc.meeting_id) if doc.meeting_id else []
-    return await render(request, "doc_page.html", {"doc": doc, "role": role.value, "data": data,
-                                                   "owner": units.get(doc.owner_unit_id), "recordings": recordings})
+    return await render(request, "doc_page.html", {
+        "doc": doc, "role": role.value, "data": data, "owner": units.get(doc.owner_unit_id),
+        "recordings": recordings, "signoffs": await request.app[keys.DOC_SIGNOFFS].compared(doc.id),
+    })
 
 
 async def version_page(request: web.Request) -> web.StreamResponse:
@@ -89,9 +96,15 @@ async def version_page(request: web.Request) -> web.StreamResponse:
         principal, request.match_info["doc_id"], request.match_info["version_id"])
     _, role = await request.app[keys.DOCS].open(principal, doc.id)
     creator = await request.app[keys.DIRECTORY].find_person(version.created_by) if version.created_by else None
-    return await render(request, "doc_version.html", {"doc": doc, "version": version, "content": fragment,
-                                                      "can_manage": role is DocRole.EDITOR,
-                                                      "creator": creator.name if creator else "-"})
+    signoffs = [s for s in await request.app[keys.DOC_SIGNOFFS].compared(doc.id) if s.version_id == version.id]
+    return await render(request, "doc_version.html", {
+        "doc": doc, "version": version, "content": fragment, "can_manage": role is DocRole.EDITOR,
+        "creator": creator.name if creator else "-", "signoffs": signoffs,
+        "can_sign": policy.can_sign_off(principal),
+        "pad_data": json.dumps({"docId": doc.id, "versionId": version.id,
+                                "strings": request.app[TRANSLATOR].strings(*PAD_STRINGS)},
+                               ensure_ascii=False).replace("</", "<\\/"),
+    })
 
 
 async def version_restore(request: web.Request) -> web.StreamResponse:

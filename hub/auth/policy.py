@@ -104,6 +104,11 @@ def can_download_recording(principal: Principal, meeting: Meeting) -> bool:
             or can_administer(principal))
 
 
+def can_sign_off(principal: Principal) -> bool:
+    """Handwritten sign-off (手写签批) of papers one may read is for the leaders: the directory's chair role."""
+    return _is_person(principal) and principal.has(Role.CHAIR)
+
+
 # --- Supervision -------------------------------------------------------------------------------------------------
 # Lead-unit members accept, report, submit and ask for more time; supervisors review: return, close, grant or deny
 # extensions, cancel. Actions are plain strings here so this module does not depend on the supervision package.

@@ -7,6 +7,7 @@ fonts by name (it substitutes where a computer lacks them); the PDF embeds free 
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 from dataclasses import dataclass, replace
@@ -34,17 +35,38 @@ _SECTION_MARKS = ("一", "二", "三", "四", "五", "六", "七", "八", "九",
 
 
 @dataclass(frozen=True)
+class Signature:
+    """A leader's handwritten sign-off of the paper's text: the signature as drawn, the name, the day."""
+
+    name: str
+    unit: str
+    day: date
+    png: bytes
+
+    @property
+    def line(self) -> str:
+        return f"{self.name}　{_official_date(self.day)}"
+
+
+def _official_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@dataclass(frozen=True)
 class Paper:
-    """What the paper says besides its content: its title, who issues it and when."""
+    """What the paper says besides its content: its title, who issues it and when, who signed it off (or that
+    the text differs from what was signed)."""
 
     title: str
     issuer: str
     day: date
+    signatures: tuple[Signature, ...] = ()
+    notice: str = ""
 
     @property
     def date_text(self) -> str:
         """2026年12月5日: the date as official papers write it (Arabic numerals, no leading zeros)."""
-        return f"{self.day.year}年{self.day.month}月{self.day.day}日"
+        return _official_date(self.day)
 
 
 def _numeral(n: int) -> str:
@@ -207,6 +229,24 @@ class _PaperWriter(DocxWriter):
             super().block(node, cell, list_kind, depth)
 
 
+def _signoff_docx(out: Any, paper: Paper) -> None:
+    """The sign-off block: each leader's signature as drawn, then the name and the day (签批)."""
+    for signature in paper.signatures:
+        block = out.add_paragraph()
+        block.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        block.paragraph_format.first_line_indent = Pt(0)
+        block.add_run("签批：")
+        block.add_run().add_picture(io.BytesIO(signature.png), width=Mm(45))
+        line = out.add_paragraph(signature.line)
+        line.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        line.paragraph_format.first_line_indent = Pt(0)
+        line.paragraph_format.right_indent = Pt(BODY_PT * 4)
+    if paper.notice:
+        note = out.add_paragraph(paper.notice)
+        note.paragraph_format.first_line_indent = Pt(0)
+        note.runs[0].bold = True
+
+
 def official_docx(root: Node, paper: Paper) -> bytes:
     """The paper as a Word file in the official layout."""
     out = docx.Document()
@@ -223,6 +263,7 @@ def official_docx(root: Node, paper: Paper) -> bytes:
         signed.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         signed.paragraph_format.first_line_indent = Pt(0)
         signed.paragraph_format.right_indent = Pt(BODY_PT * 4)
+    _signoff_docx(out, paper)
     buffer = io.BytesIO()
     out.save(buffer)
     return buffer.getvalue()
@@ -255,6 +296,10 @@ td, th {{ border: 1px solid #000; padding: 0 .3em; text-indent: 0; }}
 pre {{ white-space: pre-wrap; font-size: 12pt; line-height: 1.4; }}
 .issuer {{ text-align: right; text-indent: 0; margin-top: {LINE_PITCH_PT:.2f}pt; padding-right: 4em; }}
 .issuer.date {{ margin-top: 0; }}
+.signoff {{ text-align: right; text-indent: 0; margin-top: {LINE_PITCH_PT:.2f}pt; break-inside: avoid; }}
+.signoff img {{ width: 45mm; vertical-align: middle; }}
+.signoff p {{ text-align: right; text-indent: 0; padding-right: 4em; }}
+.signoff-notice {{ text-indent: 0; font-weight: 700; margin-top: {LINE_PITCH_PT:.2f}pt; }}
 """
 
 
@@ -270,5 +315,16 @@ def official_html(root: Node, paper: Paper) -> str:
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'
         f"<style>{PAPER_CSS}</style></head><body><h1 class=\"paper-title\">{title}</h1>\n{content}\n"
         f'<p class="issuer">{html.escape(paper.issuer)}</p><p class="issuer date">{html.escape(paper.date_text)}'
-        "</p></body></html>"
+        f"</p>{_signoff_html(paper)}</body></html>"
     )
+
+
+def _signoff_html(paper: Paper) -> str:
+    blocks = [
+        f'<div class="signoff"><span>签批：</span><img alt="{html.escape(s.name)}" '
+        f'src="data:image/png;base64,{base64.b64encode(s.png).decode()}"><p>{html.escape(s.line)}</p></div>'
+        for s in paper.signatures
+    ]
+    if paper.notice:
+        blocks.append(f'<p class="signoff-notice">{html.escape(paper.notice)}</p>')
+    return "".join(blocks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
@@ -13,6 +13,7 @@ from hub.auth.http import principal_of
 from hub.docs.export import FORMATS
 from hub.docs.model import DocRole, Document, Grant, SubjectKind, Version
 from hub.docs.service import colour_of
+from hub.docs.signoffs import MAX_STROKES
 
 routes = ApiRoutes("documents")
 
@@ -167,3 +168,59 @@ async def export_doc(request: web.Request) -> web.Response:
         # An exported HTML file opened from here must not run anything, whatever it contains.
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     })
+
+
+# --- handwritten sign-off ---------------------------------------------------------------------------------------
+class StrokePoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    x: float = Field(ge=0, le=1, allow_inf_nan=False, description="across the pad, 0 (left) to 1 (right)")
+    y: float = Field(ge=0, le=1, allow_inf_nan=False, description="down the pad, 0 (top) to 1 (bottom)")
+    t: float = Field(ge=0, le=3_600_000, allow_inf_nan=False, description="milliseconds since the stroke began")
+    p: float = Field(0.5, ge=0, le=1, allow_inf_nan=False, description="pen pressure (0.5: a device without)")
+
+
+class SignOffRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version_id: str = Field(min_length=1, max_length=64)
+    strokes: list[list[StrokePoint]] = Field(max_length=MAX_STROKES,
+                                             description="the pen's strokes, each its points in order")
+
+
+@routes.post("/api/v1/docs/{doc_id}/signoffs", body=SignOffRequest, status=201,
+             summary="Sign a version by hand (leaders: the chair role): strokes kept, image rendered, the "
+                     "version's content hash in the audit chain")
+async def sign_off(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    body = await read_body(request, SignOffRequest)
+    strokes = [[(p.x, p.y, p.t, p.p) for p in stroke] for stroke in body.strokes]
+    signoff = await request.app[keys.DOC_SIGNOFFS].sign(principal, request.match_info["doc_id"], body.version_id,
+                                                        strokes)
+    return json_response(signoff.to_dict(), status=201)
+
+
+@routes.get("/api/v1/docs/{doc_id}/signoffs",
+            summary="A document's sign-offs; `current`: whether its text now is still the signed version's")
+async def list_signoffs(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    found = await request.app[keys.DOC_SIGNOFFS].of_doc(principal, request.match_info["doc_id"])
+    return json_response({"signoffs": [s.to_dict() for s in found]})
+
+
+@routes.get("/api/v1/docs/{doc_id}/signoffs/{signoff_id}", summary="One sign-off with its strokes as drawn")
+async def get_signoff(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    signoff, strokes, _ = await request.app[keys.DOC_SIGNOFFS].strokes(
+        principal, request.match_info["doc_id"], request.match_info["signoff_id"])
+    points = [[{"x": x, "y": y, "t": t, "p": p} for x, y, t, p in stroke] for stroke in strokes]
+    return json_response({**signoff.to_dict(), "strokes": points})
+
+
+@routes.get("/api/v1/docs/{doc_id}/signoffs/{signoff_id}/image", content_type="image/png",
+            summary="A sign-off's signature as a PNG (rendered by the hub from the strokes)")
+async def signoff_image(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    _, _, image = await request.app[keys.DOC_SIGNOFFS].strokes(
+        principal, request.match_info["doc_id"], request.match_info["signoff_id"])
+    return web.Response(body=image, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -45,6 +45,25 @@ doc_versions = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
+# Handwritten sign-offs (手写签批) of document versions: the strokes as drawn, the image rendered from them, who
+# signed, how they had signed in, and the SHA-256 of exactly what was signed (the version's content).
+doc_signoffs = sa.Table(
+    "doc_signoffs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("doc_id", sa.String(64), sa.ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("version_id", sa.String(64), sa.ForeignKey("doc_versions.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("signer_id", sa.String(64), nullable=False),
+    sa.Column("signer_name", sa.String(100), nullable=False),
+    sa.Column("signer_unit", sa.String(200), nullable=False),
+    sa.Column("signed_at", UtcDateTime, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False),
+    sa.Column("strokes", sa.JSON, nullable=False),
+    sa.Column("image", sa.LargeBinary, nullable=False),
+    sa.Index("ix_doc_signoffs_doc", "doc_id", "signed_at"),
+)
+
 doc_updates = sa.Table(
     "doc_updates",
     metadata,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from urllib.parse import quote
 
@@ -15,8 +15,9 @@ from hub.docs import catalog
 from hub.docs.content import Node, doc_from_state, read_tree, replace_content
 from hub.docs.export import FORMATS, to_docx, to_html, to_html_fragment, to_markdown
 from hub.docs.model import DocKind, Document, Version
-from hub.docs.official import Paper, official_docx, official_html
+from hub.docs.official import Paper, Signature, official_docx, official_html
 from hub.docs.service import DocumentService
+from hub.docs.signoffs import DocSignoffs
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.pdf import render_pdf
 
@@ -39,10 +40,12 @@ class Export:
 class DocumentVersions:
     """Versions and exports, on top of the DocumentService's access rules."""
 
-    def __init__(self, documents: DocumentService, max_versions: int = 200, tz: tzinfo = UTC) -> None:
+    def __init__(self, documents: DocumentService, max_versions: int = 200, tz: tzinfo = UTC,
+                 signoffs: DocSignoffs | None = None) -> None:
         self.documents = documents
         self.max_versions = max_versions
         self.tz = tz  # the city's: the date a paper carries
+        self.signoffs = signoffs
 
     async def _paper(self, doc: Document, version: Version | None, title: str) -> Paper:
         """Who issues the paper (the owning unit: a meeting's organizer's) and its date: the meeting's day for
@@ -52,6 +55,24 @@ class DocumentVersions:
         if doc.meeting_id is not None:
             when = await self.documents.meetings.starts_at(doc.meeting_id) or when
         return Paper(title=title, issuer=owner.name if owner else "", day=when.astimezone(self.tz).date())
+
+    async def _signed(self, paper: Paper, doc: Document, root: Node) -> Paper:
+        """The paper with the sign-offs of exactly this text (signature, name, date), or, when the text has changed
+        since the last one was signed, a notice saying which version was signed."""
+        if self.signoffs is None:
+            return paper
+        found = await self.signoffs.compared(doc.id, root)
+        valid = [s for s in found if s.current]
+        images = await self.signoffs.images(doc.id, [s.id for s in valid])
+        signatures = tuple(Signature(name=s.signer_name, unit=s.signer_unit, png=images[s.id],
+                                     day=s.signed_at.astimezone(self.tz).date()) for s in valid if s.id in images)
+        notice = ""
+        if found and not valid:
+            last = found[-1]
+            day = last.signed_at.astimezone(self.tz).date()
+            notice = (f"此稿与签批稿不一致：{last.signer_name}于{day.year}年{day.month}月{day.day}日签批的是"
+                      f"“{last.version_name}”版本。")
+        return replace(paper, signatures=signatures, notice=notice)
 
     async def save(self, principal: Principal, doc_id: str, name: str) -> Version:
         """Store the document as it is now under a name ("as approved at the meeting")."""
@@ -125,9 +146,10 @@ class DocumentVersions:
         elif fmt == "html":
             body = to_html(root, title, lang).encode()
         elif fmt == "pdf":
-            body = await render_pdf(official_html(root, await self._paper(doc, version, title)), title=title)
+            paper = await self._signed(await self._paper(doc, version, title), doc, root)
+            body = await render_pdf(official_html(root, paper), title=title)
         elif doc.kind == DocKind.MINUTES:
-            body = official_docx(root, await self._paper(doc, version, title))
+            body = official_docx(root, await self._signed(await self._paper(doc, version, title), doc, root))
         else:
             body = to_docx(root, title)
         content_type, ext = FORMATS[fmt]

@@ -12,6 +12,7 @@ from hub.auth.changes import AccessChange
 from hub.auth.http import principal_of
 from hub.docs.meetings_link import DecisionMinutes, MeetingAttendance, MeetingMinutes
 from hub.docs.service import DocumentService, PersonDocAccess
+from hub.docs.signoffs import DocSignoffs
 from hub.docs.store import SqlDocUpdateStore
 from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
@@ -62,7 +63,9 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
     service = DocumentService(app[keys.DB], rooms.store, rooms, app[keys.DIRECTORY], app[keys.CLOCK])
     app[keys.DOC_ROOMS] = rooms
     app[keys.DOCS] = service
-    app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions, app[keys.SETTINGS].tz)
+    app[keys.DOC_SIGNOFFS] = DocSignoffs(service)
+    app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions, app[keys.SETTINGS].tz,
+                                              app[keys.DOC_SIGNOFFS])
     directory = app[keys.DIRECTORY]
     if keys.MEETINGS in app:
         meetings = app[keys.MEETINGS]
