@@ -12,14 +12,16 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from markupsafe import Markup
+from pydantic import ValidationError
 
 from hub import keys
-from hub.api import read_query
+from hub.api import parse_json, read_query, validation_error
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.bounds import check_day
 from hub.directory.model import Role
 from hub.errors import BadRequest, HubError
+from hub.signatures import STROKES, Point, points
 from hub.supervision.appraisal import FIGURES, Period
 from hub.supervision.model import ACTIVE_STATUSES, Action, Item, ItemFilter, Status
 from hub.supervision.reports import bar_chart, trend_chart
@@ -129,6 +131,7 @@ async def item_page(request: web.Request, *, error: HubError | None = None, done
         "is_lead_member": policy.is_unit_member(principal, item.lead_unit_id),
         "last_submit": next((f for f in reversed(timeline) if f.kind == Action.SUBMIT.value), None),
         "moment": await request.app[keys.RECORDINGS].moment(decision.meeting_id, decision.recorded_at),
+        "signoffs": await service.signoffs(item.id),
     }, status=error.status if error else 200)
 
 
@@ -154,12 +157,23 @@ async def item_act(request: web.Request) -> web.StreamResponse:
                 raise BadRequest("invalid_due_date", "the date is not a date", field="due_date") from None
             if due is not None:
                 check_day(due, "due_date")
-            await service.act(principal, item_id, Action(action), text=str(form.get("text", "")), due_date=due)
+            await service.act(principal, item_id, Action(action), text=str(form.get("text", "")), due_date=due,
+                              strokes=_drawn(str(form.get("strokes", ""))))
     except HubError as exc:
         if exc.status in (401, 404):
             raise
         return await item_page(request, error=exc)
     raise web.HTTPSeeOther(f"/supervision/items/{item_id}?done={action}")
+
+
+def _drawn(raw: str) -> list[list[Point]] | None:
+    """The signing pad's strokes posted with a form (JSON), None when nothing was drawn; 400 when malformed."""
+    if not raw.strip():
+        return None
+    try:
+        return points(STROKES.validate_python(parse_json(raw)))
+    except ValidationError as exc:
+        raise validation_error(exc, "strokes") from None
 
 
 async def notification_read(request: web.Request) -> web.StreamResponse:

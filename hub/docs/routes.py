@@ -13,7 +13,7 @@ from hub.auth.http import principal_of
 from hub.docs.export import FORMATS
 from hub.docs.model import DocRole, Document, Grant, SubjectKind, Version
 from hub.docs.service import colour_of
-from hub.docs.signoffs import MAX_STROKES
+from hub.signatures import STROKES_FIELD, Strokes, as_json, points
 
 routes = ApiRoutes("documents")
 
@@ -171,21 +171,11 @@ async def export_doc(request: web.Request) -> web.Response:
 
 
 # --- handwritten sign-off ---------------------------------------------------------------------------------------
-class StrokePoint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    x: float = Field(ge=0, le=1, allow_inf_nan=False, description="across the pad, 0 (left) to 1 (right)")
-    y: float = Field(ge=0, le=1, allow_inf_nan=False, description="down the pad, 0 (top) to 1 (bottom)")
-    t: float = Field(ge=0, le=3_600_000, allow_inf_nan=False, description="milliseconds since the stroke began")
-    p: float = Field(0.5, ge=0, le=1, allow_inf_nan=False, description="pen pressure (0.5: a device without)")
-
-
 class SignOffRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version_id: str = Field(min_length=1, max_length=64)
-    strokes: list[list[StrokePoint]] = Field(max_length=MAX_STROKES,
-                                             description="the pen's strokes, each its points in order")
+    strokes: Strokes = STROKES_FIELD
 
 
 @routes.post("/api/v1/docs/{doc_id}/signoffs", body=SignOffRequest, status=201,
@@ -194,9 +184,8 @@ class SignOffRequest(BaseModel):
 async def sign_off(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, SignOffRequest)
-    strokes = [[(p.x, p.y, p.t, p.p) for p in stroke] for stroke in body.strokes]
     signoff = await request.app[keys.DOC_SIGNOFFS].sign(principal, request.match_info["doc_id"], body.version_id,
-                                                        strokes)
+                                                        points(body.strokes))
     return json_response(signoff.to_dict(), status=201)
 
 
@@ -213,8 +202,7 @@ async def get_signoff(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     signoff, strokes, _ = await request.app[keys.DOC_SIGNOFFS].strokes(
         principal, request.match_info["doc_id"], request.match_info["signoff_id"])
-    points = [[{"x": x, "y": y, "t": t, "p": p} for x, y, t, p in stroke] for stroke in strokes]
-    return json_response({**signoff.to_dict(), "strokes": points})
+    return json_response({**signoff.to_dict(), "strokes": as_json(strokes)})
 
 
 @routes.get("/api/v1/docs/{doc_id}/signoffs/{signoff_id}/image", content_type="image/png",

@@ -10,7 +10,6 @@ does, and every view compares: the current text is still the signed one, or it d
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import secrets
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from PIL import Image, ImageDraw
 
 from hub.auth import policy
 from hub.auth.principal import Principal
@@ -26,58 +24,16 @@ from hub.docs.content import Node, doc_from_state, read_tree
 from hub.docs.export import to_html_fragment
 from hub.docs.service import DocumentService
 from hub.docs.tables import doc_signoffs, doc_versions
-from hub.errors import BadRequest, NotFound
+from hub.errors import NotFound
+from hub.signatures import Point, checked, render
 from hub.supervision import audit
 
 log = logging.getLogger(__name__)
-
-# A signature is a few dozen strokes of a few hundred points; more is not a signature.
-MAX_STROKES = 200
-MAX_POINTS = 10_000
-# The rendered image: the pad's shape, the ink's width from the pen's pressure.
-IMAGE_SIZE = (600, 240)
-INK = (20, 24, 60, 255)
-# (x, y as fractions of the pad; t: milliseconds since the stroke began; p: pressure, 0..1)
-Point = tuple[float, float, float, float]
-
 
 def content_hash(root: Node) -> str:
     """The SHA-256 of a document's content as the hub renders it: the same text gives the same hash, whatever
     edits led to it."""
     return hashlib.sha256(to_html_fragment(root).encode("utf-8")).hexdigest()
-
-
-def render(strokes: list[list[Point]]) -> bytes:
-    """The strokes as a PNG with a transparent background: what the papers carry."""
-    width, height = IMAGE_SIZE
-    scale = 3  # drawn large, then scaled down: smooth edges without an anti-aliasing library
-    image = Image.new("RGBA", (width * scale, height * scale), (255, 255, 255, 0))
-    pen = ImageDraw.Draw(image)
-    for stroke in strokes:
-        points = [(x * width * scale, y * height * scale, p) for x, y, _, p in stroke]
-        if len(points) == 1:
-            x, y, p = points[0]
-            r = (1.5 + 3 * p) * scale
-            pen.ellipse((x - r, y - r, x + r, y + r), fill=INK)
-        for (x0, y0, p0), (x1, y1, p1) in zip(points, points[1:], strict=False):
-            line = round((2 + 5 * (p0 + p1) / 2) * scale)
-            pen.line((x0, y0, x1, y1), fill=INK, width=line, joint="curve")
-            r = line / 2
-            pen.ellipse((x1 - r, y1 - r, x1 + r, y1 + r), fill=INK)
-    out = io.BytesIO()
-    image.resize(IMAGE_SIZE, Image.Resampling.LANCZOS).save(out, format="PNG", optimize=True)
-    return out.getvalue()
-
-
-def checked(strokes: list[list[Point]]) -> list[list[Point]]:
-    """The strokes if they can be a signature; BadRequest naming what is wrong otherwise."""
-    drawn = [stroke for stroke in strokes if stroke]
-    if not drawn:
-        raise BadRequest("empty_signature", "nothing was drawn: sign on the pad first", field="strokes")
-    if len(drawn) > MAX_STROKES or sum(len(s) for s in drawn) > MAX_POINTS:
-        raise BadRequest("signature_too_large", f"a signature has at most {MAX_STROKES} strokes and "
-                                                f"{MAX_POINTS} points", field="strokes")
-    return drawn
 
 
 @dataclass(frozen=True)

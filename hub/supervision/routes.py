@@ -17,6 +17,7 @@ from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, Sheet, download
 from hub.notifications.routes import NOTIFICATION_ID, notification_id
 from hub.pdf import render_pdf
+from hub.signatures import MAX_STROKES, Strokes, points
 from hub.supervision.appraisal import PERIOD_PATTERN
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.handout import appraisal_html, handout_html
@@ -62,6 +63,8 @@ class ActionRequest(BaseModel):
     ]
     text: str = Field("", max_length=5000)
     due_date: Day | None = None
+    strokes: Strokes | None = Field(None, max_length=MAX_STROKES,
+                                    description="close: the supervisor's handwritten signature (as sign-offs take)")
 
 
 class ReportRequest(BaseModel):
@@ -170,6 +173,7 @@ async def get_item(request: web.Request) -> web.Response:
     return json_response({
         "item": item.to_dict(), "decision": decision.to_dict(), "timeline": [f.to_dict() for f in timeline],
         "allowed_actions": service.allowed_actions(principal, item),
+        "signoffs": [{**s, "signed_at": s["signed_at"].isoformat()} for s in await service.signoffs(item.id)],
         # the moment the decision was taken, in the meeting's recording (None: not recorded then)
         "recording": await request.app[keys.RECORDINGS].moment(decision.meeting_id, decision.recorded_at),
     })
@@ -186,9 +190,19 @@ async def item_action(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, ActionRequest)
     item = await request.app[keys.SUPERVISION].act(
-        principal, request.match_info["item_id"], Action(body.action), text=body.text, due_date=body.due_date
+        principal, request.match_info["item_id"], Action(body.action), text=body.text, due_date=body.due_date,
+        strokes=points(body.strokes) if body.strokes is not None else None,
     )
     return json_response({"item": item.to_dict()})
+
+
+@routes.get("/api/v1/supervision/items/{item_id}/signoffs/{signoff_id}/image", content_type="image/png",
+            summary="A handwritten signature on an item's closing, as the hub rendered it (PNG)")
+async def item_signoff_image(request: web.Request) -> web.Response:
+    principal = await principal_of(request)
+    image = await request.app[keys.SUPERVISION].signoff_image(
+        principal, request.match_info["item_id"], request.match_info["signoff_id"])
+    return web.Response(body=image, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
 @routes.post(

@@ -28,6 +28,7 @@ from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.notifications.model import Notification, Subject
 from hub.notifications.service import NotificationService
 from hub.settings import SupervisionSettings
+from hub.signatures import Point, checked, render
 from hub.storage.db import Database
 from hub.supervision import audit, store
 from hub.supervision.model import (
@@ -207,10 +208,14 @@ class SupervisionService:
 
     async def act(
         self, principal: Principal, item_id: str, action: Action, *, text: str = "", percent: int | None = None,
-        due_date: date | None = None, uploads: list[Upload] | None = None,
+        due_date: date | None = None, uploads: list[Upload] | None = None, strokes: list[list[Point]] | None = None,
     ) -> Item:
-        """Take an action on an item: 403 for the wrong person, 409 in the wrong state, 400 for bad input."""
+        """Take an action on an item: 403 for the wrong person, 409 in the wrong state, 400 for bad input. Closing
+        may be signed by hand (`strokes`): the signature is kept with the hash of the item as closed."""
         text = text.strip()
+        if strokes is not None and action is not Action.CLOSE:
+            raise BadRequest("signature_not_expected", "only closing an item is signed by hand", field="strokes")
+        drawn = checked(strokes) if strokes is not None else None
         async with self.transaction() as conn:
             item = await self._load(conn, item_id)
             await self._require_view(conn, principal, item)
@@ -252,15 +257,29 @@ class SupervisionService:
                 stored_files.append({"id": attachment_id, "filename": upload.filename, "sha256": digest,
                                      "size": len(upload.data)})
             updated = await self._load(conn, item.id)
+            signature = await self._sign(conn, principal, updated, followup_id, drawn, now) if drawn else None
             change = Change(action.value, updated, principal.id, {**data, "status": new_status.value})
             await self.record(
                 conn, change, audit_data={"from": item.status.value, "to": new_status.value, "text": text,
-                                          **data, "attachments": stored_files},
+                                          **data, "attachments": stored_files,
+                                          **({"signature": signature} if signature else {})},
             )
         log.info("supervision item %s: %s by %s (%s -> %s)", item.id, action.value, principal.id, item.status.value,
                  new_status.value)
         await self.announce(change)
         return updated
+
+    async def _sign(self, conn: AsyncConnection, principal: Principal, item: Item, followup_id: int,
+                    strokes: list[list[Point]], now: datetime) -> dict[str, Any]:
+        """Keep the signature on the item's closing, with the SHA-256 of the item as closed; what the audit says."""
+        state = hashlib.sha256(audit.canonical(item.to_dict())).hexdigest()
+        signoff_id = new_id("sg")
+        await store.insert_signoff(conn, {
+            "id": signoff_id, "item_id": item.id, "followup_id": followup_id, "signer_id": principal.id,
+            "signer_name": principal.person.name, "signed_at": now,
+            "method": "session" if principal.kind == "session" else "token", "state_sha256": state,
+            "strokes": [[list(point) for point in stroke] for stroke in strokes], "image": render(strokes)})
+        return {"signoff_id": signoff_id, "state_sha256": state, "points": sum(len(s) for s in strokes)}
 
     def _changes(
         self, item: Item, action: Action, *, text: str, percent: int | None, due_date: date | None
@@ -311,6 +330,20 @@ class SupervisionService:
             item = await self._load(conn, item_id)
             decision = await self._require_view(conn, principal, item)
             return item, decision, await store.timeline(conn, item.id)
+
+    async def signoffs(self, item_id: str) -> list[dict[str, Any]]:
+        """An item's handwritten signatures (the caller has checked the principal may see the item)."""
+        async with self.db.connect() as conn:
+            return await store.signoffs_of(conn, item_id)
+
+    async def signoff_image(self, principal: Principal, item_id: str, signoff_id: str) -> bytes:
+        """A signature as the hub rendered it, for someone who may see its item."""
+        async with self.db.connect() as conn:
+            await self._require_view(conn, principal, await self._load(conn, item_id))
+            image = await store.signoff_image(conn, item_id, signoff_id)
+        if image is None:
+            raise NotFound("signoff_not_found", f"no signature {signoff_id!r} on this item")
+        return image
 
     async def attachment(self, principal: Principal, attachment_id: str) -> tuple[str, str, bytes]:
         """An attachment's name, type and bytes, for someone who may see its item."""

@@ -20,7 +20,7 @@ from hub.supervision.model import (
     Priority,
     Status,
 )
-from hub.supervision.tables import attachments, decisions, followups, item_units, items, rollup
+from hub.supervision.tables import attachments, decisions, followups, item_units, items, rollup, signoffs
 
 
 def decision_of(row: Any, item_id: str) -> Decision:
@@ -209,3 +209,23 @@ async def attachment_content(conn: AsyncConnection, attachment_id: str) -> tuple
     row = (await conn.execute(sa.select(attachments).where(attachments.c.id == attachment_id))).first()
     return (_attachment(row), bytes(row.content)) if row else None
 
+
+async def insert_signoff(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(signoffs).values(**values))
+
+
+async def signoffs_of(conn: AsyncConnection, item_id: str) -> list[dict[str, Any]]:
+    """An item's handwritten signatures (without strokes and image), oldest first."""
+    rows = (await conn.execute(
+        sa.select(signoffs.c.id, signoffs.c.followup_id, signoffs.c.signer_id, signoffs.c.signer_name,
+                  signoffs.c.signed_at, signoffs.c.method, signoffs.c.state_sha256)
+        .where(signoffs.c.item_id == item_id).order_by(signoffs.c.signed_at)
+    )).all()
+    return [{**row._asdict(), "image": f"/api/v1/supervision/items/{item_id}/signoffs/{row.id}/image"}
+            for row in rows]
+
+
+async def signoff_image(conn: AsyncConnection, item_id: str, signoff_id: str) -> bytes | None:
+    row = (await conn.execute(sa.select(signoffs.c.image).where(
+        signoffs.c.item_id == item_id, signoffs.c.id == signoff_id))).first()
+    return bytes(row.image) if row else None

@@ -105,6 +105,23 @@ attachments = sa.Table(
     sa.Column("content", sa.LargeBinary, nullable=False),
 )
 
+# A supervisor's handwritten signature on an item's closing (手写签批): the strokes, the image rendered from them,
+# and the SHA-256 of the item's state as closed.
+signoffs = sa.Table(
+    "supervision_signoffs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("item_id", sa.String(32), sa.ForeignKey("supervision_items.id"), nullable=False, index=True),
+    sa.Column("followup_id", sa.Integer, nullable=False),
+    sa.Column("signer_id", sa.String(64), nullable=False),
+    sa.Column("signer_name", sa.String(100), nullable=False),
+    sa.Column("signed_at", UtcDateTime, nullable=False),
+    sa.Column("method", sa.String(16), nullable=False),
+    sa.Column("state_sha256", sa.String(64), nullable=False),
+    sa.Column("strokes", sa.JSON, nullable=False),
+    sa.Column("image", sa.LargeBinary, nullable=False),
+)
+
 audit = sa.Table(
     "supervision_audit",
     metadata,

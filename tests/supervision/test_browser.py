@@ -17,6 +17,7 @@ from tests.supervision.conftest import CHROMIUM_ARGS, LEAD, SECRETARY, SUPERVISO
 
 pytestmark = pytest.mark.browser
 
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "signoffs"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -82,13 +83,28 @@ async def test_report_progress_then_supervisor_closes(aiohttp_client: Any, tmp_p
 
     supervisor = await sign_in(browser, base, SUPERVISOR, path)
     assert "改造全部完成" in (await supervisor.text_content('[data-test="timeline"]') or "")
+    # the supervisor signs the closing by hand on the pad in the close form
+    pad = supervisor.locator('[data-test="signpad-canvas"]')
+    await pad.scroll_into_view_if_needed()
+    box = await pad.bounding_box()
+    assert box is not None
+    await supervisor.mouse.move(box["x"] + 0.15 * box["width"], box["y"] + 0.6 * box["height"])
+    await supervisor.mouse.down()
+    for x, y in ((0.3, 0.3), (0.45, 0.7), (0.6, 0.35), (0.8, 0.55)):
+        await supervisor.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=5)
+    await supervisor.mouse.up()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await supervisor.screenshot(path=str(SHOTS / "close-with-signature-zh-wide.png"))
     await supervisor.click('[data-test="do-close"]')
     await supervisor.wait_for_selector('[data-test="done"]')
     assert await supervisor.text_content('[data-test="status"]') == "已办结"
+    await supervisor.wait_for_selector('[data-test="item-signoff"] img')
+    await supervisor.screenshot(path=str(SHOTS / "closed-signed-zh-wide.png"))
 
     check = await hub.client.get(f"/api/v1/supervision/items/{item_id}", headers=hub.auth(LEAD))
     data = await check.json()
     assert data["item"]["status"] == "closed" and data["item"]["on_time"] is True
+    assert [s["signer_id"] for s in data["signoffs"]] == [SUPERVISOR]
     report = next(f for f in data["timeline"] if f["kind"] == "report")
     assert report["percent"] == 60 and report["attachments"][0]["size"] == len(PDF)
     download = await hub.client.get(report["attachments"][0]["url"], headers=hub.auth(SUPERVISOR))

@@ -1,11 +1,15 @@
 // The signing pad (手写签批): Pointer Events from a pen, a finger or a mouse, with the pen's pressure where the
-// device gives one; each stroke shows as it is drawn; Clear empties the pad; Confirm sends the strokes (x and y
-// as fractions of the pad, t in milliseconds since the stroke began, p the pressure) and shows the sign-off.
-const data = JSON.parse(document.getElementById('signpad-data').textContent)
-const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
+// device gives one; each stroke shows as it is drawn; Clear empties the pad. The strokes (x and y as fractions of
+// the pad, t in milliseconds since the stroke began, p the pressure) go either with a version's sign-off, sent
+// by Confirm (a document's version page), or with the form the pad sits in, as JSON in the hidden field the
+// canvas names (an item's closing).
 const canvas = document.getElementById('signpad-canvas')
+const padData = document.getElementById('signpad-data')
+const data = padData ? JSON.parse(padData.textContent) : { strings: {} }
+const t = (s, vars = {}) => (data.strings[s] || s).replace(/%\((\w+)\)s/g, (_, k) => vars[k] ?? '')
 const status = document.getElementById('signpad-status')
 const confirmButton = document.getElementById('signpad-confirm')
+const field = canvas.dataset.field ? document.getElementById(canvas.dataset.field) : null
 const pen = canvas.getContext('2d')
 const INK = '#14183c'
 let strokes = []
@@ -62,7 +66,7 @@ canvas.addEventListener('pointerdown', (event) => {
   current = [pointOf(event)]
   strokes.push(current)
   segment(current[0], current[0])
-  status.textContent = ''
+  if (status) status.textContent = ''
 })
 canvas.addEventListener('pointermove', (event) => {
   if (!current) return
@@ -81,10 +85,16 @@ document.getElementById('signpad-clear').addEventListener('click', () => {
   strokes = []
   current = null
   redraw()
-  status.textContent = ''
+  if (status) status.textContent = ''
 })
 
-confirmButton.addEventListener('click', async () => {
+if (field) {
+  field.form.addEventListener('submit', () => {
+    field.value = strokes.some((s) => s.length) ? JSON.stringify(strokes) : ''
+  })
+}
+
+confirmButton?.addEventListener('click', async () => {
   if (!strokes.some((s) => s.length)) {
     status.textContent = t('Draw your signature first.')
     return
