@@ -26,10 +26,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import av
+from aiortc.codecs.h264 import h264_depayload
 from aiortc.codecs.vpx import vp8_depayload
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
@@ -40,8 +42,36 @@ from signaling.sfu.keyframes import vp8_frame_start
 
 log = logging.getLogger(__name__)
 
+def h264_idr(frame: bytes) -> bool:
+    """Whether an H.264 access unit (Annex B) holds an IDR picture: a key frame."""
+    at = frame.find(b"\x00\x00\x01")
+    while 0 <= at < len(frame) - 3:
+        if frame[at + 3] & 0x1F == 5:
+            return True
+        at = frame.find(b"\x00\x00\x01", at + 3)
+    return False
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """How a codec's track is written: its stream in PyAV, its container, how a frame is put together."""
+
+    encoder: str  # the PyAV stream's codec (nothing is encoded: it names the stream)
+    container: str
+    suffix: str
+    depayload: Callable[[bytes], bytes] | None = None  # None: a packet's payload is a frame (Opus)
+    frame_start: Callable[[bytes], bool] | None = None  # None: a frame starts after the one before it ended
+    is_key: Callable[[bytes], bool] = lambda frame: True
+    size: Callable[[bytes], tuple[int, int] | None] | None = None  # None: the writer reads it from the key frame
+
+
 # Codecs written as they are; another codec's track is left out of the recording (and said so in the log).
-RECORDED = {"video/vp8": "libvpx", "audio/opus": "libopus"}
+RECORDED = {
+    "video/vp8": Recorded("libvpx", "webm", ".webm", vp8_depayload, vp8_frame_start, lambda f: not f[0] & 1,
+                          lambda f: vp8_size(f)),
+    "video/h264": Recorded("libx264", "matroska", ".mkv", h264_depayload, None, h264_idr),
+    "audio/opus": Recorded("libopus", "webm", ".webm"),
+}
 # Muxer options: unknown-size clusters of at most half a second, each written out as soon as it is complete.
 LIVE_WEBM = {"live": "1", "cluster_time_limit": "500", "flush_packets": "1"}
 # Seconds of frames the event loop gathers before handing them to the writer thread (a kill loses them too).
@@ -75,9 +105,10 @@ class RecordingWriter(threading.Thread):
         self.failed: str | None = None
 
     def put(self, *op: Any) -> None:
-        """Queue one operation (on the event loop): ("open", file, codec, size) | ("frame", file, data, pts, clock,
-        key) | ("close", file) | ("journal", entry). They reach the writer a batch every HANDOVER seconds: waking
-        a thread for every frame, each time taking the GIL from the loop, cost the hub more than the writing."""
+        """Queue one operation (on the event loop): ("open", file, Recorded, size or None, first frame) |
+        ("frame", file, data, pts, clock, key) | ("close", file) | ("journal", entry). They reach the writer a
+        batch every HANDOVER seconds: waking a thread for every frame, each time taking the GIL from the loop, cost
+        the hub more than the writing."""
         if self.failed is not None:
             return
         self._batch.append(op)
@@ -132,14 +163,14 @@ class RecordingWriter(threading.Thread):
             journal_file.write(json.dumps(op[1], ensure_ascii=False) + "\n")
             journal_file.flush()
         elif kind == "open":
-            _, name, encoder, size = op
-            container = av.open(str(self.where / name), "w", format="webm", options=LIVE_WEBM)
-            if encoder == "libopus":
+            _, name, recorded, size, first = op
+            container = av.open(str(self.where / name), "w", format=recorded.container, options=LIVE_WEBM)
+            if recorded.encoder == "libopus":
                 stream = container.add_stream("libopus", rate=48000)
                 stream.layout = "stereo"
             else:
-                stream = container.add_stream(encoder, rate=30)
-                stream.width, stream.height = size
+                stream = container.add_stream(recorded.encoder, rate=30)
+                stream.width, stream.height = size or key_frame_size(first)
             self._files[name] = (container, stream)
         elif kind == "close":
             self._close(op[1])
@@ -161,6 +192,16 @@ class RecordingWriter(threading.Thread):
         self._loop.call_soon_threadsafe(self._on_error, reason, self.failed)
 
 
+def key_frame_size(frame: bytes) -> tuple[int, int]:
+    """An H.264 key frame's picture size, for the file's header: the one frame a recorder decodes (here, in the
+    writer's thread), as reading it from the SPS would mean parsing all of H.264's profiles."""
+    decoder = av.CodecContext.create("h264", "r")
+    pictures = [*decoder.decode(av.Packet(frame)), *decoder.decode(None)]
+    if not pictures:
+        raise ValueError("the first H.264 key frame does not decode")
+    return pictures[0].width, pictures[0].height
+
+
 class TrackRecorder:
     """One published track's frames, in order, to its own file (from its first key frame on)."""
 
@@ -169,8 +210,8 @@ class TrackRecorder:
         self.forwarder = forwarder
         self.info = forwarder.info
         self.name = name
-        # a recording another node began (its media moved here) has files of its own: the token keeps them apart
-        self.file = f"{journal.TRACKS}/{number:03d}-{self.info.kind}-{secrets.token_hex(4)}.webm"
+        self._number = number
+        self.file = ""  # named at its first frame (the codec says which container)
         self._video = self.info.kind == "video"
         self._opened = False
         self._started = 0.0  # wall clock of the file's pts 0
@@ -179,7 +220,7 @@ class TrackRecorder:
         self._base_pts = 0
         self._last_pts = -1
         self._warned = False
-        # the VP8 frame being put together: its timestamp, its payloads, whether a packet of it is missing
+        # the video frame being put together: its timestamp, its payloads, whether a packet of it is missing
         self._next_seq: int | None = None
         self._frame_ts: int | None = None
         self._parts: list[bytes] = []
@@ -191,23 +232,25 @@ class TrackRecorder:
 
     def __call__(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
         mime = codec.mimeType.lower()
-        encoder = RECORDED.get(mime)
-        if encoder is None:
+        recorded = RECORDED.get(mime)
+        if recorded is None:
             if not self._warned:
                 self._warned = True
                 log.warning("recording %s: %s track %s not recorded (%s)", self._recorder.recording_id,
                             self.info.kind, self.info.track_id, codec.mimeType)
             return
-        if not self._video:
+        if recorded.depayload is None:
             if packet.payload:
-                self._frame(packet.payload, packet.timestamp, packet.ssrc, codec.clockRate, encoder, mime)
+                self._frame(packet.payload, packet.timestamp, packet.ssrc, codec.clockRate, recorded, mime)
             return
-        frame = self._assemble(packet)
+        frame = self._assemble(packet, recorded)
         if frame is not None:
-            self._frame(frame, packet.timestamp, packet.ssrc, codec.clockRate, encoder, mime)
+            self._frame(frame, packet.timestamp, packet.ssrc, codec.clockRate, recorded, mime)
 
-    def _assemble(self, packet: RtpPacket) -> bytes | None:
+    def _assemble(self, packet: RtpPacket, recorded: Recorded) -> bytes | None:
+        assert recorded.depayload is not None
         seq = packet.sequence_number
+        first_packet = self._next_seq is None
         if self._next_seq is not None and seq != self._next_seq:
             if (seq - self._next_seq) & 0xFFFF >= 0x8000:
                 return None  # late (a retransmission) or twice: the frame it belonged to is settled
@@ -218,9 +261,10 @@ class TrackRecorder:
             if self._parts:
                 self._lost()  # the frame before never got its last packet
             self._frame_ts, self._parts = packet.timestamp, []
-            self._broken = not vp8_frame_start(packet.payload)
+            start = recorded.frame_start
+            self._broken = not start(packet.payload) if start is not None else first_packet
         try:
-            self._parts.append(vp8_depayload(packet.payload))
+            self._parts.append(recorded.depayload(packet.payload))
         except ValueError:
             self._broken = True  # a malformed payload descriptor
         if not packet.marker:
@@ -230,7 +274,7 @@ class TrackRecorder:
         if broken or not frame:
             self._lost()
             return None
-        if self._need_key and frame[0] & 1:
+        if self._need_key and not recorded.is_key(frame):
             self.forwarder.keyframe_wanted()
             return None
         self._need_key = False
@@ -241,23 +285,22 @@ class TrackRecorder:
         self._need_key = True
         self.forwarder.request_keyframe(KEYFRAME_MIN_INTERVAL)
 
-    def _frame(self, data: bytes, timestamp: int, ssrc: int, clock: int, encoder: str, mime: str) -> None:
+    def _frame(self, data: bytes, timestamp: int, ssrc: int, clock: int, recorded: Recorded, mime: str) -> None:
         if not self._opened:
-            size = vp8_size(data) if self._video else (0, 0)
-            if size is None:
-                return
-            self._open(encoder, mime, size)
-        self._write(data, timestamp, ssrc, clock)
+            self._open(recorded, mime, data)
+        self._write(data, timestamp, ssrc, clock, recorded)
 
-    def _open(self, encoder: str, mime: str, size: tuple[int, int]) -> None:
+    def _open(self, recorded: Recorded, mime: str, first: bytes) -> None:
         self._opened = True
         self._started = time.time()
+        # a recording another node began (its media moved here) has files of its own: the token keeps them apart
+        self.file = f"{journal.TRACKS}/{self._number:03d}-{self.info.kind}-{secrets.token_hex(4)}{recorded.suffix}"
         recorder = self._recorder
-        recorder.writer.put("open", self.file, encoder, size)
+        recorder.writer.put("open", self.file, recorded, recorded.size(first) if recorded.size else None, first)
         recorder.note(journal.TRACK, id=self.info.track_id, kind=self.info.kind, source=self.info.source.value,
                       participant_id=self.info.participant_id, name=self.name, codec=mime, file=self.file)
 
-    def _write(self, data: bytes, timestamp: int, ssrc: int, clock: int) -> None:
+    def _write(self, data: bytes, timestamp: int, ssrc: int, clock: int, recorded: Recorded) -> None:
         expected = round((time.time() - self._started) * clock)
         if ssrc != self._ssrc:
             self._ssrc, self._base_ts, self._base_pts = ssrc, timestamp, expected
@@ -268,8 +311,7 @@ class TrackRecorder:
         if pts <= self._last_pts:
             pts = self._last_pts + 1
         self._last_pts = pts
-        key = not self._video or not data[0] & 1
-        self._recorder.writer.put("frame", self.file, data, pts, clock, key)
+        self._recorder.writer.put("frame", self.file, data, pts, clock, recorded.is_key(data))
 
     def close(self) -> None:
         """The track is gone (or the recording stops): its file is finished."""

@@ -174,3 +174,27 @@ async def test_a_meeting_set_to_record_from_the_start(recording_hub: Hub, meetin
     assert [r["status"] for r in (await listed.json())["items"]] in (["composing"], ["ready"], ["failed"])
     late = meeting_clients(hub, "pub-util-03", meeting["id"])
     assert (await late.join())["recording"] is None
+
+
+async def test_an_h264_camera_is_recorded_as_it_is(recording_hub: Hub, meeting_clients: Any) -> None:
+    hub = recording_hub
+    meeting = await create_meeting(hub, invited_people=[MEMBER])
+    chair = meeting_clients(hub, CHAIR, meeting["id"], video_codec="video/H264")
+    member = meeting_clients(hub, MEMBER, meeting["id"], video=False)  # someone watches: the camera is not paused
+    await chair.join()
+    await member.join()
+    await member.wait(lambda: min(member.decoded().values(), default=0) > 3, what="the member decoding the chair")
+    started = await hub.client.post(f"/api/v1/meetings/{meeting['id']}/recording", headers=hub.auth(CHAIR))
+    assert started.status == 201
+    recording = await started.json()
+    await asyncio.sleep(4)
+    assert (await hub.client.delete(f"/api/v1/meetings/{meeting['id']}/recording",
+                                    headers=hub.auth(CHAIR))).status == 200
+    ready = await until_status(hub, recording["id"], "ready")
+    assert {(t["kind"], t["codec"]) for t in ready["tracks"] if t["kind"] == "video"} == {("video", "video/h264")}
+    folder = hub.app[keys.RECORDINGS].folder(await _recording(hub, recording["id"]))
+    (camera,) = (folder / "tracks").glob("*.mkv")
+    codecs, seconds = streams_of(camera)
+    assert codecs == ["h264"] and seconds >= 2.5
+    _, archived = streams_of(folder / "archive.webm")
+    assert abs(archived - ready["duration"]) <= 1.0

@@ -16,7 +16,7 @@ from hub import keys
 from hub.recordings import store
 from hub.recordings.model import Recording, RecordingStatus
 from hub.supervision.tables import audit
-from signaling.recorder import RecordingWriter
+from signaling.recorder import RECORDED, RecordingWriter
 from tests.conftest import Hub
 from tests.meetings.conftest import CHAIR, create_meeting
 
@@ -95,7 +95,7 @@ async def test_a_full_disk_stops_the_writer_as_disk_full(tmp_path: Path) -> None
     writer = RecordingWriter(where, lambda reason, message: told.append((reason, message)))
     writer.start()
     writer.put("journal", {"at": 0.0, "event": "track", "file": "tracks/full.webm"})
-    writer.put("open", "tracks/full.webm", "libopus", (0, 0))
+    writer.put("open", "tracks/full.webm", RECORDED["audio/opus"], None, b"")
     for n in range(200):  # a few seconds of Opus frames: more than the muxer keeps in memory
         writer.put("frame", "tracks/full.webm", b"\xfc" + bytes(80), n * 960, 48000, True)
     writer.finish()
