@@ -46,6 +46,11 @@ async def test_a_meeting_recorded_from_the_meeting_page_plays_back(
         meeting = await create_meeting(hub, invited_people=[MEMBER])
         chair = await crowd.page(CHAIR, f"/meetings/{meeting['id']}")
         member = await crowd.page(MEMBER, f"/meetings/{meeting['id']}", locale="en", width=390, height=844)
+        # everybody hears it too: the chime's notes, counted as the page makes them
+        await member.evaluate("""() => { window.notes = []; const make = AudioContext.prototype.createOscillator;
+            AudioContext.prototype.createOscillator = function () { const o = make.call(this);
+              const start = o.start.bind(o); o.start = (at) => { window.notes.push(o.frequency.value); start(at) };
+              return o } }""")
         await join(chair)
         await join(member)
         await remote_videos_playing(chair, 1)
@@ -56,6 +61,7 @@ async def test_a_meeting_recorded_from_the_meeting_page_plays_back(
         for page in (chair, member):
             await recording_shown(page, True)
         assert "This meeting is being recorded." in await member.locator('[data-test="chat-log"]').inner_text()
+        assert await member.evaluate("window.notes") == [523, 659, 784]  # rising: recording
         assert await chair.get_attribute('[data-test="record"]', "aria-pressed") == "true"
         await shot(chair, "meeting-recording-zh-wide")
         await shot(member, "meeting-recording-en-narrow")
@@ -71,6 +77,7 @@ async def test_a_meeting_recorded_from_the_meeting_page_plays_back(
         await chair.click('[data-test="record"]')
         for page in (chair, member):
             await recording_shown(page, False)
+        assert await member.evaluate("window.notes") == [523, 659, 784, 784, 659, 523]  # and falling: stopped
 
         listed = await hub.client.get(f"/api/v1/meetings/{meeting['id']}/recordings", headers=hub.auth(CHAIR))
         (recording,) = (await listed.json())["items"]

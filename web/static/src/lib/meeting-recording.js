@@ -1,6 +1,7 @@
-// Recording on the meeting page: everybody sees that the meeting is recorded (a red mark in the header and on the
-// tiles, a line in the chat, a notice), people joining later too; the chair starts and stops it. A recording that
-// stopped by itself (the disk filled up) tells the chair why.
+// Recording on the meeting page: everybody sees and hears that the meeting is recorded (a red mark in the header
+// and on the tiles, a line in the chat, a notice, a chime), people joining later too; the chair starts and stops
+// it. A recording that stopped by itself (the disk filled up) says why.
+import { Tones } from './tones.js'
 
 const REASONS = {
   disk_full: 'The recording stopped: the recordings disk is full.',
@@ -13,6 +14,7 @@ export class MeetingRecording {
     Object.assign(this, { root, t, meetingId, view, toast, chat })
     this.current = null
     this.moderator = false
+    this.tones = new Tones()
     this.badge = root.querySelector('[data-test="recording-badge"]')
     this.mark = root.querySelector('[data-test="recording-mark"]')
     this.button = root.querySelector('#record-button')
@@ -38,9 +40,11 @@ export class MeetingRecording {
   onEvent (name, detail) {
     if (name === 'recording.started') {
       this.show(detail.recording)
+      this.tones.chime('recording')
       this.note(this.t('This meeting is being recorded.'))
     } else if (name === 'recording.stopped') {
       this.show(null)
+      this.tones.chime('notRecording')
       const why = REASONS[detail.reason]
       this.note(why ? this.t(why) : this.t('The recording has stopped.'))
     }

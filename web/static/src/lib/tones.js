@@ -1,5 +1,6 @@
-// Phone tones made in the browser with WebAudio (no sound files): the ringer for incoming calls, the
-// ringback a caller hears while it rings, and the busy signal. document.body.dataset.tone names the one playing.
+// Tones made in the browser with WebAudio (no sound files): the ringer for incoming calls, the ringback a caller
+// hears while it rings, the busy signal (document.body.dataset.tone names the one playing), and the chimes that
+// say a meeting's recording started or stopped.
 
 const PATTERNS = {
   // ring-ring: two short bursts of a two-note chime, every 3 s
@@ -7,7 +8,10 @@ const PATTERNS = {
   // ringback (Chinese exchanges): 450 Hz, 1 s on, 4 s off
   ringback: { period: 5000, bursts: [[0, 1000]], freqs: [450], gain: 0.12 },
   // busy: 450 Hz, 0.35 s on, 0.35 s off
-  busy: { period: 700, bursts: [[0, 350]], freqs: [450], gain: 0.15 }
+  busy: { period: 700, bursts: [[0, 350]], freqs: [450], gain: 0.15 },
+  // the meeting is being recorded (a rising chime, once), and no longer (falling)
+  recording: { bursts: [[0, 600]], freqs: [523, 659, 784], gain: 0.15 },
+  notRecording: { bursts: [[0, 600]], freqs: [784, 659, 523], gain: 0.15 }
 }
 
 export class Tones {
@@ -57,6 +61,16 @@ export class Tones {
     cycle()
     this.timer = setInterval(cycle, pattern.period)
     if (forMs) this.stopTimer = setTimeout(() => this.stop(), forMs)
+  }
+
+  // A pattern's bursts once, beside whatever else plays: a notice, not a state of the page (no dataset.tone).
+  chime (name) {
+    const pattern = PATTERNS[name]
+    const ctx = this.context()
+    if (!pattern || !ctx) return
+    if (ctx.state !== 'running') ctx.resume().catch(() => {})
+    const start = ctx.currentTime + 0.02
+    for (const [at, length] of pattern.bursts) this._burst(ctx, pattern, start + at / 1000, length / 1000)
   }
 
   _burst (ctx, pattern, start, length) {
