@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import weakref
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ from aiortc import RTCIceServer
 
 from hub import keys, live_metrics
 from hub.api import ApiRoutes, json_response, openapi_document
+from hub.auth.certificates import ClientCertificates
 from hub.auth.changes import access_changes_ctx
 from hub.auth.routes import routes as auth_routes
 from hub.auth.service import AuthService
@@ -122,6 +124,7 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     app[keys.AUTH] = AuthService(
         TokenCodec(settings, clock), directory, db, bus, clock,
         on_refusal=lambda code: metrics.auth_refusals.labels(code).inc(),
+        certificates=ClientCertificates(settings.server.client_ca_file, settings.server.client_crl_file),
     )
     app[keys.NOTIFICATIONS] = NotificationService(db, bus, clock)
     app[keys.MEETINGS] = MeetingService(db, bus, directory, clock, app[keys.NOTIFICATIONS])
@@ -200,6 +203,22 @@ def app_runner(app: web.Application, **options: Any) -> web.AppRunner:
     """The runner that serves the app: connections slow to send a request head, or idle, are closed after
     `server.idle_timeout` (aiohttp's keep-alive timer, which also runs until the first request is complete)."""
     return web.AppRunner(app, keepalive_timeout=app[keys.SETTINGS].server.idle_timeout, **options)
+
+
+def server_tls(settings: Settings) -> ssl.SSLContext | None:
+    """HTTPS served by the hub itself (server.tls_*), asking browsers for a certificate of the city's CA when
+    certificate sign-in is set up (server.client_ca_file); None: plain HTTP behind nginx."""
+    server = settings.server
+    if not server.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server.tls_cert_file, server.tls_key_file)
+    if server.client_ca_file:
+        # optional: everyone reaches the hub; /signin/certificate asks for one. (A certificate the CA did not
+        # issue, or an expired one, fails the handshake here; revocation and the binding are the hub's checks.)
+        context.load_verify_locations(server.client_ca_file)
+        context.verify_mode = ssl.CERT_OPTIONAL
+    return context
 
 
 def ice_config(servers: tuple[str, ...]) -> tuple[RTCIceServer, ...]:

@@ -1,4 +1,5 @@
-"""The `cityhub` command: serve, db upgrade, directory import/export, token issue/revoke, and more."""
+"""The `cityhub` command: serve, db upgrade, directory import/export/bind-certificate, token issue/revoke, and
+more."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from typing import Any
 
 import yaml
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub import keys
-from hub.app import app_runner, create_app, drain
+from hub.app import app_runner, create_app, drain, server_tls
+from hub.auth.certificates import fingerprint
 from hub.bus import create_bus
 from hub.bus.nodes import GROUP as NODES_GROUP
 from hub.bus.nodes import NodeInfo
@@ -81,7 +85,8 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5)
+        site = web.TCPSite(runner, settings.server.host, settings.server.port, shutdown_timeout=5,
+                           ssl_context=server_tls(settings))
         await site.start()
         print(f"CityHub is running: open {_open_url(settings, runner)}", flush=True)
         received = await stop
@@ -102,7 +107,8 @@ def _open_url(settings: Settings, runner: web.AppRunner) -> str:
         url = settings.public_url
     else:
         host, port = runner.addresses[0][:2]
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+        scheme = "https" if settings.server.tls_cert_file else "http"
+        url = f"{scheme}://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     return f"{url}/login" if settings.server.demo else url
 
 
@@ -134,6 +140,23 @@ async def directory_export(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), end="")
+    return 0
+
+
+@command("directory bind-certificate")
+async def directory_bind_certificate(args: argparse.Namespace, settings: Settings) -> int:
+    raw = await asyncio.to_thread(Path(args.file).read_bytes)
+    try:
+        cert = (x509.load_pem_x509_certificate(raw) if raw.lstrip().startswith(b"-----")
+                else x509.load_der_x509_certificate(raw))
+    except ValueError:
+        print(f"{args.file}: not a certificate (PEM or DER)", file=sys.stderr)
+        return 2
+    sha = fingerprint(cert.public_bytes(Encoding.DER))
+    async with services(settings) as app:
+        await app[keys.DIRECTORY].bind_certificate(args.person, sha)
+    print(json.dumps({"person": args.person, "sha256": sha, "subject": cert.subject.rfc4514_string(),
+                      "not_valid_after": cert.not_valid_after_utc.isoformat()}, ensure_ascii=False))
     return 0
 
 
@@ -266,6 +289,9 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--prune", action="store_true", help="deactivate people missing from the file")
     exp = dir_p.add_parser("export", help="print the directory")
     exp.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    bind = dir_p.add_parser("bind-certificate", help="bind a client certificate (PEM or DER) to a person")
+    bind.add_argument("--person", required=True)
+    bind.add_argument("file")
 
     tok_p = sub.add_parser("token", help="tokens").add_subparsers(dest="action", required=True)
     issue = tok_p.add_parser("issue", help="issue a token for a directory person")

@@ -7,6 +7,7 @@ Sources, later ones winning: defaults, an optional TOML file (`[section] key = v
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -62,6 +63,21 @@ class ServerSettings:
     # A connection that has not sent a complete request head within this many seconds (slowloris), or stays idle
     # that long between two requests, is closed; requests being answered and WebSockets are not affected.
     idle_timeout: float = 15.0
+    # HTTPS served by the hub itself (PEM files); empty: plain HTTP (TLS ends at nginx, as docs/deploy.md shows).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Certificate sign-in (/signin/certificate): the city CA's certificates (PEM) that issue leaders' certificates,
+    # and its revocation list (PEM or DER, read again whenever the file changes). With tls_* set, the hub asks
+    # browsers for a certificate itself; behind nginx, nginx passes it in client_cert_header, which the hub reads
+    # only from these addresses (IPs or networks).
+    client_ca_file: str = ""
+    client_crl_file: str = ""
+    trusted_proxies: tuple[str, ...] = ()
+    client_cert_header: str = "X-Client-Certificate"
+    # People holding one of these roles sign in with their certificate only (a token is refused for them); these
+    # actions need a certificate sign-in: "signoff" (a handwritten sign-off), "close" (closing an item).
+    certificate_roles: tuple[str, ...] = ()
+    certificate_actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -399,6 +415,7 @@ def _validate(settings: Settings) -> None:
         zoneinfo.ZoneInfo(settings.server.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise SettingsError(f"server.timezone: unknown time zone {settings.server.timezone!r}") from None
+    _validate_certificates(settings.server)
     jwt = settings.jwt
     if jwt.algorithm not in {"HS256", "RS256", "EdDSA"}:
         raise SettingsError(f"jwt.algorithm: must be HS256, RS256 or EdDSA, not {jwt.algorithm!r}")
@@ -452,6 +469,19 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("calls.reconnect_grace: must not be negative")
     if settings.redis.url and not settings.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def _validate_certificates(server: ServerSettings) -> None:
+    if bool(server.tls_cert_file) != bool(server.tls_key_file):
+        raise SettingsError("server.tls_cert_file/tls_key_file: give both, or neither")
+    for proxy in server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise SettingsError(f"server.trusted_proxies: {proxy!r} is not an address or network") from None
+    unknown = set(server.certificate_actions) - {"signoff", "close"}
+    if unknown:
+        raise SettingsError(f"server.certificate_actions: unknown {sorted(unknown)} (signoff, close)")
 
 
 def _validate_recordings(rec: RecordingSettings) -> None:

@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from hub import keys
-from hub.auth.http import optional_principal
+from hub.auth.http import optional_principal, presented_certificate
 from hub.auth.principal import Principal
 from hub.auth.routes import set_session_cookie
 from hub.bounds import MAX_PAGE
@@ -187,7 +187,10 @@ async def signin_help(request: web.Request) -> web.StreamResponse:
     """Outside demo mode: how to sign in (through the city portal)."""
     if request.app[keys.SETTINGS].server.demo:
         raise web.HTTPFound("/login?" + urlencode({"next": _safe_next(request.query.get("next"))}))
-    return await render(request, "signin_help.html", {"next": _safe_next(request.query.get("next"))}, status=401)
+    return await render(request, "signin_help.html", {
+        "next": _safe_next(request.query.get("next")),
+        "certificate_signin": bool(request.app[keys.SETTINGS].server.client_ca_file),
+    }, status=401)
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -228,6 +231,18 @@ async def handoff(request: web.Request) -> web.StreamResponse:
     token = str(form.get("token", ""))
     principal = await request.app[keys.AUTH].authenticate(token, peer=request.remote or "-")
     response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+    set_session_cookie(request, response, principal)
+    raise response
+
+
+async def certificate_signin(request: web.Request) -> web.StreamResponse:
+    """Sign in with the certificate on one's key (USB key or smart card), as the browser presents it."""
+    try:
+        principal = await request.app[keys.AUTH].sign_in_with_certificate(presented_certificate(request),
+                                                                          peer=request.remote or "-")
+    except HubError as refusal:
+        return await render(request, "signin_certificate.html", {"refusal": refusal}, status=refusal.status)
+    response = web.HTTPSeeOther(_safe_next(request.query.get("next")))
     set_session_cookie(request, response, principal)
     raise response
 
@@ -316,6 +331,7 @@ def setup_web(app: web.Application) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
     app.router.add_get("/signin", signin_help)
+    app.router.add_get("/signin/certificate", certificate_signin)
     app.router.add_post("/logout", logout)
     app.router.add_post("/auth/handoff", handoff)
     app.router.add_get("/lang/{locale}", switch_language)

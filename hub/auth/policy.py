@@ -104,6 +104,19 @@ def can_download_recording(principal: Principal, meeting: Meeting) -> bool:
             or can_administer(principal))
 
 
+def requires_certificate(principal: Principal, roles: Collection[str]) -> bool:
+    """Whether the principal holds a role whose people sign in with their certificate only (server.certificate_
+    roles), and did not."""
+    return principal.amr != "certificate" and any(role.value in roles for role in principal.roles)
+
+
+def require_certificate_for(principal: Principal, action: str, actions: Collection[str]) -> None:
+    """Refuse an action the settings keep for a certificate sign-in (server.certificate_actions) to anyone who
+    signed in otherwise."""
+    require(action not in actions or principal.amr == "certificate", "certificate_required",
+            f"{action}: sign in with your digital certificate first (/signin/certificate)")
+
+
 def can_sign_off(principal: Principal) -> bool:
     """Handwritten sign-off (手写签批) of papers one may read is for the leaders: the directory's chair role."""
     return _is_person(principal) and principal.has(Role.CHAIR)

@@ -18,6 +18,13 @@ class Principal:
     expires_at: int
     scope: str | None = None
     kind: str = "access"
+    # "certificate": this session began with a client certificate (None: with a token)
+    amr: str | None = None
+
+    @property
+    def signed_in_with(self) -> str:
+        """How the person signed in: certificate, session (a browser's, from a token) or token."""
+        return self.amr or ("session" if self.kind == "session" else "token")
 
     @property
     def id(self) -> str:
@@ -36,4 +43,5 @@ class Principal:
             "roles": sorted(role.value for role in self.roles),
             "scope": self.scope,
             "expires_at": self.expires_at,
+            "signed_in_with": self.signed_in_with,
         }

@@ -28,7 +28,11 @@ class RevokeRequest(BaseModel):
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, principal: Principal) -> None:
-    """Give the browser an HttpOnly, SameSite=Strict session cookie for this principal."""
+    """Give the browser an HttpOnly, SameSite=Strict session cookie for this principal; 403 for someone whose
+    role signs in with a certificate only (server.certificate_roles) and came another way."""
+    roles = request.app[keys.SETTINGS].server.certificate_roles
+    policy.require(not policy.requires_certificate(principal, roles), "certificate_required",
+                   "your role signs in with your digital certificate: use /signin/certificate")
     token, _, _ = request.app[keys.AUTH].issue_session(principal)
     _put_cookie(request, response, token)
 

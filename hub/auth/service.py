@@ -7,13 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from hub.auth import store
+from hub.auth.certificates import ClientCertificates
 from hub.auth.principal import Principal
 from hub.auth.tokens import Claims, TokenCodec
 from hub.bus.base import Bus
 from hub.clock import Clock
 from hub.directory.model import Person, Role
 from hub.directory.service import DirectoryService
-from hub.errors import NotFound, Unauthorized
+from hub.errors import Forbidden, HubError, NotFound, Unauthorized
 from hub.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ REVOKED_CHANNEL = "auth.revoked"
 WITHDRAWN = frozenset({"token_revoked", "unknown_person", "person_inactive", "org_mismatch"})
 # A token of this kind only renews an open connection of its person (see `renew`); it opens nothing.
 RENEWAL = "renewal"
+# The amr of a session that began with a client certificate.
+CERTIFICATE = "certificate"
 
 
 class AuthService:
@@ -32,9 +35,10 @@ class AuthService:
 
     def __init__(
         self, codec: TokenCodec, directory: DirectoryService, db: Database, bus: Bus, clock: Clock,
-        on_refusal: Callable[[str], None] | None = None,
+        on_refusal: Callable[[str], None] | None = None, certificates: ClientCertificates | None = None,
     ) -> None:
         self.codec = codec
+        self.certificates = certificates
         self.directory = directory
         self.db = db
         self.bus = bus
@@ -75,8 +79,30 @@ class AuthService:
         unit = await self.directory.unit(person.org_unit_id)
         return Principal(
             person=person, org_unit=unit, roles=roles, jti=claims.jti, expires_at=claims.exp,
-            scope=claims.scope, kind=claims.kind,
+            scope=claims.scope, kind=claims.kind, amr=claims.amr,
         )
+
+    async def sign_in_with_certificate(self, der: bytes | None, *, peer: str = "-") -> Principal:
+        """The person a client certificate is bound to (checked by the city's CA, in force, not revoked; bound in
+        the directory to an active person): a principal whose session records that it came from a certificate."""
+        try:
+            if self.certificates is None or not self.certificates.enabled:
+                raise Unauthorized("certificate_signin_off", "certificate sign-in is not set up on this hub")
+            sha = self.certificates.check(der, self.clock.now())
+            person = await self.directory.person_by_certificate(sha)
+            if person is None:
+                raise Forbidden("certificate_not_bound", "this certificate is not bound to anyone in the directory")
+            if not person.active:
+                raise Forbidden("person_inactive", f"{person.id}, whose certificate this is, is not active")
+        except HubError as refusal:
+            log.warning("certificate sign-in refused (%s) from %s: %s", refusal.code, peer, refusal.message)
+            if self._on_refusal is not None:
+                self._on_refusal(refusal.code)
+            raise
+        log.info("certificate sign-in: %s from %s", person.id, peer)
+        unit = await self.directory.unit(person.org_unit_id)
+        return Principal(person=person, org_unit=unit, roles=person.roles, jti="", expires_at=0, kind="access",
+                         amr=CERTIFICATE)
 
     async def renew(self, token: str, person_id: str, *, peer: str = "-") -> Principal:
         """The principal of a fresh token for a connection open as `person_id`, which then lives as long as it.
@@ -107,11 +133,12 @@ class AuthService:
         expiry that the page may see (it renews the page's open sockets and nothing else)."""
         ttl = self.codec.settings.session_ttl
         token, claims = self.issue_for(
-            principal.person, ttl=ttl, scope=principal.scope, kind="session", roles=principal.roles
+            principal.person, ttl=ttl, scope=principal.scope, kind="session", roles=principal.roles,
+            amr=principal.amr,
         )
         renewal, _ = self.codec.issue(
             sub=claims.sub, org=claims.org, roles=claims.roles, scope=claims.scope, kind=RENEWAL, jti=claims.jti,
-            exp=claims.exp,
+            exp=claims.exp, amr=claims.amr,
         )
         return token, renewal, claims
 
@@ -123,18 +150,19 @@ class AuthService:
             Claims(
                 sub=principal.id, org=principal.org_unit.id, roles=tuple(r.value for r in principal.roles),
                 exp=principal.expires_at, iat=0, jti=principal.jti, scope=principal.scope, kind=principal.kind,
+                amr=principal.amr,
             )
         )
 
     def issue_for(
         self, person: Person, *, ttl: int | None = None, scope: str | None = None, kind: str = "access",
-        roles: frozenset[Role] | None = None,
+        roles: frozenset[Role] | None = None, amr: str | None = None,
     ) -> tuple[str, Claims]:
         """A token for a directory person, with their directory roles (or fewer)."""
         granted = person.roles if roles is None else roles & person.roles
         return self.codec.issue(
             sub=person.id, org=person.org_unit_id, roles=[r.value for r in granted], ttl=ttl, scope=scope,
-            kind=kind,
+            kind=kind, amr=amr,
         )
 
     async def issue_for_id(self, person_id: str, *, ttl: int | None = None, scope: str | None = None) -> str:

@@ -44,6 +44,8 @@ class Claims:
     scope: str | None = None
     # "access" for tokens handed to callers, "session" for the browser cookie made from one.
     kind: str = "access"
+    # How the person signed in, when it was not with a token ("certificate": a client certificate; RFC 8176's amr).
+    amr: str | None = None
 
 
 class TokenCodec:
@@ -89,6 +91,7 @@ class TokenCodec:
     def issue(
         self, *, sub: str, org: str, roles: list[str] | tuple[str, ...], ttl: int | None = None,
         scope: str | None = None, kind: str = "access", jti: str | None = None, exp: int | None = None,
+        amr: str | None = None,
     ) -> tuple[str, Claims]:
         """A signed token and its claims (a new id, and an expiry `ttl` from now, unless given)."""
         if self._signing_key is None:
@@ -96,7 +99,7 @@ class TokenCodec:
         now = int(self.clock.timestamp())
         claims = Claims(
             sub=sub, org=org, roles=tuple(sorted(roles)), iat=now, exp=exp or now + (ttl or self.settings.ttl),
-            jti=jti or uuid.uuid4().hex, scope=scope, kind=kind,
+            jti=jti or uuid.uuid4().hex, scope=scope, kind=kind, amr=amr,
         )
         payload: dict[str, Any] = {
             "iss": self.settings.issuer, "aud": self.settings.audience, "sub": claims.sub, "org": claims.org,
@@ -105,6 +108,8 @@ class TokenCodec:
         }
         if scope:
             payload["scope"] = scope
+        if amr:
+            payload["amr"] = [amr]
         token = jwt.encode(payload, self._signing_key, algorithm=self.algorithm, headers={"kid": self.settings.kid})
         return token, claims
 
@@ -159,11 +164,12 @@ class TokenCodec:
         for claim in ("sub", "org", "jti"):
             if not isinstance(payload[claim], str) or not payload[claim]:
                 raise Unauthorized("token_invalid", f"the {claim} claim must be a non-empty string")
-        scope = payload.get("scope")
+        scope, amr = payload.get("scope"), payload.get("amr")
         return Claims(
             sub=payload["sub"], org=payload["org"], roles=tuple(roles), exp=int(payload["exp"]),
             iat=int(payload["iat"]), jti=payload["jti"], scope=scope if isinstance(scope, str) else None,
             kind=str(payload.get("kind", "access")),
+            amr=amr[0] if isinstance(amr, list) and amr and isinstance(amr[0], str) else None,
         )
 
     def _check_times(self, payload: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from hub.errors import BadRequest
 
 ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"  # a person's or org unit's id
 ID_PATTERN = re.compile(f"^{ID}$")
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 EXTENSION_PATTERN = re.compile(r"^[0-9]{2,12}$")
 TRUE_WORDS = {"1", "true", "yes", "y", "on", "是"}
 FALSE_WORDS = {"0", "false", "no", "n", "off", "否", ""}
@@ -181,13 +182,51 @@ def normalise(
                 "roles": sorted(set(roles)),
                 "extension": _text(record, "extension", where, required=False, limit=12),
                 "active": _bool(record.get("active", True), where),
+                "certificates": _fingerprints(record, where),
                 "_where": where,
             }
         )
     _check_extensions(units + persons, stored_extensions)
+    _check_certificates(persons)
     for record in units + persons:
         del record["_where"]
     return units, persons
+
+
+def fingerprint_of(text: str) -> str | None:
+    """A certificate's SHA-256 fingerprint as the directory keeps it (64 lowercase hex digits; colons and spaces,
+    as tools print them, are dropped); None if it is not one."""
+    cleaned = text.replace(":", "").replace(" ", "").lower()
+    return cleaned if FINGERPRINT.fullmatch(cleaned) else None
+
+
+def _fingerprints(record: dict[str, Any], where: str) -> list[str] | None:
+    raw = record.get("certificates")
+    if raw is None:
+        return None  # not in the file: the bindings stay as they are
+    if isinstance(raw, str):
+        raw = [part for part in raw.replace(";", ",").split(",") if part.strip()]
+    if not isinstance(raw, list):
+        raise DirectoryImportError(message=f"{where}.certificates: expected a list of SHA-256 fingerprints",
+                                   field="certificates")
+    found = []
+    for value in raw:
+        sha = fingerprint_of(str(value))
+        if sha is None:
+            raise DirectoryImportError(message=f"{where}.certificates: {value!r} is not a SHA-256 fingerprint",
+                                       field="certificates")
+        found.append(sha)
+    return sorted(set(found))
+
+
+def _check_certificates(persons: list[dict[str, Any]]) -> None:
+    owners: dict[str, str] = {}
+    for person in persons:
+        for sha in person["certificates"] or []:
+            if sha in owners:
+                raise DirectoryImportError(message=f"{person['_where']}.certificates: {sha[:16]}… is also bound "
+                                                   f"to {owners[sha]}", field="certificates")
+            owners[sha] = person["id"]
 
 
 def _check_cycle(unit: dict[str, Any], parents: dict[str, str | None]) -> None:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.auth import store as auth_store
 from hub.bus.base import Bus
 from hub.clock import Clock
 from hub.directory import store
-from hub.directory.importer import normalise
+from hub.directory.importer import DirectoryImportError, normalise
 from hub.directory.model import DirectoryData, ImportReport, OrgUnit, Person
-from hub.errors import BadRequest, NotFound
+from hub.errors import BadRequest, Conflict, NotFound
 from hub.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class DirectoryService:
             before = {p.id: p for p in await store.all_people(conn)}
             created_u, updated_u = await store.upsert_units(conn, units, now)
             created_p, updated_p = await store.upsert_people(conn, persons, now)
+            await self._bind_all(conn, persons, now)
             deactivated = (
                 await store.deactivate_people_except(conn, {p["id"] for p in persons}, now) if prune else []
             )
@@ -60,6 +64,39 @@ class DirectoryService:
         if changed:
             await self.bus.publish(CHANGED_CHANNEL, {"people": changed})
         return report
+
+    async def _bind_all(self, conn: AsyncConnection, persons: list[dict[str, Any]], now: datetime) -> None:
+        listed = {p["id"]: p["certificates"] for p in persons if p["certificates"] is not None}
+        owners = await store.certificate_owners(conn)
+        for person_id, fingerprints in listed.items():
+            for sha in fingerprints:
+                owner = owners.get(sha)
+                if owner is not None and owner != person_id and owner not in listed:
+                    raise DirectoryImportError(message=f"{person_id}.certificates: {sha[:16]}… is bound to "
+                                                       f"{owner}", field="certificates")
+        for person_id in listed:  # (a certificate moving from one listed person to another)
+            await store.set_certificates(conn, person_id, [], now)
+        for person_id, fingerprints in listed.items():
+            await store.set_certificates(conn, person_id, fingerprints, now)
+
+    async def bind_certificate(self, person_id: str, fingerprint: str) -> None:
+        """Bind a certificate (its SHA-256) to a person, for certificate sign-in; 409 if someone else has it."""
+        async with self.db.begin() as conn:
+            if await store.get_person(conn, person_id) is None:
+                raise NotFound("person_not_found", f"no person {person_id!r}")
+            owner = await store.person_of_certificate(conn, fingerprint)
+            if owner is not None and owner != person_id:
+                raise Conflict("certificate_bound", f"the certificate is bound to {owner}")
+            if owner is None:
+                mine = [sha for sha, who in (await store.certificate_owners(conn)).items() if who == person_id]
+                await store.set_certificates(conn, person_id, sorted({*mine, fingerprint}), self.clock.now())
+        log.info("directory: a certificate (%s…) bound to %s", fingerprint[:16], person_id)
+
+    async def person_by_certificate(self, fingerprint: str) -> Person | None:
+        """The person a certificate is bound to, if any."""
+        async with self.db.connect() as conn:
+            person_id = await store.person_of_certificate(conn, fingerprint)
+            return await store.get_person(conn, person_id) if person_id else None
 
     async def set_active(self, person_id: str, active: bool) -> Person:
         """Activate or deactivate one person; their open sessions are re-checked."""
@@ -163,9 +200,13 @@ class DirectoryService:
         async with self.db.connect() as conn:
             units = await store.all_units(conn)
             persons = await store.all_people(conn)
+            owners = await store.certificate_owners(conn)
+        bound: dict[str, list[str]] = {}
+        for sha, person_id in sorted(owners.items()):
+            bound.setdefault(person_id, []).append(sha)
         return {
             "org_units": [_compact(u.to_dict()) for u in units],
-            "people": [_compact(p.to_dict()) for p in persons],
+            "people": [_compact({**p.to_dict(), "certificates": bound.get(p.id)}) for p in persons],
         }
 
     async def is_empty(self) -> bool:

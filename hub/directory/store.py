@@ -44,6 +44,16 @@ people = sa.Table(
 )
 
 
+# Client certificates bound to people (certificate sign-in): the SHA-256 of the certificate's DER.
+person_certificates = sa.Table(
+    "person_certificates",
+    metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("person_id", sa.String(64), sa.ForeignKey("people.id"), nullable=False, index=True),
+    sa.Column("bound_at", UtcDateTime, nullable=False),
+)
+
+
 def _unit(row: Any) -> OrgUnit:
     return OrgUnit(
         id=row.id,
@@ -240,3 +250,23 @@ async def set_active(conn: AsyncConnection, person_id: str, active: bool, now: d
         sa.update(people).where(people.c.id == person_id).values(active=active, updated_at=now)
     )
     return result.rowcount > 0
+
+
+async def certificate_owners(conn: AsyncConnection) -> dict[str, str]:
+    """Every bound certificate's fingerprint -> its person."""
+    rows = (await conn.execute(sa.select(person_certificates.c.sha256, person_certificates.c.person_id))).all()
+    return {row.sha256: row.person_id for row in rows}
+
+
+async def set_certificates(conn: AsyncConnection, person_id: str, fingerprints: list[str], now: datetime) -> None:
+    """The person's bound certificates become exactly these."""
+    await conn.execute(sa.delete(person_certificates).where(person_certificates.c.person_id == person_id))
+    if fingerprints:
+        await conn.execute(sa.insert(person_certificates), [
+            {"sha256": sha, "person_id": person_id, "bound_at": now} for sha in fingerprints])
+
+
+async def person_of_certificate(conn: AsyncConnection, fingerprint: str) -> str | None:
+    row = (await conn.execute(sa.select(person_certificates.c.person_id).where(
+        person_certificates.c.sha256 == fingerprint))).first()
+    return row.person_id if row else None

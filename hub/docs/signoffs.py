@@ -76,14 +76,16 @@ def _signoff(row: Any, current: str | None) -> SignOff:
 class DocSignoffs:
     """Sign-offs of document versions, on top of the DocumentService's access rules."""
 
-    def __init__(self, documents: DocumentService) -> None:
+    def __init__(self, documents: DocumentService, certificate_actions: tuple[str, ...] = ()) -> None:
         self.documents = documents
+        self.certificate_actions = certificate_actions  # server.certificate_actions
 
     async def sign(self, principal: Principal, doc_id: str, version_id: str, strokes: list[list[Point]]) -> SignOff:
         """The principal signs a version by hand: stored with the hash of its content, and in the audit chain."""
         await self.documents.open(principal, doc_id)
         policy.require(policy.can_sign_off(principal), "signoff_forbidden",
                        "sign-off is for leaders (the chair role in the directory)")
+        policy.require_certificate_for(principal, "signoff", self.certificate_actions)
         drawn = checked(strokes)
         async with self.documents.db.connect() as conn:
             row = (await conn.execute(sa.select(doc_versions.c.snapshot).where(
@@ -92,7 +94,7 @@ class DocSignoffs:
             raise NotFound("version_not_found", "no such version of this document")
         signed = content_hash(read_tree(doc_from_state(bytes(row.snapshot))))
         signoff_id, now = secrets.token_hex(8), self.documents.clock.now()
-        method = "session" if principal.kind == "session" else "token"
+        method = principal.signed_in_with
         async with self.documents.db.begin() as conn:
             await audit.lock(conn)
             await conn.execute(sa.insert(doc_signoffs).values(

@@ -63,7 +63,7 @@ async def docs_ctx(app: web.Application) -> AsyncIterator[None]:
     service = DocumentService(app[keys.DB], rooms.store, rooms, app[keys.DIRECTORY], app[keys.CLOCK])
     app[keys.DOC_ROOMS] = rooms
     app[keys.DOCS] = service
-    app[keys.DOC_SIGNOFFS] = DocSignoffs(service)
+    app[keys.DOC_SIGNOFFS] = DocSignoffs(service, app[keys.SETTINGS].server.certificate_actions)
     app[keys.DOC_VERSIONS] = DocumentVersions(service, settings.max_versions, app[keys.SETTINGS].tz,
                                               app[keys.DOC_SIGNOFFS])
     directory = app[keys.DIRECTORY]

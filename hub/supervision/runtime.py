@@ -23,7 +23,7 @@ async def supervision_ctx(app: web.Application) -> AsyncIterator[None]:
     db, bus, clock, directory = app[keys.DB], app[keys.BUS], app[keys.CLOCK], app[keys.DIRECTORY]
     webhooks = WebhookSender(db, clock, settings)
     service = SupervisionService(db, bus, clock, directory, settings, webhooks, app[keys.SETTINGS].tz,
-                                 app[keys.NOTIFICATIONS])
+                                 app[keys.NOTIFICATIONS], app[keys.SETTINGS].server.certificate_actions)
     anchor = AuditAnchor(
         service, CheckpointKeys.for_signing(app[keys.SETTINGS]), settings, checkpoint_file(app[keys.SETTINGS])
     )

@@ -95,8 +95,10 @@ class SupervisionService:
     def __init__(
         self, db: Database, bus: Bus, clock: Clock, directory: DirectoryService, settings: SupervisionSettings,
         webhooks: WebhookSender, tz: tzinfo, notifications: NotificationService,
+        certificate_actions: tuple[str, ...] = (),
     ) -> None:
         self.db = db
+        self.certificate_actions = certificate_actions  # server.certificate_actions: "close" needs a certificate
         self.bus = bus
         self.clock = clock
         self.directory = directory
@@ -216,6 +218,8 @@ class SupervisionService:
         if strokes is not None and action is not Action.CLOSE:
             raise BadRequest("signature_not_expected", "only closing an item is signed by hand", field="strokes")
         drawn = checked(strokes) if strokes is not None else None
+        if action is Action.CLOSE:
+            policy.require_certificate_for(principal, "close", self.certificate_actions)
         async with self.transaction() as conn:
             item = await self._load(conn, item_id)
             await self._require_view(conn, principal, item)
@@ -277,7 +281,7 @@ class SupervisionService:
         await store.insert_signoff(conn, {
             "id": signoff_id, "item_id": item.id, "followup_id": followup_id, "signer_id": principal.id,
             "signer_name": principal.person.name, "signed_at": now,
-            "method": "session" if principal.kind == "session" else "token", "state_sha256": state,
+            "method": principal.signed_in_with, "state_sha256": state,
             "strokes": [[list(point) for point in stroke] for stroke in strokes], "image": render(strokes)})
         return {"signoff_id": signoff_id, "state_sha256": state, "points": sum(len(s) for s in strokes)}
 

@@ -149,3 +149,28 @@ async def test_demo_directory_is_not_reloaded_over_changes(aiohttp_client: Any, 
     await first.client.close()
     second = await start_hub(aiohttp_client, settings)
     assert not (await second.app[keys.DIRECTORY].person("p-xie")).active
+
+
+async def test_import_binds_certificates_by_fingerprint(hub: Hub) -> None:
+    sha = "AB:" * 31 + "CD"  # as tools print a SHA-256 fingerprint
+    record = {"id": "p-new", "name": "新同志", "org_unit": "pub-util", "roles": ["official"], "certificates": [sha]}
+    await ok(await hub.client.post("/api/v1/directory/import", json={"people": [record]}, headers=hub.auth(ADMIN)))
+    found = await hub.app[keys.DIRECTORY].person_by_certificate("ab" * 31 + "cd")
+    assert found is not None and found.id == "p-new"
+    exported = await hub.app[keys.DIRECTORY].export()
+    assert next(p for p in exported["people"] if p["id"] == "p-new")["certificates"] == ["ab" * 31 + "cd"]
+    for people, message in (
+        ([{**record, "certificates": ["12345"]}], "is not a SHA-256 fingerprint"),
+        ([record, {**record, "id": "p-two", "name": "另一人"}], "is also bound to p-new"),
+        ([{**record, "id": "p-two", "name": "另一人"}], "is bound to p-new"),
+    ):
+        bad = await hub.client.post("/api/v1/directory/import", json={"people": people}, headers=hub.auth(ADMIN))
+        body = await bad.json()
+        assert bad.status == 400 and message in body["error"]["message"], body
+    # a file without the key leaves the bindings as they are; an empty list removes them
+    await ok(await hub.client.post("/api/v1/directory/import", json={"people": [{**record, "certificates": None}]},
+                                   headers=hub.auth(ADMIN)))
+    assert await hub.app[keys.DIRECTORY].person_by_certificate("ab" * 31 + "cd") is not None
+    await ok(await hub.client.post("/api/v1/directory/import", json={"people": [{**record, "certificates": []}]},
+                                   headers=hub.auth(ADMIN)))
+    assert await hub.app[keys.DIRECTORY].person_by_certificate("ab" * 31 + "cd") is None
