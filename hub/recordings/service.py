@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from hub.auth import policy
 from hub.auth.principal import Principal
 from hub.clock import Clock
@@ -94,10 +96,13 @@ class RecordingService:
             log.error("meeting %s: cannot record into %s: %s", meeting.id, self.root, exc)
             raise Unavailable("recording_storage_unavailable",
                               "the recordings storage cannot be written to; tell the computer center") from exc
-        async with self.db.begin() as conn:
-            if await store.live_of(conn, meeting.id) is not None:
-                return None
-            await store.insert(conn, recording)
+        try:
+            async with self.db.begin() as conn:
+                if await store.live_of(conn, meeting.id) is not None:
+                    return None
+                await store.insert(conn, recording)
+        except IntegrityError:
+            return None  # another node's start came first
         await self.meetings.publish(meeting.id, "recording.started", {"recording": recording.to_dict(), "by": by})
         log.info("meeting %s: recording %s started by %s", meeting.id, recording.id, by or "the meeting's setting")
         return recording

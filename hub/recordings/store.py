@@ -28,6 +28,9 @@ recordings = sa.Table(
     sa.Column("archive_bytes", sa.BigInteger, nullable=True),
     sa.Column("seen_at", UtcDateTime, nullable=True),
     sa.Index("ix_recordings_meeting", "meeting_id", "started_at"),
+    # one recording under way per meeting, whichever node two clicks reach at once
+    sa.Index("uq_recordings_live", "meeting_id", unique=True, sqlite_where=sa.text("status = 'recording'"),
+             postgresql_where=sa.text("status = 'recording'")),
 )
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from hub import keys
@@ -68,7 +69,8 @@ async def test_a_silent_recording_node_is_taken_over(hub: Hub) -> None:
     now = hub.app[keys.CLOCK].now()
     lost = await _insert(hub, meeting["id"], id="1057", started_at=now - timedelta(seconds=90),
                          seen_at=now - timedelta(seconds=60))
-    alive = await _insert(hub, meeting["id"], id="a11e", started_at=now - timedelta(seconds=90))
+    other = await create_meeting(hub)  # (one recording under way per meeting)
+    alive = await _insert(hub, other["id"], id="a11e", started_at=now - timedelta(seconds=90))
     service.folder(lost).mkdir(parents=True)  # it wrote nothing readable: the archive fails, and says why
     await service.sweep()
     for _ in range(100):
@@ -124,3 +126,19 @@ async def test_recording_into_storage_that_cannot_be_written_is_refused_clearly(
     assert early.status == 409 and (await early.json())["error"]["code"] == "meeting_not_live"
     unknown = await hub.client.post("/api/v1/meetings/nosuchmeeting/recording", headers=hub.auth(CHAIR))
     assert unknown.status == 404
+
+
+async def test_two_starts_at_once_make_one_recording(hub: Hub) -> None:
+    meeting = await create_meeting(hub)
+    async with hub.app[keys.DB].begin() as conn:  # live, as if someone had joined
+        await conn.execute(sa.text("UPDATE meetings SET status = 'live' WHERE id = :id"), {"id": meeting["id"]})
+    path = f"/api/v1/meetings/{meeting['id']}/recording"
+    answers = await asyncio.gather(*(hub.client.post(path, headers=hub.auth(CHAIR)) for _ in range(4)))
+    assert sorted(a.status for a in answers) == [201, 409, 409, 409]
+    listed = await hub.client.get(f"/api/v1/meetings/{meeting['id']}/recordings", headers=hub.auth(CHAIR))
+    assert [r["status"] for r in (await listed.json())["items"]] == ["recording"]
+    # the unique index itself: a second recording under way is refused by the database
+    service = hub.app[keys.RECORDINGS]
+    with pytest.raises(sa.exc.IntegrityError):
+        await _insert(hub, meeting["id"], id="dupe")
+    assert len(await service.listed(meeting["id"])) == 1

@@ -39,9 +39,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_recordings_status", "recordings", ["status"])
     op.create_index("ix_recordings_meeting", "recordings", ["meeting_id", "started_at"])
+    op.create_index("uq_recordings_live", "recordings", ["meeting_id"], unique=True,
+                    sqlite_where=sa.text("status = 'recording'"), postgresql_where=sa.text("status = 'recording'"))
 
 
 def downgrade() -> None:
+    op.drop_index("uq_recordings_live", table_name="recordings")
     op.drop_index("ix_recordings_meeting", table_name="recordings")
     op.drop_index("ix_recordings_status", table_name="recordings")
     op.drop_table("recordings")
