@@ -74,6 +74,8 @@ RECORDED = {
 }
 # Muxer options: unknown-size clusters of at most half a second, each written out as soon as it is complete.
 LIVE_WEBM = {"live": "1", "cluster_time_limit": "500", "flush_packets": "1"}
+# Seconds a stopping recording waits for its files to be written out.
+WRITER_GRACE = 30.0
 # Seconds of frames the event loop gathers before handing them to the writer thread (a kill loses them too).
 HANDOVER = 0.1
 # A frame's time from its RTP clock, unless that strays this far from the wall clock (a publisher restarted).
@@ -359,5 +361,8 @@ class MeetingRecorder:
             for track_id in list(self._tracks):
                 self.remove(track_id)
             self.writer.finish()
-        await asyncio.to_thread(self.writer.join)
+        await asyncio.to_thread(self.writer.join, WRITER_GRACE)
+        if self.writer.is_alive():  # a disk that hangs: the meeting must not hang with it
+            log.error("recording %s: the writer did not finish within %.0f s", self.recording_id, WRITER_GRACE)
+            return self.writer.failed or "the recording's disk did not answer"
         return self.writer.failed
