@@ -1,6 +1,7 @@
 """`cityhub serve` over HTTPS asks browsers for a certificate of the city's CA: a certificate bound with
-`cityhub directory bind-certificate` signs its person in at /signin/certificate; no certificate gets the page that
-says so; a certificate from another CA does not get through the handshake."""
+`cityhub directory bind-certificate` signs its person in at /signin/certificate; no certificate, a revoked one or
+an unbound one gets the page that says so; one from another CA, or an expired one, does not get through the
+handshake."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import ssl
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -38,8 +40,13 @@ async def test_certificate_sign_in_over_the_hubs_own_tls(tmp_path: Path) -> None
     leader = issue(ca, "谢继成")
     leader_files = leader.write(tmp_path, "leader")
     stranger_files = issue(authority("Some Other CA"), "谢继成").write(tmp_path, "stranger")
+    expired_files = issue(ca, "邓婷", valid_from=timedelta(days=-400), valid_for=timedelta(days=30)).write(
+        tmp_path, "expired")
+    unbound_files = issue(ca, "无人").write(tmp_path, "unbound")
+    revoked = issue(ca, "孔刚")
+    revoked_files = revoked.write(tmp_path, "revoked")
     (tmp_path / "ca.pem").write_bytes(ca.pem)
-    revocation_list(ca, [], tmp_path / "ca.crl")
+    revocation_list(ca, [revoked], tmp_path / "ca.crl")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYHUB_")}
     env.update(CITYHUB_SERVER_VAR_DIR=str(tmp_path / "var"), CITYHUB_SERVER_DEMO="true",
@@ -55,6 +62,8 @@ async def test_certificate_sign_in_over_the_hubs_own_tls(tmp_path: Path) -> None
     unknown = await asyncio.to_thread(cityhub, env, "directory", "bind-certificate", "--person", "nobody",
                                       str(leader_files[0]))
     assert unknown.returncode != 0 and "nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert (await asyncio.to_thread(cityhub, env, "directory", "bind-certificate", "--person", "pub-util-02",
+                                    str(revoked_files[0]))).returncode == 0
 
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "hub", "serve", cwd=ROOT, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -70,9 +79,14 @@ async def test_certificate_sign_in_over_the_hubs_own_tls(tmp_path: Path) -> None
                 assert "cityhub_session" in signed.cookies
             async with http.get(url, ssl=client_tls(tmp_path / "ca.pem", None)) as bare:
                 assert bare.status == 401 and 'data-code="certificate_missing"' in await bare.text()
-            with pytest.raises(aiohttp.ClientError):
-                async with http.get(url, ssl=client_tls(tmp_path / "ca.pem", stranger_files)) as refused:
-                    await refused.read()
+            for files, status, code in ((revoked_files, 401, "certificate_revoked"),
+                                        (unbound_files, 403, "certificate_not_bound")):
+                async with http.get(url, ssl=client_tls(tmp_path / "ca.pem", files)) as refused:
+                    assert refused.status == status and f'data-code="{code}"' in await refused.text()
+            for files in (stranger_files, expired_files):  # the handshake itself fails (the browser says why)
+                with pytest.raises(aiohttp.ClientError):
+                    async with http.get(url, ssl=client_tls(tmp_path / "ca.pem", files)) as refused:
+                        await refused.read()
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), 30)
