@@ -25,7 +25,7 @@ async def test_openapi_lists_supervision_endpoints(sv: SvHub) -> None:
         if "supervision" not in path and "decisions" not in path:
             continue
         concrete = path.replace("{meeting_id}", "m1").replace("{item_id}", "x").replace(
-            "{attachment_id}", "x").replace("{notification_id}", "1")
+            "{attachment_id}", "x").replace("{notification_id}", "1").replace("{signoff_id}", "x")
         for method in operations:
             response = await sv.client.request(method.upper(), concrete)
             assert response.status == 401, (method, path)
