@@ -172,7 +172,8 @@ class RecordingWriter(threading.Thread):
                 stream.layout = "stereo"
             else:
                 stream = container.add_stream(recorded.encoder, rate=30)
-                stream.width, stream.height = size or key_frame_size(first)
+                # (a VP8 key frame states its size; an H.264 one is decoded for it, here, once)
+                stream.width, stream.height = size or (key_frame_size(first) if recorded.size is None else (640, 360))
             self._files[name] = (container, stream)
         elif kind == "close":
             self._close(op[1])
