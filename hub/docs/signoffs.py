@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from hub.auth import policy
 from hub.auth.principal import Principal
+from hub.docs import catalog
 from hub.docs.content import Node, doc_from_state, read_tree
 from hub.docs.export import to_html_fragment
 from hub.docs.service import DocumentService
@@ -66,11 +67,10 @@ _COLUMNS = (doc_signoffs.c.id, doc_signoffs.c.doc_id, doc_signoffs.c.version_id,
             doc_signoffs.c.signed_at, doc_signoffs.c.method, doc_signoffs.c.content_sha256)
 
 
-def _signoff(row: Any, current: str | None) -> SignOff:
+def _signoff(row: Any) -> SignOff:
     return SignOff(id=row.id, doc_id=row.doc_id, version_id=row.version_id, version_name=row.name,
                    signer_id=row.signer_id, signer_name=row.signer_name, signer_unit=row.signer_unit,
-                   signed_at=row.signed_at, method=row.method, content_sha256=row.content_sha256,
-                   current=None if current is None else row.content_sha256 == current)
+                   signed_at=row.signed_at, method=row.method, content_sha256=row.content_sha256)
 
 
 class DocSignoffs:
@@ -88,11 +88,10 @@ class DocSignoffs:
         policy.require_certificate_for(principal, "signoff", self.certificate_actions)
         drawn = checked(strokes)
         async with self.documents.db.connect() as conn:
-            row = (await conn.execute(sa.select(doc_versions.c.snapshot).where(
-                doc_versions.c.doc_id == doc_id, doc_versions.c.id == version_id))).first()
-        if row is None:
+            found = await catalog.get_version(conn, doc_id, version_id)
+        if found is None:
             raise NotFound("version_not_found", "no such version of this document")
-        signed = content_hash(read_tree(doc_from_state(bytes(row.snapshot))))
+        signed = content_hash(read_tree(doc_from_state(found[1])))
         signoff_id, now = secrets.token_hex(8), self.documents.clock.now()
         method = principal.signed_in_with
         async with self.documents.db.begin() as conn:
@@ -106,15 +105,15 @@ class DocSignoffs:
                 "doc_id": doc_id, "version_id": version_id, "signoff_id": signoff_id, "content_sha256": signed,
                 "method": method, "points": sum(len(s) for s in drawn)})
         log.info("doc %s: version %s signed by %s (%s)", doc_id, version_id, principal.id, method)
-        return (await self._load(doc_id, signoff_id, signed))[0]
+        return replace((await self._load(doc_id, signoff_id))[0], current=True)
 
-    async def _load(self, doc_id: str, signoff_id: str | None = None, current: str | None = None) -> list[SignOff]:
+    async def _load(self, doc_id: str, signoff_id: str | None = None) -> list[SignOff]:
         query = (sa.select(*_COLUMNS).join(doc_versions, doc_versions.c.id == doc_signoffs.c.version_id)
                  .where(doc_signoffs.c.doc_id == doc_id).order_by(doc_signoffs.c.signed_at))
         if signoff_id is not None:
             query = query.where(doc_signoffs.c.id == signoff_id)
         async with self.documents.db.connect() as conn:
-            return [_signoff(row, current) for row in (await conn.execute(query)).all()]
+            return [_signoff(row) for row in (await conn.execute(query)).all()]
 
     async def of_doc(self, principal: Principal, doc_id: str) -> list[SignOff]:
         """A document's sign-offs, each saying whether the text now is still what was signed."""
@@ -122,10 +121,15 @@ class DocSignoffs:
         return await self.compared(doc_id)
 
     async def compared(self, doc_id: str, root: Node | None = None) -> list[SignOff]:
-        """The sign-offs, compared with the document's content now (`root`, if the caller has it)."""
+        """The sign-offs, compared with the document's content now (`root`, if the caller has it; a document
+        nobody signed is not read at all)."""
+        found = await self._load(doc_id)
+        if not found:
+            return []
         if root is None:
             root = read_tree(doc_from_state(await self.documents.current_state(doc_id)))
-        return await self._load(doc_id, current=content_hash(root))
+        current = content_hash(root)
+        return [replace(s, current=s.content_sha256 == current) for s in found]
 
     async def strokes(self, principal: Principal, doc_id: str, signoff_id: str) -> tuple[SignOff, list[Any], bytes]:
         """One sign-off with its strokes and image, for those who may read the document."""
