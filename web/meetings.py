@@ -17,6 +17,7 @@ from hub.bounds import check_day
 from hub.errors import BadRequest, HubError
 from hub.meetings.model import Meeting, MeetingChanges, MeetingStatus
 from hub.meetings.service import NewMeeting
+from hub.recordings.service import moment_in
 from web.pages import NAV, TRANSLATOR, NavItem, page_principal, render
 
 log = logging.getLogger(__name__)
@@ -244,16 +245,17 @@ async def _record_page(request: web.Request, principal: Principal, meeting: Meet
     directory = request.app[keys.DIRECTORY]
     units = {u.id: u.name for u in await directory.units()}
     people = await directory.people(sorted({item.responsible_id for _, item in decided}))
+    recordings = await request.app[keys.RECORDINGS].listed(meeting.id)
     return await render(request, "meeting_record.html", {
         "meeting": meeting,
         "chair_name": chair_name,
         "main_unit_name": units.get(meeting.main_unit or "", meeting.main_unit or ""),
         "can_read_attendance": policy.can_read_attendance(principal, meeting) and meeting.started_at is not None,
         "decisions": [{"decision": d, "item": i, "lead": units.get(i.lead_unit_id, i.lead_unit_id),
-                       "moment": await request.app[keys.RECORDINGS].moment(meeting.id, d.recorded_at),
+                       "moment": moment_in(recordings, d.recorded_at),
                        "responsible": people[i.responsible_id].name if i.responsible_id in people
                        else i.responsible_id} for d, i in decided],
-        "recordings": await request.app[keys.RECORDINGS].listed(meeting.id),
+        "recordings": recordings,
         "can_close": (meeting.status == MeetingStatus.ENDED and not meeting.closed_for_edits
                       and principal.id in (meeting.chair_id, meeting.secretary_id)),
         "error": error,

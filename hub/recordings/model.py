@@ -52,6 +52,13 @@ class Recording:
             return None
         return (moment - self.started_at).total_seconds()
 
+    def moment(self, at: datetime) -> dict[str, Any] | None:
+        """The link to `at` in this recording ("▶ 00:12:34"); None when it was not recording then."""
+        offset = self.offset_of(at)
+        if offset is None:
+            return None
+        return {"recording_id": self.id, "offset": round(offset, 1), "url": f"/recordings/{self.id}?t={int(offset)}"}
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of the API and of live events."""
         return {

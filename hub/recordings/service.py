@@ -90,6 +90,8 @@ class RecordingService:
         now = self.clock.now()
         recording = Recording(id=secrets.token_hex(8), meeting_id=meeting.id, status=RecordingStatus.RECORDING,
                               started_at=now, started_by=by, seen_at=now)
+        if await self.live(meeting.id) is not None:
+            return None
         try:
             await asyncio.to_thread(self.folder(recording).mkdir, parents=True, exist_ok=True)
         except OSError as exc:
@@ -98,11 +100,9 @@ class RecordingService:
                               "the recordings storage cannot be written to; tell the computer center") from exc
         try:
             async with self.db.begin() as conn:
-                if await store.live_of(conn, meeting.id) is not None:
-                    return None
                 await store.insert(conn, recording)
         except IntegrityError:
-            return None  # another node's start came first
+            return None  # another start came first (uq_recordings_live: one under way per meeting)
         await self.meetings.publish(meeting.id, "recording.started", {"recording": recording.to_dict(), "by": by})
         log.info("meeting %s: recording %s started by %s", meeting.id, recording.id, by or "the meeting's setting")
         return recording
@@ -303,8 +303,7 @@ class RecordingService:
     async def of_meeting(self, principal: Principal, meeting_id: str) -> list[Recording]:
         """A meeting's recordings, for those who may watch them."""
         await self._watchable(principal, meeting_id)
-        async with self.db.connect() as conn:
-            return [r for r in await store.of_meeting(conn, meeting_id) if r.status is not RecordingStatus.DELETED]
+        return await self.listed(meeting_id)
 
     async def get(self, principal: Principal, recording_id: str) -> tuple[Recording, Meeting]:
         """One recording and its meeting, for those who may watch it."""
@@ -358,9 +357,9 @@ class RecordingService:
     async def moment(self, meeting_id: str, at: datetime) -> dict[str, Any] | None:
         """Where in the meeting's recording a moment of it is (a decision taken then): None if it was not
         recorded. (Whoever may see the decision follows the link; the playback page checks access itself.)"""
-        for recording in await self.listed(meeting_id):
-            offset = recording.offset_of(at)
-            if offset is not None:
-                return {"recording_id": recording.id, "offset": round(offset, 1),
-                        "url": f"/recordings/{recording.id}?t={int(offset)}"}
-        return None
+        return moment_in(await self.listed(meeting_id), at)
+
+
+def moment_in(recordings: list[Recording], at: datetime) -> dict[str, Any] | None:
+    """The link to `at` in whichever of a meeting's recordings ran then (None: none did)."""
+    return next((link for recording in recordings if (link := recording.moment(at)) is not None), None)
