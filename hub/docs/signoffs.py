@@ -9,6 +9,7 @@ does, and every view compares: the current text is still the signed one, or it d
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -92,6 +93,7 @@ class DocSignoffs:
         if found is None:
             raise NotFound("version_not_found", "no such version of this document")
         signed = content_hash(read_tree(doc_from_state(found[1])))
+        image = await asyncio.to_thread(render, drawn)  # off the event loop, which forwards media
         signoff_id, now = secrets.token_hex(8), self.documents.clock.now()
         method = principal.signed_in_with
         async with self.documents.db.begin() as conn:
@@ -100,7 +102,7 @@ class DocSignoffs:
                 id=signoff_id, doc_id=doc_id, version_id=version_id, signer_id=principal.id,
                 signer_name=principal.person.name, signer_unit=principal.org_unit.name, signed_at=now, method=method,
                 content_sha256=signed, strokes=[[list(point) for point in stroke] for stroke in drawn],
-                image=render(drawn)))
+                image=image))
             await audit.append(conn, at=now, actor=principal.id, item_id=None, action="doc.signed", data={
                 "doc_id": doc_id, "version_id": version_id, "signoff_id": signoff_id, "content_sha256": signed,
                 "method": method, "points": sum(len(s) for s in drawn)})

@@ -218,6 +218,8 @@ class SupervisionService:
         if strokes is not None and action is not Action.CLOSE:
             raise BadRequest("signature_not_expected", "only closing an item is signed by hand", field="strokes")
         drawn = checked(strokes) if strokes is not None else None
+        # (drawn off the event loop, which forwards media, and before the audit chain's lock is taken)
+        image = await asyncio.to_thread(render, drawn) if drawn else b""
         if action is Action.CLOSE:
             policy.require_certificate_for(principal, "close", self.certificate_actions)
         async with self.transaction() as conn:
@@ -261,7 +263,7 @@ class SupervisionService:
                 stored_files.append({"id": attachment_id, "filename": upload.filename, "sha256": digest,
                                      "size": len(upload.data)})
             updated = await self._load(conn, item.id)
-            signature = await self._sign(conn, principal, updated, followup_id, drawn, now) if drawn else None
+            signature = await self._sign(conn, principal, updated, followup_id, drawn, image, now) if drawn else None
             change = Change(action.value, updated, principal.id, {**data, "status": new_status.value})
             await self.record(
                 conn, change, audit_data={"from": item.status.value, "to": new_status.value, "text": text,
@@ -274,7 +276,7 @@ class SupervisionService:
         return updated
 
     async def _sign(self, conn: AsyncConnection, principal: Principal, item: Item, followup_id: int,
-                    strokes: list[list[Point]], now: datetime) -> dict[str, Any]:
+                    strokes: list[list[Point]], image: bytes, now: datetime) -> dict[str, Any]:
         """Keep the signature on the item's closing, with the SHA-256 of the item as closed; what the audit says."""
         state = hashlib.sha256(audit.canonical(item.to_dict())).hexdigest()
         signoff_id = new_id("sg")
@@ -282,7 +284,7 @@ class SupervisionService:
             "id": signoff_id, "item_id": item.id, "followup_id": followup_id, "signer_id": principal.id,
             "signer_name": principal.person.name, "signed_at": now,
             "method": principal.signed_in_with, "state_sha256": state,
-            "strokes": [[list(point) for point in stroke] for stroke in strokes], "image": render(strokes)})
+            "strokes": [[list(point) for point in stroke] for stroke in strokes], "image": image})
         return {"signoff_id": signoff_id, "state_sha256": state, "points": sum(len(s) for s in strokes)}
 
     def _changes(
