@@ -41,7 +41,7 @@ from bench.report import pct, write_section
 from hub import keys
 from hub.directory.model import DirectoryData
 from hub.meetings.service import NewMeeting
-from signaling.light_venue import load_clip
+from signaling.light_venue import POLL_INTERVAL, load_clip
 from signaling.media_sample import encode_sample
 
 SECTION = "## City-wide conference: 90 venues on one node"
@@ -84,6 +84,8 @@ class MeetingResult:
     lost: int = 0
     switches: list[float] = field(default_factory=list)  # seconds, every venue of every roll call
     switches_missing: int = 0
+    slots_delays: list[float] = field(default_factory=list)  # seconds: the order -> media.slots at each venue
+    events: dict[str, float] = field(default_factory=dict)  # /ws events per second at the median venue, by name
     last_join: dict[str, float] = field(default_factory=dict)
     interval_cpu: list[float] = field(default_factory=list)  # cores, per roll-call interval
     rss_mib: float = 0.0  # the hub's resident memory with the meeting running
@@ -227,12 +229,17 @@ async def measure(hub: BenchHub, shape: Shape, args: argparse.Namespace, meeting
             if kind == "video" and n > 0:  # a stream without upper-layer frames is a small tile's
                 (result.video_fps if upper else result.small_fps).append(frames / result.seconds)
         result.lost += sum(c["lost"] - b["lost"] for c, b in slots.values())
+    for name in sorted({n for r in after.values() for n in r["events"]}):
+        moved = [r["events"].get(name, 0) - before[i]["events"].get(name, 0) for i, r in after.items()]
+        result.events[name] = statistics.median(moved) / result.seconds
     for target, ordered in rolls:
         for answer in await asyncio.gather(*(p.request("switch", participant=target, at=ordered)
                                              for p in processes)):
-            delays = [d for d in answer.values() if d != 0.0]  # 0.0: it was on that venue's screen already
-            result.switches += [d for d in delays if d is not None]
-            result.switches_missing += sum(1 for d in delays if d is None)
+            # 0.0: it was on that venue's screen already
+            delays = [(switch, slots) for switch, slots in answer.values() if switch != 0.0]
+            result.switches += [switch for switch, _ in delays if switch is not None]
+            result.switches_missing += sum(1 for switch, _ in delays if switch is None)
+            result.slots_delays += [slots for _, slots in delays if slots is not None]
     # keeping up: every stream a venue receives comes at (nearly) its frame rate: the clip's, or a quarter of it
     # for a small tile (the base of three temporal layers)
     large_ok = bool(result.video_fps) and pct(result.video_fps, 0.05) >= 0.9 * args.fps
@@ -298,7 +305,8 @@ def report(args: argparse.Namespace, slotted: MeetingResult, whole: MeetingResul
         "",
         f"Topology: one meeting on one hub node (the benchmark's process: create_app, SQLite, the in-process bus); "
         f"the main venue and {s.venues} sub-venues, light clients (signaling/light_venue.py) in {args.processes} "
-        f"processes, each publishing VP8 {args.width}x{args.height} @ {args.fps} fps "
+        f"processes that read their sockets every {POLL_INTERVAL * 1000:.0f} ms, each publishing VP8 "
+        f"{args.width}x{args.height} @ {args.fps} fps "
         f"({clip_bitrate / 1000:.0f} kbit/s, key frames when asked) and Opus (20 ms); the main venue is the "
         f"meeting's main unit. {MUTED if s.muted else ''}"
         f"The chair calls on a venue that nobody sees every {s.roll_every:g} s, which unmutes it and mutes the one "
@@ -307,14 +315,16 @@ def report(args: argparse.Namespace, slotted: MeetingResult, whole: MeetingResul
         *conference_rows(slotted, whole, largest),
         "",
     ]
-    if slotted.ran and slotted.switches:
+    if not slotted.ran:
+        lines.append(f"- The {s.venues + 1}-participant meeting did not keep up: {slotted.failure}.")
+    if slotted.switches:
         lines.append(
             f"- Roll call, the chair's order -> the end of the called venue's first key frame in the slot it got, at "
             f"every other venue: **p50 {ms(statistics.median(slotted.switches))}, p95 "
             f"{ms(pct(slotted.switches, 0.95))}** ({len(slotted.switches)} switches"
-            f"{f', {slotted.switches_missing} never arrived' if slotted.switches_missing else ''}).")
-    elif not slotted.ran:
-        lines.append(f"- The {s.venues + 1}-participant meeting did not keep up: {slotted.failure}.")
+            f"{f', {slotted.switches_missing} never arrived' if slotted.switches_missing else ''}); of which the "
+            f"order -> media.slots at the venue: p50 {ms(statistics.median(slotted.slots_delays or [0.0]))}, p95 "
+            f"{ms(pct(slotted.slots_delays or [0.0], 0.95))}.")
     if whole is not None and whole.seconds and slotted.seconds:
         switch = f", roll call switch p50 {ms(statistics.median(whole.switches))}" if whole.switches else ""
         kept_up = "" if whole.ran else f" and did not keep up ({whole.failure}), so it sent less than asked"
@@ -385,12 +395,14 @@ async def hub_main(args: argparse.Namespace) -> None:
 
 def print_result(name: str, r: MeetingResult) -> None:
     switches = (f", switch p50 {ms(statistics.median(r.switches))} p95 {ms(pct(r.switches, 0.95))}"
-                if r.switches else "")
+                f" (media.slots p50 {ms(statistics.median(r.slots_delays or [0.0]))})" if r.switches else "")
     print(f"{name}, {r.participants} participants: {'ran' if r.ran else 'FAILED ' + r.failure}; "
           f"{r.cores:.2f} cores, {r.packets_in / max(r.seconds, 1e-9):.0f} pkt/s in, "
           f"{r.packets_out / max(r.seconds, 1e-9):.0f} out, {r.us_per_packet:.1f} us/pkt, "
           f"video/venue max {max(r.video_streams, default=0)}, audio/venue max {max(r.audio_streams, default=0)}, "
           f"lost {r.lost}{switches}, memory {r.rss_mib:.0f} MiB, last join {r.last_join}", flush=True)
+    print("  /ws events per second at the median venue: "
+          + ", ".join(f"{name} {rate:.1f}" for name, rate in sorted(r.events.items(), key=lambda e: -e[1])), flush=True)
 
 
 async def four_and_twelve(args: argparse.Namespace) -> sfu_forwarding.RunResult:

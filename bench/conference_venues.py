@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
+from collections import Counter
 from typing import Any
 
 from bench.hub import BenchHub, timed_join
@@ -62,10 +63,12 @@ async def clients_main(args: argparse.Namespace) -> None:
                 results[index] = await join(index, token, level, muted, wait_video)
             reply(message["id"], results)
         elif command == "report":
-            reply(message["id"], {i: v.media.snapshot() for i, v in venues.items()})
+            reply(message["id"], {i: {**v.media.snapshot(), "events": Counter(e["event"] for e in v.events)}
+                                  for i, v in venues.items()})
         elif command == "switch":
-            reply(message["id"], {i: v.switch_delay(message["participant"], message["at"])
-                                  for i, v in venues.items() if v.participant_id != message["participant"]})
+            who, at = message["participant"], message["at"]
+            reply(message["id"], {i: [v.switch_delay(who, at), v.slots_delay(who, at)]
+                                  for i, v in venues.items() if v.participant_id != who})
 
     while line := await reader.readline():
         message = json.loads(line)

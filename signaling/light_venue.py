@@ -9,9 +9,10 @@ per-packet work itself, as SFU load generators do (LiveKit's `lk load-test`, Jit
   sender's direct path (SRTP protect, sendto), paced by the loop's timers; a PLI/FIR from the hub makes the next
   frame a key frame (every frame of the clip exists as a key frame too); `pause` (the hub's `media.pause`) stops the
   video, which starts again with a key frame;
-- receiving: RTP packets are taken from the socket callback and counted per receive slot (by the SSRC the hub's
-  offer gives each m-line) without going through aiortc's receive path; only the first packet of each video frame
-  is unprotected, to tell key frames from the VP8 payload header.
+- receiving: the venues of a process read their sockets together every POLL_INTERVAL (SocketPoller: on loopback a
+  wake-up per packet is charged to the hub that sends it); RTP packets are counted per receive slot (by the SSRC
+  the hub's offer gives each m-line) without going through aiortc's receive path; only the first packet of each
+  video frame is unprotected, to tell key frames from the VP8 payload header.
 
 `VenueClient` is a MeetingClient with this media half that also keeps when each `media.slots` arrived, so a
 benchmark can time a roll call: the chair's order -> the first key frame of the new venue in its slot.
@@ -42,7 +43,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from signaling.client import MeetingClient
 from signaling.media_client import AUDIO_PTIME, AUDIO_RATE, VIDEO_CLOCK, PatternVideoTrack, ToneTrack
-from signaling.sfu.aiortc_internals import ForwardingSender, adopt_receiver, adopt_sender, tap_rtp
+from signaling.sfu.aiortc_internals import ForwardingSender, SocketPoller, adopt_receiver, adopt_sender, tap_rtp
 from signaling.sfu.forwarding import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, ntp_of, rtp_header
 from signaling.sfu.keyframes import vp8_keyframe_start, vp8_temporal_layer
 from signaling.sfu.speaker import SILENCE_LEVEL
@@ -61,6 +62,21 @@ LAYERED_TARGET_FACTOR = 1.4
 VP8_CHUNK = 1294  # aiortc's 1300-byte VP8 packets less our 6-byte payload descriptor
 DTX_EVERY = 20  # a muted microphone under Opus DTX: a packet every 20 ptimes (400 ms)
 KEY_BITRATE_FACTOR = 6  # the clip's key frames get this much more than its bitrate: a few times a delta frame
+# The venues of a process read their sockets together this often (SocketPoller): a received packet's time is
+# late by at most this much
+POLL_INTERVAL = 0.005
+_pollers: dict[asyncio.AbstractEventLoop, SocketPoller] = {}
+
+
+def _poller() -> SocketPoller:
+    """The socket poller of the running loop (one per process in a benchmark, one per test's loop)."""
+    loop = asyncio.get_running_loop()
+    poller = _pollers.get(loop)
+    if poller is None:
+        for old in [old for old in _pollers if old.is_closed()]:
+            del _pollers[old]
+        poller = _pollers[loop] = SocketPoller(POLL_INTERVAL)
+    return poller
 
 
 @dataclass(frozen=True)
@@ -401,7 +417,7 @@ class LightMedia:
             stream.prepare()
         dtls = self.pc.getTransceivers()[0].receiver.transport
         for _ in range(100):
-            if tap_rtp(dtls, self._received):
+            if tap_rtp(dtls, self._received) and _poller().add(dtls):
                 break
             await asyncio.sleep(0.05)
         loop = asyncio.get_running_loop()
@@ -586,6 +602,14 @@ class VenueClient(MeetingClient[LightMedia]):
                 break
             shown = slots
         return next((s for s, p in shown.items() if p == participant_id and s.startswith("video")), None)
+
+    def slots_delay(self, participant_id: str, ordered_at: float) -> float | None:
+        """Seconds from a roll call (`ordered_at`) to the media.slots that put `participant_id` in a video slot
+        (the hub's part of a switch: the rest is the key frame); 0.0 if it was shown already; None if none came."""
+        if self.slot_showing(participant_id, ordered_at) is not None:
+            return 0.0
+        return next((arrived - ordered_at for arrived, slots in self.slot_history if arrived > ordered_at
+                     and any(p == participant_id and s.startswith("video") for s, p in slots.items())), None)
 
     def switch_delay(self, participant_id: str, ordered_at: float) -> float | None:
         """Seconds from a roll call (`ordered_at`) to the end of the first key frame of `participant_id` in the

@@ -1,4 +1,4 @@
-"""Every use of aiortc's private internals by the SFU, in one place.
+"""Every use of aiortc's private internals by the SFU (and of aioice's, pylibsrtp's and asyncio's), in one place.
 
 aiortc has no API for forwarding encoded RTP: RTCRtpReceiver always decodes and
 RTCRtpSender always packetizes frames it reads from a track. The SFU therefore
@@ -20,7 +20,7 @@ import logging
 import random
 import socket
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sized
 from typing import Any, NamedTuple, Protocol
 
 import aiortc
@@ -39,6 +39,8 @@ from aiortc.rtcrtpparameters import (
     RTCRtpSendParameters,
 )
 from aiortc.rtp import RtpPacket
+from pylibsrtp._binding import ffi as srtp_ffi
+from pylibsrtp._binding import lib as srtp_lib
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +120,8 @@ REQUIRED_CODE_NAMES: dict[Callable[..., Any], tuple[str, ...]] = {
     aioice_ice.Connection.connect: ("_query_consent_task", "query_consent"),
     aioice_ice.Connection.close: ("_query_consent_task",),
     RTCPeerConnection.setRemoteDescription: ("_RTCPeerConnection__createTransceiver", "emit"),
+    pylibsrtp.Session.__init__: ("_srtp", "_cdata", "_buffer"),
+    asyncio.selector_events._SelectorTransport.__init__: ("_sock", "_buffer"),  # type: ignore[attr-defined]
     RTCPeerConnection._RTCPeerConnection__connect: ("send", "receive"),  # type: ignore[attr-defined]
 }
 
@@ -140,6 +144,9 @@ REQUIRED_ATTRIBUTES: tuple[tuple[object, str], ...] = (
     (RTCRtpSender, "_handle_rtcp_packet"),
     (RTCRtpReceiver, "_handle_rtp_packet"),
     (RTCRtpReceiver, "_run_rtcp"),
+    (srtp_lib, "srtp_protect"),
+    (asyncio.selector_events.BaseSelectorEventLoop, "_add_reader"),
+    (asyncio.selector_events.BaseSelectorEventLoop, "_remove_reader"),
 )
 
 
@@ -237,7 +244,7 @@ async def _query_consent(self: aioice_ice.Connection) -> None:
             except aioice_stun.TransactionError:
                 pass
         if loop.time() - answered > CONSENT_TIMEOUT:
-            logger.info("ICE consent expired: no answer to a consent check for %.0f s", loop.time() - answered)
+            logger.warning("ICE consent expired: no answer to a consent check for %.0f s", loop.time() - answered)
             self._query_consent_task = None  # close() would cancel this task, which is the one closing
             await self.close()
             return
@@ -367,12 +374,42 @@ class ForwardingReceiver(RTCRtpReceiver):
         return dict(self._RTCRtpReceiver__codecs)  # type: ignore[attr-defined]
 
 
+class SrtpProtector:
+    """`pylibsrtp.Session.protect` without its per-call allocations: the same libsrtp call on the session's own
+    buffer, for the one packet at a time a forwarding sender protects (a third of the session's cost per packet)."""
+
+    __slots__ = ("_session", "_srtp", "_cdata", "_buffer", "_length", "_limit")
+
+    def __init__(self, session: pylibsrtp.Session) -> None:
+        self._session = session  # owns the libsrtp context and the buffer: they live while this does
+        self._srtp = session._srtp[0]
+        self._cdata = session._cdata
+        self._buffer = session._buffer
+        self._length = srtp_ffi.new("int *")
+        self._limit = len(self._cdata) - pylibsrtp.SRTP_MAX_TRAILER_LEN
+
+    def __call__(self, data: bytes) -> bytes:
+        """The SRTP packet of the RTP packet `data` (pylibsrtp.Error if libsrtp refuses it)."""
+        size = len(data)
+        if size > self._limit:
+            raise pylibsrtp.Error("packet is too long")
+        self._buffer[0:size] = data
+        length = self._length
+        length[0] = size
+        status = srtp_lib.srtp_protect(self._srtp, self._cdata, length)
+        if status:
+            raise pylibsrtp.Error(f"libsrtp error {status}")
+        return self._buffer[0:length[0]]  # type: ignore[no-any-return]
+
+
 class DirectRoute(NamedTuple):
     """Where a forwarding sender's packets go: its DTLS transport's SRTP session, UDP socket and peer."""
 
     dtls: aiortc_dtls.RTCDtlsTransport
-    srtp: pylibsrtp.Session
+    protect: SrtpProtector
     udp: asyncio.DatagramTransport
+    sock: socket.socket  # the transport's own socket: sendto straight on it while nothing is queued
+    queued: Sized  # what asyncio holds back until the socket can send again
     address: tuple[Any, ...]
 
 
@@ -471,7 +508,11 @@ class ForwardingSender(RTCRtpSender):
         if not self._sfu_route_watched:
             self._sfu_route_watched = True
             dtls.on("statechange", self._forget_route)
-        route = self._sfu_route = DirectRoute(dtls, dtls._tx_srtp, udp, pair.remote_addr)
+        sock = getattr(udp, "_sock", None)
+        if not isinstance(sock, socket.socket):
+            return None
+        route = self._sfu_route = DirectRoute(dtls, SrtpProtector(dtls._tx_srtp), udp, sock,
+                                              udp._buffer, pair.remote_addr)  # type: ignore[attr-defined]
         return route
 
     def _forget_route(self) -> None:
@@ -481,8 +522,10 @@ class ForwardingSender(RTCRtpSender):
         """Send one plain RTP packet synchronously on a direct UDP candidate pair.
 
         aiortc's own path is five nested coroutines per packet; this is the same
-        work (SRTP protect, sendto on the nominated pair) without them. Returns
-        False if not connected, None if only the async path can send (TURN relay).
+        work (SRTP protect, sendto on the nominated pair) without them, and
+        without asyncio's checks per datagram while its send buffer is empty.
+        Returns False if not connected, None if only the async path can send
+        (TURN relay).
         """
         route = self._sfu_route
         if route is None:
@@ -495,14 +538,26 @@ class ForwardingSender(RTCRtpSender):
             self._sfu_route = None
             return False
         try:
-            protected = route.srtp.protect(data)
+            protected = route.protect(data)
         except pylibsrtp.Error:
             return False
-        udp.sendto(protected, route.address)
+        if route.queued:
+            udp.sendto(protected, route.address)  # keep the order behind what asyncio queued
+        else:
+            try:
+                route.sock.sendto(protected, route.address)
+            except (BlockingIOError, InterruptedError):
+                udp.sendto(protected, route.address)  # asyncio queues it and sends when the socket can
+            except OSError:
+                return False
         dtls = route.dtls
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
-        self._count_sent(ntp_time, rtp_timestamp, payload_size)
+        # keep aiortc's sender reports (lip sync, RTT) truthful for forwarded media
+        self._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
+        self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
+        self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
+        self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
         return True
 
     async def send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool:
@@ -612,6 +667,7 @@ def tap_rtp(dtls: aiortc_dtls.RTCDtlsTransport, tap: RtpTap) -> bool:
                 _original(data, addr)
 
         protocol.datagram_received = datagram_received  # type: ignore[method-assign,assignment]
+        _read_in_batches(protocol)
     connection._sfu_fast_receive = True  # type: ignore[attr-defined]
     return True
 
@@ -625,6 +681,84 @@ def _enlarge_receive_buffer(protocol: Any) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MEDIA_RECEIVE_BUFFER)
+
+
+READ_BATCH = 64  # datagrams read from one media socket per readiness event (asyncio reads one)
+
+
+def _drain(sock: socket.socket, transport: asyncio.BaseTransport, protocol: asyncio.DatagramProtocol,
+           limit: int) -> None:
+    """Hand up to `limit` datagrams waiting on `sock` to `protocol`, as asyncio's datagram transport would."""
+    for _ in range(limit):
+        if transport.is_closing():
+            return
+        try:
+            data, addr = sock.recvfrom(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # an ICMP error report: the socket goes on
+            protocol.error_received(exc)
+            return
+        try:
+            protocol.datagram_received(data, addr)
+        except Exception:  # as asyncio would for a datagram callback: the next datagram is handled all the same
+            logger.exception("a datagram could not be handled")
+
+
+def _read_in_batches(protocol: aioice_ice.StunProtocol) -> None:
+    # asyncio's datagram transport reads one datagram per socket per turn of the event loop: when a turn takes
+    # 50 ms (a busy hub while 90 venues join), a venue's socket is read 20 times a second while its camera and
+    # microphone send more, and the kernel drops the rest (RcvbufErrors), ICE consent checks with them, until
+    # consent expires. Reading what is waiting, up to READ_BATCH, keeps up whatever a turn costs.
+    transport = protocol.transport
+    sock = getattr(transport, "_sock", None)
+    if transport is None or not isinstance(sock, socket.socket) or transport.is_closing():
+        return
+    loop = asyncio.get_running_loop()
+    loop._add_reader(sock.fileno(), _drain, sock, transport, protocol, READ_BATCH)  # type: ignore[attr-defined]
+
+
+class SocketPoller:
+    """Reads the UDP sockets of ICE connections every `interval` seconds instead of whenever a datagram arrives.
+
+    For a load generator that runs dozens of peers in one process on the same machine as the hub. On loopback
+    the sender's sendto() delivers the datagram into the receiver's socket and wakes the receiving process up:
+    with a wake-up per packet, a third of the hub's CPU went to waking the benchmark's venues, which a hub
+    sending through a network card never pays. A socket nobody waits on costs its sender only the copy; the
+    poller drains every socket it holds in one pass, as a batch. Every datagram (STUN, DTLS, RTP, RTCP) goes to
+    the same protocol as before, late by at most `interval`.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._endpoints: list[tuple[socket.socket, asyncio.DatagramTransport, aioice_ice.StunProtocol]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, dtls: aiortc_dtls.RTCDtlsTransport) -> bool:
+        """Poll the sockets of this transport's ICE connection from now on (False: it has none yet)."""
+        protocols = [p for p in dtls.transport._connection._protocols if p.transport is not None]
+        if not protocols:
+            return False
+        loop = asyncio.get_running_loop()
+        for protocol in protocols:
+            transport = protocol.transport
+            sock = getattr(transport, "_sock", None)  # the socket itself; get_extra_info gives a wrapper
+            if not isinstance(sock, socket.socket) or any(s.fileno() == sock.fileno() for s, _, _ in self._endpoints):
+                continue
+            # asyncio's public remove_reader refuses a socket a transport owns; the transport closes it later
+            loop._remove_reader(sock.fileno())  # type: ignore[attr-defined]
+            self._endpoints.append((sock, transport, protocol))
+        if self._timer is None:
+            self._timer = loop.call_later(self.interval, self._poll)
+        return True
+
+    def _poll(self) -> None:
+        self._timer = None
+        self._endpoints = [e for e in self._endpoints if not e[1].is_closing() and e[0].fileno() >= 0]
+        for sock, transport, protocol in self._endpoints:
+            _drain(sock, transport, protocol, 1 << 16)
+        if self._endpoints:
+            self._timer = asyncio.get_running_loop().call_later(self.interval, self._poll)
 
 
 def install_fast_receive(dtls: aiortc_dtls.RTCDtlsTransport) -> bool:

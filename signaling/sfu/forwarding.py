@@ -11,6 +11,7 @@ several (a small tile: fewer frames, fewer packets, nothing re-encoded).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 import time
@@ -23,7 +24,7 @@ from aiortc.rtp import RtpPacket
 from signaling.sfu.aiortc_internals import NTP_UNIX_OFFSET, ForwardingReceiver, ForwardingSender
 from signaling.sfu.events import ForwardingStats, TrackInfo
 from signaling.sfu.keyframes import keyframe_start, needs_keyframe, vp8_frame_start, vp8_temporal_layer
-from signaling.sfu.munger import RtpMunger, Vp8Munger
+from signaling.sfu.munger import RtpMunger, Vp8Descriptor, Vp8Munger
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class OutgoingLeg:
         self._abs_id: int | None = None
         self._level_id: int | None = None
         self._mid_element = b""
+        self._ext_prefix = b""  # the header extension elements every packet carries, abs-send-time's id byte last
         # temporal layers: what the subscriber should get (base_only) and what it gets now (thinned); a leg thins
         # from the next frame on, and goes back to every layer at a key frame (upper layers refer to frames the
         # subscriber never got)
@@ -145,19 +147,23 @@ class OutgoingLeg:
         self._mid_element = (
             bytes([(self._mid_id << 4) | (len(mid) - 1)]) + mid if self._mid_id and mid else b""
         )
+        self._ext_prefix = self._mid_element + (bytes([(self._abs_id << 4) | 2]) if self._abs_id else b"")
         self._prepared = True
         return True
 
     def _header(self, packet: RtpPacket, pt: int, seq: int, ts: int, abs_send_time: bytes) -> bytes | None:
-        ext = self._mid_element
-        if self._abs_id:
-            ext += bytes([(self._abs_id << 4) | 2]) + abs_send_time
-        level = packet.extensions.audio_level
-        if self._level_id and level is not None:
-            ext += bytes([self._level_id << 4, (0x80 if level[0] else 0) | (level[1] & 0x7F)])
+        """The subscriber's RTP header for `packet`, written here in one go (the common case, once per packet
+        and subscriber: no RtpPacket copy); None if only aiortc's serializer can write it."""
         if packet.csrc or packet.padding_size:
             return None
-        return rtp_header(packet.marker, pt, seq, ts, self.ssrc, ext)
+        ext = self._ext_prefix + abs_send_time if self._abs_id else self._mid_element
+        level = packet.extensions.audio_level
+        if level is not None and self._level_id:
+            ext += bytes([self._level_id << 4, (0x80 if level[0] else 0) | (level[1] & 0x7F)])
+        if not ext:
+            return _HEADER.pack(0x80, (packet.marker << 7) | pt, seq, ts, self.ssrc)
+        ext += b"\x00" * (-len(ext) % 4)
+        return _HEADER_WITH_EXT.pack(0x90, (packet.marker << 7) | pt, seq, ts, self.ssrc, 0xBEDE, len(ext) >> 2) + ext
 
     def forward(
         self,
@@ -168,16 +174,14 @@ class OutgoingLeg:
         ntp: int,
         abs_send_time: bytes,
         layer: int = -1,
+        descriptor: Vp8Descriptor | None = None,
     ) -> None:
         """Rewrite `packet` (original SSRC, sequence number, timestamp in `source`; `layer`: its VP8 temporal
-        layer, -1 if none) and send it."""
+        layer, -1 if none; `descriptor`: its VP8 payload descriptor, None if not parsed) and send it."""
         ssrc, seq, ts = source
         forwarder = self.forwarder
         assert forwarder is not None  # only a forwarder calls this
         stats = forwarder.stats
-        if layer > 0 and self._thinned and self.base_only and ssrc == self._source_ssrc:
-            self._leave_out(packet, seq, stats)  # the common case of a small tile, first and cheapest
-            return
         if not self._prepared and not (self.sender.ready and self._prepare()):
             stats.packets_dropped += 1
             return
@@ -224,12 +228,13 @@ class OutgoingLeg:
             else:
                 forwarder.keyframe_wanted()
         if self._thinned and layer > 0:
-            self._leave_out(packet, seq, stats)
+            self.leave_out(seq, packet.payload)
+            stats.packets_thinned += 1
             return
         payload = packet.payload
         if self._is_vp8:
             try:
-                payload = self._vp8.rewrite(payload)
+                payload = self._vp8.rewrite(payload, descriptor)
             except ValueError:
                 stats.packets_dropped += 1
                 return
@@ -258,11 +263,15 @@ class OutgoingLeg:
             stats.packets_forwarded += 1
             stats.bytes_forwarded += len(data)
 
-    def _leave_out(self, packet: RtpPacket, seq: int, stats: ForwardingStats) -> None:
-        # an upper temporal layer's packet this subscriber does not get: the stream it sees closes over it
+    def thins(self, ssrc: int) -> bool:
+        """Whether this leg leaves out the upper temporal layers of the stream `ssrc` now (a small tile)."""
+        return self._thinned and self.base_only and ssrc == self._source_ssrc
+
+    def leave_out(self, seq: int, payload: bytes) -> None:
+        """An upper temporal layer's packet this subscriber does not get: the stream it sees closes over it."""
         self._rtp.drop(seq)
-        self._vp8.drop(packet.payload)
-        stats.packets_thinned += 1
+        if payload and payload[0] & 0x17 == 0x10:  # a frame's first packet: the picture ids close over the frame
+            self._vp8.drop(payload)
 
     async def _send_later(self, stats: ForwardingStats, data: bytes, ntp: int, rtp_timestamp: int,
                           payload_size: int) -> None:
@@ -370,11 +379,25 @@ class TrackForwarder:
         now = time.time()
         ntp = ntp_of(now)
         abs_send_time = ((ntp >> 14) & 0x00FFFFFF).to_bytes(3, "big")
-        layer = vp8_temporal_layer(packet.payload) if codec.mimeType.lower() == "video/vp8" else -1
-        if layer >= self.temporal_layers:
-            self.temporal_layers = layer + 1
+        payload = packet.payload
+        descriptor = None
+        layer = -1
+        if codec.mimeType.lower() == "video/vp8":
+            layer = vp8_temporal_layer(payload)
+            if layer >= self.temporal_layers:
+                self.temporal_layers = layer + 1
+            with contextlib.suppress(ValueError):  # each leg that must rewrite it drops it
+                descriptor = Vp8Descriptor(payload)
+        seq = source[1]
+        thinned = 0
         for leg in tuple(self.legs):
-            leg.forward(packet, codec, source, now, ntp, abs_send_time, layer)
+            # a small tile's leg and a packet of an upper layer, the commonest pair: left out without a call more
+            if layer > 0 and leg.thins(source[0]):
+                leg.leave_out(seq, payload)
+                thinned += 1
+            else:
+                leg.forward(packet, codec, source, now, ntp, abs_send_time, layer, descriptor)
+        stats.packets_thinned += thinned
 
     def add_leg(self, leg: OutgoingLeg) -> None:
         """Start forwarding to a new subscriber and ask the publisher for a key frame right away."""

@@ -141,12 +141,13 @@ class Vp8Munger:
             self._rewriting = True
         self._picture_offset = (self._picture_offset - 1) % 0x8000
 
-    def rewrite(self, payload: bytes) -> bytes:
-        """The payload with its descriptor fields continued (ValueError: not a VP8 payload)."""
+    def rewrite(self, payload: bytes, descriptor: Vp8Descriptor | None = None) -> bytes:
+        """The payload with its descriptor fields continued (ValueError: not a VP8 payload). `descriptor`: the
+        payload's, when the caller parsed it already (one parse for every subscriber of a packet)."""
         if not (self._rewriting or self._switch_pending):
             self._last_payload = payload
             return payload
-        d = Vp8Descriptor(payload)
+        d = descriptor if descriptor is not None else Vp8Descriptor(payload)
         tl0 = payload[d.tl0picidx_at] if d.tl0picidx_at >= 0 else None
         keyidx = payload[d.keyidx_at] & 0x1F if d.keyidx_at >= 0 else None
         if self._switch_pending:

@@ -78,7 +78,9 @@ async def test_bad_views_are_refused_and_change_nothing(slot_hub: Hub, meeting_c
     other = meeting_clients(slot_hub, "pub-util-02", meeting["id"], width=160, height=120)
     await chair.join()
     await other.join()
-    await chair.wait(lambda: chair.slot_of(str(other.participant_id)) is not None, within=20, what="the other")
+    # both of the other's tracks in their slots (its microphone may come a moment after its camera)
+    await chair.wait(lambda: all(chair.slot_of(str(other.participant_id), kind) for kind in ("video", "audio")),
+                     within=20, what="the other")
     slots = dict(chair.slots)
     assert (await refused(chair, "media.view", visible=["nobody-here"])).code == "participant_not_found"
     assert (await refused(chair, "media.view", visible=[f"p{i}" for i in range(10_000)])).code == "invalid_message"

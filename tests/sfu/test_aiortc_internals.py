@@ -125,6 +125,11 @@ async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, partici
     for protocol in transport.transport._connection._protocols:
         size = protocol.transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         assert size >= min(2 * internals.MEDIA_RECEIVE_BUFFER, 2 * RMEM_MAX)
+    # each socket is read in batches on readiness, not one datagram per turn of a busy loop
+    loop = asyncio.get_running_loop()
+    for protocol in transport.transport._connection._protocols:
+        handle = loop._selector.get_key(protocol.transport._sock.fileno()).data[0]
+        assert handle._callback is internals._drain
     before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
     frames = sum(a.client.frames().values())
     await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
@@ -189,3 +194,62 @@ async def test_consent_survives_late_answers_and_expires_without_any(monkeypatch
     finally:
         await a.close()
         await b.close()
+
+
+def test_the_srtp_protector_writes_what_pylibsrtp_writes() -> None:
+    import os
+
+    import pylibsrtp
+
+    def session() -> pylibsrtp.Session:
+        policy = pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND,
+                                  srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AEAD_AES_128_GCM)
+        policy.allow_repeat_tx = True
+        return pylibsrtp.Session(policy)
+
+    key = os.urandom(28)
+    reference, protect = session(), internals.SrtpProtector(session())
+    for seq, size in ((1, 20), (2, 1200), (3, 1), (65535, 700), (0, 700)):
+        packet = bytes([0x80, 96]) + seq.to_bytes(2, "big") + bytes(4) + (7).to_bytes(4, "big") + os.urandom(size)
+        assert protect(packet) == reference.protect(packet)
+    with pytest.raises(pylibsrtp.Error):
+        protect(bytes([0x80, 96]) + bytes(10) + bytes(1500))  # longer than the session's buffer
+    with pytest.raises(pylibsrtp.Error):
+        protect(b"\x80")  # not an RTP packet: libsrtp refuses it
+
+
+async def test_the_socket_poller_reads_every_socket_in_batches() -> None:
+    """Every datagram that waits (STUN, DTLS, RTP) reaches its protocol at the next poll; no read on readiness."""
+    loop = asyncio.get_running_loop()
+    received: list[bytes] = []
+
+    class Protocol(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            if data == b"boom":
+                raise RuntimeError("a handler that fails")  # logged; the datagrams after it still arrive
+            received.append(data)
+
+    transport, protocol = await loop.create_datagram_endpoint(Protocol, local_addr=("127.0.0.1", 0))
+    ice = type("Ice", (), {})()
+    ice._connection = type("Connection", (), {"_protocols": [type("P", (), {"transport": transport,
+                                                                           "error_received": None})()]})()
+    stub = ice._connection._protocols[0]
+    stub.datagram_received = protocol.datagram_received
+    stub.error_received = protocol.error_received
+    dtls = type("Dtls", (), {"transport": ice})()
+    poller = internals.SocketPoller(0.02)
+    assert poller.add(dtls) is True
+    fd = transport._sock.fileno()
+    with pytest.raises(KeyError):
+        loop._selector.get_key(fd)  # nobody waits on the socket: its sender wakes nobody
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for i in range(50):
+            sender.sendto(b"boom" if i == 10 else bytes([i]), transport.get_extra_info("sockname"))
+        await asyncio.sleep(0.1)
+        assert received == [bytes([i]) for i in range(50) if i != 10]
+        transport.close()
+        await asyncio.sleep(0.05)
+        assert poller._endpoints == [] and poller._timer is None  # a closed socket is let go, and polling stops
+    finally:
+        sender.close()
