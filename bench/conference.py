@@ -332,6 +332,8 @@ def report(args: argparse.Namespace, slotted: MeetingResult, whole: MeetingResul
             f"- The same meeting with every tile whole: {whole.cores:.2f} cores, "
             f"{whole.packets_out / whole.seconds:.0f} packets/s out{switch}{kept_up}; small tiles at the base layer "
             f"save **{1 - slotted.cores / whole.cores:.0%}** of the hub's CPU.")
+    elif whole is not None:
+        lines.append(f"- The same meeting with every tile whole did not get to measuring: {whole.failure}.")
     if slotted.last_join:
         j = slotted.last_join
         lines.append(
