@@ -391,7 +391,7 @@ class TrackForwarder:
         seq = source[1]
         thinned = 0
         for leg in tuple(self.legs):
-            # a small tile's leg and a packet of an upper layer, the commonest pair: left out without a call more
+            # a small tile's leg and a packet of an upper layer, the commonest pair: left out with the fewest calls
             if layer > 0 and leg.thins(source[0]):
                 leg.leave_out(seq, payload)
                 thinned += 1
