@@ -9,10 +9,10 @@ per-packet work itself, as SFU load generators do (LiveKit's `lk load-test`, Jit
   sender's direct path (SRTP protect, sendto), paced by the loop's timers; a PLI/FIR from the hub makes the next
   frame a key frame (every frame of the clip exists as a key frame too); `pause` (the hub's `media.pause`) stops the
   video, which starts again with a key frame;
-- receiving: the venues of a process read their sockets together every POLL_INTERVAL (SocketPoller: on loopback a
-  wake-up per packet is charged to the hub that sends it); RTP packets are counted per receive slot (by the SSRC
-  the hub's offer gives each m-line) without going through aiortc's receive path; only the first packet of each
-  video frame is unprotected, to tell key frames from the VP8 payload header.
+- receiving: the venues of a process read their sockets together every POLL_INTERVAL (SocketPoller: a wake-up
+  per packet took them a third more CPU, from the cores the hub shares with them); RTP packets are counted per
+  receive slot (by the SSRC the hub's offer gives each m-line) without going through aiortc's receive path; only
+  the first packet of each video frame is unprotected, to tell key frames from the VP8 payload header.
 
 `VenueClient` is a MeetingClient with this media half that also keeps when each `media.slots` arrived, so a
 benchmark can time a roll call: the chair's order -> the first key frame of the new venue in its slot.

@@ -218,10 +218,10 @@ class SupervisionService:
         if strokes is not None and action is not Action.CLOSE:
             raise BadRequest("signature_not_expected", "only closing an item is signed by hand", field="strokes")
         drawn = checked(strokes) if strokes is not None else None
-        # (drawn off the event loop, which forwards media, and before the audit chain's lock is taken)
-        image = await asyncio.to_thread(render, drawn) if drawn else b""
         if action is Action.CLOSE:
             policy.require_certificate_for(principal, "close", self.certificate_actions)
+        # (drawn off the event loop, which forwards media, and before the audit chain's lock is taken)
+        image = await asyncio.to_thread(render, drawn) if drawn else b""
         async with self.transaction() as conn:
             item = await self._load(conn, item_id)
             await self._require_view(conn, principal, item)

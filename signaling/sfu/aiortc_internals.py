@@ -508,8 +508,8 @@ class ForwardingSender(RTCRtpSender):
         if not self._sfu_route_watched:
             self._sfu_route_watched = True
             dtls.on("statechange", self._forget_route)
-        sock = getattr(udp, "_sock", None)
-        if not isinstance(sock, socket.socket):
+        sock = socket_of(udp)
+        if sock is None:
             return None
         route = self._sfu_route = DirectRoute(dtls, SrtpProtector(dtls._tx_srtp), udp, sock,
                                               udp._buffer, pair.remote_addr)  # type: ignore[attr-defined]
@@ -553,11 +553,7 @@ class ForwardingSender(RTCRtpSender):
         dtls = route.dtls
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
-        # keep aiortc's sender reports (lip sync, RTT) truthful for forwarded media
-        self._RTCRtpSender__ntp_timestamp = ntp_time  # type: ignore[attr-defined]
-        self._RTCRtpSender__rtp_timestamp = rtp_timestamp  # type: ignore[attr-defined]
-        self._RTCRtpSender__octet_count += payload_size  # type: ignore[attr-defined]
-        self._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+        self._count_sent(ntp_time, rtp_timestamp, payload_size)
         return True
 
     async def send_rtp(self, data: bytes, ntp_time: int, rtp_timestamp: int, payload_size: int) -> bool:
@@ -683,6 +679,12 @@ def _enlarge_receive_buffer(protocol: Any) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, MEDIA_RECEIVE_BUFFER)
 
 
+def socket_of(transport: asyncio.BaseTransport | None) -> socket.socket | None:
+    """The socket of an asyncio datagram transport itself (get_extra_info gives a wrapper without recvfrom)."""
+    sock = getattr(transport, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 READ_BATCH = 64  # datagrams read from one media socket per readiness event (asyncio reads one)
 
 
@@ -711,8 +713,8 @@ def _read_in_batches(protocol: aioice_ice.StunProtocol) -> None:
     # microphone send more, and the kernel drops the rest (RcvbufErrors), ICE consent checks with them, until
     # consent expires. Reading what is waiting, up to READ_BATCH, keeps up whatever a turn costs.
     transport = protocol.transport
-    sock = getattr(transport, "_sock", None)
-    if transport is None or not isinstance(sock, socket.socket) or transport.is_closing():
+    sock = socket_of(transport)
+    if transport is None or sock is None or transport.is_closing():
         return
     loop = asyncio.get_running_loop()
     loop._add_reader(sock.fileno(), _drain, sock, transport, protocol, READ_BATCH)  # type: ignore[attr-defined]
@@ -722,11 +724,11 @@ class SocketPoller:
     """Reads the UDP sockets of ICE connections every `interval` seconds instead of whenever a datagram arrives.
 
     For a load generator that runs dozens of peers in one process on the same machine as the hub. On loopback
-    the sender's sendto() delivers the datagram into the receiver's socket and wakes the receiving process up:
-    with a wake-up per packet, a third of the hub's CPU went to waking the benchmark's venues, which a hub
-    sending through a network card never pays. A socket nobody waits on costs its sender only the copy; the
-    poller drains every socket it holds in one pass, as a batch. Every datagram (STUN, DTLS, RTP, RTCP) goes to
-    the same protocol as before, late by at most `interval`.
+    the sender's sendto() delivers the datagram into the receiver's socket and wakes the receiving process up,
+    once per packet, and the process then goes round its event loop for that one packet: the benchmark's venues
+    took a third more CPU that way, taken from the two cores the hub shares with them, and a hub sending through
+    a network card wakes nobody. The poller drains every socket it holds in one pass, as a batch. Every
+    datagram (STUN, DTLS, RTP, RTCP) goes to the same protocol as before, late by at most `interval`.
     """
 
     def __init__(self, interval: float) -> None:
@@ -742,8 +744,8 @@ class SocketPoller:
         loop = asyncio.get_running_loop()
         for protocol in protocols:
             transport = protocol.transport
-            sock = getattr(transport, "_sock", None)  # the socket itself; get_extra_info gives a wrapper
-            if not isinstance(sock, socket.socket) or any(s.fileno() == sock.fileno() for s, _, _ in self._endpoints):
+            sock = socket_of(transport)
+            if sock is None or any(s.fileno() == sock.fileno() for s, _, _ in self._endpoints):
                 continue
             # asyncio's public remove_reader refuses a socket a transport owns; the transport closes it later
             loop._remove_reader(sock.fileno())  # type: ignore[attr-defined]
