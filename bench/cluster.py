@@ -130,6 +130,7 @@ class Cluster:
             "CITYHUB_SERVER_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "CITYHUB_SERVER_HEARTBEAT": str(self.heartbeat),
             "CITYHUB_SERVER_DRAIN_SECONDS": "1",
+            "CITYHUB_SERVER_CHECK_RESPONSES": "true",  # a test's REST calls keep to the OpenAPI document
             "CITYHUB_MEETINGS_PRESENCE_TTL": "3",
             "CITYHUB_CALLS_RING_TIMEOUT": "4",
             **self.settings,

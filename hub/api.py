@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hub.errors import BadRequest, HubError, PayloadTooLarge
 
@@ -16,6 +16,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 # No request a client sends nests deeper than this.
 MAX_JSON_DEPTH = 32
+
+
+class ApiModel(BaseModel):
+    """The shape of a JSON response body, as the OpenAPI document gives it: every field the handler sends and no
+    other (a response checked against its contract fails on an undocumented field too)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass
@@ -36,6 +43,12 @@ class Endpoint:
     # JSON schemas of path parameters that are not any string (a handler that reads a number, say)
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     body_required: bool = True  # False: the body may be left out (the handler finds what it needs elsewhere)
+    # The success body's shape, for a JSON response (every JSON endpoint has one: ApiRoutes refuses it without).
+    response: type[BaseModel] | None = None
+
+    def __post_init__(self) -> None:
+        if self.response is None and "application/json" in _media_types(self.content_type):
+            raise TypeError(f"{self.method} {self.path}: a JSON endpoint documents its body (response=Model)")
 
 
 class ApiRoutes:
@@ -67,10 +80,11 @@ class ApiRoutes:
     def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self._add("DELETE", path, **options)
 
-    def register(self, app: web.Application) -> None:
-        """Add the endpoints to the app's router."""
+    def register(self, app: web.Application, endpoints: dict[Any, Endpoint]) -> None:
+        """Add the endpoints to the app's router, and each to `endpoints` under its route (the contract check
+        finds a request's endpoint there)."""
         for endpoint in self.endpoints:
-            app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+            endpoints[app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)] = endpoint
 
 
 def _field_path(error: Any) -> str:
@@ -172,8 +186,9 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             "tags": [ep.tag],
             "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
             "responses": {
-                str(ep.status): {"description": "Created" if ep.status == 201 else "OK",
-                                 "content": {t: {} for t in _media_types(ep.content_type)}},
+                str(ep.status): {"description": SUCCESS.get(ep.status, "OK"),
+                                 "content": {t: {"schema": _body_schema(schemas, ep, t)}
+                                             for t in _media_types(ep.content_type)}},
                 "default": {
                     "description": "An error",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -182,6 +197,8 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         }
         for status, description in ep.responses.items():
             operation["responses"][str(status)] = {"description": description}
+            if status < 300:  # another success (206 Partial Content): the same media types
+                operation["responses"][str(status)]["content"] = operation["responses"][str(ep.status)]["content"]
         if ep.auth:
             operation["security"] = [{"bearer": []}, {"cookie": []}]
         parameters = [
@@ -222,6 +239,50 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             },
         },
     }
+
+
+def _body_schema(schemas: dict[str, Any], ep: Endpoint, media_type: str) -> dict[str, Any]:
+    """The schema of a success body in one media type: the response model's for JSON (its models added to the
+    components), a string for text, bytes otherwise."""
+    if media_type == "application/json" and ep.response is not None:
+        # as the contract check reads a body: a field with a default may be left out
+        schema = ep.response.model_json_schema(ref_template=REF_TEMPLATE)
+        _add_components(schemas, {**schema.pop("$defs", {}), ep.response.__name__: schema})
+        return {"$ref": REF_TEMPLATE.format(model=ep.response.__name__)}
+    if media_type.startswith("text/"):
+        return {"type": "string"}
+    return {"type": "string"} if "*" in media_type else {"type": "string", "contentMediaType": media_type}
+
+
+def check_response(ep: Endpoint, response: web.StreamResponse) -> str | None:
+    """What is wrong with a response against the endpoint's documented contract; None when nothing. An error
+    (4xx, 5xx) is the middleware's one shape and not checked here; a streamed body (a file) is checked for its
+    status and media type only."""
+    if response.status >= 400:
+        return None
+    if response.status != ep.status and response.status not in ep.responses:
+        return f"status {response.status} is not documented (documented: {ep.status}, {sorted(ep.responses)})"
+    if not any(_matches(response.content_type, documented) for documented in _media_types(ep.content_type)):
+        return f"media type {response.content_type} is not documented ({', '.join(_media_types(ep.content_type))})"
+    if response.content_type != "application/json" or not isinstance(response, web.Response):
+        return None
+    if ep.response is None:
+        return "the JSON body has no documented schema"
+    try:
+        ep.response.model_validate_json(response.body if isinstance(response.body, bytes) else b"", strict=True)
+    except ValidationError as exc:
+        problems = [f"{_field_path(e)}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]]
+        return f"the body is not a {ep.response.__name__}: " + "; ".join(problems)
+    return None
+
+
+def _matches(media_type: str, documented: str) -> bool:
+    """A media type against a documented one, which may be a range (`*/*`, `image/*`: a file as uploaded)."""
+    kind, _, subtype = documented.partition("/")
+    return documented == media_type or kind == "*" or subtype == "*" and media_type.startswith(kind + "/")
+
+
+SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content"}
 
 
 def _add_components(schemas: dict[str, Any], found: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from aiohttp import WSCloseCode, web
 from aiortc import RTCIceServer
 
 from hub import keys, live_metrics
-from hub.api import ApiRoutes, json_response, openapi_document
+from hub.api import ApiModel, ApiRoutes, json_response, openapi_document
 from hub.auth.certificates import ClientCertificates
 from hub.auth.changes import access_changes_ctx
 from hub.auth.routes import routes as auth_routes
@@ -36,7 +36,7 @@ from hub.meetings.conference import Conference
 from hub.meetings.routes import routes as meeting_routes
 from hub.meetings.service import MeetingService
 from hub.metrics import CONTENT_TYPE, Metrics
-from hub.middleware import core_middleware, on_response_prepare, security_headers
+from hub.middleware import contract_middleware, core_middleware, on_response_prepare, security_headers
 from hub.notifications.routes import routes as notification_routes
 from hub.notifications.service import NotificationService
 from hub.origin import origin_middleware
@@ -258,7 +258,17 @@ async def metrics(request: web.Request) -> web.Response:
 meta_routes = ApiRoutes("meta")
 
 
-@meta_routes.get("/api/v1/openapi.json", summary="This OpenAPI document", auth=False)
+class OpenApiDocument(ApiModel):
+    """An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0), as `openapi_document` builds it."""
+
+    openapi: str
+    info: dict[str, Any]
+    servers: list[dict[str, Any]]
+    paths: dict[str, dict[str, Any]]
+    components: dict[str, Any]
+
+
+@meta_routes.get("/api/v1/openapi.json", summary="This OpenAPI document", auth=False, response=OpenApiDocument)
 async def openapi(request: web.Request) -> web.Response:
     endpoints = [ep for routes in request.app[keys.API_ROUTES] for ep in routes.endpoints]
     return json_response(
@@ -280,7 +290,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """The whole service, ready to run; resources open on startup and close on cleanup."""
     app = web.Application(
         client_max_size=settings.server.max_body_bytes,
-        middlewares=[security_headers, locale_middleware, core_middleware, origin_middleware],
+        middlewares=[security_headers, locale_middleware, core_middleware, origin_middleware]
+        + ([contract_middleware] if settings.server.check_responses else []),
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or Clock()
@@ -300,8 +311,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    app[keys.ENDPOINTS] = {}
     for routes in app[keys.API_ROUTES]:
-        routes.register(app)
+        routes.register(app, app[keys.ENDPOINTS])
     setup_signaling(app, registries=[meeting_commands, calls_commands, notification_commands])
     setup_docs(app)
     setup_web(app)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from hub.api import ApiRoutes
+    from hub.api import ApiRoutes, Endpoint
     from hub.auth.changes import AccessChanges
     from hub.auth.service import AuthService
     from hub.bus.base import Bus
@@ -61,6 +61,8 @@ CALLS: web.AppKey[CallService] = web.AppKey("calls")
 NOTIFICATIONS: web.AppKey[NotificationService] = web.AppKey("notifications")
 # Every domain's REST endpoints, for the router and the OpenAPI document.
 API_ROUTES: web.AppKey[list[ApiRoutes]] = web.AppKey("api_routes")
+# The endpoint each of those routes serves (the router's route -> its declaration), for the contract check.
+ENDPOINTS: web.AppKey[dict[Any, Endpoint]] = web.AppKey("endpoints")
 # Open WebSockets, closed with 1001 (going away) on shutdown so a restart is clean.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
 # Supervision: items, decisions, read models, the reminder scheduler and the webhook sender.

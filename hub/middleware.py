@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hub import keys
-from hub.api import json_response
+from hub.api import check_response, json_response
 from hub.errors import HubError
 from hub.logs import request_id
 
@@ -85,6 +85,19 @@ async def core_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request_id.reset(token)
         if keys.METRICS in request.app:
             request.app[keys.METRICS].http_seconds.labels(route).observe(time.perf_counter() - started)
+
+
+@web.middleware
+async def contract_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With `server.check_responses`: an API response that breaks its documented contract is logged as an error
+    and answered 500 `response_contract` (tests and staging find an undocumented field or status this way)."""
+    response = await handler(request)
+    endpoint = request.app[keys.ENDPOINTS].get(request.match_info.route)
+    problem = check_response(endpoint, response) if endpoint is not None else None
+    if problem is None:
+        return response
+    log.error("%s %s broke its contract: %s", request.method, request.path, problem)
+    return json_response({"error": {"code": "response_contract", "message": problem}}, status=500)
 
 
 @web.middleware

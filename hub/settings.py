@@ -47,6 +47,9 @@ class ServerSettings:
     var_dir: Path = Path("var")
     max_body_bytes: int = 1_048_576
     log_json: bool = False
+    # Check every API response against the OpenAPI document (status, media type, body schema): a response that
+    # breaks it is logged as an error and answered 500 instead. For tests and staging; it costs a validation.
+    check_responses: bool = False
     log_level: str = "INFO"
     # Cookies get the Secure flag when public_url is https.
     cookie_name: str = "cityhub_session"

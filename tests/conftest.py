@@ -38,7 +38,8 @@ def pg_url() -> Iterator[str]:
 def make_settings(tmp_path: Path, database_url: str = "", redis_url: str = "", **sections: dict[str, Any]) -> Settings:
     """Settings for a test hub: its own var dir, demo directory, random Redis prefix."""
     base = load_settings(environ={})
-    server = {"var_dir": tmp_path / "var", "demo": True, "port": 0, "public_url": "http://127.0.0.1"}
+    server = {"var_dir": tmp_path / "var", "demo": True, "port": 0, "public_url": "http://127.0.0.1",
+              "check_responses": True}
     server.update(sections.pop("server", {}))
     return base.replace(
         server=server,

@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from openapi_spec_validator import validate
 
 from hub import keys
+from hub.api import ApiModel, ApiRoutes, json_response
+from hub.errors import BadRequest
+from hub.middleware import contract_middleware, core_middleware
 from tests.conftest import Hub
 
 ADMIN = "bigdata-04"
@@ -182,6 +186,84 @@ def test_two_models_of_one_name_are_refused() -> None:
     async def handler(request: web.Request) -> web.Response:
         return web.Response()
 
-    endpoints = [Endpoint("POST", f"/api/v1/{n}", handler, "x", "t", body=make(n)) for n in ("a", "b")]
+    endpoints = [Endpoint("POST", f"/api/v1/{n}", handler, "x", "t", body=make(n), content_type="text/plain")
+                 for n in ("a", "b")]
     with pytest.raises(ValueError, match="'Subject'"):
         openapi_document(endpoints, version="1", server_url="http://x")
+
+
+async def test_every_success_response_documents_its_body(hub: Hub) -> None:
+    """Each operation's success status has a schema for each media type: a JSON body its model, a file a string."""
+    document = await (await hub.client.get("/api/v1/openapi.json")).json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+            assert successes, (method, path)
+            for response in successes.values():
+                for media_type, content in response["content"].items():
+                    schema = resolve(content["schema"], document)
+                    if media_type == "application/json":
+                        assert schema["type"] == "object" and schema["properties"], (method, path)
+                        assert schema.get("additionalProperties") is False, (method, path)
+                    else:
+                        assert schema["type"] == "string", (method, path, media_type)
+
+
+class Shown(ApiModel):
+    name: str
+    count: int
+
+
+contract = ApiRoutes("test")
+
+
+@contract.get("/api/v1/shown/{how}", summary="a body as asked", response=Shown, responses={206: "part"},
+              content_type=("application/json", "image/*"))
+async def shown(request: web.Request) -> web.Response:
+    bodies: dict[str, Any] = {
+        "right": {"name": "a", "count": 1},
+        "extra": {"name": "a", "count": 1, "secret": "x"},
+        "wrong-type": {"name": "a", "count": "1"},
+        "missing": {"name": "a"},
+    }
+    how = request.match_info["how"]
+    if how == "plain":
+        return web.Response(text="a", content_type="text/plain")
+    if how == "png":
+        return web.Response(body=b"\x89PNG", content_type="image/png")
+    if how == "created":
+        return json_response(bodies["right"], status=201)
+    if how == "part":
+        return json_response(bodies["right"], status=206)
+    if how == "refused":
+        raise BadRequest("refused", "no")
+    return json_response(bodies[how])
+
+
+@pytest.mark.parametrize(("how", "status", "problem"), [
+    ("right", 200, None),
+    ("part", 206, None),  # another documented success
+    ("refused", 400, None),  # errors are the middleware's one shape, not the endpoint's
+    ("extra", 500, "secret: Extra inputs are not permitted"),
+    ("wrong-type", 500, "count: Input should be a valid integer"),
+    ("missing", 500, "count: Field required"),
+    ("created", 500, "status 201 is not documented"),
+    ("plain", 500, "media type text/plain is not documented"),
+    ("png", 200, None),  # in the documented range image/*
+])
+async def test_a_response_that_breaks_its_contract_is_answered_500(
+    how: str, status: int, problem: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = web.Application(middlewares=[core_middleware, contract_middleware])
+    app[keys.ENDPOINTS] = {}
+    contract.register(app, app[keys.ENDPOINTS])
+    async with TestClient(TestServer(app)) as client:
+        response = await client.get(f"/api/v1/shown/{how}")
+        assert response.status == status
+        if problem is None:
+            assert "broke its contract" not in caplog.text
+        else:
+            answer = await response.json()
+            assert answer["error"]["code"] == "response_contract"
+            assert problem in answer["error"]["message"]
+            assert f"GET /api/v1/shown/{how} broke its contract" in caplog.text

@@ -5,6 +5,7 @@ each section only what the searcher may see, each hit a link (people and duty li
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -12,12 +13,16 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_query
+from hub.api import ApiModel, ApiRoutes, json_response, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.auth.principal import Principal
 from hub.directory.model import Role
+from hub.directory.responses import OrgUnit, Person
+from hub.docs.responses import DocumentInfo
+from hub.meetings.model import MeetingStatus
 from hub.supervision.model import ItemFilter
+from hub.supervision.responses import Item
 from web.pages import page_principal, render
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,43 @@ PER_SECTION = 8
 
 class SearchQuery(BaseModel):
     q: str = Field(min_length=1, max_length=100)
+
+
+class SearchPerson(Person):
+    org_unit_name: str
+    url: str = Field(description="the directory page that finds them")
+    call: str = Field(description="the phone page that dials them")
+
+
+class SearchUnit(OrgUnit):
+    url: str = Field(description="the directory page of the unit")
+    call: str | None = Field(description="the phone page that dials its duty line (null: it has none)")
+
+
+class SearchMeeting(ApiModel):
+    id: str
+    title: str
+    starts_at: datetime
+    status: MeetingStatus
+    url: str = Field(description="the meeting's page")
+
+
+class SearchDocument(DocumentInfo):
+    url: str = Field(description="the editor page")
+
+
+class SearchItem(Item):
+    url: str = Field(description="the item's page")
+
+
+class SearchResults(ApiModel):
+    """The hits of each section, best first; a section the caller may not see is empty."""
+
+    people: list[SearchPerson] = Field(description="without the caller")
+    units: list[SearchUnit]
+    meetings: list[SearchMeeting]
+    documents: list[SearchDocument]
+    items: list[SearchItem]
 
 
 async def find(app: web.Application, principal: Principal, q: str) -> dict[str, list[dict[str, Any]]]:
@@ -64,7 +106,7 @@ async def find(app: web.Application, principal: Principal, q: str) -> dict[str, 
 
 @routes.get("/api/v1/search", query=SearchQuery,
             summary="Search people, org units (name, unit, extension, pinyin), meetings, documents and supervision "
-                    "items (title): each section only what the caller may see")
+                    "items (title): each section only what the caller may see", response=SearchResults)
 async def search_api(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, SearchQuery)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body
-from hub.auth import policy
+from hub.auth import policy, responses
 from hub.auth.http import principal_of
 from hub.auth.principal import Principal
 from hub.errors import BadRequest, Unauthorized
@@ -50,7 +50,7 @@ def _put_cookie(request: web.Request, response: web.StreamResponse, token: str) 
     )
 
 
-@routes.get("/api/v1/me", summary="The caller: person, org unit and effective roles")
+@routes.get("/api/v1/me", summary="The caller: person, org unit and effective roles", response=responses.Principal)
 async def me(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     return json_response(principal.to_dict())
@@ -62,6 +62,7 @@ async def me(request: web.Request) -> web.Response:
     body=SessionRequest,
     body_required=False,
     auth=False,
+    response=responses.Principal,
 )
 async def create_session(request: web.Request) -> web.Response:
     auth = request.app[keys.AUTH]
@@ -81,6 +82,7 @@ async def create_session(request: web.Request) -> web.Response:
 @routes.post(
     "/api/v1/auth/session/renew",
     summary="Renew the browser session before it expires: a fresh cookie, and a renewal token for open sockets",
+    response=responses.SessionRenewed,
 )
 async def renew_session(request: web.Request) -> web.Response:
     # The directory is asked again here: a deactivated person, or a revoked session, gets 401 and no new cookie.
@@ -94,7 +96,8 @@ async def renew_session(request: web.Request) -> web.Response:
     return response
 
 
-@routes.delete("/api/v1/auth/session", summary="Sign out: the session cookie is revoked and cleared")
+@routes.delete("/api/v1/auth/session", summary="Sign out: the session cookie is revoked and cleared",
+               response=responses.SessionEnded)
 async def end_session(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     if principal.kind != "session":
@@ -105,7 +108,8 @@ async def end_session(request: web.Request) -> web.Response:
     return response
 
 
-@routes.post("/api/v1/admin/tokens/revoke", summary="Revoke a token id on every node (admins)", body=RevokeRequest)
+@routes.post("/api/v1/admin/tokens/revoke", summary="Revoke a token id on every node (admins)", body=RevokeRequest,
+              response=responses.TokenRevoked)
 async def revoke_token(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, RevokeRequest)

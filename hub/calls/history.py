@@ -71,11 +71,13 @@ def card(people: dict[str, Person], units: dict[str, OrgUnit], kind: TargetKind,
     """Whom a call was to or from, for the page: name, unit, extension (a person or a duty line)."""
     if kind is TargetKind.UNIT:
         unit = units.get(target_id)
-        return {"kind": "unit", "id": target_id, "name": unit.name if unit else target_id,
-                "unit_name": unit.name if unit else "", "extension": unit.extension if unit else None}
+        return {"kind": "unit", "id": target_id, "name": unit.name if unit else target_id, "title": "",
+                "unit_id": target_id, "unit_name": unit.name if unit else "",
+                "extension": unit.extension if unit else None}
     person = people.get(target_id)
-    if person is None:
-        return {"kind": "person", "id": target_id, "name": target_id, "unit_name": "", "extension": None}
+    if person is None:  # gone from the directory since
+        return {"kind": "person", "id": target_id, "name": target_id, "title": "", "unit_id": "", "unit_name": "",
+                "extension": None}
     return {"kind": "person", **person_card(person, units)}
 
 

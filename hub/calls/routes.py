@@ -13,6 +13,7 @@ from hub.api import ApiRoutes, json_response, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Offset
+from hub.calls.responses import Call, CallContacts, CallMissedCount, CallPage, CallPresence
 from hub.calls.service import CallService
 from hub.directory.importer import ID
 
@@ -27,7 +28,8 @@ class LogQuery(BaseModel):
     offset: Offset = 0
 
 
-@routes.get("/api/v1/calls", summary="My calls, newest first (missed=true: only missed ones)", query=LogQuery)
+@routes.get("/api/v1/calls", summary="My calls, newest first (missed=true: only missed ones)", query=LogQuery,
+            response=CallPage)
 async def call_log(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, LogQuery)
@@ -38,20 +40,22 @@ async def call_log(request: web.Request) -> web.Response:
                           "missed_unseen": await service.history.missed_count(principal.id)})
 
 
-@routes.get("/api/v1/calls/missed-count", summary="How many missed calls I have not seen yet")
+@routes.get("/api/v1/calls/missed-count", summary="How many missed calls I have not seen yet",
+            response=CallMissedCount)
 async def missed_count(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     return json_response({"count": await request.app[keys.CALLS].history.missed_count(principal.id)})
 
 
-@routes.post("/api/v1/calls/missed/seen", summary="Mark my missed calls as seen (the badge goes to zero)")
+@routes.post("/api/v1/calls/missed/seen", summary="Mark my missed calls as seen (the badge goes to zero)",
+             response=CallMissedCount)
 async def missed_seen(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     await request.app[keys.CALLS].history.mark_seen(principal.id)
     return json_response({"count": 0})
 
 
-@routes.get("/api/v1/calls/recent-contacts",
+@routes.get("/api/v1/calls/recent-contacts", response=CallContacts,
             summary="Whom I called or was called by lately (people and duty lines), newest first, to call back")
 async def recent_contacts(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -64,7 +68,7 @@ class PresenceQuery(BaseModel):
 
 
 @routes.get("/api/v1/calls/presence", summary="Which phone devices (tabs, terminals) of some people are online",
-            query=PresenceQuery)
+            query=PresenceQuery, response=CallPresence)
 async def presence(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     policy.require(policy.can_read_directory(principal), "directory_forbidden", "not allowed to read the directory")
@@ -81,7 +85,7 @@ async def presence(request: web.Request) -> web.Response:
     return json_response({"people": result})
 
 
-@routes.get("/api/v1/calls/{call_id}", summary="One of my calls with its states and times")
+@routes.get("/api/v1/calls/{call_id}", summary="One of my calls with its states and times", response=Call)
 async def one_call(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     call = await request.app[keys.CALLS].get(principal, request.match_info["call_id"])

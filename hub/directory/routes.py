@@ -13,6 +13,8 @@ from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Offset
 from hub.directory.importer import parse
+from hub.directory.responses import DirectoryImportReport, OrgUnitList, OrgUnitTree, Person, PersonInUnit, PersonPage
+from hub.errors import Conflict
 
 routes = ApiRoutes("directory")
 
@@ -31,7 +33,7 @@ class UnitQuery(BaseModel):
 
 
 class ActiveRequest(BaseModel):
-    active: bool
+    active: StrictBool  # true or false only, as `prune`: a 0 read as false would deactivate someone
 
 
 class ImportRequest(BaseModel):
@@ -45,13 +47,13 @@ async def _reader(request: web.Request) -> None:
     policy.require(policy.can_read_directory(principal), "directory_forbidden", "not allowed to read the directory")
 
 
-@routes.get("/api/v1/directory/org-units", summary="The org unit tree")
+@routes.get("/api/v1/directory/org-units", summary="The org unit tree", response=OrgUnitTree)
 async def org_units(request: web.Request) -> web.Response:
     await _reader(request)
     return json_response({"org_units": await request.app[keys.DIRECTORY].tree()})
 
 
-@routes.get("/api/v1/directory/org-units/search", query=UnitQuery,
+@routes.get("/api/v1/directory/org-units/search", query=UnitQuery, response=OrgUnitList,
             summary="Search org units by name, id, extension or the pinyin of the name (`sgy`), best first")
 async def search_units(request: web.Request) -> web.Response:
     await _reader(request)
@@ -65,6 +67,7 @@ async def search_units(request: web.Request) -> web.Response:
     summary="Search people by name, title, extension, org unit or the pinyin of the name (`xjc`, `xiejicheng`), "
             "best first (paginated)",
     query=PeopleQuery,
+    response=PersonPage,
 )
 async def people(request: web.Request) -> web.Response:
     await _reader(request)
@@ -84,7 +87,7 @@ async def people(request: web.Request) -> web.Response:
     return json_response({"items": items, "total": total, "limit": query.limit, "offset": query.offset})
 
 
-@routes.get("/api/v1/directory/people/{person_id}", summary="One person")
+@routes.get("/api/v1/directory/people/{person_id}", summary="One person", response=PersonInUnit)
 async def person(request: web.Request) -> web.Response:
     await _reader(request)
     directory = request.app[keys.DIRECTORY]
@@ -95,14 +98,19 @@ async def person(request: web.Request) -> web.Response:
 
 @routes.put(
     "/api/v1/directory/people/{person_id}/active",
-    summary="Activate or deactivate a person (admins); their open sessions are re-checked",
+    summary="Activate or deactivate a person (admins; not themselves); their open sessions are re-checked",
     body=ActiveRequest,
+    response=Person,
 )
 async def set_active(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, ActiveRequest)
     policy.require(policy.can_administer(principal), "admin_required", "only admins change the directory")
-    changed = await request.app[keys.DIRECTORY].set_active(request.match_info["person_id"], body.active)
+    person_id = request.match_info["person_id"]
+    if person_id == principal.id and not body.active:
+        # an admin locked out by their own slip (the only admin, perhaps) has nobody to let them back in
+        raise Conflict("cannot_deactivate_self", "another admin deactivates you (or the next directory import)")
+    changed = await request.app[keys.DIRECTORY].set_active(person_id, body.active)
     return json_response(changed.to_dict())
 
 
@@ -110,6 +118,7 @@ async def set_active(request: web.Request) -> web.Response:
     "/api/v1/directory/import",
     summary="Import a directory (admins): one transaction, upsert, optional prune",
     body=ImportRequest,
+    response=DirectoryImportReport,
 )
 async def import_directory(request: web.Request) -> web.Response:
     principal = await principal_of(request)

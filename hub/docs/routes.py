@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
+from hub.docs import responses
 from hub.docs.export import FORMATS
 from hub.docs.model import DocRole, Document, Grant, SubjectKind, Version
 from hub.docs.service import colour_of
@@ -72,7 +73,8 @@ def _version_json(version: Version) -> dict[str, Any]:
     return version.to_dict()
 
 
-@routes.post("/api/v1/docs", summary="Create a document of your org unit", body=CreateRequest, status=201)
+@routes.post("/api/v1/docs", summary="Create a document of your org unit", body=CreateRequest, status=201,
+             response=responses.DocumentCreated)
 async def create_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, CreateRequest)
@@ -82,7 +84,8 @@ async def create_doc(request: web.Request) -> web.Response:
     return json_response(_doc_json(doc, DocRole.EDITOR, url=f"/docs/{doc.id}"), status=201)
 
 
-@routes.get("/api/v1/docs", summary="Documents you may open: mine, my unit's, or a meeting's", query=ListQuery)
+@routes.get("/api/v1/docs", summary="Documents you may open: mine, my unit's, or a meeting's", query=ListQuery,
+            response=responses.DocumentList)
 async def list_docs(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, ListQuery)
@@ -90,7 +93,8 @@ async def list_docs(request: web.Request) -> web.Response:
     return json_response({"documents": [_doc_json(doc, role) for doc, role in found]})
 
 
-@routes.get("/api/v1/docs/{doc_id}", summary="A document's metadata, your role and its grants")
+@routes.get("/api/v1/docs/{doc_id}", summary="A document's metadata, your role and its grants",
+            response=responses.DocumentDetail)
 async def get_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     service = request.app[keys.DOCS]
@@ -100,7 +104,8 @@ async def get_doc(request: web.Request) -> web.Response:
                                    me={"name": principal.person.name, "color": colour_of(principal.id)}))
 
 
-@routes.patch("/api/v1/docs/{doc_id}", summary="Rename a document (editors)", body=RenameRequest)
+@routes.patch("/api/v1/docs/{doc_id}", summary="Rename a document (editors)", body=RenameRequest,
+              response=responses.Document)
 async def rename_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, RenameRequest)
@@ -110,7 +115,7 @@ async def rename_doc(request: web.Request) -> web.Response:
 
 @routes.put("/api/v1/docs/{doc_id}/access",
             summary="Share: replace the people and org units who edit or read the document (editors)",
-            body=ShareRequest)
+            body=ShareRequest, response=responses.DocGrantList)
 async def share_doc(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, ShareRequest)
@@ -119,7 +124,8 @@ async def share_doc(request: web.Request) -> web.Response:
     return json_response({"grants": [g.to_dict() for g in grants]})
 
 
-@routes.get("/api/v1/docs/{doc_id}/versions", summary="The named versions of a document, newest first")
+@routes.get("/api/v1/docs/{doc_id}/versions", summary="The named versions of a document, newest first",
+            response=responses.DocVersionList)
 async def list_versions(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     versions = await request.app[keys.DOC_VERSIONS].list_versions(principal, request.match_info["doc_id"])
@@ -127,7 +133,7 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/docs/{doc_id}/versions", summary="Save the document as it is now under a name (editors)",
-             body=VersionRequest, status=201)
+             body=VersionRequest, status=201, response=responses.DocVersion)
 async def save_version(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, VersionRequest)
@@ -135,7 +141,8 @@ async def save_version(request: web.Request) -> web.Response:
     return json_response(_version_json(version), status=201)
 
 
-@routes.get("/api/v1/docs/{doc_id}/versions/{version_id}", summary="A version and its content as HTML")
+@routes.get("/api/v1/docs/{doc_id}/versions/{version_id}", summary="A version and its content as HTML",
+            response=responses.DocVersionContent)
 async def get_version(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     _, version, fragment = await request.app[keys.DOC_VERSIONS].view(
@@ -144,7 +151,8 @@ async def get_version(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/docs/{doc_id}/versions/{version_id}/restore",
-             summary="Make the content equal to a version again, as a new change (editors)")
+             summary="Make the content equal to a version again, as a new change (editors)",
+             response=responses.DocRestored)
 async def restore_version(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     changed = await request.app[keys.DOC_VERSIONS].restore(
@@ -178,7 +186,7 @@ class SignOffRequest(BaseModel):
     strokes: Strokes = STROKES_FIELD
 
 
-@routes.post("/api/v1/docs/{doc_id}/signoffs", body=SignOffRequest, status=201,
+@routes.post("/api/v1/docs/{doc_id}/signoffs", body=SignOffRequest, status=201, response=responses.DocSignOff,
              summary="Sign a version by hand (leaders: the chair role): strokes kept, image rendered, the "
                      "version's content hash in the audit chain")
 async def sign_off(request: web.Request) -> web.Response:
@@ -190,14 +198,16 @@ async def sign_off(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/docs/{doc_id}/signoffs",
-            summary="A document's sign-offs; `current`: whether its text now is still the signed version's")
+            summary="A document's sign-offs; `current`: whether its text now is still the signed version's",
+            response=responses.DocSignOffList)
 async def list_signoffs(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     found = await request.app[keys.DOC_SIGNOFFS].of_doc(principal, request.match_info["doc_id"])
     return json_response({"signoffs": [s.to_dict() for s in found]})
 
 
-@routes.get("/api/v1/docs/{doc_id}/signoffs/{signoff_id}", summary="One sign-off with its strokes as drawn")
+@routes.get("/api/v1/docs/{doc_id}/signoffs/{signoff_id}", summary="One sign-off with its strokes as drawn",
+            response=responses.DocSignOffStrokes)
 async def get_signoff(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     signoff, strokes, _ = await request.app[keys.DOC_SIGNOFFS].strokes(

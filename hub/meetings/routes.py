@@ -12,7 +12,8 @@ from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
 from hub.bounds import Moment, Offset
-from hub.exports import download, sheet
+from hub.exports import CSV, XLSX, download, sheet
+from hub.meetings import responses
 from hub.meetings.attendance import EXPORT_COLUMNS, sheet_rows
 from hub.meetings.ics import meeting_ics
 from hub.meetings.model import Meeting, MeetingChanges
@@ -85,7 +86,7 @@ async def meeting_json(request: web.Request, meeting: Meeting) -> dict[str, obje
 
 
 @routes.post("/api/v1/meetings", summary="Schedule a meeting (the caller organizes it)", body=CreateMeeting,
-             status=201)
+             status=201, response=responses.Meeting)
 async def create_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, CreateMeeting)
@@ -101,7 +102,8 @@ async def create_meeting(request: web.Request) -> web.Response:
     return json_response(await meeting_json(request, meeting), status=201)
 
 
-@routes.get("/api/v1/meetings", summary="Meetings: mine, my unit's or all; upcoming, past or all", query=ListQuery)
+@routes.get("/api/v1/meetings", summary="Meetings: mine, my unit's or all; upcoming, past or all", query=ListQuery,
+            response=responses.MeetingPage)
 async def list_meetings(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, ListQuery)
@@ -112,7 +114,7 @@ async def list_meetings(request: web.Request) -> web.Response:
                           "offset": query.offset})
 
 
-@routes.get("/api/v1/meetings/{meeting_id}", summary="One meeting")
+@routes.get("/api/v1/meetings/{meeting_id}", summary="One meeting", response=responses.Meeting)
 async def get_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     meeting = await request.app[keys.MEETINGS].get(principal, request.match_info["meeting_id"])
@@ -120,7 +122,7 @@ async def get_meeting(request: web.Request) -> web.Response:
 
 
 @routes.patch("/api/v1/meetings/{meeting_id}", summary="Change a meeting (organizer, chair, admins)",
-              body=UpdateMeeting)
+              body=UpdateMeeting, response=responses.Meeting)
 async def update_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     body = await read_body(request, UpdateMeeting)
@@ -139,7 +141,8 @@ async def update_meeting(request: web.Request) -> web.Response:
     return json_response(await meeting_json(request, meeting))
 
 
-@routes.post("/api/v1/meetings/{meeting_id}/cancel", summary="Cancel a meeting (a live one ends for everybody)")
+@routes.post("/api/v1/meetings/{meeting_id}/cancel", summary="Cancel a meeting (a live one ends for everybody)",
+             response=responses.Meeting)
 async def cancel_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     meeting = await request.app[keys.MEETINGS].cancel(principal, request.match_info["meeting_id"])
@@ -147,7 +150,8 @@ async def cancel_meeting(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/meetings/{meeting_id}/close",
-             summary="Close an ended meeting for edits (chair, secretary): decisions and minutes become final")
+             summary="Close an ended meeting for edits (chair, secretary): decisions and minutes become final",
+             response=responses.Meeting)
 async def close_meeting(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     meeting = await request.app[keys.MEETINGS].close_for_edits(principal, request.match_info["meeting_id"])
@@ -173,7 +177,7 @@ async def meeting_calendar(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/meetings/{meeting_id}/spotlight", body=Spotlight,
+@routes.post("/api/v1/meetings/{meeting_id}/spotlight", body=Spotlight, response=responses.MeetingStage,
              summary="Roll call (chair): everybody sees and hears this person, whose microphone is turned on")
 async def set_spotlight(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -182,7 +186,7 @@ async def set_spotlight(request: web.Request) -> web.Response:
     return json_response(stage)
 
 
-@routes.delete("/api/v1/meetings/{meeting_id}/spotlight",
+@routes.delete("/api/v1/meetings/{meeting_id}/spotlight", response=responses.MeetingStage,
                summary="Clear the roll call (chair): everybody goes back to their own view")
 async def clear_spotlight(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -194,7 +198,8 @@ class AttendanceQuery(BaseModel):
     format: Literal["json", "csv", "xlsx"] = "json"
 
 
-@routes.get("/api/v1/meetings/{meeting_id}/attendance", query=AttendanceQuery,
+@routes.get("/api/v1/meetings/{meeting_id}/attendance", query=AttendanceQuery, response=responses.MeetingAttendance,
+            content_type=("application/json", CSV, XLSX),
             summary="Attendance (签到): who came, from which venue, when; the invited who did not. "
                     "?format=csv|xlsx: the sign-in sheet with Chinese headers (chair, secretary, organizer, "
                     "supervisors)")

@@ -13,6 +13,7 @@ from hub.auth.http import principal_of
 from hub.bounds import Offset
 from hub.errors import BadRequest
 from hub.notifications.model import Subject
+from hub.notifications.responses import AllMarkedRead, MarkedRead, NotificationPage
 
 # A notification's id in a path, as notification_id() reads it.
 NOTIFICATION_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 999_999_999_999}
@@ -26,7 +27,7 @@ class ListQuery(BaseModel):
     offset: Offset = 0
 
 
-@routes.get("/api/v1/notifications", query=ListQuery,
+@routes.get("/api/v1/notifications", query=ListQuery, response=NotificationPage,
             summary="My notifications, newest first (meetings, supervision items), with my unread count")
 async def list_notifications(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -39,14 +40,14 @@ async def list_notifications(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/notifications/{notification_id}/read", summary="Mark one of my notifications read",
-             path_schemas={"notification_id": NOTIFICATION_ID})
+             path_schemas={"notification_id": NOTIFICATION_ID}, response=MarkedRead)
 async def read_one(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     unread = await request.app[keys.NOTIFICATIONS].mark_read(principal.id, notification_id(request))
     return json_response({"read": True, "unread": unread})
 
 
-@routes.post("/api/v1/notifications/read", summary="Mark all my notifications read")
+@routes.post("/api/v1/notifications/read", summary="Mark all my notifications read", response=AllMarkedRead)
 async def read_all(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     marked = await request.app[keys.NOTIFICATIONS].mark_all_read(principal.id)

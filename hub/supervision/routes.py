@@ -15,9 +15,11 @@ from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
 from hub.errors import BadRequest, PayloadTooLarge
 from hub.exports import XLSX, Sheet, download
+from hub.notifications.responses import MarkedRead
 from hub.notifications.routes import NOTIFICATION_ID, notification_id
 from hub.pdf import render_pdf
 from hub.signatures import MAX_STROKES, Strokes, points
+from hub.supervision import responses
 from hub.supervision.appraisal import PERIOD_PATTERN
 from hub.supervision.decisions import DecisionInput
 from hub.supervision.handout import appraisal_html, handout_html
@@ -134,6 +136,7 @@ def report_fields(fields: dict[str, str]) -> tuple[str, int]:
     "and followed up as a supervision item",
     body=DecisionRequest,
     status=201,
+    response=responses.SupervisionDecisionRecorded,
 )
 async def record_decision(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -146,7 +149,8 @@ async def record_decision(request: web.Request) -> web.Response:
     return json_response({"decision": decision.to_dict(), "item": item.to_dict()}, status=201)
 
 
-@routes.get("/api/v1/meetings/{meeting_id}/decisions", summary="The decisions of a meeting and their items' states")
+@routes.get("/api/v1/meetings/{meeting_id}/decisions", summary="The decisions of a meeting and their items' states",
+            response=responses.SupervisionMeetingDecisions)
 async def meeting_decisions(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     found = await request.app[keys.DECISIONS].of_meeting(principal, request.match_info["meeting_id"])
@@ -154,7 +158,8 @@ async def meeting_decisions(request: web.Request) -> web.Response:
 
 
 # --- items ----------------------------------------------------------------------------------------------------------
-@routes.get("/api/v1/supervision/items", summary="Supervision items, filtered and paginated", query=ItemQuery)
+@routes.get("/api/v1/supervision/items", summary="Supervision items, filtered and paginated", query=ItemQuery,
+            response=responses.ItemPage)
 async def list_items(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     query = read_query(request, ItemQuery)
@@ -165,7 +170,8 @@ async def list_items(request: web.Request) -> web.Response:
                           "offset": query.offset})
 
 
-@routes.get("/api/v1/supervision/items/{item_id}", summary="An item, its source decision, timeline and your actions")
+@routes.get("/api/v1/supervision/items/{item_id}", summary="An item, its source decision, timeline and your actions",
+            response=responses.ItemDetail)
 async def get_item(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     service = request.app[keys.SUPERVISION]
@@ -185,6 +191,7 @@ async def get_item(request: web.Request) -> web.Response:
     "extension, cancel, comment",
     body=ActionRequest,
     responses={403: "not yours to do", 409: "not allowed in the item's state"},
+    response=responses.ItemChanged,
 )
 async def item_action(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -210,6 +217,7 @@ async def item_signoff_image(request: web.Request) -> web.Response:
     summary="Report progress (lead unit): JSON {text, percent}, or multipart with fields text, percent and files",
     body=ReportRequest,
     status=201,
+    response=responses.ItemChanged,
 )
 async def item_report(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -240,7 +248,7 @@ async def get_attachment(request: web.Request) -> web.Response:
 
 # --- supervisors ----------------------------------------------------------------------------------------------------
 @routes.get("/api/v1/supervision/dashboard", summary="Counts and per-department figures (supervisors)",
-            query=ItemQuery)
+            query=ItemQuery, response=responses.Dashboard)
 async def dashboard(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     board = await request.app[keys.SUPERVISION_REPORTS].dashboard(principal, read_query(request, ItemQuery).to_filter())
@@ -264,7 +272,7 @@ class AppraisalQuery(BaseModel):
                         description="a year (2026), a quarter (2026-Q4) or a month (2026-11), the city's calendar")
 
 
-@routes.get("/api/v1/supervision/appraisal", query=AppraisalQuery,
+@routes.get("/api/v1/supervision/appraisal", query=AppraisalQuery, response=responses.Appraisal,
             summary="Department appraisal (督查考核) for a period: per lead department the items assigned, closed on "
                     "time and late, overdue at the period's end, returned, extensions; a score from "
                     "supervision.appraisal_weights, the rank, the change against the period before, the trend; "
@@ -335,6 +343,7 @@ async def export_xlsx(request: web.Request) -> web.Response:
     "/api/v1/supervision/audit/verify",
     summary="Whether the audit chain is intact and agrees with its signed checkpoints: intact, unanchored, broken, "
     "truncated, rewritten, bad_checkpoint or checkpoint_missing",
+    response=responses.SupervisionAudit,
 )
 async def verify_audit(request: web.Request) -> web.Response:
     principal = await principal_of(request)
@@ -346,7 +355,8 @@ async def verify_audit(request: web.Request) -> web.Response:
     return json_response(result.to_dict())
 
 
-@routes.get("/api/v1/supervision/webhooks/deliveries", summary="The webhook delivery log (supervisors, admins)")
+@routes.get("/api/v1/supervision/webhooks/deliveries", summary="The webhook delivery log (supervisors, admins)",
+            response=responses.SupervisionWebhookDeliveries)
 async def webhook_deliveries(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     policy.require(policy.can_supervise(principal) or policy.can_administer(principal), "supervisor_only",
@@ -361,7 +371,8 @@ class NotificationQuery(BaseModel):
 
 
 @routes.get("/api/v1/supervision/notifications", query=NotificationQuery,
-            summary="My notifications about supervision items (as /api/v1/notifications?subject=item, with item_id)")
+            summary="My notifications about supervision items (as /api/v1/notifications?subject=item, with item_id)",
+            response=responses.SupervisionNotifications)
 async def notifications(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     try:
@@ -374,7 +385,7 @@ async def notifications(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/supervision/notifications/{notification_id}/read",
              summary="Mark a notification read (as /api/v1/notifications/{notification_id}/read)",
-             path_schemas={"notification_id": NOTIFICATION_ID})
+             path_schemas={"notification_id": NOTIFICATION_ID}, response=MarkedRead)
 async def notification_read(request: web.Request) -> web.Response:
     principal = await principal_of(request)
     unread = await request.app[keys.NOTIFICATIONS].mark_read(principal.id, notification_id(request))

@@ -241,7 +241,7 @@ class WebhookSender:
                     .limit(limit)
                 )
             ).all()
-        stamps = ("created_at", "updated_at", "delivered_at")
+        stamps = ("created_at", "updated_at", "delivered_at", "claimed_until")
         return [
             {**dict(row._mapping), **{k: row._mapping[k].isoformat() for k in stamps if row._mapping[k]}}
             for row in rows

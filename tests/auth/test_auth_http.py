@@ -230,7 +230,19 @@ async def test_only_admins_change_the_directory(hub: Hub) -> None:
         "/api/v1/directory/people/p-nobody/active", json={"active": False}, headers=hub.auth(ADMIN)
     )
     assert await error_of(unknown, 404) == "person_not_found"
+    # only true or false: a 0 or "false" is refused, not read as a deactivation
+    for looks_false in (0, "false"):
+        vague = await hub.client.put(
+            "/api/v1/directory/people/pub-util-02/active", json={"active": looks_false}, headers=hub.auth(ADMIN)
+        )
+        assert await error_of(vague, 400) == "invalid_body"
     assert (await hub.client.get("/api/v1/me", headers=hub.auth("pub-util-02"))).status == 200
+    # nor does an admin lock themselves out (Schemathesis, given ids, did)
+    themselves = await hub.client.put(
+        f"/api/v1/directory/people/{ADMIN}/active", json={"active": False}, headers=hub.auth(ADMIN)
+    )
+    assert await error_of(themselves, 409) == "cannot_deactivate_self"
+    assert (await hub.client.get("/api/v1/me", headers=hub.auth(ADMIN))).status == 200
 
 
 async def test_key_rotation_over_http(aiohttp_client: object, tmp_path: Path) -> None:

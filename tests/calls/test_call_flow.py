@@ -176,6 +176,18 @@ async def test_callee_with_no_device_online_is_unavailable(calls_hub: Hub, phone
     assert again["call"]["state"] == "ringing"
 
 
+async def test_recent_contacts_are_whom_i_called_newest_first(calls_hub: Hub, phone: Phone) -> None:
+    caller = await phone("p-xie")
+    await caller.request("call.dial", person="gov-office-04")  # nobody online: unavailable, still in the log
+    await caller.request("call.dial", extension="6120")
+    recent = await calls_hub.client.get("/api/v1/calls/recent-contacts", headers=calls_hub.auth("p-xie"))
+    assert recent.status == 200
+    line, person = (await recent.json())["contacts"]
+    assert line == {"kind": "unit", "id": "shinan-emergency", "name": "市南区应急管理办公室", "title": "",
+                    "unit_id": "shinan-emergency", "unit_name": "市南区应急管理办公室", "extension": "6120"}
+    assert person["kind"] == "person" and person["id"] == "gov-office-04" and person["unit_id"]
+
+
 async def test_a_caller_that_vanishes_cancels_the_ringing_call(calls_hub: Hub, phone: Phone) -> None:
     caller = await phone("p-xie")
     callee = await phone("gov-office-03")

@@ -1,6 +1,6 @@
 """Recordings on disk: retention deletes an old recording (files gone, the audit chain says so and still holds),
 a full disk stops the writer with the right reason, and a recording whose node went silent is archived by another
-sweep (the part it wrote)."""
+sweep (the part it wrote); a recording's tracks and chapters are read from its journal."""
 
 from __future__ import annotations
 
@@ -87,6 +87,30 @@ async def test_a_silent_recording_node_is_taken_over(hub: Hub) -> None:
     assert member.status == 403
     retried = await hub.client.post(f"/api/v1/recordings/{lost.id}/archive", headers=hub.auth(CHAIR))
     assert retried.status == 202 and (await retried.json())["status"] == "composing"
+
+
+async def test_a_recording_shows_its_tracks_and_chapters_from_its_journal(hub: Hub) -> None:
+    meeting = await create_meeting(hub)
+    now = hub.app[keys.CLOCK].now()
+    recording = await _insert(hub, meeting["id"], id="c4a9", started_at=now - timedelta(minutes=2),
+                              status=RecordingStatus.READY, stopped_at=now, duration=120.0)
+    folder = hub.app[keys.RECORDINGS].folder(recording)
+    folder.mkdir(parents=True)
+    track = {"event": "track", "kind": "video", "participant_id": "pa", "name": "蒋平", "codec": "video/vp8"}
+    lines = [
+        {**track, "at": 0.5, "id": "t1", "source": "camera", "file": "tracks/001-video.webm"},
+        {"at": 30.0, "event": "spotlight", "participant_id": "pa", "name": "蒋平"},
+        {**track, "at": 40.0, "id": "t2", "source": "screen", "file": "tracks/002-video.webm"},
+        {"at": 50.0, "event": "track_end", "id": "t2", "file": "tracks/002-video.webm"},
+    ]
+    (folder / "journal.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    got = await hub.client.get(f"/api/v1/recordings/{recording.id}", headers=hub.auth(CHAIR))
+    assert got.status == 200, await got.text()
+    body = await got.json()
+    assert [(t["source"], t["start"], t["end"]) for t in body["tracks"]] == [("camera", 0.5, 120.0),
+                                                                             ("screen", 40.0, 50.0)]
+    assert [(c["kind"], c["at"], c["title"]) for c in body["chapters"]] == [("roll_call", 30.0, "蒋平"),
+                                                                            ("screen_share", 40.0, "蒋平")]
 
 
 async def test_a_full_disk_stops_the_writer_as_disk_full(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from hub import keys
-from tests.supervision.conftest import CHAIR, LEAD, LEAD_COLLEAGUE, LEAD_UNIT, SECRETARY, SUPERVISOR, SvHub
+from tests.supervision.conftest import CHAIR, LEAD, LEAD_COLLEAGUE, LEAD_UNIT, OUTSIDER, SECRETARY, SUPERVISOR, SvHub
 
 
 async def test_decision_to_closed_item(sv: SvHub) -> None:
@@ -69,3 +69,15 @@ async def test_decision_to_closed_item(sv: SvHub) -> None:
     verify = await sv.client.get("/api/v1/supervision/audit/verify", headers=sv.auth(SUPERVISOR))
     report = await verify.json()
     assert (report["status"], report["events"], report["first_broken_seq"]) == ("unanchored", 7, None)
+
+
+async def test_a_notification_about_an_item_is_marked_read(sv: SvHub) -> None:
+    item_id = (await sv.decide())["item"]["id"]
+    listed = await sv.client.get("/api/v1/supervision/notifications?unread=true", headers=sv.auth(LEAD))
+    notes = (await listed.json())["notifications"]
+    assert [n["item_id"] for n in notes] == [item_id]
+    path = f"/api/v1/supervision/notifications/{notes[0]['id']}/read"
+    # Only its owner marks it.
+    assert (await sv.client.post(path, headers=sv.auth(OUTSIDER))).status == 404
+    marked = await sv.client.post(path, headers=sv.auth(LEAD))
+    assert marked.status == 200 and await marked.json() == {"read": True, "unread": 0}
