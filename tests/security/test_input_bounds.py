@@ -10,21 +10,33 @@ from tests.conftest import Hub
 from tests.meetings.conftest import create_meeting
 
 
-def integers(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every integer schema in an OpenAPI document, with where it is."""
+def integers(node: Any, document: dict[str, Any], where: str = "",
+             seen: frozenset[str] = frozenset()) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every integer schema under a node of an OpenAPI document, with where it is, references followed."""
     if isinstance(node, dict):
         if node.get("type") == "integer":
             yield where, node
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference not in seen:
+            target = document["components"]["schemas"][reference.rsplit("/", 1)[1]]
+            yield from integers(target, document, reference, seen | {reference})
         for key, value in node.items():
-            yield from integers(value, f"{where}/{key}")
+            yield from integers(value, document, f"{where}/{key}", seen)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            yield from integers(value, f"{where}/{index}")
+            yield from integers(value, document, f"{where}/{index}", seen)
+
+
+def inputs(document: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """What a client sends: each operation's parameters and request body (a response's numbers are the hub's)."""
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            yield f"{method} {path}", [operation.get("parameters", []), operation.get("requestBody", {})]
 
 
 async def test_every_integer_of_the_api_has_a_range(hub: Hub) -> None:
     document = await (await hub.client.get("/api/v1/openapi.json")).json()
-    found = list(integers(document))
+    found = [hit for where, node in inputs(document) for hit in integers(node, document, where)]
     assert len(found) > 5
     unbounded = [where for where, schema in found
                  if "maximum" not in schema and "exclusiveMaximum" not in schema
