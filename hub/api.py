@@ -124,7 +124,9 @@ def parse_json(raw: bytes | str) -> Any:
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """The request's JSON body as a model; 400 naming the field, 413 when too large, 415 when not JSON."""
+    """The request's JSON body as a model; 400 naming the field, 413 when too large, 415 when not JSON. Values are
+    read as the JSON types the document gives them (pydantic's strict JSON mode): a 0 or "false" is no boolean,
+    "5" no number (a 0 once deactivated a person), while times and enums are read from their strings."""
     if request.content_type != "application/json":
         raise HubError("unsupported_media_type", "send the body as application/json", 415)
     try:
@@ -133,9 +135,9 @@ async def read_body(request: web.Request, model: type[M]) -> M:
         raise PayloadTooLarge("payload_too_large", "the request body is too large") from None
     if not raw:
         raise BadRequest("malformed_json", "a JSON body is required")
-    data = parse_json(raw)
+    parse_json(raw)  # well-formed and not nested too deep, before pydantic reads it
     try:
-        return model.model_validate(data)
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise validation_error(exc, "body") from None
 

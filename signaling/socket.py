@@ -215,8 +215,8 @@ class SignalingSocket:
         if self.session.principal is None and not command.public:
             self.send(error_message(request_id, "auth_required", "send an auth message first"))
             return
-        try:
-            request = command.schema.model_validate(raw)
+        try:  # as the REST bodies are read (read_body): JSON types as documented, 0 is no boolean
+            request = command.schema.model_validate_json(text, strict=True)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first.get("loc", ())) or "message"

@@ -151,6 +151,19 @@ async def test_every_body_endpoint_refuses_a_wrong_body_with_400(hub: Hub) -> No
                 assert answer["error"]["code"] in {"malformed_json", "invalid_body"}
 
 
+async def test_a_body_is_read_as_the_json_types_it_documents(hub: Hub) -> None:
+    """A 0 or "false" is no boolean and "5" no number (a 0 once deactivated a person); times and enums are read
+    from their strings as documented."""
+    body = {"title": "周例会", "chair": "p-xie", "starts_at": "2030-03-01T09:00:00+08:00",
+            "ends_at": "2030-03-01T10:00:00+08:00"}
+    for field, vague in (("lobby", 0), ("lobby", "false"), ("locked", "true"), ("invited_units", "bigdata")):
+        response = await hub.client.post("/api/v1/meetings", json={**body, field: vague}, headers=hub.auth(ADMIN))
+        answer = await response.json()
+        assert response.status == 400 and answer["error"]["field"] == field, (field, vague, answer)
+    response = await hub.client.post("/api/v1/meetings", json={**body, "lobby": False}, headers=hub.auth(ADMIN))
+    assert response.status == 201 and (await response.json())["lobby"] is False
+
+
 async def test_secured_endpoints_refuse_anonymous_callers(hub: Hub) -> None:
     document = await (await hub.client.get("/api/v1/openapi.json")).json()
     for path, operations in document["paths"].items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field
 
 from hub import keys
 from hub.api import ApiRoutes, json_response, read_body, read_query
@@ -33,13 +33,13 @@ class UnitQuery(BaseModel):
 
 
 class ActiveRequest(BaseModel):
-    active: StrictBool  # true or false only, as `prune`: a 0 read as false would deactivate someone
+    active: bool
 
 
 class ImportRequest(BaseModel):
     org_units: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
-    prune: StrictBool = False  # true or false, nothing that looks like one: it deactivates people
+    prune: bool = False
 
 
 async def _reader(request: web.Request) -> None:

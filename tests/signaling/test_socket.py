@@ -115,6 +115,10 @@ async def test_malformed_and_unknown_messages_get_errors_and_the_socket_stays(hu
         with pytest.raises(SignalingError) as extra:
             await client.request("ping", surprise=1)
         assert extra.value.code == "invalid_message" and extra.value.data["field"] == "surprise"
+        for looks_false in (0, "false"):  # the JSON types the protocol gives, as REST bodies
+            with pytest.raises(SignalingError) as vague:
+                await client.request("moderator.lock", meeting_id="m-1", locked=looks_false)
+            assert vague.value.code == "invalid_message" and vague.value.data["field"] == "locked"
         assert await client.request("ping") == {}
     finally:
         await client.close()
