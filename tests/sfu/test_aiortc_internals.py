@@ -129,7 +129,7 @@ async def test_fast_receive_path_is_installed_and_carries_the_media(sfu, partici
     loop = asyncio.get_running_loop()
     for protocol in transport.transport._connection._protocols:
         handle = loop._selector.get_key(protocol.transport._sock.fileno()).data[0]
-        assert handle._callback is internals._drain
+        assert handle._callback is internals.sockets._drain
     before = internals.transport_rx_packets(b.peer.pc.getTransceivers()[0].receiver)
     frames = sum(a.client.frames().values())
     await wait_for(lambda: sum(a.client.frames().values()) > frames + 10, what="media still flowing")
@@ -178,8 +178,8 @@ async def test_consent_survives_late_answers_and_expires_without_any(monkeypatch
     # aioice itself gives each check 0.5 s and closes after six late answers in a row (RFC 7675 asks for 30 s
     # without any answer); checks every 0.2 s and a 1.5 s expiry keep the test short
     monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
-    monkeypatch.setattr(internals, "CONSENT_TIMEOUT", 1.5)
-    monkeypatch.setattr(internals, "CONSENT_RETRANSMISSIONS", 1)  # a check waits 0.5 + 1 s
+    monkeypatch.setattr(internals.ice, "CONSENT_TIMEOUT", 1.5)
+    monkeypatch.setattr(internals.ice, "CONSENT_RETRANSMISSIONS", 1)  # a check waits 0.5 + 1 s
     a, b = await connected_ice_pair()
     try:
         answer_late(b, 0.8)  # a busy peer: every answer comes after aioice's 0.5 s
