@@ -41,8 +41,8 @@ from bench.report import pct, write_section
 from hub import keys
 from hub.directory.model import DirectoryData
 from hub.meetings.service import NewMeeting
-from signaling.light_venue import load_clip
 from signaling.media_sample import encode_sample
+from signaling.venue_clip import load_clip
 
 MAIN_UNIT = "bench-main"
 MAIN_LEVEL, VENUE_LEVEL = 20, 60  # the main venue speaks; the others are quieter (-dBov)

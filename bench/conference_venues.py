@@ -15,7 +15,8 @@ from collections import Counter
 from typing import Any
 
 from bench.hub import BenchHub, timed_join
-from signaling.light_venue import LightMedia, VenueClient, load_clip
+from signaling.light_venue import LightMedia, VenueClient
+from signaling.venue_clip import load_clip
 
 JOIN_DEADLINE = 120.0  # seconds for a venue to join and receive its first video
 

@@ -33,8 +33,9 @@ from bench.report import write_section
 from hub import keys
 from hub.meetings.service import NewMeeting
 from signaling.client import MeetingClient
-from signaling.light_venue import LightMedia, load_clip
+from signaling.light_venue import LightMedia
 from signaling.media_client import MediaClient
+from signaling.venue_clip import load_clip
 
 SECTION = "## Meeting join latency and memory per participant"
 HOST_WIDTH, HOST_HEIGHT, HOST_FPS = 320, 240, 15  # MediaClient's camera

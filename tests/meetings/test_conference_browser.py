@@ -16,7 +16,8 @@ from playwright.async_api import Browser, Page
 from hub import keys
 from hub.app import DEMO_DIRECTORY
 from hub.directory.importer import load_file
-from signaling.light_venue import LightMedia, VenueClient, load_clip
+from signaling.light_venue import LightMedia, VenueClient
+from signaling.venue_clip import load_clip
 from tests.conftest import make_settings, start_hub
 from tests.meetings.browser import People, join
 from tests.meetings.conftest import create_meeting, ws_url

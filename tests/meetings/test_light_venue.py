@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from hub import keys
-from signaling.light_venue import LightMedia, VenueClient, load_clip
+from signaling.light_venue import LightMedia, VenueClient
+from signaling.venue_clip import load_clip
 from tests.conftest import Hub, make_settings, start_hub
 from tests.meetings.conftest import create_meeting, ws_url
 
