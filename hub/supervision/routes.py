@@ -375,10 +375,7 @@ class NotificationQuery(BaseModel):
             response=responses.SupervisionNotifications)
 async def notifications(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    try:
-        query = NotificationQuery.model_validate(dict(request.query))
-    except ValidationError as exc:
-        raise validation_error(exc, "parameter") from None
+    query = read_query(request, NotificationQuery)
     found = await request.app[keys.SUPERVISION].item_news(principal, unread_only=query.unread, limit=query.limit)
     return json_response({"notifications": [n.to_dict() | {"item_id": n.subject_id} for n in found]})
 
