@@ -19,8 +19,9 @@ MAX_JSON_DEPTH = 32
 
 
 class ApiModel(BaseModel):
-    """The shape of a JSON response body, as the OpenAPI document gives it: every field the handler sends and no
-    other (a response checked against its contract fails on an undocumented field too)."""
+    """A JSON body as the OpenAPI document gives it, every field and no other: a request body with a field it does
+    not name is refused (a misspelt `lobbby` is not quietly ignored), and a response checked against its contract
+    fails on an undocumented field."""
 
     model_config = ConfigDict(extra="forbid")
 

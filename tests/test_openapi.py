@@ -135,6 +135,15 @@ async def test_the_document_is_valid_openapi(hub: Hub) -> None:
     assert read[0]["schema"]["type"] == "integer"
 
 
+async def test_every_body_refuses_a_field_it_does_not_name(hub: Hub) -> None:
+    document = await (await hub.client.get("/api/v1/openapi.json")).json()
+    for path, operations in document["paths"].items():
+        for operation in operations.values():
+            if "requestBody" in operation:
+                schema = resolve(operation["requestBody"]["content"]["application/json"]["schema"], document)
+                assert schema.get("additionalProperties") is False, path
+
+
 async def test_every_body_endpoint_refuses_a_wrong_body_with_400(hub: Hub) -> None:
     document = await (await hub.client.get("/api/v1/openapi.json")).json()
     for path, operations in document["paths"].items():
@@ -152,11 +161,12 @@ async def test_every_body_endpoint_refuses_a_wrong_body_with_400(hub: Hub) -> No
 
 
 async def test_a_body_is_read_as_the_json_types_it_documents(hub: Hub) -> None:
-    """A 0 or "false" is no boolean and "5" no number (a 0 once deactivated a person); times and enums are read
-    from their strings as documented."""
+    """A 0 or "false" is no boolean and "5" no number (a 0 once deactivated a person), a field the schema does not
+    name no field; times and enums are read from their strings as documented."""
     body = {"title": "周例会", "chair": "p-xie", "starts_at": "2030-03-01T09:00:00+08:00",
             "ends_at": "2030-03-01T10:00:00+08:00"}
-    for field, vague in (("lobby", 0), ("lobby", "false"), ("locked", "true"), ("invited_units", "bigdata")):
+    for field, vague in (("lobby", 0), ("lobby", "false"), ("locked", "true"), ("invited_units", "bigdata"),
+                         ("lobbby", False)):  # nor is a misspelt field ignored
         response = await hub.client.post("/api/v1/meetings", json={**body, field: vague}, headers=hub.auth(ADMIN))
         answer = await response.json()
         assert response.status == 400 and answer["error"]["field"] == field, (field, vague, answer)

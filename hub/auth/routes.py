@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body
+from hub.api import ApiModel, ApiRoutes, json_response, read_body
 from hub.auth import policy, responses
 from hub.auth.http import principal_of
 from hub.auth.principal import Principal
@@ -19,11 +19,11 @@ log = logging.getLogger(__name__)
 routes = ApiRoutes("auth")
 
 
-class SessionRequest(BaseModel):
+class SessionRequest(ApiModel):
     token: str = Field(min_length=1, max_length=8192)
 
 
-class RevokeRequest(BaseModel):
+class RevokeRequest(ApiModel):
     jti: str = Field(min_length=1, max_length=64)
 
 

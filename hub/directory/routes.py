@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body, read_query
+from hub.api import ApiModel, ApiRoutes, json_response, read_body, read_query
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Offset
@@ -32,11 +32,11 @@ class UnitQuery(BaseModel):
     limit: int = Field(20, ge=1, le=200)
 
 
-class ActiveRequest(BaseModel):
+class ActiveRequest(ApiModel):
     active: bool
 
 
-class ImportRequest(BaseModel):
+class ImportRequest(ApiModel):
     org_units: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
     prune: bool = False

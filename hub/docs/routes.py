@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body, read_query
+from hub.api import ApiModel, ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
 from hub.docs import responses
 from hub.docs.export import FORMATS
@@ -21,14 +21,15 @@ routes = ApiRoutes("documents")
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
-class Grantee(BaseModel):
+class Grantee(ApiModel):
     """A person or an org unit a document is shared with."""
+
 
     kind: Literal["person", "unit"]
     id: str = ID
 
 
-class CreateRequest(BaseModel):
+class CreateRequest(ApiModel):
     title: str = Field(min_length=1, max_length=200)
     owner_unit: str | None = Field(None, max_length=64)
     # What the owner unit's members may do: edit (default), read, or nothing (only the people shared with).
@@ -42,16 +43,16 @@ class ListQuery(BaseModel):
     meeting: str | None = Field(None, max_length=64)
 
 
-class RenameRequest(BaseModel):
+class RenameRequest(ApiModel):
     title: str = Field(min_length=1, max_length=200)
 
 
-class ShareRequest(BaseModel):
+class ShareRequest(ApiModel):
     editors: list[Grantee] = Field(default_factory=list, max_length=200)
     readers: list[Grantee] = Field(default_factory=list, max_length=200)
 
 
-class VersionRequest(BaseModel):
+class VersionRequest(ApiModel):
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -179,9 +180,7 @@ async def export_doc(request: web.Request) -> web.Response:
 
 
 # --- handwritten sign-off ---------------------------------------------------------------------------------------
-class SignOffRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignOffRequest(ApiModel):
     version_id: str = Field(min_length=1, max_length=64)
     strokes: Strokes = STROKES_FIELD
 

@@ -6,10 +6,10 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body, read_query
+from hub.api import ApiModel, ApiRoutes, json_response, read_body, read_query
 from hub.auth.http import principal_of
 from hub.bounds import Moment, Offset
 from hub.exports import CSV, XLSX, download, sheet
@@ -24,9 +24,7 @@ routes = ApiRoutes("meetings")
 PersonId = Field(min_length=1, max_length=64)
 
 
-class CreateMeeting(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateMeeting(ApiModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=4000)
     chair: str = PersonId
@@ -41,9 +39,7 @@ class CreateMeeting(BaseModel):
     record: bool = Field(False, description="record the meeting from its start")
 
 
-class UpdateMeeting(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UpdateMeeting(ApiModel):
     title: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=4000)
     chair: str | None = Field(None, min_length=1, max_length=64)
@@ -58,9 +54,7 @@ class UpdateMeeting(BaseModel):
     record: bool | None = None
 
 
-class Spotlight(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Spotlight(ApiModel):
     person: str = PersonId
 
 

@@ -9,7 +9,7 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, Field, ValidationError
 
 from hub import keys
-from hub.api import ApiRoutes, json_response, read_body, read_query, validation_error
+from hub.api import ApiModel, ApiRoutes, json_response, read_body, read_query, validation_error
 from hub.auth import policy
 from hub.auth.http import principal_of
 from hub.bounds import Day, Offset
@@ -30,7 +30,7 @@ from hub.supervision.uploads import MAX_FILES, Upload
 routes = ApiRoutes("supervision")
 
 
-class DecisionRequest(BaseModel):
+class DecisionRequest(ApiModel):
     text: str = Field(min_length=1, max_length=2000)
     lead_unit: str = Field(min_length=1, max_length=64)
     coop_units: list[str] = Field(default_factory=list, max_length=20)
@@ -58,7 +58,7 @@ class ItemQuery(BaseModel):
         )
 
 
-class ActionRequest(BaseModel):
+class ActionRequest(ApiModel):
     action: Literal[
         "accept", "submit", "return", "close", "request_extension", "grant_extension", "deny_extension", "cancel",
         "comment",
@@ -69,7 +69,7 @@ class ActionRequest(BaseModel):
                                     description="close: the supervisor's handwritten signature (as sign-offs take)")
 
 
-class ReportRequest(BaseModel):
+class ReportRequest(ApiModel):
     text: str = Field(min_length=1, max_length=5000)
     percent: int = Field(ge=0, le=100)
 
