@@ -232,6 +232,13 @@ async def test_every_success_response_documents_its_body(hub: Hub) -> None:
                         assert schema["type"] == "string", (method, path, media_type)
 
 
+def test_a_json_endpoint_is_not_declared_without_its_response_model() -> None:
+    routes = ApiRoutes("test")
+    with pytest.raises(TypeError, match="documents its body"):
+        routes.get("/api/v1/undocumented", summary="no model")(shown)
+    routes.get("/api/v1/a-file", summary="a file", content_type="application/pdf")(shown)  # bytes need none
+
+
 class Shown(ApiModel):
     name: str
     count: int

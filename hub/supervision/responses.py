@@ -23,7 +23,7 @@ class Decision(ApiModel):
     id: str
     meeting_id: str
     meeting_title: str
-    minutes_doc_id: str | None = Field(description="the meeting's minutes document (None: it has none)")
+    minutes_doc_id: str | None = Field(description="the meeting's minutes document (null: it has none)")
     number: int = Field(description="its number among the meeting's decisions, from 1")
     text: str
     recorded_by: str = Field(description="the person who recorded it")
@@ -53,8 +53,8 @@ class Item(ApiModel):
     updated_at: datetime
     submitted_at: datetime | None
     closed_at: datetime | None
-    on_time: bool | None = Field(description="closed by its due day (None: not closed)")
-    days_to_close: float | None = Field(description="days from assigned to closed (None: not closed)")
+    on_time: bool | None = Field(description="closed by its due day (null: not closed)")
+    days_to_close: float | None = Field(description="days from assigned to closed (null: not closed)")
 
 
 class SupervisionDecisionRecorded(ApiModel):
@@ -93,7 +93,7 @@ class ItemTimelineEntry(ApiModel):
 
     id: int
     kind: str = Field(description="`created`, an action (`accept`, `report`, `close` ...) or a reminder's kind")
-    author: str | None = Field(description="the person's id (None: the hub, e.g. a reminder)")
+    author: str | None = Field(description="the person's id (null: the hub, e.g. a reminder)")
     text: str
     percent: int | None = Field(description="the progress a report or submission gave")
     data: dict[str, Any] = Field(description="the details the kind carries")
@@ -128,7 +128,7 @@ class ItemDetail(ApiModel):
     timeline: list[ItemTimelineEntry] = Field(description="oldest first")
     allowed_actions: list[Action] = Field(description="what you may do to it now (besides `comment`)")
     signoffs: list[ItemSignoff] = Field(description="oldest first")
-    recording: ItemRecordingLink | None = Field(description="None: the meeting was not recorded then")
+    recording: ItemRecordingLink | None = Field(description="null: the meeting was not recorded then")
 
 
 class ItemChanged(ApiModel):
@@ -161,8 +161,8 @@ class SupervisionUnitStats(ApiModel):
     overdue: int
     closed: int
     closed_on_time: int
-    on_time_rate: float | None = Field(description="closed on time / closed, 0 to 1 (None: none closed)")
-    avg_days_to_close: float | None = Field(description="None: none closed")
+    on_time_rate: float | None = Field(description="closed on time / closed, 0 to 1 (null: none closed)")
+    avg_days_to_close: float | None = Field(description="null: none closed")
 
 
 class Dashboard(ApiModel):
@@ -194,7 +194,7 @@ class AppraisalChange(ApiModel):
 
 class AppraisalTrendPoint(ApiModel):
     period: str
-    score: float | None = Field(description="None: the department had no figures then")
+    score: float | None = Field(description="null: the department had no figures then")
 
 
 class AppraisalUnit(ApiModel):
@@ -211,10 +211,10 @@ class AppraisalUnit(ApiModel):
     returned: int = Field(description="completion reports sent back")
     extensions_requested: int
     extensions_granted: int
-    avg_days_to_close: float | None = Field(description="of the items closed in the period (None: none)")
+    avg_days_to_close: float | None = Field(description="of the items closed in the period (null: none)")
     items: AppraisalItemIds
-    previous: AppraisalStanding | None = Field(description="the period before (None: no figures then)")
-    change: AppraisalChange | None = Field(description="against the period before (None: no figures then)")
+    previous: AppraisalStanding | None = Field(description="the period before (null: no figures then)")
+    change: AppraisalChange | None = Field(description="against the period before (null: no figures then)")
     trend: list[AppraisalTrendPoint] = Field(description="the scores of the last periods of the kind, oldest first")
 
 
@@ -245,7 +245,7 @@ class SupervisionCheckpoint(ApiModel):
 
 class SupervisionBadCheckpoint(ApiModel):
     source: str = Field(description="`database` or the checkpoint file's path")
-    seq: int | None = Field(description="None: a line of the file that is no checkpoint")
+    seq: int | None = Field(description="null: a line of the file that is no checkpoint")
     problem: str
 
 
@@ -265,7 +265,7 @@ class SupervisionAudit(ApiModel):
     first_broken_seq: int | None
     reason: str | None
     checkpoint: SupervisionCheckpoint | None = Field(description="the newest valid checkpoint")
-    since_checkpoint: int | None = Field(description="events since it (None: none, or the chain is not intact)")
+    since_checkpoint: int | None = Field(description="events since it (null: none, or the chain is not intact)")
     checkpoints: SupervisionCheckpointCheck
 
 
