@@ -40,6 +40,8 @@ answering is dropped, and everything it had joined is cleaned up.
 - Refusal: `{"id": 7, "type": "result", "success": false, "error": {"code": "not_chair", "message": "..."}}`;
   the connection stays open. Malformed JSON, a message without a valid id, an unknown type, a reused id, a
   schema violation (`invalid_message`, with `field`), an oversized SDP (`sdp_too_large`): all refusals.
+  Fields are read as the JSON types given below, as REST bodies are (docs/api.md): `0` or `"false"` is no
+  boolean, `"5"` no number, and a field a message does not name is refused.
 - Event: `{"type": "event", "event": "participant.joined", "data": {...}}`.
 
 ## Limits and close codes
