@@ -24,7 +24,6 @@ ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 class Grantee(ApiModel):
     """A person or an org unit a document is shared with."""
 
-
     kind: Literal["person", "unit"]
     id: str = ID
 
