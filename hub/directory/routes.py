@@ -109,7 +109,8 @@ async def set_active(request: web.Request) -> web.Response:
     person_id = request.match_info["person_id"]
     if person_id == principal.id and not body.active:
         # an admin locked out by their own slip (the only admin, perhaps) has nobody to let them back in
-        raise Conflict("cannot_deactivate_self", "another admin deactivates you (or the next directory import)")
+        raise Conflict("cannot_deactivate_self",
+                       "you cannot deactivate yourself: another admin can, or the next directory import")
     changed = await request.app[keys.DIRECTORY].set_active(person_id, body.active)
     return json_response(changed.to_dict())
 
