@@ -21,7 +21,6 @@ benchmark can time a roll call: the chair's order -> the first key frame of the 
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from collections import deque
@@ -40,8 +39,6 @@ from signaling.sfu.aiortc_internals import SocketPoller, adopt_receiver, adopt_s
 from signaling.sfu.keyframes import vp8_keyframe_start, vp8_temporal_layer
 from signaling.sfu.speaker import SILENCE_LEVEL
 from signaling.venue_clip import DTX_EVERY, VP8_CHUNK, RtpStream, VenueClip
-
-logger = logging.getLogger(__name__)
 
 # The venues of a process read their sockets together this often (SocketPoller): a received packet's time is
 # late by at most this much

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import fractions
 import json
-import logging
 import os
 import random
 import tempfile
@@ -26,8 +25,6 @@ from signaling.sfu.aiortc_internals import ForwardingSender
 from signaling.sfu.forwarding import ABS_SEND_TIME_URI, AUDIO_LEVEL_URI, MID_URI, ntp_of, rtp_header
 from signaling.sfu.keyframes import vp8_keyframe_start
 from signaling.sfu.speaker import SILENCE_LEVEL
-
-logger = logging.getLogger(__name__)
 
 CLIP_FORMAT = 2  # bump when the cached clip's layout changes
 # The camera is encoded with three temporal layers as a browser sends VP8 (L1T3): the base layer every fourth

@@ -6,7 +6,6 @@ Imported first by the package: an upgrade that changes them fails at import time
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +18,6 @@ from aiortc import rtcicetransport as aiortc_ice
 from aiortc import rtcrtpreceiver as aiortc_receiver
 from aiortc import rtp as aiortc_rtp
 from pylibsrtp._binding import lib as srtp_lib
-
-logger = logging.getLogger(__name__)
 
 EXPECTED_AIORTC_VERSION = "1.16.0"
 

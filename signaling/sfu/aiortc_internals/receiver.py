@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Coroutine
 from typing import Any, Protocol
@@ -17,8 +16,6 @@ from aiortc.rtcrtpparameters import (
     RTCRtpReceiveParameters,
 )
 from aiortc.rtp import RtpPacket
-
-logger = logging.getLogger(__name__)
 
 NTP_UNIX_OFFSET = 2208988800  # seconds from 1900 (NTP) to 1970 (Unix)
 

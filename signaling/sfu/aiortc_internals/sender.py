@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 from collections.abc import Sized
 from typing import Any, NamedTuple, Protocol
@@ -23,7 +22,6 @@ from pylibsrtp._binding import lib as srtp_lib
 
 from signaling.sfu.aiortc_internals.sockets import socket_of
 
-logger = logging.getLogger(__name__)
 
 class SenderHooks(Protocol):
     """What a forwarding sender asks of the SFU when the subscriber sends feedback."""
