@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.meetings.responses import MeetingStageParticipant  # as the REST stage answer gives it
 from signaling.participants import Participant
 
 
@@ -85,27 +86,18 @@ class UnmutedEvent(BaseModel):
     reason: Literal["spotlight", "unmuted"] = Field(description="the chair called on you, or unmuted everybody")
 
 
-class StageParticipant(BaseModel):
-    participant_id: str
-    person_id: str
-    name: str
-    org_unit_id: str
-    org_unit_name: str
-    venue: bool
-
-
 class StageEvent(BaseModel):
-    spotlight: StageParticipant | None = Field(description="who everybody sees and hears now; null: nobody")
+    spotlight: MeetingStageParticipant | None = Field(description="who everybody sees and hears now; null: nobody")
     by: str | None = Field(description="the chair who called or cleared; null: the hub cleared it")
     reason: Literal["left"] | None = Field(None, description="left: the spotlighted participant left the meeting")
 
 
 class MainVenueEvent(BaseModel):
-    main: StageParticipant | None = Field(
+    main: MeetingStageParticipant | None = Field(
         description="who stands for the main venue (主会场) now, always seen and heard; null: not there or none")
 
 
-class FloorRequest(StageParticipant):
+class FloorRequest(MeetingStageParticipant):
     requested_at: float
 
 
