@@ -70,6 +70,8 @@ class MeetingClient(Generic[M]):
         self.status = "new"
         self.connected_at: float | None = None
         self._changed = asyncio.Condition()
+        # held by a join until its result is applied: the events after the result are applied after it
+        self._in_order = asyncio.Lock()
         self._pump: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -83,8 +85,9 @@ class MeetingClient(Generic[M]):
         """Join; when admitted at once, publish and subscribe. Result status `joined` or `lobby`."""
         if self._pump is None:
             await self.connect()
-        result = await self.signaling.request("meeting.join", meeting_id=self.meeting_id)
-        await self._entered(result)
+        async with self._in_order:
+            result = await self.signaling.request("meeting.join", meeting_id=self.meeting_id)
+            await self._entered(result)
         if result["status"] == "joined" and negotiate:
             await self.negotiate()
         return result
@@ -120,10 +123,11 @@ class MeetingClient(Generic[M]):
             item = await self.signaling.events.get()
             name, data = item["event"], item["data"]
             self.events.append(item)
-            try:
-                await self._apply(name, data)
-            except Exception:
-                log.exception("%s: handling %s failed", self.media.name, name)
+            async with self._in_order:
+                try:
+                    await self._apply(name, data)
+                except Exception:
+                    log.exception("%s: handling %s failed", self.media.name, name)
             await self._notify()
 
     async def _apply(self, name: str, data: dict[str, Any]) -> None:

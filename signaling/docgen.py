@@ -72,8 +72,14 @@ same transaction, which every node polls (and, with Redis, announced on the bus 
 MEETING_FLOW = """
 ## Meeting flow
 
-1. `meeting.join {meeting_id}` → `status: "joined"` with the participants, published tracks, recent chat
-   and ICE servers, or `status: "lobby"` (wait for `lobby.admitted` or `lobby.denied`).
+1. `meeting.join {meeting_id, audio, video}` → `status: "joined"` with the participants, published tracks,
+   recent chat and ICE servers, or `status: "lobby"` (wait for `lobby.admitted` or `lobby.denied`).
+   `audio` and `video` say whether the microphone and camera are on as the person comes in (both on if
+   left out), so the others never see a camera that was off from the start as on.
+   The result (and `lobby.admitted`) is a snapshot of the meeting: no event of the meeting reaches the tab
+   before it, and an event that follows it may repeat what it already shows (something that happened while
+   the join was on its way in). Apply events as they come: a participant in an event replaces the one
+   known, a track is published or not, and a chat message is shown once (by its `id`).
 2. The client offers its tracks (`sdp.offer`, with `sources` naming each mid's camera / microphone /
    screen); the result carries the SFU's answer. Client candidates trickle with `ice.candidate`.
 3. Whenever tracks come or go the SFU sends `sdp.offer` events; the client answers with `sdp.answer`.

@@ -29,6 +29,7 @@ from hub.settings import MeetingSettings
 from signaling.hosted_media import HostedMedia, finish
 from signaling.media_router import MediaRouter
 from signaling.participants import Member, Order, OrderMessage, Participant, direct_channel, track_json
+from signaling.protocol import event_message
 from signaling.session import Session
 from signaling.sfu import SfuEvent, SfuRoom
 
@@ -143,8 +144,13 @@ class MeetingRoom:
 
     # --- joining and leaving -------------------------------------------------------------------------------
 
-    async def join(self, session: Session, replaces: str | None) -> tuple[Member, dict[str, Any]]:
-        """Let a session in (or into the lobby), as the meeting's rules decide; the join result for the client."""
+    async def join(self, session: Session, replaces: str | None, *, audio: bool = True,
+                   video: bool = True) -> tuple[Member, dict[str, Any]]:
+        """Let a session in (or into the lobby), as the meeting's rules decide; the join result for the client.
+
+        The result is a snapshot of the meeting, and the session may hear of the meeting before it is taken: the
+        caller holds the session's events until the result is on its way (`Session.hold_events`).
+        """
         assert session.principal is not None
         principal = session.principal
         self._joining += 1
@@ -155,7 +161,7 @@ class MeetingRoom:
             meeting, decision = await self._service.join_decision(principal, self.meeting_id)
             if self.stopped:
                 raise RoomStopped(self.meeting_id)
-            member = Member(self, session, Participant.of(session.id, principal, meeting))
+            member = Member(self, session, Participant.of(session.id, principal, meeting, audio=audio, video=video))
             self.members[member.participant_id] = member
             try:
                 member.orders = await self._bus.subscribe(direct_channel(self.meeting_id, member.participant_id))
@@ -362,12 +368,16 @@ class MeetingRoom:
             meeting = await self._service.find(self.meeting_id)
             if meeting is None or meeting.over:
                 return
+            member.session.hold_events()  # the meeting as it is when let in goes out first, then what follows
             try:
                 result = await self._enter(member, meeting, None)
             except HubError as refusal:
                 await self._leave_then(member, "refused", "lobby.denied", {**data, "reason": refusal.code})
                 return
-            member.session.send_event("lobby.admitted", result)
+            else:
+                member.session.send(event_message("lobby.admitted", result))
+            finally:
+                member.session.release_events()
         elif order.order is Order.DENY and not member.joined:
             await self._leave_then(member, "denied", "lobby.denied", {**data, "reason": "denied"})
         elif order.order is Order.MUTE and member.joined:

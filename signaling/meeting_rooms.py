@@ -95,7 +95,8 @@ class MeetingRooms:
             raise not_joined(meeting_id)
         return member
 
-    async def join(self, session: Session, meeting_id: str, replaces: str | None = None) -> dict[str, Any]:
+    async def join(self, session: Session, meeting_id: str, replaces: str | None = None, *, audio: bool = True,
+                   video: bool = True) -> dict[str, Any]:
         """Join a meeting (or its lobby); rejoining the same meeting starts a fresh media session."""
         current = self.member_of(session)
         if current is not None:
@@ -112,7 +113,7 @@ class MeetingRooms:
         while True:
             room = self.room(meeting_id)
             try:
-                member, result = await room.join(session, replaces)
+                member, result = await room.join(session, replaces, audio=audio, video=video)
             except RoomStopped:
                 continue  # its last member left while this join was on its way in: open it again
             session.state[STATE] = member

@@ -34,6 +34,9 @@ class MeetingRequest(Request):
 class JoinRequest(MeetingRequest):
     # After a reconnect: the participant id this tab had, so the old one is removed at once (same person only).
     replaces: str | None = Field(None, max_length=64)
+    # the microphone and camera as the person comes in (the others see it so from the first moment)
+    audio: bool = True
+    video: bool = True
 
 
 class SdpRequest(MeetingRequest):
@@ -117,7 +120,12 @@ def _check_sdp(session: Session, sdp: str) -> None:
 
 @commands.command("meeting.join", JoinRequest, "Join a meeting; result status `joined` or `lobby`")
 async def join(session: Session, request: JoinRequest) -> Result:
-    return await rooms(session).join(session, request.meeting_id, request.replaces)
+    # The result is a snapshot of the meeting: no event of it reaches the tab before it, and every event after it
+    # that the snapshot may already show is one the client applies again as it is (docs/signaling.md).
+    session.hold_events()
+    session.after_reply(session.release_events)
+    return await rooms(session).join(session, request.meeting_id, request.replaces, audio=request.audio,
+                                     video=request.video)
 
 
 @commands.command("meeting.leave", MeetingRequest, "Leave the meeting (or its lobby)")

@@ -63,13 +63,14 @@ class Participant(BaseModel):
     joined_at: float
 
     @classmethod
-    def of(cls, participant_id: str, principal: Principal, meeting: Meeting) -> Participant:
-        """A fresh participant for a signed-in person joining `meeting`."""
+    def of(cls, participant_id: str, principal: Principal, meeting: Meeting, *, audio: bool = True,
+           video: bool = True) -> Participant:
+        """A fresh participant for a signed-in person joining `meeting`, microphone and camera as it says."""
         unit = principal.org_unit
         return cls(
             participant_id=participant_id, person_id=principal.id, name=principal.person.name,
             title=principal.person.title, org_unit_id=unit.id, org_unit_name=unit.name,
-            role=meeting.role_of(principal.id), venue=principal.has(Role.TERMINAL), audio=True, video=True,
+            role=meeting.role_of(principal.id), venue=principal.has(Role.TERMINAL), audio=audio, video=video,
             screen=False, hand=False, joined_at=time.time(),
         )
 

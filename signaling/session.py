@@ -38,6 +38,10 @@ class Session:
         # Per-domain state (e.g. the meeting this tab has joined), keyed by the domain's name.
         self.state: dict[str, Any] = {}
         self.closed = False
+        # Events queued while a snapshot is taken (a meeting join): they go out after it, never before.
+        self._held: list[dict[str, Any]] = []
+        self._holds = 0
+        self._after_reply: list[Callable[[], None]] = []
 
     @property
     def person_id(self) -> str:
@@ -50,8 +54,34 @@ class Session:
         self._socket.send(message)
 
     def send_event(self, event: str, data: dict[str, Any]) -> None:
-        """Push an event to this tab."""
-        self._socket.send(event_message(event, data))
+        """Push an event to this tab (queued while events are held)."""
+        message = event_message(event, data)
+        if self._holds:
+            self._held.append(message)
+        else:
+            self._socket.send(message)
+
+    def hold_events(self) -> None:
+        """Queue events until `release_events`: a snapshot the tab is sent goes out before what follows it."""
+        self._holds += 1
+
+    def release_events(self) -> None:
+        """End one hold; when none is left, the queued events go out in the order they came."""
+        self._holds -= 1
+        if self._holds == 0:
+            held, self._held = self._held, []
+            for message in held:
+                self._socket.send(message)
+
+    def after_reply(self, callback: Callable[[], None]) -> None:
+        """Run callback once the reply (result or error) to the request being handled is queued."""
+        self._after_reply.append(callback)
+
+    def replied(self) -> None:
+        """The socket queued a reply: run what waited for it (requests of one tab are handled one at a time)."""
+        callbacks, self._after_reply = self._after_reply, []
+        for callback in callbacks:
+            callback()
 
     async def follow(self, channel: str, on_message: Callable[[Message], Awaitable[None]]) -> None:
         """Call on_message for every bus message of a channel until unfollowed or closed."""

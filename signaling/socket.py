@@ -226,6 +226,12 @@ class SignalingSocket:
 
     async def _dispatch(self, command: Command[Any], request: Any) -> None:
         try:
+            await self._answer(command, request)
+        finally:
+            self.session.replied()
+
+    async def _answer(self, command: Command[Any], request: Any) -> None:
+        try:
             result: dict[str, Any] | None
             if isinstance(request, AuthRequest):
                 result = await self._auth(request)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import aiohttp
 import pytest
 
 from hub import keys
@@ -242,3 +243,50 @@ async def test_a_join_that_fails_half_way_leaves_no_trace(hub: Hub, signaling: A
     assert [p["person_id"] for p in await hub.app[keys.MEETINGS].participants(meeting["id"])] == ["p-xie"]
     assert (await refused(member, "chat.send", meeting_id=meeting["id"], text="hi")).code == "not_joined"
     assert await member.request("ping") == {}
+
+
+
+async def test_what_happens_while_joining_reaches_the_joiner_after_its_result(
+        hub: Hub, signaling: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The join result is a snapshot: no event of the meeting comes before it, and none is lost after it."""
+    meeting = await create_meeting(hub)
+    chair = await signaling("p-xie")
+    await chair.request("meeting.join", meeting_id=meeting["id"])
+    attendance = hub.app[keys.MEETING_ROOMS].conference.attendance
+    half_way, go_on = asyncio.Event(), asyncio.Event()
+    arrived = attendance.arrived
+
+    async def slow_arrival(stay: Any) -> None:
+        half_way.set()
+        await go_on.wait()
+        await arrived(stay)
+
+    monkeypatch.setattr(attendance, "arrived", slow_arrival)
+    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url(hub)) as member:
+        # a raw socket: the frames in the order they came
+        await member.send_json({"id": 1, "type": "auth", "token": hub.token("pub-util-04")})
+        await member.send_json({"id": 2, "type": "meeting.join", "meeting_id": meeting["id"], "video": False})
+        await half_way.wait()
+        # the member is in the room's fan-out already, its result not yet taken: the chair mutes and writes
+        await chair.request("media.state", meeting_id=meeting["id"], audio=False)
+        await until(chair, "participant.updated", "p-xie")
+        sent = (await chair.request("chat.send", meeting_id=meeting["id"], text="开始"))["message"]
+        await chair.event("chat.message")
+        go_on.set()
+        before: list[str] = []
+        while (frame := await member.receive_json(timeout=10)).get("id") != 2:
+            if frame["type"] == "event" and frame["event"] not in ("hello", "notifications.unread"):
+                before.append(frame["event"])
+        assert before == [], "events reached the joiner before its join result"
+        result = frame["result"]
+        after = [(await member.receive_json(timeout=10))["data"] for _ in range(3)]
+    # the member came in with its camera off, as it said: the others never see it on
+    assert (await until(chair, "participant.joined", "pub-util-04"))["participant"]["video"] is False
+    assert [m["id"] for m in result["chat"]] == [sent["id"]]
+    people = {p["person_id"]: p for p in result["participants"]}
+    for event in after:  # applied on the snapshot as they come
+        if "participant" in event:
+            people[event["participant"]["person_id"]] = event["participant"]
+    assert people["p-xie"]["audio"] is False
+    assert (people["pub-util-04"]["audio"], people["pub-util-04"]["video"]) == (True, False)
+    assert [e["message"]["id"] for e in after if "message" in e] == [sent["id"]]

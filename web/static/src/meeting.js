@@ -114,7 +114,7 @@ async function join () {
   try {
     state.wantIn = true
     const signaling = await connectSignaling()
-    const result = await signaling.request('meeting.join', { meeting_id: meetingId })
+    const result = await signaling.request('meeting.join', { meeting_id: meetingId, audio: state.audioOn, video: state.videoOn })
     if (result.status === 'lobby') {
       state.participantId = result.participant_id
       setPhase('lobby')
@@ -152,7 +152,7 @@ async function enter (result) {
   root.classList.toggle('is-moderator', state.moderator)
   slots.clear()
   view.clearTiles()
-  view.chatLog.replaceChildren()
+  view.clearChat()
   for (const message of result.chat) view.addChat(message, message.person_id === data.me.person_id)
   setPhase('in')
   await startMedia(result.ice_servers)
@@ -160,7 +160,8 @@ async function enter (result) {
   view.tile(state.participantId, me, { local: true })
   const mine = view.tiles.get(state.participantId)
   state.local.getVideoTracks().forEach((tr) => mine.stream.addTrack(tr))
-  await controls.sendState()
+  // joined as the preview said; switched in the lobby since: the others hear it now
+  if (me && (me.audio !== state.audioOn || me.video !== state.videoOn)) await controls.sendState()
   showStage()
   showFloor()
   recording.entered(result.recording, state.moderator)
@@ -262,7 +263,9 @@ async function rejoin (why) {
     for (let attempt = 0; state.wantIn; attempt++) {
       try {
         if (state.signaling.state !== 'open') { await waitFor(() => state.signaling.state === 'open'); continue }
-        const result = await state.signaling.request('meeting.join', { meeting_id: meetingId, replaces: previous })
+        const result = await state.signaling.request('meeting.join', {
+          meeting_id: meetingId, replaces: previous, audio: state.audioOn, video: state.videoOn
+        })
         if (result.status === 'lobby') { setPhase('lobby'); state.participantId = result.participant_id; return }
         await enter(result)
         toast(root, t('Reconnected.'))

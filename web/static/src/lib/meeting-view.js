@@ -23,6 +23,7 @@ export class MeetingView {
     this.people = root.querySelector('[data-test="people"]')
     this.lobbyList = root.querySelector('[data-test="lobby-list"]')
     this.chatLog = root.querySelector('[data-test="chat-log"]')
+    this.chatIds = new Set() // the messages shown
     this.count = root.querySelector('[data-test="count"]')
     this.tiles = new Map() // tile key -> { tile, video, stream }
     this.spotlight = null // the called participant's id
@@ -204,7 +205,15 @@ export class MeetingView {
     }
   }
 
+  clearChat () {
+    this.chatLog.replaceChildren()
+    this.chatIds = new Set()
+  }
+
+  // A message shown once: one sent while joining is both in the join's history and an event after it.
   addChat (message, mine) {
+    if (this.chatIds.has(message.id)) return
+    this.chatIds.add(message.id)
     const time = cityTime(message.sent_at, { hour: '2-digit', minute: '2-digit' })
     this.chatLog.append(el('li', { class: 'chat-line' + (mine ? ' mine' : '') },
       el('span', { class: 'chat-who', text: message.name }), el('time', { class: 'muted', text: time }),
