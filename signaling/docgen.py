@@ -43,6 +43,9 @@ answering is dropped, and everything it had joined is cleaned up.
   Fields are read as the JSON types given below, as REST bodies are (docs/api.md): `0` or `"false"` is no
   boolean, `"5"` no number, and a field a message does not name is refused.
 - Event: `{"type": "event", "event": "participant.joined", "data": {...}}`.
+- Requests of one connection are handled one at a time, and the events that arise while one is handled are
+  sent after its reply: a result (a meeting's participants, a dialled call) is never overtaken by an event
+  that changes it.
 
 ## Limits and close codes
 

@@ -148,8 +148,8 @@ class MeetingRoom:
                    video: bool = True) -> tuple[Member, dict[str, Any]]:
         """Let a session in (or into the lobby), as the meeting's rules decide; the join result for the client.
 
-        The result is a snapshot of the meeting, and the session may hear of the meeting before it is taken: the
-        caller holds the session's events until the result is on its way (`Session.hold_events`).
+        The result is a snapshot of the meeting, and the session may hear of the meeting before it is taken: its
+        events are held until the result is on its way (the socket holds them while a request is handled).
         """
         assert session.principal is not None
         principal = session.principal

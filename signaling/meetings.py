@@ -120,10 +120,6 @@ def _check_sdp(session: Session, sdp: str) -> None:
 
 @commands.command("meeting.join", JoinRequest, "Join a meeting; result status `joined` or `lobby`")
 async def join(session: Session, request: JoinRequest) -> Result:
-    # The result is a snapshot of the meeting: no event of it reaches the tab before it, and every event after it
-    # that the snapshot may already show is one the client applies again as it is (docs/signaling.md).
-    session.hold_events()
-    session.after_reply(session.release_events)
     return await rooms(session).join(session, request.meeting_id, request.replaces, audio=request.audio,
                                      video=request.video)
 

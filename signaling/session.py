@@ -38,10 +38,9 @@ class Session:
         # Per-domain state (e.g. the meeting this tab has joined), keyed by the domain's name.
         self.state: dict[str, Any] = {}
         self.closed = False
-        # Events queued while a snapshot is taken (a meeting join): they go out after it, never before.
+        # Events queued while a request is handled (or a lobby waiter let in): they go out after its answer.
         self._held: list[dict[str, Any]] = []
         self._holds = 0
-        self._after_reply: list[Callable[[], None]] = []
 
     @property
     def person_id(self) -> str:
@@ -72,16 +71,6 @@ class Session:
             held, self._held = self._held, []
             for message in held:
                 self._socket.send(message)
-
-    def after_reply(self, callback: Callable[[], None]) -> None:
-        """Run callback once the reply (result or error) to the request being handled is queued."""
-        self._after_reply.append(callback)
-
-    def replied(self) -> None:
-        """The socket queued a reply: run what waited for it (requests of one tab are handled one at a time)."""
-        callbacks, self._after_reply = self._after_reply, []
-        for callback in callbacks:
-            callback()
 
     async def follow(self, channel: str, on_message: Callable[[Message], Awaitable[None]]) -> None:
         """Call on_message for every bus message of a channel until unfollowed or closed."""

@@ -225,10 +225,13 @@ class SignalingSocket:
         await self._dispatch(command, request)
 
     async def _dispatch(self, command: Command[Any], request: Any) -> None:
+        # What happens while a request is handled reaches the tab after its answer, never before: a meeting's
+        # join result, a call's dial result is the state the events that follow change.
+        self.session.hold_events()
         try:
             await self._answer(command, request)
         finally:
-            self.session.replied()
+            self.session.release_events()
 
     async def _answer(self, command: Command[Any], request: Any) -> None:
         try:

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from hub import keys
+from signaling.protocol import event_message
+from signaling.session import Session
 from signaling.socket import CloseCode
 from signaling.ws_client import SignalingClient, SignalingError
 from tests.conftest import Hub, make_settings, start_hub
@@ -191,3 +194,21 @@ async def test_deactivated_person_is_disconnected(hub: Hub) -> None:
     finally:
         await client.close()
         await other.close()
+
+
+def test_held_events_go_out_in_order_when_the_last_hold_ends() -> None:
+    sent: list[dict[str, Any]] = []
+    socket = type("Socket", (), {"send": lambda self, message: sent.append(message)})()
+    session = Session(web.Application(), socket, bus=None, peer="test")  # type: ignore[arg-type]
+    session.send_event("a", {})
+    session.hold_events()  # a request being handled
+    session.send_event("b", {})
+    session.hold_events()  # a lobby waiter let in meanwhile
+    session.send(event_message("admitted", {}))  # the answer itself is not held
+    session.send_event("c", {})
+    session.release_events()
+    assert [m["event"] for m in sent] == ["a", "admitted"]
+    session.release_events()
+    assert [m["event"] for m in sent] == ["a", "admitted", "b", "c"]
+    session.send_event("d", {})
+    assert sent[-1]["event"] == "d"
