@@ -46,6 +46,9 @@ class Endpoint:
     body_required: bool = True  # False: the body may be left out (the handler finds what it needs elsewhere)
     # The success body's shape, for a JSON response (every JSON endpoint has one: it is refused without).
     response: type[BaseModel] | None = None
+    # What a 201 created, when it is not at this path plus its body's `id`: (the path it is under, the JSON
+    # pointer to its id in the body). The document links the operations on it (`_links`).
+    creates: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.response is None and "application/json" in _media_types(self.content_type):
@@ -188,7 +191,7 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
         operation: dict[str, Any] = {
             "summary": ep.summary,
             "tags": [ep.tag],
-            "operationId": f"{ep.method.lower()}_{ep.handler.__name__}",
+            "operationId": _operation_id(ep),
             "responses": {
                 str(ep.status): {"description": SUCCESS.get(ep.status, "OK"),
                                  "content": {t: {"schema": _body_schema(schemas, ep, t)}
@@ -199,6 +202,9 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
                 },
             },
         }
+        links = _links(ep, endpoints)
+        if links:
+            operation["responses"][str(ep.status)]["links"] = links
         for status, description in ep.responses.items():
             operation["responses"][str(status)] = {"description": description}
             if status < 300:  # another success (206 Partial Content): the same media types
@@ -243,6 +249,35 @@ def openapi_document(endpoints: list[Endpoint], *, version: str, server_url: str
             },
         },
     }
+
+
+def _operation_id(ep: Endpoint) -> str:
+    return f"{ep.method.lower()}_{ep.handler.__name__}"
+
+
+def _links(creator: Endpoint, endpoints: list[Endpoint]) -> dict[str, Any]:
+    """OpenAPI links from an operation that creates something (201, an `id` in its body) to the operations on what
+    it created: those under its path plus the new id (`/meetings` -> `/meetings/{meeting_id}/...`), the path's
+    own parameters passed on. A client, and Schemathesis's stateful phase, follow them with a real id."""
+    if creator.status != 201 or creator.response is None:
+        return {}
+    base, pointer = creator.creates or (creator.path, "/id")
+    if creator.creates is None and "id" not in creator.response.model_fields:
+        return {}
+    base, own = _openapi_path(base), [name for name, _ in _path_params(creator.path)]
+    links: dict[str, Any] = {}
+    for ep in endpoints:
+        rest = _openapi_path(ep.path).removeprefix(base + "/")
+        if rest == _openapi_path(ep.path) or not rest.startswith("{"):
+            continue
+        created = rest.split("/")[0][1:-1]
+        wanted = {name for name, _ in _path_params(ep.path)}
+        if not wanted <= {*own, created}:
+            continue  # it needs an id the creation does not give (a version of the new document)
+        parameters = {name: f"$request.path.{name}" for name in own if name in wanted}
+        links[_operation_id(ep)] = {"operationId": _operation_id(ep),
+                                    "parameters": {**parameters, created: f"$response.body#{pointer}"}}
+    return links
 
 
 def _body_schema(schemas: dict[str, Any], ep: Endpoint, media_type: str) -> dict[str, Any]:

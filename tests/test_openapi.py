@@ -135,6 +135,27 @@ async def test_the_document_is_valid_openapi(hub: Hub) -> None:
     assert read[0]["schema"]["type"] == "integer"
 
 
+async def test_what_an_operation_creates_is_linked_to_the_operations_on_it(hub: Hub) -> None:
+    """OpenAPI links: a client (and Schemathesis's stateful phase) goes from a 201 to what it created with its
+    real id; every link names an operation that exists and each of that operation's path parameters."""
+    document = await (await hub.client.get("/api/v1/openapi.json")).json()
+    operations = {op["operationId"]: (path, op) for path, item in document["paths"].items() for op in item.values()}
+    links = {(path, name): link for path, item in document["paths"].items() for op in item.values()
+             for response in op["responses"].values() for name, link in response.get("links", {}).items()}
+    for (path, name), link in links.items():
+        target, operation = operations[link["operationId"]]
+        wanted = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) == wanted, (path, name, link)
+    meeting = document["paths"]["/api/v1/meetings"]["post"]["responses"]["201"]["links"]
+    assert meeting["get_get_meeting"]["parameters"] == {"meeting_id": "$response.body#/id"}
+    assert {"patch_update_meeting", "get_meeting_attendance"} <= set(meeting), sorted(meeting)
+    version = document["paths"]["/api/v1/docs/{doc_id}/versions"]["post"]["responses"]["201"]["links"]
+    assert version["get_get_version"]["parameters"] == {"doc_id": "$request.path.doc_id",
+                                                        "version_id": "$response.body#/id"}
+    decision = document["paths"]["/api/v1/meetings/{meeting_id}/decisions"]["post"]["responses"]["201"]["links"]
+    assert any(link["parameters"] == {"item_id": "$response.body#/item/id"} for link in decision.values())
+
+
 async def test_every_body_refuses_a_field_it_does_not_name(hub: Hub) -> None:
     document = await (await hub.client.get("/api/v1/openapi.json")).json()
     for path, operations in document["paths"].items():

@@ -15,6 +15,7 @@ routes = ApiRoutes("recordings")
 
 
 @routes.post("/api/v1/meetings/{meeting_id}/recording", status=201, response=Recording,
+             creates=("/api/v1/recordings", "/id"),
              summary="Start recording a live meeting (chair): everybody in it sees and hears that it is recorded")
 async def start_recording(request: web.Request) -> web.Response:
     principal = await principal_of(request)

@@ -137,6 +137,7 @@ def report_fields(fields: dict[str, str]) -> tuple[str, int]:
     body=DecisionRequest,
     status=201,
     response=responses.SupervisionDecisionRecorded,
+    creates=("/api/v1/supervision/items", "/item/id"),
 )
 async def record_decision(request: web.Request) -> web.Response:
     principal = await principal_of(request)
