@@ -208,7 +208,7 @@ async def list_signoffs(request: web.Request) -> web.Response:
             response=responses.DocSignOffStrokes)
 async def get_signoff(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    signoff, strokes, _ = await request.app[keys.DOC_SIGNOFFS].strokes(
+    signoff, strokes = await request.app[keys.DOC_SIGNOFFS].strokes(
         principal, request.match_info["doc_id"], request.match_info["signoff_id"])
     return json_response({**signoff.to_dict(), "strokes": as_json(strokes)})
 
@@ -217,6 +217,6 @@ async def get_signoff(request: web.Request) -> web.Response:
             summary="A sign-off's signature as a PNG (rendered by the hub from the strokes)")
 async def signoff_image(request: web.Request) -> web.Response:
     principal = await principal_of(request)
-    _, _, image = await request.app[keys.DOC_SIGNOFFS].strokes(
+    image = await request.app[keys.DOC_SIGNOFFS].image(
         principal, request.match_info["doc_id"], request.match_info["signoff_id"])
     return web.Response(body=image, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -133,8 +133,18 @@ class DocSignoffs:
         current = content_hash(root)
         return [replace(s, current=s.content_sha256 == current) for s in found]
 
-    async def strokes(self, principal: Principal, doc_id: str, signoff_id: str) -> tuple[SignOff, list[Any], bytes]:
-        """One sign-off with its strokes and image, for those who may read the document."""
+    async def strokes(self, principal: Principal, doc_id: str, signoff_id: str) -> tuple[SignOff, list[Any]]:
+        """One sign-off, compared with the text now as the list is, and its strokes as drawn."""
+        signoff, strokes, _ = await self._one(principal, doc_id, signoff_id)
+        current = content_hash(read_tree(doc_from_state(await self.documents.current_state(doc_id))))
+        return replace(signoff, current=signoff.content_sha256 == current), strokes
+
+    async def image(self, principal: Principal, doc_id: str, signoff_id: str) -> bytes:
+        """One sign-off's signature as a PNG."""
+        return (await self._one(principal, doc_id, signoff_id))[2]
+
+    async def _one(self, principal: Principal, doc_id: str, signoff_id: str) -> tuple[SignOff, list[Any], bytes]:
+        """One sign-off and its strokes and image, for those who may read the document."""
         await self.documents.open(principal, doc_id)
         async with self.documents.db.connect() as conn:
             row = (await conn.execute(sa.select(doc_signoffs.c.strokes, doc_signoffs.c.image).where(

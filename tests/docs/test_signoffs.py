@@ -60,7 +60,7 @@ async def test_a_leader_signs_a_version_and_the_papers_carry_it(hub: Hub) -> Non
 
     # the strokes come back as drawn; the image is the hub's rendering of them
     one = await (await hub.client.get(f"{base}/{signoff['id']}", headers=hub.auth(MEMBER))).json()
-    assert one["strokes"] == strokes
+    assert one["strokes"] == strokes and one["current"] is True
     image = await hub.client.get(signoff["image"], headers=hub.auth(MEMBER))
     assert image.status == 200 and image.content_type == "image/png"
     png = await image.read()
@@ -92,6 +92,8 @@ async def test_a_leader_signs_a_version_and_the_papers_carry_it(hub: Hub) -> Non
     await editor.wait_saved()
     listed = await (await hub.client.get(base, headers=hub.auth(MEMBER))).json()
     assert [s["current"] for s in listed["signoffs"]] == [False]
+    one = await (await hub.client.get(f"{base}/{signoff['id']}", headers=hub.auth(MEMBER))).json()
+    assert one["current"] is False  # one sign-off compares as the list does
     export = await hub.client.get(f"/api/v1/docs/{doc_id}/export?format=docx", headers=hub.auth(MEMBER))
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(await export.read())).paragraphs)
     assert "此稿与签批稿不一致" in text and "会上通过稿" in text and "签批：" not in text
