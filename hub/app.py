@@ -296,7 +296,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or Clock()
     app[keys.METRICS] = Metrics()
-    live_metrics.install(app)
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.API_ROUTES] = [
         meta_routes, auth_routes, directory_routes, meeting_routes, docs_routes, supervision_routes, calls_routes,
@@ -306,6 +305,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         [_database, _bus, _node_registry, _services, access_changes_ctx, _recordings, _meeting_rooms, docs_ctx,
          supervision_ctx, calls_lifecycle]
     )
+    # after the bus and the database: its tickers start once they are up, and stop before they close (a PING
+    # after the bus closed its client opened a connection nobody closed)
+    live_metrics.install(app)
     app.on_shutdown.append(_close_sockets)
     app.on_response_prepare.append(on_response_prepare)
     app.router.add_get("/healthz", healthz)

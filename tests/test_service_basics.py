@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import io
+from pathlib import Path
+
+import pytest
+from aiohttp import web
 
 from hub import keys
+from hub.app import create_app
 from hub.bus import RedisBus
-from tests.conftest import Hub
+from tests.conftest import Hub, make_settings
+from tests.services import REDIS_URL, redis_available
 
 
 async def test_healthz_and_readyz(hub: Hub) -> None:
@@ -87,3 +93,23 @@ async def test_unknown_page_is_an_html_error_page(hub: Hub) -> None:
     assert response.status == 404
     assert "text/html" in response.headers["Content-Type"]
     assert "Page not found" in await response.text()
+
+
+async def test_the_bus_round_trip_stops_before_the_bus_closes(
+        tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PING in flight as the hub stops finishes on an open bus: after the bus had closed its client, a PING
+    opened a connection to Redis nobody closed (a ResourceWarning in a later test)."""
+    redis_available()
+    seen: list[bool] = []
+    real = RedisBus.round_trip
+
+    async def slow_round_trip(bus: RedisBus) -> float | None:
+        await asyncio.sleep(0.3)  # the hub begins to stop meanwhile
+        seen.append(bus._stopping)
+        return await real(bus)
+
+    monkeypatch.setattr(RedisBus, "round_trip", slow_round_trip)
+    runner = web.AppRunner(create_app(make_settings(tmp_path, pg_url, REDIS_URL)))
+    await runner.setup()  # the first PING goes out at once, and the hub stops while it is on its way
+    await runner.cleanup()
+    assert seen == [False]

@@ -222,7 +222,9 @@ class RedisBus(Bus):
             log.warning("redis bus: message on %s reached this node only (%s)", channel, exc)
 
     async def round_trip(self) -> float | None:
-        """A PING's time there and back; None while Redis does not answer."""
+        """A PING's time there and back; None while Redis does not answer (or the bus is stopping)."""
+        if self._stopping or self._client is None:
+            return None
         started = time.perf_counter()
         try:
             await self.client.ping()
