@@ -441,6 +441,8 @@ function onEvent (name, detail) {
       renderGallery()
       break
     case 'stage.main':
+      // a new main venue is first on the first page: the gallery turns to it, wherever it was
+      if (detail.main && detail.main.participant_id !== (state.stage.main || {}).participant_id) state.gallery.page = 0
       state.stage = { ...state.stage, main: detail.main }
       renderGallery()
       refreshPanels()
