@@ -9,11 +9,14 @@ function meetingId () {
   return JSON.parse(meeting.textContent).meeting.id
 }
 
-async function show (response) {
+let shown = 0 // the panel's loads in the order they were asked for: an older answer never replaces a newer one
+
+async function show (response, asked) {
   if (response.status === 401 || response.status === 403 || response.status === 404 || response.status >= 500) {
     return
   }
   const html = await response.text()
+  if (asked !== shown) return
   const template = document.createElement('template')
   template.innerHTML = html
   panel.replaceChildren(template.content)
@@ -21,9 +24,10 @@ async function show (response) {
 }
 
 async function load () {
+  const asked = ++shown
   const response = await fetch(`/supervision/meetings/${encodeURIComponent(meetingId())}/panel`,
     { credentials: 'same-origin', headers: { Accept: 'text/html' } })
-  await show(response)
+  await show(response, asked)
 }
 
 if (panel) {
@@ -41,10 +45,11 @@ if (panel) {
     const button = form.querySelector('button[type="submit"]')
     button.disabled = true
     try {
+      const asked = ++shown
       const response = await fetch(form.action, {
         method: 'POST', credentials: 'same-origin', body: new URLSearchParams(new FormData(form))
       })
-      await show(response)
+      await show(response, asked)
     } finally {
       button.disabled = false
     }

@@ -45,7 +45,7 @@ class PhonePage {
     this.signaling = new Signaling()
     this.tones = new Tones()
     this.call = null // { id, role, peer, media, answeredAt }
-    this.dialling = null // a promise while call.dial awaits its reply
+    this.dialling = false // while call.dial awaits its reply
     this.incoming = null // the call.incoming event data ringing on this tab
     this.view = new CallView(t)
     this.log = new CallLog({
@@ -69,9 +69,9 @@ class PhonePage {
     sig.on('server.draining', () => { if (sig.ws) sig.ws.close(1000, 'moving') })
     sig.on('call.incoming', (d) => this.onIncoming(d))
     sig.on('call.ringing_stopped', (d) => this.onRingingStopped(d))
-    sig.on('call.answered', (d) => this.afterDial(() => this.onAnswered(d)))
+    sig.on('call.answered', (d) => this.onAnswered(d))
     sig.on('call.signal', (d) => { if (this.call && this.call.peer && d.call_id === this.call.id) this.call.peer.onSignal(d) })
-    sig.on('call.ended', (d) => this.afterDial(() => this.onEnded(d.call)))
+    sig.on('call.ended', (d) => this.onEnded(d.call))
     sig.on('call.missed', (d) => this.log.setMissed(d.count))
     sig.on('call.meeting_invite', (d) => this.onMeetingInvite(d))
     await sig.start()
@@ -187,22 +187,15 @@ class PhonePage {
 
   // -- calls ------------------------------------------------------------------------------------------
 
-  // The events of our own call can overtake the reply to call.dial (a terminal answers at once, or the answer
-  // comes through another node): they wait for that reply, so the call they name is known when they are handled.
-  afterDial (handle) {
-    if (this.dialling) this.dialling.then(handle)
-    else handle()
-  }
-
+  // The events of our own call (a terminal answers at once, the answer comes through another node) come after
+  // the reply to call.dial, never before it (docs/signaling.md): the call they name is known when they come.
   async dial (target, label) {
     if (this.call || this.incoming || this.dialling) return
-    let settled
-    this.dialling = new Promise((resolve) => { settled = resolve })
+    this.dialling = true
     try {
       await this.placeCall(target, label)
     } finally {
-      this.dialling = null
-      settled()
+      this.dialling = false
     }
   }
 
