@@ -16,20 +16,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, Route
 
 from hub.app import create_app
 from hub.settings import Settings
+from tests.browser.chromium import launched
 from tests.conftest import make_settings
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-sandbox",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -98,10 +90,8 @@ async def live_hub(start_live_hub: StartLiveHub, live_hub_settings: Settings) ->
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield launched
-        await launched.close()
+    async with launched() as chromium:
+        yield chromium
 
 
 @dataclass

@@ -16,6 +16,7 @@ from hub.docs.sync_room import DocAccess, DocLimits
 from hub.docs.sync_rooms import DocRooms
 from hub.docs.sync_ws import doc_ws_handler
 from hub.storage.db import Database
+from tests.browser.conftest import browser  # noqa: F401 - the shared Chromium fixture
 from tests.services import create_pg_database, drop_pg_database
 
 

@@ -4,14 +4,12 @@ converges and is saved, a late tab sees it all, readers read, outsiders are refu
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
 from hub import keys
 from hub.docs.content import doc_from_state, plain_text
@@ -22,8 +20,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "static" / "dist"
-CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--disable-background-networking", "--disable-quic", "--no-sandbox"]
 
 
 @pytest.fixture(scope="session")
@@ -40,15 +36,6 @@ def bundle() -> Path:
 async def web_hub(aiohttp_client: Any, tmp_path: Path, bundle: Path) -> Hub:
     """A demo hub on SQLite (the API and sync tests cover PostgreSQL)."""
     return await start_hub(aiohttp_client, make_settings(tmp_path))
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                     args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
 
 
 async def signed_in(browser: Browser, hub: Hub, person: str) -> BrowserContext:

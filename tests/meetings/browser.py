@@ -1,28 +1,22 @@
-"""Headless Chromium for meeting tests: one browser, one context (cookie) per person, fake camera and mic.
-
-The foundation-tests helper's tests/browser/conftest.py was not on main when this was written; these
-fixtures live here until one shared browser fixture exists.
-"""
+"""Meeting tests in the browser: one Chromium (tests/browser/chromium.py) that plays media without a click, one
+context (cookie) per person, each with a fake camera and microphone."""
 
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page
 
+from tests.browser.chromium import launched
 from tests.conftest import Hub
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "web" / "static" / "dist"
-CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--disable-background-networking", "--disable-quic", "--no-sandbox",
-                 "--autoplay-policy=no-user-gesture-required"]
 
 # Frames decoded by each remote tile on screen that carries a video (gallery tiles without one do not count).
 REMOTE_FRAMES = """() => [...document.querySelectorAll('.tile:not(.local):not([hidden]) video')]
@@ -42,11 +36,8 @@ def meeting_bundle() -> Path:
 
 @pytest.fixture
 async def chromium(meeting_bundle: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                           args=CHROMIUM_ARGS)
+    async with launched("--autoplay-policy=no-user-gesture-required") as browser:
         yield browser
-        await browser.close()
 
 
 class People:

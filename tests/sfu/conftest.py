@@ -10,6 +10,7 @@ import pytest
 
 from signaling.media_client import MediaClient
 from signaling.sfu import Sfu, SfuConfig, SfuEvent, SfuPeer
+from tests.browser.conftest import browser  # noqa: F401 - the shared Chromium fixture
 
 
 class Participant:

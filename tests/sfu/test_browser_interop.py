@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from signaling.sfu import Sfu, SfuEvent, SfuPeer, TrackPublished
 from tests.sfu.conftest import wait_for
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-sandbox",
-]
 
 # A minimal stand-in for the real signaling: offer over POST, server offers by long poll.
 PAGE = """<!doctype html><html><body><script>
@@ -63,16 +53,6 @@ async function post(path, body) {
   }
 })();
 </script></body></html>"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
 
 
 @pytest.mark.parametrize("python_codec", [None, "video/H264"])

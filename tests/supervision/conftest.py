@@ -25,6 +25,7 @@ from hub.notifications import tables as notification_tables
 from hub.settings import Settings
 from hub.supervision import tables
 from hub.supervision.model import Decision, Item, MeetingInfo
+from tests.browser.conftest import browser  # noqa: F401 - the shared Chromium fixture
 from tests.conftest import Hub, _truncate
 
 # 09:00 in the city (UTC+8) on Monday 2 March 2026.
@@ -34,8 +35,6 @@ LEAD, LEAD_UNIT = "pub-util-04", "pub-util"
 LEAD_COLLEAGUE = "pub-util-05"
 SUPERVISOR = "supervision-01"
 OUTSIDER = "edu-01"
-CHROMIUM_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 "--disable-background-networking", "--disable-quic", "--no-sandbox"]
 
 
 class Meetings:

@@ -3,30 +3,21 @@ supervisor approves and closes it. Plain forms, in Chinese (the default language
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, FilePayload, Page, async_playwright
+from playwright.async_api import Browser, FilePayload, Page
 
 from hub import keys
 from tests.conftest import make_settings
-from tests.supervision.conftest import CHROMIUM_ARGS, LEAD, SECRETARY, SUPERVISOR, Meetings, Minutes, start_sv
+from tests.supervision.conftest import LEAD, SECRETARY, SUPERVISOR, Meetings, Minutes, start_sv
 
 pytestmark = pytest.mark.browser
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "signoffs"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 async def sign_in(browser: Browser, base: str, person: str, next_path: str) -> Page:

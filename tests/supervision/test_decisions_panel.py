@@ -3,20 +3,18 @@ Chromium (loaded into the page's extension point, recording, refreshing on a for
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from hub import keys
 from hub.app import create_app
 from tests.conftest import Hub, make_settings
 from tests.supervision.conftest import (
-    CHROMIUM_ARGS,
     LEAD,
     PARTICIPANT,
     SECRETARY,
@@ -57,14 +55,6 @@ async def test_the_panel_lists_decisions_and_offers_the_form_to_recorders(sv: Sv
     sv.meetings.close("m1")
     status, html = await fragment(sv, SECRETARY)
     assert 'data-test="decision-form"' not in html
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        await chromium.close()
 
 
 @pytest.mark.browser
