@@ -225,8 +225,8 @@ class SignalingSocket:
         await self._dispatch(command, request)
 
     async def _dispatch(self, command: Command[Any], request: Any) -> None:
-        # What happens while a request is handled reaches the tab after its answer, never before: a meeting's
-        # join result, a call's dial result is the state the events that follow change.
+        # What happens while a request is handled reaches the tab after its answer, never before: the answer (a
+        # meeting's participants, a dialled call) is the state that the events after it change.
         self.session.hold_events()
         try:
             await self._answer(command, request)
