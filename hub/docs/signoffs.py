@@ -126,8 +126,9 @@ class DocSignoffs:
         """The sign-offs, compared with the document's content now (`root`, if the caller has it; a document
         nobody signed is not read at all)."""
         found = await self._load(doc_id)
-        if not found:
-            return []
+        return await self._compare(doc_id, found, root) if found else []
+
+    async def _compare(self, doc_id: str, found: list[SignOff], root: Node | None = None) -> list[SignOff]:
         if root is None:
             root = read_tree(doc_from_state(await self.documents.current_state(doc_id)))
         current = content_hash(root)
@@ -136,8 +137,7 @@ class DocSignoffs:
     async def strokes(self, principal: Principal, doc_id: str, signoff_id: str) -> tuple[SignOff, list[Any]]:
         """One sign-off, compared with the text now as the list is, and its strokes as drawn."""
         signoff, strokes, _ = await self._one(principal, doc_id, signoff_id)
-        current = content_hash(read_tree(doc_from_state(await self.documents.current_state(doc_id))))
-        return replace(signoff, current=signoff.content_sha256 == current), strokes
+        return (await self._compare(doc_id, [signoff]))[0], strokes
 
     async def image(self, principal: Principal, doc_id: str, signoff_id: str) -> bytes:
         """One sign-off's signature as a PNG."""
