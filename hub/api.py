@@ -261,16 +261,16 @@ def _links(creator: Endpoint, endpoints: list[Endpoint]) -> dict[str, Any]:
     own parameters passed on. A client, and Schemathesis's stateful phase, follow them with a real id."""
     if creator.status != 201 or creator.response is None:
         return {}
-    base, pointer = creator.creates or (creator.path, "/id")
     if creator.creates is None and "id" not in creator.response.model_fields:
         return {}
-    base, own = _openapi_path(base), [name for name, _ in _path_params(creator.path)]
+    base, pointer = creator.creates or (creator.path, "/id")
+    under, own = _openapi_path(base) + "/", [name for name, _ in _path_params(creator.path)]
     links: dict[str, Any] = {}
     for ep in endpoints:
-        rest = _openapi_path(ep.path).removeprefix(base + "/")
-        if rest == _openapi_path(ep.path) or not rest.startswith("{"):
+        path = _openapi_path(ep.path)
+        if not path.startswith(under + "{"):
             continue
-        created = rest.split("/")[0][1:-1]
+        created = path[len(under):].split("/")[0][1:-1]  # the next segment names the new id
         wanted = {name for name, _ in _path_params(ep.path)}
         if not wanted <= {*own, created}:
             continue  # it needs an id the creation does not give (a version of the new document)

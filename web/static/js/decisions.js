@@ -9,14 +9,14 @@ function meetingId () {
   return JSON.parse(meeting.textContent).meeting.id
 }
 
-let shown = 0 // the panel's loads in the order they were asked for: an older answer never replaces a newer one
+let latest = 0 // the panel's loads in the order they were asked for: an older answer never replaces a newer one
 
 async function show (response, asked) {
   if (response.status === 401 || response.status === 403 || response.status === 404 || response.status >= 500) {
     return
   }
   const html = await response.text()
-  if (asked !== shown) return
+  if (asked !== latest) return
   const template = document.createElement('template')
   template.innerHTML = html
   panel.replaceChildren(template.content)
@@ -24,7 +24,7 @@ async function show (response, asked) {
 }
 
 async function load () {
-  const asked = ++shown
+  const asked = ++latest
   const response = await fetch(`/supervision/meetings/${encodeURIComponent(meetingId())}/panel`,
     { credentials: 'same-origin', headers: { Accept: 'text/html' } })
   await show(response, asked)
@@ -45,7 +45,7 @@ if (panel) {
     const button = form.querySelector('button[type="submit"]')
     button.disabled = true
     try {
-      const asked = ++shown
+      const asked = ++latest
       const response = await fetch(form.action, {
         method: 'POST', credentials: 'same-origin', body: new URLSearchParams(new FormData(form))
       })
